@@ -1,0 +1,166 @@
+"""EntryError and its subclasses: each names a situation and carries its API.md error code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class EntryError(Exception):
+    """A rule said no. ``code`` is the API.md code; ``payload`` the details clients may read."""
+
+    code = "INTERNAL"
+    default_message = "Internal error."
+
+    def __init__(self, message: str | None = None, payload: dict[str, Any] | None = None) -> None:
+        self.message = message or self.default_message
+        self.payload: dict[str, Any] = payload or {}
+        super().__init__(self.message)
+
+
+class BadRequest(EntryError):
+    code = "BAD_REQUEST"
+    default_message = "The request is malformed."
+
+    @classmethod
+    def at(cls, problems: list[tuple[str, str]]) -> BadRequest:
+        """One error listing every ``(path, message)`` problem found."""
+        errors = [{"path": path, "message": msg} for path, msg in problems]
+        summary = "; ".join(f"{p}: {m}" for p, m in problems)
+        return cls(f"Bad request: {summary}", {"errors": errors})
+
+
+class Unauthorized(EntryError):
+    code = "UNAUTHORIZED"
+    default_message = "A valid bearer token is required."
+
+
+class Forbidden(EntryError):
+    code = "FORBIDDEN"
+    default_message = "You may not do this."
+
+
+class PayloadTooLarge(EntryError):
+    code = "PAYLOAD_TOO_LARGE"
+    default_message = "The request body is too large."
+
+
+class NotFound(EntryError):
+    code = "NOT_FOUND"
+    default_message = "No such route."
+
+
+class MethodNotAllowed(EntryError):
+    code = "METHOD_NOT_ALLOWED"
+    default_message = "This method is not allowed on this route."
+
+
+class CampaignNotFound(EntryError):
+    code = "CAMPAIGN_NOT_FOUND"
+    default_message = "No such campaign."
+
+
+class CampaignNotOpen(EntryError):
+    code = "CAMPAIGN_NOT_OPEN"
+    default_message = "The campaign is not open for registration."
+
+
+class EntryNotFound(EntryError):
+    code = "ENTRY_NOT_FOUND"
+    default_message = "No entry for this fan in this campaign."
+
+
+class MissingFields(EntryError):
+    code = "ENTRY_MISSING_FIELDS"
+    default_message = "Required fields are missing."
+
+    @classmethod
+    def of(cls, field_ids: list[str]) -> MissingFields:
+        return cls(f"Missing required fields: {', '.join(field_ids)}.", {"fields": field_ids})
+
+
+class InvalidField(EntryError):
+    code = "ENTRY_INVALID_FIELD"
+    default_message = "A field is invalid."
+
+    @classmethod
+    def of(cls, field_id: str, why: str) -> InvalidField:
+        return cls(f"Field '{field_id}': {why}", {"field": field_id})
+
+
+class InvalidMarket(EntryError):
+    code = "ENTRY_INVALID_MARKET"
+    default_message = "The market choice is invalid."
+
+    @classmethod
+    def of(cls, field_id: str, why: str) -> InvalidMarket:
+        return cls(f"Field '{field_id}': {why}", {"field": field_id})
+
+
+class InvalidReferral(EntryError):
+    code = "ENTRY_INVALID_REFERRAL"
+    default_message = "The referral code is invalid."
+
+
+class GateFailed(EntryError):
+    """A registration gate did not pass; subclasses name which (SPEC GATE-002)."""
+
+
+class NoInvite(GateFailed):
+    code = "NO_INVITE"
+    default_message = "This campaign is invite-only and you are not on its invite list."
+
+
+class NotLinked(GateFailed):
+    code = "NOT_LINKED"
+    default_message = "This campaign needs a linked account you do not have."
+
+
+class NoCard(GateFailed):
+    code = "NO_CARD"
+    default_message = "This campaign needs an active verified payment card you do not have."
+
+
+class InvalidPhoneToken(EntryError):
+    code = "INVALID_PHONE_TOKEN"
+    default_message = "The phone token is invalid."
+
+
+class PhoneAlreadyConfirmed(EntryError):
+    code = "PHONE_ALREADY_CONFIRMED"
+    default_message = "This phone number is already confirmed by another fan of this campaign."
+
+
+class TooManyAttempts(EntryError):
+    code = "TOO_MANY_ATTEMPTS"
+    default_message = "Too many failed attempts; try again later."
+
+
+class InvalidTransfer(EntryError):
+    code = "INVALID_TRANSFER"
+    default_message = "The transfer request is invalid."
+
+
+class DependencyUnavailable(EntryError):
+    code = "DEPENDENCY_UNAVAILABLE"
+    default_message = "A required dependency is unavailable."
+
+
+class Internal(EntryError):
+    code = "INTERNAL"
+    default_message = "Internal error."
+
+
+class EntryExists(Exception):
+    """Raised by a store when ``(campaignId, userId)`` is already taken (a lost create race)."""
+
+
+class ReferralCodeTaken(Exception):
+    """Raised by a store when a generated referral code is already used in the campaign."""
+
+
+class PhoneTaken(Exception):
+    """Raised by a store when a confirmed phone is already held by another entry of the campaign."""
+
+
+class StaleEntry(Exception):
+    """Raised by a store when the entry changed since it was read (optimistic concurrency)."""

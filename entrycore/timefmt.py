@@ -1,0 +1,33 @@
+"""UTC timestamps as the API writes them (ISO-8601, milliseconds, ``Z``) and reads them (any offset)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def utc_ms(moment: datetime) -> datetime:
+    """The moment in UTC, truncated to milliseconds (what the API can represent)."""
+    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def iso(moment: datetime | None) -> str | None:
+    """``2026-11-27T12:00:00.123Z`` or None."""
+    if moment is None:
+        return None
+    moment = utc_ms(moment)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_iso(text: str) -> datetime:
+    """Reads an ISO-8601 timestamp with ``Z`` or an offset; raises ValueError otherwise."""
+    if not isinstance(text, str):
+        raise ValueError("timestamp must be a string")
+    moment = datetime.fromisoformat(text.replace("z", "Z"))
+    if moment.tzinfo is None:
+        raise ValueError("timestamp needs 'Z' or an offset")
+    return moment.astimezone(UTC)
+
+
+def parse_iso_opt(text: str | None) -> datetime | None:
+    return None if text is None else parse_iso(text)

@@ -1,0 +1,1 @@
+"""Application services, one per capability; each a frozen attrs class whose fields are ports."""

@@ -1,0 +1,200 @@
+"""Fan registration: create or update an entry, read it, check eligibility (SPEC §2–§4, USR-001)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from entrycore import fields as field_rules
+from entrycore.caller import Caller
+from entrycore.errors import (
+    CampaignNotFound,
+    CampaignNotOpen,
+    EntryExists,
+    EntryNotFound,
+    GateFailed,
+    Internal,
+    InvalidReferral,
+    PhoneAlreadyConfirmed,
+    PhoneTaken,
+    ReferralCodeTaken,
+    StaleEntry,
+)
+from entrycore.gates import check_gates
+from entrycore.locales import pick_locale
+from entrycore.model import Campaign, Entry, Referrer
+from entrycore.ports import CampaignSource, Clock, EntryStore, Ids, InviteStore, UserSource
+from entrycore.referrals import check_update_referral, share_link
+from entrycore.timefmt import utc_ms
+
+_RETRIES = 8  # lost races (create → update, stale versions, code collisions) before giving up
+
+
+@attrs.frozen
+class Submission:
+    """What a fan posts to ``POST /{campaignId}/entries`` (API.md §3)."""
+
+    fields: Mapping[str, Any]
+    locale: str | None = None
+    referral_code: str | None = None
+    invite_code: str | None = None
+
+
+@attrs.frozen
+class Registrations:
+    campaigns: CampaignSource
+    users: UserSource
+    entries: EntryStore
+    invites: InviteStore
+    clock: Clock
+    ids: Ids
+
+    def campaign(self, caller: Caller, campaign_id: str) -> Campaign:
+        """The campaign, or CampaignNotFound (checked before any entry rule, ENT-002)."""
+        campaign = self.campaigns.get(campaign_id, caller.authorization)
+        if campaign is None:
+            raise CampaignNotFound(f"No campaign '{campaign_id}'.")
+        return campaign
+
+    def register(self, caller: Caller, campaign_id: str, submission: Submission) -> tuple[Entry, bool]:
+        """Creates or updates the caller's entry; returns ``(entry, is_new)`` (ENT-001…011)."""
+        campaign = self.campaign(caller, campaign_id)
+        if not campaign.is_open:
+            raise CampaignNotOpen()
+        existing = self.entries.get(campaign_id, caller.user_id)
+        for _ in range(_RETRIES):
+            try:
+                if existing is None:
+                    return self._create(caller, campaign, submission), True
+                return self._update(caller, campaign, existing, submission), False
+            except (EntryExists, StaleEntry):
+                existing = self.entries.get(campaign_id, caller.user_id)  # lost a race: re-read, go again
+            except ReferralCodeTaken:
+                continue
+        raise Internal("The entry kept changing while it was being saved; try again.")
+
+    def _create(self, caller: Caller, campaign: Campaign, submission: Submission) -> Entry:
+        account = self.users.get(caller.user_id, caller.authorization)
+        attributes = check_gates(
+            campaign, account, submission.invite_code, lambda v: self.invites.contains(campaign.id, v)
+        )
+        values, markets = self._validated(campaign, {}, submission.fields)
+        referrer = self._referrer(caller, campaign, submission.referral_code)
+        now = utc_ms(self.clock.now())
+        code = self.ids.referral_code()
+        entry = Entry(
+            campaign_id=campaign.id,
+            user_id=caller.user_id,
+            fields=values,
+            markets=markets,
+            locale=pick_locale(campaign, submission.locale),
+            code=code,
+            link=share_link(campaign, code),
+            date_created=now,
+            date_updated=now,
+            referrer=referrer,
+            attributes=attributes,
+            origin=caller.origin,
+            **_own_data(campaign, values),
+        )
+        self._check_phone_free(entry)
+        try:
+            self.entries.create(entry)
+        except PhoneTaken:
+            raise PhoneAlreadyConfirmed() from None
+        return entry
+
+    def _update(self, caller: Caller, campaign: Campaign, existing: Entry, submission: Submission) -> Entry:
+        values, markets = self._validated(campaign, existing.fields, submission.fields)
+        check_update_referral(existing, submission.referral_code)
+        own = _own_data(campaign, values)
+        phone_changed = own["phone"] != existing.phone
+        entry = attrs.evolve(
+            existing,
+            fields=values,
+            markets=markets,
+            locale=pick_locale(campaign, submission.locale) if submission.locale else existing.locale,
+            date_updated=utc_ms(self.clock.now()),
+            origin=caller.origin or existing.origin,
+            version=existing.version + 1,
+            **own,
+        )
+        if phone_changed:  # a new number must be confirmed again (PHN-005)
+            entry = attrs.evolve(entry, phone_confirmed=False, date_phone_confirmed=None)
+            self._check_phone_free(entry)
+        try:
+            self.entries.replace(entry, expected_version=existing.version)
+        except PhoneTaken:
+            raise PhoneAlreadyConfirmed() from None
+        return entry
+
+    @staticmethod
+    def _validated(
+        campaign: Campaign, stored: Mapping[str, Any], submitted: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], tuple[str, ...]]:
+        """Field names → missing fields → values and markets, in API.md §2 order."""
+        field_rules.check_names(campaign, submitted)
+        merged = field_rules.merge(stored, submitted)
+        field_rules.check_missing(campaign, merged)
+        return field_rules.normalize(campaign, merged)
+
+    def _referrer(self, caller: Caller, campaign: Campaign, code: str | None) -> Referrer | None:
+        if code is None:
+            if campaign.require_referral:
+                raise InvalidReferral("This campaign needs a referral code.")
+            return None
+        referring = self.entries.find_by_code(campaign.id, code)
+        if referring is None or referring.user_id == caller.user_id:
+            raise InvalidReferral("Unknown referral code.")
+        return Referrer(code=code, user_id=referring.user_id)
+
+    def _check_phone_free(self, entry: Entry) -> None:
+        """PHN-004: a phone another fan of the campaign has confirmed cannot be registered."""
+        if entry.phone is None:
+            return
+        holder = self.entries.confirmed_holder(entry.campaign_id, entry.phone)
+        if holder is not None and holder != entry.user_id:
+            raise PhoneAlreadyConfirmed()
+
+    def get_entry(self, caller: Caller, campaign_id: str) -> Entry:
+        """The caller's entry (reads work in every campaign status, ENT-002)."""
+        self.campaign(caller, campaign_id)
+        entry = self.entries.get(campaign_id, caller.user_id)
+        if entry is None:
+            raise EntryNotFound()
+        return entry
+
+    def registration_eligibility(
+        self, caller: Caller, campaign_id: str, invite_code: str | None = None
+    ) -> tuple[bool, str | None]:
+        """``(eligible, reason)`` by the same checks as a create, without side effects (GATE-003)."""
+        campaign = self.campaign(caller, campaign_id)
+        if not campaign.is_open:
+            return False, CampaignNotOpen.code
+        if self.entries.get(campaign_id, caller.user_id) is not None:
+            return True, None  # GATE-001
+        account = self.users.get(caller.user_id, caller.authorization)
+        try:
+            check_gates(campaign, account, invite_code, lambda v: self.invites.contains(campaign.id, v))
+        except GateFailed as failed:
+            return False, failed.code
+        return True, None
+
+    def entries_of_user(self, caller: Caller, user_id: str) -> list[Entry]:
+        """A fan's entries across campaigns, newest first; self or supreme only (USR-001)."""
+        caller.require_self_or_supreme(user_id)
+        return self.entries.entries_of_user(user_id)
+
+
+def _own_data(campaign: Campaign, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The entry's own email/phone/names: what the fan typed, never the account's (ENT-011)."""
+    email_pref = campaign.first_of_type("email")
+    phone_pref = campaign.first_of_type("phone")
+    return {
+        "email": values.get(email_pref.id) if email_pref else None,
+        "phone": values.get(phone_pref.id) if phone_pref else None,
+        "first_name": values.get("first_name") if campaign.preference("first_name") else None,
+        "last_name": values.get("last_name") if campaign.preference("last_name") else None,
+    }
