@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import attrs
 
+from entrycore.model import UserAccount
 from entrycore.referrals import new_code
 
 
@@ -19,3 +20,11 @@ class SystemClock:
 class RandomIds:
     def referral_code(self) -> str:
         return new_code()
+
+
+@attrs.frozen
+class NoAccounts:
+    """The user source of ``ENTRY_USERS=none``: every fan has an empty account (SPEC ENT-011)."""
+
+    def get(self, user_id: str, authorization: str | None = None) -> UserAccount:
+        return UserAccount.empty(user_id)

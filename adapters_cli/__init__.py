@@ -1,0 +1,1 @@
+"""The ``entry-service`` command line (Click)."""

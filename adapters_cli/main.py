@@ -1,0 +1,168 @@
+"""``entry-service``: serve the API, mint tokens, set up the datastore, import invites."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import click
+import jwt
+
+from entry_service.bootstrap import Services, build, build_store
+from entry_service.settings import ConfigError, Settings
+from entrycore.caller import Caller
+from entrycore.errors import EntryError
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env(os.environ)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _services(ctx: click.Context) -> Services:
+    """The wired services: given by tests through ``obj``, else built once from the environment."""
+    if ctx.obj is None:
+        try:
+            ctx.obj = build(_settings())
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from None
+        ctx.call_on_close(ctx.obj.close)
+    return ctx.obj  # type: ignore[no-any-return]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="entry-service")
+def cli() -> None:
+    """entry-service: fan registrations for high-demand ticket campaigns."""
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="ENTRY_HOST")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), envvar="ENTRY_PORT")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), envvar="ENTRY_WORKERS")
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 64), envvar="ENTRY_THREADS",
+              help="Threads per worker (more than 1 uses gunicorn's gthread worker).")
+def serve(host: str, port: int, workers: int, threads: int) -> None:
+    """Run the HTTP service on gunicorn."""
+    from adapters_cli.serve import serve as run  # noqa: PLC0415
+
+    try:  # check the whole configuration, and create secrets and the store, before any worker starts
+        services = build(_settings())
+        services.close()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    except EntryError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.message}") from None
+    click.echo(f"entry-service listening on http://{host}:{port} ({workers} workers)", err=True)
+    run(host, port, workers, threads)
+
+
+def _sign(claims: dict[str, Any], key: str) -> str:
+    return jwt.encode(claims, key, algorithm="HS256")
+
+
+@cli.command()
+@click.option("--user", "user_id", required=True, help="The token's subject (user id).")
+@click.option("--supreme", is_flag=True, help="Grant administrator rights (isSupreme).")
+@click.option("--ttl", default=3600, show_default=True, type=click.IntRange(1, 31 * 86400), help="Seconds valid.")
+def token(user_id: str, supreme: bool, ttl: int) -> None:
+    """Print a bearer token signed with the configured secret (local use and demos)."""
+    settings = _settings().with_secrets()
+    if not settings.auth_secret or settings.auth_public_key:
+        raise click.ClickException("ENTRY_AUTH_PUBLIC_KEY is set: tokens come from your identity provider")
+    now = int(time.time())
+    claims: dict[str, Any] = {"sub": user_id, "iat": now, "exp": now + ttl, "isSupreme": supreme}
+    if settings.auth_audience:
+        claims["aud"] = settings.auth_audience
+    if settings.auth_issuer:
+        claims["iss"] = settings.auth_issuer
+    click.echo(_sign(claims, settings.auth_secret))
+
+
+@cli.command("phone-token")
+@click.option("--campaign", "campaign_id", required=True)
+@click.option("--phone", required=True, help="The phone number the SMS step verified.")
+@click.option("--user", "user_id", default=None, help="Bind the token to this fan (sub).")
+@click.option("--ttl", default=600, show_default=True, type=click.IntRange(1, 86400))
+def phone_token(campaign_id: str, phone: str, user_id: str | None, ttl: int) -> None:
+    """Print a phone token signed with the phone-token secret (local use and demos)."""
+    settings = _settings().with_secrets()
+    now = int(time.time())
+    claims: dict[str, Any] = {"phone": phone, "campaignId": campaign_id, "iat": now, "exp": now + ttl}
+    if user_id:
+        claims["sub"] = user_id
+    click.echo(_sign(claims, settings.phone_token_secret or ""))
+
+
+@cli.group()
+def db() -> None:
+    """Datastore administration."""
+
+
+@db.command("init")
+def db_init() -> None:
+    """Create the datastore's tables or collections and indexes (idempotent)."""
+    settings = _settings()
+    store = build_store(settings)
+    try:
+        if hasattr(store, "ensure_indexes"):
+            store.ensure_indexes()
+        store.ping()
+    except EntryError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.message}") from None
+    finally:
+        store.close()
+    click.echo(f"datastore ready: {settings.store.split('@')[-1]}")
+
+
+@cli.group()
+def invites() -> None:
+    """Invite lists of invite-only campaigns."""
+
+
+def _invite_values(handle: io.TextIOBase) -> Iterator[str]:
+    """One invite per line; in CSV, the first column (a header row named code/email/value is skipped)."""
+    for index, row in enumerate(csv.reader(handle)):
+        if not row or not row[0].strip() or row[0].lstrip().startswith("#"):
+            continue
+        if index == 0 and row[0].strip().lower() in {"code", "email", "value", "invite", "globaluserid", "memberid"}:
+            continue
+        yield row[0]
+
+
+@invites.command("import")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--campaign", "campaign_id", required=True)
+@click.option("--batch", default=5000, show_default=True, type=click.IntRange(1, 100_000))
+@click.pass_context
+def invites_import(ctx: click.Context, file: io.TextIOBase, campaign_id: str, batch: int) -> None:
+    """Add every invite of FILE (one per line, or CSV first column; '-' for stdin) to a campaign."""
+    services = _services(ctx)
+    caller = Caller(user_id="cli", is_supreme=True)
+    added = read = 0
+    chunk: list[str] = []
+    show = sys.stderr.isatty() or os.environ.get("ENTRY_PROGRESS") == "1"
+    try:
+        for value in _invite_values(file):
+            chunk.append(value)
+            if len(chunk) >= batch:
+                added += services.invites.add(caller, campaign_id, chunk)
+                read += len(chunk)
+                chunk = []
+                if show:
+                    click.echo(f"\r{read} read, {added} added", nl=False, err=True)
+        if chunk:
+            added += services.invites.add(caller, campaign_id, chunk)
+            read += len(chunk)
+    except EntryError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.message}") from None
+    if show:
+        click.echo("", err=True)
+    click.echo(f"{read} invites read, {added} added to {campaign_id}")

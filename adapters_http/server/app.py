@@ -1,0 +1,112 @@
+"""The Flask app factory: wires blueprints, the error envelope, correlation ids and CORS."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+from flask import Flask, Response, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from adapters_http.server.auth import TokenVerifier
+from adapters_http.server.errors import envelope, status_of
+from entrycore.errors import EntryError
+from entrycore.ports import Clock
+from entrycore.usecases.invites import Invites
+from entrycore.usecases.registrations import Registrations
+
+log = logging.getLogger("entry_service.http")
+_CORRELATION = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+_HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE", 400: "BAD_REQUEST"}
+
+
+@attrs.frozen
+class AppServices:
+    """What the HTTP layer drives: use cases, the token verifier and a datastore health check."""
+
+    registrations: Registrations
+    invites: Invites
+    verifier: TokenVerifier
+    clock: Clock
+    ping: Callable[[], None]
+
+
+@attrs.frozen
+class HttpConfig:
+    version: str = "0.0.0"
+    fan_body_limit: int = 64 * 1024
+    admin_body_limit: int = 16 * 1024 * 1024
+    cors_origins: tuple[str, ...] = ()
+
+
+def create_app(services: AppServices, config: HttpConfig) -> Flask:
+    """A Flask app serving API.md; reads no environment (the composition root configures it)."""
+    from adapters_http.server.routes_admin import admin  # noqa: PLC0415 - blueprints import app helpers
+    from adapters_http.server.routes_fan import fan  # noqa: PLC0415
+    from adapters_http.server.routes_ops import ops  # noqa: PLC0415
+
+    app = Flask(__name__, static_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = config.admin_body_limit
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["entry_services"] = services
+    app.extensions["entry_config"] = config
+    app.register_blueprint(ops)
+    app.register_blueprint(admin)
+    app.register_blueprint(fan)
+
+    @app.before_request
+    def correlation() -> None:
+        given = request.headers.get("X-Correlation-Id", "")
+        g.correlation_id = given if _CORRELATION.match(given) else uuid.uuid4().hex
+
+    @app.after_request
+    def headers(response: Response) -> Response:
+        response.headers["X-Correlation-Id"] = getattr(g, "correlation_id", "") or uuid.uuid4().hex
+        origin = request.headers.get("Origin")
+        if origin and origin in config.cors_origins:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Vary"] = "Origin"
+            response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, X-Correlation-Id"
+            response.headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE, OPTIONS"
+            response.headers["Access-Control-Expose-Headers"] = "X-Correlation-Id"
+        return response
+
+    @app.errorhandler(EntryError)
+    def entry_error(error: EntryError) -> tuple[Response, int]:
+        status = status_of(error)
+        if status >= 500:
+            log.warning("request failed: %s %s", error.code, error.message)
+        return jsonify(envelope(status, error.code, error.message, error.payload)), status
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Any:
+        status = error.code or 500
+        code = _HTTP_CODES.get(status, "INTERNAL" if status >= 500 else "BAD_REQUEST")
+        response = jsonify(envelope(status, code, error.description or code))
+        valid_methods = getattr(error, "valid_methods", None)
+        if status == 405 and valid_methods:
+            response.headers["Allow"] = ", ".join(valid_methods)
+        return response, status
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> tuple[Response, int]:
+        log.exception("unexpected error")
+        return jsonify(envelope(500, "INTERNAL", "Internal error.")), 500
+
+    return app
+
+
+def services() -> AppServices:
+    from flask import current_app  # noqa: PLC0415
+
+    return current_app.extensions["entry_services"]  # type: ignore[no-any-return]
+
+
+def config() -> HttpConfig:
+    from flask import current_app  # noqa: PLC0415
+
+    return current_app.extensions["entry_config"]  # type: ignore[no-any-return]

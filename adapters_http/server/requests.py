@@ -1,0 +1,55 @@
+"""Per-request helpers for views: authenticate before reading the body, read it within its limit."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from flask import request
+
+from adapters_http.server.app import config, services
+from adapters_http.server.bodies import parse_json, structure
+from entrycore.caller import Caller
+from entrycore.errors import PayloadTooLarge
+from entrycore.model import Origin
+
+T = TypeVar("T")
+_CHUNK = 64 * 1024
+
+
+def caller() -> Caller:
+    """The authenticated caller (401 before anything else is read, API.md §1)."""
+    user_id, supreme = services().verifier.verify(request.headers.get("Authorization"))
+    return Caller(
+        user_id=user_id,
+        is_supreme=supreme,
+        authorization=request.headers.get("Authorization"),
+        origin=Origin(ip=request.remote_addr, user_agent=request.headers.get("User-Agent")),
+    )
+
+
+def raw_body(admin: bool = False) -> bytes:
+    """The body, refused with 413 past the route's byte limit without reading more than the limit."""
+    limit = config().admin_body_limit if admin else config().fan_body_limit
+    length = request.content_length
+    if length is not None and length > limit:
+        raise PayloadTooLarge(f"The body is over {limit} bytes.")
+    stream = request.stream
+    chunks, size = [], 0
+    while True:
+        chunk = stream.read(min(_CHUNK, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"The body is over {limit} bytes.")
+    return b"".join(chunks)
+
+
+def body_as(cls: type[T], raw: bytes) -> T:
+    """The body structured as ``cls`` (BAD_REQUEST naming every problem)."""
+    return structure(parse_json(raw), cls)
+
+
+def json_value(raw: bytes) -> Any:
+    return parse_json(raw)

@@ -1,0 +1,53 @@
+"""Fan routes (API.md §3): the caller's own entry, eligibility, and their entries across campaigns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+
+from adapters_http.server.app import services
+from adapters_http.server.bodies import EntryBody
+from adapters_http.server.requests import body_as, caller, raw_body
+from adapters_http.server.views import admin_view, fan_view
+from entrycore.caller import Caller
+from entrycore.model import Entry
+from entrycore.usecases.registrations import Submission
+
+fan = Blueprint("fan", __name__)
+
+
+def _view(who: Caller, entry: Entry, admin: bool = False) -> dict[str, Any]:
+    svc = services()
+    campaign = svc.registrations.campaigns.get(entry.campaign_id, who.authorization)
+    return (admin_view if admin else fan_view)(entry, campaign, svc.clock.now())
+
+
+@fan.get("/<campaignId>/entries")
+def get_entry(campaignId: str) -> Any:  # noqa: N803 - API.md parameter name
+    who = caller()
+    return jsonify(_view(who, services().registrations.get_entry(who, campaignId)))
+
+
+@fan.post("/<campaignId>/entries")
+def post_entry(campaignId: str) -> Any:  # noqa: N803
+    who = caller()
+    body = body_as(EntryBody, raw_body())
+    submission = Submission(body.fields, body.locale, body.referralCode, body.inviteCode)
+    entry, is_new = services().registrations.register(who, campaignId, submission)
+    return jsonify({**_view(who, entry), "isNew": is_new}), 201 if is_new else 200
+
+
+@fan.get("/<campaignId>/entries/registrationEligibility")
+def registration_eligibility(campaignId: str) -> Any:  # noqa: N803
+    who = caller()
+    invite_code = request.args.get("inviteCode")
+    eligible, reason = services().registrations.registration_eligibility(who, campaignId, invite_code)
+    return jsonify({"eligible": eligible, "reason": reason})
+
+
+@fan.get("/users/<userId>/entries")
+def entries_of_user(userId: str) -> Any:  # noqa: N803
+    who = caller()
+    entries = services().registrations.entries_of_user(who, userId)
+    return jsonify({"entries": [_view(who, e, admin=who.is_supreme) for e in entries]})

@@ -1,0 +1,30 @@
+"""Operations routes (API.md §5): heartbeat and the OpenAPI document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify
+
+from adapters_http.server.app import config, services
+from adapters_http.server.openapi import document
+from entrycore.errors import DependencyUnavailable
+from entrycore.timefmt import iso
+
+ops = Blueprint("ops", __name__)
+
+
+@ops.get("/heartbeat")
+def heartbeat() -> Any:
+    svc = services()
+    answer = {"status": "ok", "version": config().version, "timestamp": iso(svc.clock.now())}
+    try:
+        svc.ping()
+    except DependencyUnavailable as failed:
+        return jsonify({**answer, "status": "degraded", "failing": {"datastore": failed.message}}), 503
+    return jsonify(answer)
+
+
+@ops.get("/openapi.json")
+def openapi() -> Any:
+    return jsonify(document(config().version))

@@ -1,0 +1,112 @@
+"""Wiring: Settings → adapters → use cases. The only module that knows every adapter."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from adapters_http.server.auth import TokenVerifier
+from entry_service.settings import ConfigError, Settings, ensure_private_dir
+from entrycore.ports import CampaignSource, EntryStore, InviteStore, UserSource
+from entrycore.system import NoAccounts, RandomIds, SystemClock
+from entrycore.usecases.invites import Invites
+from entrycore.usecases.registrations import Registrations
+
+
+@attrs.frozen
+class Services:
+    """Everything the driving adapters (HTTP, CLI) need, wired from one Settings value."""
+
+    settings: Settings
+    registrations: Registrations
+    invites: Invites
+    verifier: TokenVerifier
+    clock: SystemClock
+    store: Any
+    closers: tuple[Callable[[], None], ...] = ()
+
+    def ping(self) -> None:
+        self.store.ping()
+
+    def close(self) -> None:
+        for close in self.closers:
+            close()
+
+
+def build_store(settings: Settings) -> Any:
+    """The EntryStore/InviteStore adapter of ``ENTRY_STORE``."""
+    if settings.store.startswith("sqlite:///"):
+        from adapters_sqlite import SqliteStore  # noqa: PLC0415 - only the configured adapter is imported
+
+        path = Path(settings.store[len("sqlite:///"):])
+        ensure_private_dir(path.parent)
+        return SqliteStore(path)
+    from adapters_mongo import connect  # noqa: PLC0415
+
+    return connect(settings.store)
+
+
+def build_campaigns(settings: Settings) -> CampaignSource:
+    if settings.campaigns.startswith("file:"):
+        from adapters_files.sources import FileCampaignSource  # noqa: PLC0415
+
+        try:
+            return FileCampaignSource(Path(settings.campaigns[len("file:"):]), default_region=settings.default_region)
+        except ValueError as exc:
+            raise ConfigError(f"ENTRY_CAMPAIGNS: {exc}") from None
+    from adapters_http.clients import HttpxCampaignSource  # noqa: PLC0415
+
+    return HttpxCampaignSource(settings.campaigns, timeout=settings.http_timeout)
+
+
+def build_users(settings: Settings) -> UserSource:
+    if settings.users == "none":
+        return NoAccounts()
+    if settings.users.startswith("file:"):
+        from adapters_files.sources import FileUserSource  # noqa: PLC0415
+
+        try:
+            return FileUserSource(Path(settings.users[len("file:"):]))
+        except ValueError as exc:
+            raise ConfigError(f"ENTRY_USERS: {exc}") from None
+    from adapters_http.clients import HttpxUserSource  # noqa: PLC0415
+
+    return HttpxUserSource(settings.users, timeout=settings.http_timeout)
+
+
+def build_verifier(settings: Settings) -> TokenVerifier:
+    if settings.auth_public_key:
+        try:
+            return TokenVerifier.for_public_key(settings.auth_public_key, settings.auth_audience, settings.auth_issuer)
+        except ValueError as exc:
+            raise ConfigError(f"ENTRY_AUTH_PUBLIC_KEY: {exc}") from None
+    if not settings.auth_secret:
+        raise ConfigError("ENTRY_AUTH_SECRET: no secret (call Settings.with_secrets first)")
+    return TokenVerifier.for_secret(settings.auth_secret, settings.auth_audience, settings.auth_issuer)
+
+
+def build(settings: Settings) -> Services:
+    """Wires every service from ``settings`` (secrets filled from the data folder when unset)."""
+    settings = settings.with_secrets()
+    store: Any = build_store(settings)
+    entries: EntryStore = store
+    invite_store: InviteStore = store
+    campaigns = build_campaigns(settings)
+    users = build_users(settings)
+    clock = SystemClock()
+    registrations = Registrations(
+        campaigns=campaigns, users=users, entries=entries, invites=invite_store, clock=clock, ids=RandomIds()
+    )
+    closers = tuple(getattr(x, "close") for x in (store, campaigns, users) if hasattr(x, "close"))
+    return Services(
+        settings=settings,
+        registrations=registrations,
+        invites=Invites(campaigns=campaigns, invites=invite_store),
+        verifier=build_verifier(settings),
+        clock=clock,
+        store=store,
+        closers=closers,
+    )

@@ -1,0 +1,139 @@
+"""Operator configuration (API.md §6): environment variables → one frozen Settings value."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+import attrs
+import phonenumbers
+
+
+class ConfigError(ValueError):
+    """A configuration variable has a bad value; the message names it in one line."""
+
+
+def _scheme(name: str, value: str, allowed: tuple[str, ...]) -> str:
+    if not value.startswith(allowed):
+        raise ConfigError(f"{name}={value!r}: expected one of {', '.join(a + '…' for a in allowed)}")
+    return value
+
+
+@attrs.frozen
+class Settings:
+    store: str
+    campaigns: str
+    users: str
+    default_region: str
+    data_dir: Path
+    auth_secret: str | None = attrs.field(repr=False)
+    auth_public_key: str | None = attrs.field(repr=False)
+    auth_audience: str | None
+    auth_issuer: str | None
+    phone_token_secret: str | None = attrs.field(repr=False)
+    events: str
+    retry_queue: str
+    fraud: str
+    fanscore: str
+    receipts: str
+    http_timeout: float
+    cors_origins: tuple[str, ...]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Reads and checks every variable; raises ConfigError naming the first bad one."""
+
+        def get(name: str, default: str) -> str:
+            return environ.get(name, "").strip() or default
+
+        data_dir = Path(get("ENTRY_DATA_DIR", ".entry-service"))
+        store = _scheme("ENTRY_STORE", get("ENTRY_STORE", f"sqlite:///{data_dir / 'entries.db'}"),
+                        ("sqlite:///", "mongodb://", "mongodb+srv://"))
+        if store.startswith("sqlite:///") and not store[len("sqlite:///"):]:
+            raise ConfigError("ENTRY_STORE: sqlite:/// needs a file path")
+        region = get("ENTRY_DEFAULT_REGION", "US").upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ConfigError(f"ENTRY_DEFAULT_REGION={region!r}: not a phone region (e.g. US, GB, MX)")
+        try:
+            timeout = float(get("ENTRY_HTTP_TIMEOUT", "3"))
+        except ValueError:
+            raise ConfigError("ENTRY_HTTP_TIMEOUT: must be a number of seconds") from None
+        if not 0 < timeout <= 60:
+            raise ConfigError("ENTRY_HTTP_TIMEOUT: must be between 0 and 60 seconds")
+        cors = get("ENTRY_CORS_ORIGINS", "none")
+        origins = () if cors == "none" else tuple(o.strip() for o in cors.split(",") if o.strip())
+        for origin in origins:
+            _scheme("ENTRY_CORS_ORIGINS", origin, ("http://", "https://"))
+        public_key = environ.get("ENTRY_AUTH_PUBLIC_KEY", "").strip() or None
+        if public_key and not public_key.startswith("-----BEGIN"):
+            key_path = Path(public_key)
+            if not key_path.is_file():
+                raise ConfigError("ENTRY_AUTH_PUBLIC_KEY: neither a PEM key nor a readable PEM file")
+            public_key = key_path.read_text()
+        return cls(
+            store=store,
+            campaigns=_scheme("ENTRY_CAMPAIGNS", get("ENTRY_CAMPAIGNS", "file:campaigns.json"),
+                              ("file:", "http://", "https://")),
+            users=get("ENTRY_USERS", "none") if get("ENTRY_USERS", "none") == "none" else _scheme(
+                "ENTRY_USERS", get("ENTRY_USERS", "none"), ("file:", "http://", "https://")),
+            default_region=region,
+            data_dir=data_dir,
+            auth_secret=environ.get("ENTRY_AUTH_SECRET") or None,
+            auth_public_key=public_key,
+            auth_audience=environ.get("ENTRY_AUTH_AUDIENCE") or None,
+            auth_issuer=environ.get("ENTRY_AUTH_ISSUER") or None,
+            phone_token_secret=environ.get("ENTRY_PHONE_TOKEN_SECRET") or None,
+            events=_scheme("ENTRY_EVENTS", get("ENTRY_EVENTS", f"file:{data_dir / 'events.jsonl'}"),
+                           ("file:", "kinesis:")),
+            retry_queue=get("ENTRY_RETRY_QUEUE", "store") if get("ENTRY_RETRY_QUEUE", "store") == "store"
+            else _scheme("ENTRY_RETRY_QUEUE", get("ENTRY_RETRY_QUEUE", "store"), ("sqs:",)),
+            fraud=get("ENTRY_FRAUD", "off") if get("ENTRY_FRAUD", "off") == "off"
+            else _scheme("ENTRY_FRAUD", get("ENTRY_FRAUD", "off"), ("http://", "https://")),
+            fanscore=get("ENTRY_FANSCORE", "account") if get("ENTRY_FANSCORE", "account") in ("off", "account")
+            else _scheme("ENTRY_FANSCORE", get("ENTRY_FANSCORE", "account"), ("http://", "https://")),
+            receipts=_scheme("ENTRY_RECEIPTS", get("ENTRY_RECEIPTS", f"file:{data_dir / 'receipts.jsonl'}"),
+                             ("file:", "http://", "https://")),
+            http_timeout=timeout,
+            cors_origins=origins,
+        )
+
+    def with_secrets(self) -> Settings:
+        """Fills unset secrets from the data folder, generating them once (file readable by owner only)."""
+        if (self.auth_secret or self.auth_public_key) and self.phone_token_secret:
+            return self
+        stored = load_or_create_secrets(self.data_dir)
+        return attrs.evolve(
+            self,
+            auth_secret=self.auth_secret or stored["authSecret"],
+            phone_token_secret=self.phone_token_secret or stored["phoneTokenSecret"],
+        )
+
+
+def ensure_private_dir(path: Path) -> None:
+    """Creates the data folder readable by its owner only (SPEC OPS-003)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def load_or_create_secrets(data_dir: Path) -> dict[str, str]:
+    """``{data_dir}/secrets.json``: created atomically by the first process that needs it."""
+    ensure_private_dir(data_dir)
+    path = data_dir / "secrets.json"
+    if not path.exists():
+        fresh = {"authSecret": secrets.token_urlsafe(48), "phoneTokenSecret": secrets.token_urlsafe(48)}
+        tmp = data_dir / f".secrets.{os.getpid()}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(fresh, handle)
+        try:
+            os.link(tmp, path)  # fails if another process won the race: theirs is kept
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    loaded = json.loads(path.read_text())
+    if not isinstance(loaded, dict) or not all(isinstance(loaded.get(k), str) for k in ("authSecret", "phoneTokenSecret")):
+        raise ConfigError(f"{path}: not a secrets file of entry-service")
+    return loaded

@@ -1,0 +1,87 @@
+"""End to end: the installed ``entry-service serve`` (gunicorn, 2 workers, SQLite) over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import jwt
+import pytest
+
+from tests.builders import VALID_FIELDS
+from tests.e2e.serve import SCRIPT, ServeProcess
+from tests.http_app import make_token
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
+    process = ServeProcess(tmp_path_factory.mktemp("serve")).start()
+    yield process
+    process.stop()
+
+
+def auth(user: str, supreme: bool = False) -> dict[str, str]:
+    return {"Authorization": f"Bearer {make_token(user, supreme)}"}
+
+
+def test_register_and_read_back_over_http(server: ServeProcess) -> None:
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        created = client.post("/c1/entries", json={"fields": VALID_FIELDS, "locale": "es-mx"}, headers=auth("e2e-1"))
+        assert created.status_code == 201, created.text
+        assert created.json()["isNew"] is True and created.json()["locale"] == "es_MX"
+        updated = client.post("/c1/entries", json={"fields": {"tickets": 3}}, headers=auth("e2e-1"))
+        assert updated.status_code == 200 and updated.json()["isNew"] is False
+        fetched = client.get("/c1/entries", headers=auth("e2e-1"))
+        assert fetched.status_code == 200 and fetched.json()["fields"]["tickets"] == 3
+        assert client.get("/c1/entries", headers=auth("e2e-2")).json()["code"] == "ENTRY_NOT_FOUND"
+        bad = client.post("/c1/entries", content=b"{", headers=auth("e2e-2"))
+        assert bad.status_code == 400 and bad.json()["code"] == "BAD_REQUEST"
+        assert client.get("/heartbeat").json()["status"] == "ok"
+
+
+def test_concurrent_first_posts_make_one_entry(server: ServeProcess) -> None:
+    def post(_: int) -> int:
+        with httpx.Client(base_url=server.url, timeout=20) as client:
+            return client.post("/c1/entries", json={"fields": VALID_FIELDS}, headers=auth("racer")).status_code
+
+    with ThreadPoolExecutor(16) as pool:
+        statuses = list(pool.map(post, range(16)))
+    assert sorted(statuses) == [200] * 15 + [201]
+    entries = httpx.get(f"{server.url}/users/racer/entries", headers=auth("racer"), timeout=10).json()["entries"]
+    assert len(entries) == 1
+
+
+def test_data_folder_is_private(server: ServeProcess) -> None:
+    data = server.folder / "data"
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    assert stat.S_IMODE((data / "entries.db").stat().st_mode) == 0o600
+
+
+def test_bad_configuration_stops_serve_with_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "ENTRY_STORE": "postgres://x", "ENTRY_DATA_DIR": str(tmp_path)}
+    result = subprocess.run([str(SCRIPT), "serve", "--port", "0"], env=env, capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.returncode != 0
+    assert "ENTRY_STORE" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_token_command_signs_with_the_generated_secret(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ENTRY_")}
+    env["ENTRY_DATA_DIR"] = str(tmp_path / "data")
+    token = subprocess.run([str(SCRIPT), "token", "--user", "fan-9", "--supreme"], env=env, capture_output=True,
+                           text=True, timeout=60, check=True).stdout.strip()
+    again = subprocess.run([str(SCRIPT), "token", "--user", "fan-9"], env=env, capture_output=True, text=True,
+                           timeout=60, check=True).stdout.strip()
+    secrets_file = tmp_path / "data" / "secrets.json"
+    assert stat.S_IMODE(secrets_file.stat().st_mode) == 0o600
+    secret = json.loads(secrets_file.read_text())["authSecret"]
+    assert jwt.decode(token, secret, algorithms=["HS256"])["isSupreme"] is True
+    assert jwt.decode(again, secret, algorithms=["HS256"])["isSupreme"] is False
