@@ -59,7 +59,12 @@ def build_campaigns(settings: Settings) -> CampaignSource:
             raise ConfigError(f"ENTRY_CAMPAIGNS: {exc}") from None
     from adapters_http.clients import HttpxCampaignSource  # noqa: PLC0415
 
-    return HttpxCampaignSource(settings.campaigns, timeout=settings.http_timeout)
+    try:
+        return HttpxCampaignSource(
+            settings.campaigns, timeout=settings.http_timeout, default_region=settings.default_region
+        )
+    except ValueError as exc:
+        raise ConfigError(f"ENTRY_CAMPAIGNS: {exc}") from None
 
 
 def build_users(settings: Settings) -> UserSource:
@@ -74,7 +79,10 @@ def build_users(settings: Settings) -> UserSource:
             raise ConfigError(f"ENTRY_USERS: {exc}") from None
     from adapters_http.clients import HttpxUserSource  # noqa: PLC0415
 
-    return HttpxUserSource(settings.users, timeout=settings.http_timeout)
+    try:
+        return HttpxUserSource(settings.users, timeout=settings.http_timeout)
+    except ValueError as exc:
+        raise ConfigError(f"ENTRY_USERS: {exc}") from None
 
 
 def build_verifier(settings: Settings) -> TokenVerifier:

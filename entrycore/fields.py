@@ -44,9 +44,20 @@ def merge(stored: Mapping[str, Any], submitted: Mapping[str, Any]) -> dict[str, 
 
 def check_missing(campaign: Campaign, values: Mapping[str, Any]) -> None:
     """Raises MissingFields naming every required preference that is absent or empty."""
-    missing = [p.id for p in campaign.preferences if not p.is_optional and is_empty(values.get(p.id))]
+    missing = [p.id for p in campaign.preferences if not p.is_optional and _is_missing(p, values.get(p.id))]
     if missing:
         raise MissingFields.of(missing)
+
+
+def _is_missing(pref: Preference, value: Any) -> bool:
+    if is_empty(value):
+        return True
+    # A checklist drops its blank items, so one holding nothing else would be stored empty.
+    return (
+        pref.type == "checklist"
+        and isinstance(value, list)
+        and all(item is None or (isinstance(item, str) and not item.strip()) for item in value)
+    )
 
 
 def normalize(campaign: Campaign, values: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:

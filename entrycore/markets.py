@@ -13,7 +13,8 @@ MARKET_TYPES = frozenset({"market_select", "additional_markets_select"})
 
 
 def ranked_markets(campaign: Campaign, values: Mapping[str, Any]) -> tuple[tuple[str, ...], dict[str, Any]]:
-    """The ranked list ``[primary, optional1..3]`` and the stored market field values; raises InvalidMarket."""
+    """The ranked list ``[primary, optional1..3]`` and the stored market field values; raises
+    InvalidMarket."""
     primary_pref = campaign.first_of_type("market_select")
     extra_pref = campaign.first_of_type("additional_markets_select")
     known = set(campaign.market_ids())
@@ -26,7 +27,8 @@ def ranked_markets(campaign: Campaign, values: Mapping[str, Any]) -> tuple[tuple
         stored[primary_pref.id] = primary
     if extra_pref and optionals not in (None, []):
         limit = extra_pref.additional.get("max", MAX_OPTIONAL)
-        limit = limit if isinstance(limit, int) and not isinstance(limit, bool) and limit >= 0 else MAX_OPTIONAL
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
+            limit = MAX_OPTIONAL
         limit = min(limit, MAX_OPTIONAL)
         field = extra_pref.id
         if not isinstance(optionals, list) or not all(isinstance(m, str) for m in optionals):

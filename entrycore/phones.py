@@ -6,8 +6,13 @@ import re
 
 import phonenumbers
 
-_PUNCTUATION = re.compile(r"[\s().\-/]")
+# Whitespace and the punctuation phonenumbers itself ignores inside numbers (its VALID_PUNCTUATION, less the
+# extension mark "x"): dashes of every width, brackets, dots, slashes, tildes, invisible separators.
+_PUNCTUATION = re.compile(
+    r"[\s\-\u2010-\u2015\u2212\u30fc\uff0d-\uff0f\u00ad\u200b\u2060()\uff08\uff09\uff3b\uff3d.\[\]/~\u2053\u223c\uff5e]"
+)
 _MEXICAN_MOBILE = re.compile(r"^\+521(\d{10})$")
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 MAX_PHONE_INPUT = 40
 
 
@@ -33,8 +38,10 @@ def normalize_phone(text: str, region: str = "US") -> str:
         raise InvalidPhone(str(exc)) from None
     if not phonenumbers.is_valid_number(number):
         raise InvalidPhone("not a valid phone number")
-    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    return fold_mexican(e164)
+    e164 = fold_mexican(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+    if not _E164.match(e164):  # phonenumbers accepts some national numbers longer than E.164's 15 digits
+        raise InvalidPhone("not an E.164 phone number")
+    return e164
 
 
 def mask_phone(phone: str | None) -> str:

@@ -1,4 +1,4 @@
-"""Fan registration: create or update an entry, read it, check eligibility (SPEC §2–§4, USR-001)."""
+"""Fan registration: create or update an entry, read it, check eligibility (SPEC §2-§4, USR-001)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from entrycore.caller import Caller
 from entrycore.errors import (
     CampaignNotFound,
     CampaignNotOpen,
+    DependencyUnavailable,
     EntryExists,
     EntryNotFound,
     GateFailed,
-    Internal,
     InvalidReferral,
     PhoneAlreadyConfirmed,
     PhoneTaken,
@@ -29,7 +29,9 @@ from entrycore.ports import CampaignSource, Clock, EntryStore, Ids, InviteStore,
 from entrycore.referrals import check_update_referral, share_link
 from entrycore.timefmt import utc_ms
 
-_RETRIES = 8  # lost races (create → update, stale versions, code collisions) before giving up
+# Lost races (create → update, stale versions, code collisions) before giving up. Each round lets at
+# least one concurrent writer of the entry through, so N simultaneous writes of one entry need N rounds.
+_RETRIES = 64
 
 
 @attrs.frozen
@@ -73,7 +75,7 @@ class Registrations:
                 existing = self.entries.get(campaign_id, caller.user_id)  # lost a race: re-read, go again
             except ReferralCodeTaken:
                 continue
-        raise Internal("The entry kept changing while it was being saved; try again.")
+        raise DependencyUnavailable("The entry kept changing while it was being saved; try again.")
 
     def _create(self, caller: Caller, campaign: Campaign, submission: Submission) -> Entry:
         account = self.users.get(caller.user_id, caller.authorization)

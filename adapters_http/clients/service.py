@@ -1,0 +1,107 @@
+"""One JSON-over-HTTP dependency: its timeouts (PUB-007), the caller's Authorization, and its failures."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from entrycore.errors import DependencyUnavailable
+
+log = logging.getLogger(__name__)
+
+# A bigger answer is a broken dependency, not a campaign list; reading it would only eat memory.
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
+
+
+def http_timeout(total: float) -> httpx.Timeout:
+    """The timeouts of every call to another service: ``total`` seconds, connect at most 1 s (PUB-007)."""
+    return httpx.Timeout(total, connect=min(1.0, total))
+
+
+def path_segment(value: str) -> str:
+    """``value`` encoded as one URL path segment ("/" and the dot segments "." and ".." included)."""
+    encoded = quote(value, safe="")
+    return encoded.replace(".", "%2E") if encoded in (".", "..") else encoded
+
+
+class JsonService:
+    """GETs JSON documents from another service (``name`` for messages) under ``base_url``.
+
+    Every failure (transport error, timeout, unexpected status, an answer that is not JSON) raises
+    DependencyUnavailable naming the service; no httpx exception escapes. The details, which may
+    name internal hosts, go to the log, not into the message fans may see. The body is read under
+    a deadline of ``timeout`` seconds, so a server trickling bytes cannot hold the caller for long.
+    """
+
+    def __init__(
+        self, name: str, base_url: str, timeout: float = 3.0, client: httpx.Client | None = None
+    ) -> None:
+        self.name = name
+        self._base = _checked_base(name, base_url)
+        self._total = timeout
+        self._timeout = http_timeout(timeout)
+        self._owns_client = client is None
+        self._client = client if client is not None else httpx.Client(timeout=self._timeout)
+
+    def get_json(self, path: str, authorization: str | None = None) -> Any | None:
+        """The JSON value answered with 200 to ``GET base+path``, or None for a 404."""
+        url = self._base + path
+        headers = {"Accept": "application/json"}
+        if authorization is not None:
+            headers["Authorization"] = authorization
+        deadline = time.monotonic() + self._total
+        try:
+            with self._client.stream("GET", url, headers=_encoded(headers), timeout=self._timeout) as answer:
+                body = bytearray()
+                for chunk in answer.iter_bytes():
+                    body += chunk
+                    if len(body) > MAX_ANSWER_BYTES:
+                        raise self.unavailable("answer too large", url)
+                    if time.monotonic() > deadline:
+                        raise self.unavailable("timed out", f"{url}: still arriving after {self._total} s")
+                status = answer.status_code
+        except httpx.TimeoutException as exc:
+            raise self.unavailable("timed out", f"{url}: {type(exc).__name__}") from None
+        except httpx.ConnectError as exc:
+            raise self.unavailable("unreachable", f"{url}: {exc}") from None
+        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
+            raise self.unavailable("failed", f"{url}: {type(exc).__name__}: {exc}") from None
+        if status == 404:
+            return None
+        if status != 200:
+            raise self.unavailable(f"answered HTTP {status}", url)
+        try:
+            return json.loads(bytes(body))
+        except (ValueError, RecursionError) as exc:
+            raise self.unavailable("answered something that is not JSON", f"{url}: {exc}") from None
+
+    def unavailable(self, reason: str, detail: str | None = None) -> DependencyUnavailable:
+        """The error to raise when this service failed; logs ``detail`` (URL, library error)."""
+        log.warning("%s %s: %s", self.name, reason, detail or self._base)
+        return DependencyUnavailable(f"{self.name} is unavailable ({reason}).")
+
+    def close(self) -> None:
+        """Closes the HTTP client when this object made it (an injected client belongs to its owner)."""
+        if self._owns_client:
+            self._client.close()
+
+
+def _checked_base(name: str, base_url: str) -> str:
+    try:
+        url = httpx.URL(base_url)
+    except httpx.InvalidURL as exc:
+        raise ValueError(f"{name} base URL {base_url!r} is invalid: {exc}") from None
+    if url.scheme not in ("http", "https") or not url.host or url.query or url.fragment:
+        raise ValueError(f"{name} base URL must be http(s)://host[:port][/path], not {base_url!r}")
+    return str(url).rstrip("/")
+
+
+def _encoded(headers: dict[str, str]) -> dict[bytes, bytes]:
+    # httpx encodes str header values as ASCII and raises UnicodeEncodeError otherwise; send the
+    # caller's bytes as received (WSGI decodes headers as latin-1) and let h11 judge them.
+    return {key.encode("ascii"): value.encode("latin-1", errors="replace") for key, value in headers.items()}

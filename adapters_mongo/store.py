@@ -1,0 +1,183 @@
+"""MongoStore: the EntryStore and InviteStore ports on the MongoDB collections ``entries`` and ``invites``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from itertools import islice
+from typing import Any
+
+from pymongo import DESCENDING
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
+
+from adapters_mongo.indexes import (
+    CAMPAIGN_CODE,
+    CONFIRMED_PHONE,
+    ENTRY_INDEXES,
+    ENTRY_KEY,
+    create_entry_indexes,
+)
+from entrycore.errors import DependencyUnavailable, EntryExists, PhoneTaken, ReferralCodeTaken, StaleEntry
+from entrycore.model import Entry
+
+DEFAULT_DATABASE = "entry_service"
+_DUPLICATE_KEY = 11000
+_INVITE_BATCH = 1000  # invites per insert_many: bounded requests, any number of values
+_NO_ID = {"_id": False}
+_INDEX_IN_MESSAGE = re.compile(r"index: (\S+) dup key")
+
+
+@contextmanager
+def _unavailable() -> Iterator[None]:
+    """Every pymongo failure the block does not handle itself is DependencyUnavailable."""
+    try:
+        yield
+    except PyMongoError as err:
+        raise DependencyUnavailable(f"MongoDB store failed: {type(err).__name__}") from err
+
+
+class MongoStore:
+    """EntryStore and InviteStore on a MongoDB database.
+
+    ``client_or_db`` is a database (pymongo, or mongomock in tests) or a client, whose URI names the
+    database (default ``entry_service``). An entry is stored as ``Entry.to_document()`` with a
+    server-made ObjectId ``_id``: its key (campaignId, userId) is the unique index ``campaign_user``
+    rather than a composed ``_id`` string (ids may contain any separator; the same index serves every
+    query by key and suits a {campaignId, userId} shard key). An invite is ``{_id: {campaignId, value}}``.
+    Uniqueness (entry key, referral code per campaign, confirmed phone per campaign) is enforced by
+    the indexes of ``ensure_indexes()``, which must have run once. Write concern and retryable writes
+    are the client's (see ``connect``). Every failure of the database raises DependencyUnavailable.
+    """
+
+    def __init__(self, client_or_db: Any, *, owns_client: bool = False) -> None:
+        # type(...): a Database answers any attribute with a Collection, so ask its class.
+        if hasattr(type(client_or_db), "get_default_database"):
+            client_or_db = client_or_db.get_default_database(default=DEFAULT_DATABASE)
+        self._db: Any = client_or_db
+        self._entries: Any = client_or_db["entries"]
+        self._invites: Any = client_or_db["invites"]
+        self._owns_client = owns_client
+
+    @property
+    def database_name(self) -> str:
+        return str(self._db.name)
+
+    def ensure_indexes(self) -> None:
+        """Creates the indexes the store relies on; idempotent (mongomock: run it on empty collections)."""
+        with _unavailable():
+            create_entry_indexes(self._entries)
+
+    def close(self) -> None:
+        """Closes the client when this store made it (``connect``); otherwise its owner closes it."""
+        if self._owns_client:
+            self._db.client.close()
+
+    # EntryStore
+
+    def ping(self) -> None:
+        with _unavailable():
+            self._db.command("ping")
+
+    def get(self, campaign_id: str, user_id: str) -> Entry | None:
+        with _unavailable():
+            doc = self._entries.find_one({"campaignId": campaign_id, "userId": user_id}, _NO_ID)
+        return None if doc is None else Entry.from_document(doc)
+
+    def create(self, entry: Entry) -> None:
+        with _unavailable():
+            try:
+                self._entries.insert_one(entry.to_document())
+            except DuplicateKeyError as err:
+                raise self._conflict(err, entry, creating=True) from None
+
+    def replace(self, entry: Entry, expected_version: int) -> None:
+        key = {"campaignId": entry.campaign_id, "userId": entry.user_id, "version": expected_version}
+        with _unavailable():
+            try:
+                result = self._entries.replace_one(key, entry.to_document())
+            except DuplicateKeyError as err:
+                raise self._conflict(err, entry, creating=False) from None
+        if result.matched_count == 0:
+            raise StaleEntry()
+
+    def find_by_code(self, campaign_id: str, code: str) -> Entry | None:
+        with _unavailable():
+            doc = self._entries.find_one({"campaignId": campaign_id, "code": code}, _NO_ID)
+        return None if doc is None else Entry.from_document(doc)
+
+    def confirmed_holder(self, campaign_id: str, phone: str) -> str | None:
+        query = {"campaignId": campaign_id, "phone": phone, "phoneConfirmed": True}
+        with _unavailable():
+            doc = self._entries.find_one(query, {"_id": False, "userId": True})
+        return None if doc is None else str(doc["userId"])
+
+    def entries_of_user(self, user_id: str) -> list[Entry]:
+        with _unavailable():
+            docs = list(
+                self._entries.find({"userId": user_id}, _NO_ID).sort(
+                    [("dateCreated", DESCENDING), ("campaignId", DESCENDING)]
+                )
+            )
+        return [Entry.from_document(doc) for doc in docs]
+
+    def _conflict(self, err: DuplicateKeyError, entry: Entry, *, creating: bool) -> Exception:
+        """The port's exception for a duplicate key (MongoDB names the index; mongomock does not).
+
+        A create whose key is taken is EntryExists whatever else also collides, so the use case turns
+        it into an update.
+        """
+        index = _index_of(err)
+        others = {"campaignId": entry.campaign_id, "userId": {"$ne": entry.user_id}}
+        if creating and (index == ENTRY_KEY or self.get(entry.campaign_id, entry.user_id) is not None):
+            return EntryExists(f"{entry.campaign_id}/{entry.user_id}")
+        if index == CAMPAIGN_CODE or (
+            index is None and self._entries.find_one({**others, "code": entry.code}, {"_id": True})
+        ):
+            return ReferralCodeTaken(entry.code)
+        holder = {**others, "phone": entry.phone, "phoneConfirmed": True}
+        if index == CONFIRMED_PHONE or (index is None and self._entries.find_one(holder, {"_id": True})):
+            return PhoneTaken(f"a confirmed phone of campaign {entry.campaign_id}")  # no phone number in logs
+        # The colliding document is gone already: let the use case read again and retry.
+        return EntryExists(f"{entry.campaign_id}/{entry.user_id}") if creating else StaleEntry()
+
+    # InviteStore
+
+    def add(self, campaign_id: str, values: Iterable[str]) -> int:
+        added = 0
+        iterator = iter(values)
+        with _unavailable():
+            while chunk := list(islice(iterator, _INVITE_BATCH)):
+                docs = [{"_id": {"campaignId": campaign_id, "value": v}} for v in dict.fromkeys(chunk)]
+                try:
+                    added += len(self._invites.insert_many(docs, ordered=False).inserted_ids)
+                except BulkWriteError as err:
+                    added += _inserted_despite_duplicates(err)
+        return added
+
+    def contains(self, campaign_id: str, value: str) -> bool:
+        with _unavailable():
+            doc = self._invites.find_one({"_id": {"campaignId": campaign_id, "value": value}}, {"_id": True})
+        return doc is not None
+
+
+def _index_of(err: DuplicateKeyError) -> str | None:
+    """The name of the index a duplicate key hit, from MongoDB's error details; None when not given."""
+    details: Mapping[str, Any] = err.details or {}
+    pattern = details.get("keyPattern")
+    if isinstance(pattern, Mapping):
+        for name, (keys, _) in ENTRY_INDEXES.items():
+            if set(pattern) == {key for key, _ in keys}:
+                return name
+    found = _INDEX_IN_MESSAGE.search(str(details.get("errmsg") or err))
+    return found.group(1) if found else None
+
+
+def _inserted_despite_duplicates(err: BulkWriteError) -> int:
+    """How many invites an unordered insert_many stored; anything but duplicates is a failure."""
+    details: Mapping[str, Any] = err.details or {}
+    if details.get("writeConcernErrors") or any(
+        e.get("code") != _DUPLICATE_KEY for e in details.get("writeErrors", ())
+    ):
+        raise err
+    return int(details.get("nInserted", 0))

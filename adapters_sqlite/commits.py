@@ -1,0 +1,112 @@
+"""Group commit: one writer thread per process runs queued writes in shared durable transactions.
+
+With ``synchronous=FULL`` every COMMIT waits for an fsync (milliseconds on ordinary disks), and SQLite
+has one writer at a time, so one fsync per request caps durable writes at a few hundred per second. The
+writer thread takes every write waiting in the queue, runs each in its own SAVEPOINT (a write that fails
+rolls back alone), and COMMITs them together: one fsync for the batch. A caller returns only after the
+COMMIT of its write, so an answered write is still durable.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from entrycore.errors import DependencyUnavailable
+
+MAX_BATCH = 128
+
+
+class _Job:
+    __slots__ = ("done", "error", "result", "work")
+
+    def __init__(self, work: Callable[[sqlite3.Connection], Any]) -> None:
+        self.work = work
+        self.done = threading.Event()
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+
+class GroupCommitter:
+    """Runs ``work(conn)`` callables on one writer thread, batching their commits."""
+
+    def __init__(self, connection: Callable[[], sqlite3.Connection], name: str) -> None:
+        self._connection = connection
+        self._name = name
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._pid = os.getpid()
+        self._thread = threading.Thread(target=self._run, name=f"sqlite-writer {name}", daemon=True)
+        self._thread.start()
+
+    @property
+    def alive(self) -> bool:
+        return self._pid == os.getpid() and self._thread.is_alive()
+
+    def submit(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Runs ``work`` in a write transaction; returns its result after the commit, or raises its error."""
+        job = _Job(work)
+        self._queue.put(job)
+        job.done.wait()
+        if job.error is not None:
+            raise job.error
+        return job.result
+
+    def stop(self) -> None:
+        if self.alive:
+            self._queue.put(None)
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            stop = False
+            while len(batch) < MAX_BATCH:
+                try:
+                    job = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if job is None:
+                    stop = True
+                    break
+                batch.append(job)
+            self._commit(batch)
+            if stop:
+                return
+
+    def _commit(self, batch: list[_Job]) -> None:
+        try:
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for job in batch:
+                    conn.execute("SAVEPOINT job")
+                    try:
+                        job.result = job.work(conn)
+                    except Exception as error:  # noqa: BLE001 - handed back to the job's caller
+                        job.error = error
+                        conn.execute("ROLLBACK TO job")
+                    conn.execute("RELEASE job")
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        except (sqlite3.Error, DependencyUnavailable) as err:
+            failure = err if isinstance(err, DependencyUnavailable) else DependencyUnavailable(
+                f"SQLite store {self._name} failed: {err}"
+            )
+            for job in batch:
+                job.error = failure  # nothing of the batch was committed
+        except BaseException as err:  # noqa: BLE001 - never leave a caller waiting
+            for job in batch:
+                job.error = err
+        finally:
+            for job in batch:
+                job.done.set()

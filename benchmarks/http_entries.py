@@ -1,0 +1,428 @@
+"""HTTP benchmark of the entry routes against a bare Flask route on the same server (SPEC §10).
+
+What it measures, in one run, with wrk (p50/p95/p99 latency and requests/s):
+
+  (a) bare   ``GET /hello`` of a bare Flask app (``bare_app.py``) on exactly ``entry-service serve``'s
+             gunicorn setup (its ``serve()`` is called with the app swapped: same workers, worker class,
+             threads, keepalive, backlog);
+  (b) GET    ``GET /{campaignId}/entries`` of the real ``entry-service serve`` on SQLite, with
+             ``--entries`` (100,000) entries preloaded, rotating over 20,000 tokens of preloaded fans;
+  (c) POST   ``POST /{campaignId}/entries``, durable (the real store, every request a real write): mostly
+             creates of new fans (distinct valid emails and phones), every ``--update-every``-th request
+             an update of a preloaded fan;
+
+then the ratios against the bare route with the targets of SPEC §10 (GET throughput ≥ 60 % of bare,
+GET p95 ≤ 1.7 x bare p95, POST throughput ≥ 35 % of bare) and PASS/FAIL for each.
+
+How: everything lives in a private temporary folder (removed at the end unless ``--keep``). The store is
+preloaded directly through ``adapters_sqlite.SqliteStore`` before the server starts (``bench_data.py``).
+Each server is a subprocess on 127.0.0.1 (``entry-service serve --port P --workers W --threads T`` with
+ENTRY_DATA_DIR / ENTRY_STORE / ENTRY_CAMPAIGNS / ENTRY_AUTH_SECRET / ENTRY_USERS=none); each target gets
+``--warmup`` seconds of load before its measured run. wrk sends pre-generated requests from files
+(``rotate.lua``), whose ``done()`` prints a machine-readable line; non-2xx responses and socket errors
+are counted and reported loudly (exit status 1). The POST run's creates are proven by counting the rows
+of the SQLite file with sqlite3 before and after it. Servers are stopped (SIGTERM, then SIGKILL) on
+every exit path. ``--profile`` also samples one worker with py-spy during the GET and POST runs (the
+figures of a profiled run are perturbed by the sampler).
+
+    /work/venv/bin/python benchmarks/http_entries.py [--workers 2] [--threads 1] [--duration 20]
+        [--connections 32] [--entries 100000] [--keep] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import bench_data
+import profiling
+
+HERE = Path(__file__).resolve().parent
+LUA = HERE / "rotate.lua"
+MIN_REAL_DURATION = 20
+GET_TPUT_TARGET, GET_P95_TARGET, POST_TPUT_TARGET = 0.60, 1.7, 0.35
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    label: str
+    requests: int
+    seconds: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+    non_2xx: int
+    socket_errors: int  # connect + read + write + timeout
+    lines: int  # distinct requests in the file (a run longer than this re-sent some)
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def failed(self) -> bool:
+        return self.non_2xx > 0 or self.socket_errors > 0
+
+
+# --- command line, tools, ports -------------------------------------------------------------------
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker, >1 = gthread (default 1)")
+    parser.add_argument("--duration", type=int, default=20, help="seconds per measured run (≥ 20 for real)")
+    parser.add_argument("--connections", type=int, default=32, help="concurrent connections (default 32)")
+    parser.add_argument("--entries", type=int, default=100_000, help="entries preloaded (default 100000)")
+    parser.add_argument("--warmup", type=int, default=3, help="seconds of load before each measured run")
+    parser.add_argument("--wrk-threads", type=int, default=2, help="wrk -t (default 2)")
+    parser.add_argument("--get-tokens", type=int, default=20_000, help="fans the GET run rotates over")
+    parser.add_argument("--update-every", type=int, default=10, help="every N-th POST is an update")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (printed)")
+    parser.add_argument("--profile", action="store_true", help="py-spy one worker during GET and POST")
+    args = parser.parse_args(argv)
+    if args.entries < 1 or args.duration < 1 or args.connections < 1 or args.warmup < 0:
+        parser.error("--entries, --duration and --connections must be positive")
+    return args
+
+
+def require_wrk() -> str:
+    path = shutil.which("wrk")
+    if path is None:
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+    return path
+
+
+def entry_service_command() -> str:
+    beside = Path(sys.executable).parent / "entry-service"
+    found = str(beside) if beside.exists() else shutil.which("entry-service")
+    if found is None:
+        raise SystemExit("entry-service is not installed in this environment (pip install -e .)")
+    return found
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def http_get(url: str, token: str | None = None) -> tuple[int, bytes]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    request = urllib.request.Request(url, headers=headers)  # loopback http only
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+
+
+# --- servers ----------------------------------------------------------------------------------------
+
+
+class Server:
+    """A server subprocess in its own session, its output in a log file; stopped on every exit path."""
+
+    def __init__(self, name: str, cmd: list[str], env: dict[str, str], log: Path, port: int) -> None:
+        self.name, self.cmd, self.env, self.log, self.port = name, cmd, env, log, port
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Server:
+        with self.log.open("wb") as log:
+            self.proc = subprocess.Popen(self.cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, start_new_session=True)
+        return self
+
+    def wait_ready(self, path: str, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc is None or self.proc.poll() is not None:
+                raise SystemExit(f"{self.name} server exited at start:\n{self.log_tail()}")
+            try:
+                if http_get(self.url + path)[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise SystemExit(f"{self.name} server not ready after {timeout:.0f} s:\n{self.log_tail()}")
+
+    def workers(self) -> list[int]:
+        return profiling.children(self.proc.pid) if self.proc else []
+
+    def log_tail(self, lines: int = 30) -> str:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)  # gunicorn: graceful stop of the master and its workers
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)  # the session this script started, and only it
+            self.proc.wait(timeout=10)
+
+
+def base_env(work: Path, secret: str) -> dict[str, str]:
+    """The process environment without any ENTRY_* of the caller, plus the benchmark's configuration."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ENTRY_")}
+    env.update({
+        "ENTRY_DATA_DIR": str(work / "data"),
+        "ENTRY_STORE": f"sqlite:///{work / 'entries.db'}",
+        "ENTRY_CAMPAIGNS": f"file:{work / 'campaigns.json'}",
+        "ENTRY_AUTH_SECRET": secret,
+        "ENTRY_USERS": "none",
+    })
+    return env
+
+
+# --- wrk ----------------------------------------------------------------------------------------------
+
+
+def run_wrk(args: argparse.Namespace, wrk: str, url: str, requests: Path, seconds: int,
+            label: str) -> WrkResult:
+    cmd = [wrk, f"-t{args.wrk_threads}", f"-c{args.connections}", f"-d{seconds}s", "--latency",
+           "-s", str(LUA), url, str(requests), str(args.wrk_threads)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120, check=False)
+    if done.returncode != 0 or "WRK_RESULT" not in done.stdout:
+        raise SystemExit(f"wrk failed ({' '.join(cmd)}):\n{done.stdout}\n{done.stderr}")
+    return parse_wrk(label, done.stdout, sum(1 for _ in requests.open()))
+
+
+def parse_wrk(label: str, out: str, lines: int) -> WrkResult:
+    line = next(x for x in out.splitlines() if x.startswith("WRK_RESULT "))
+    v = {k: float(n) for k, n in re.findall(r"(\w+)=([\d.]+)", line)}
+    shown = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)  # wrk's own count, same as v["status"]
+    non_2xx = max(int(v["status"]), int(shown[1]) if shown else 0)
+    return WrkResult(
+        label=label, requests=int(v["requests"]), seconds=v["duration_us"] / 1e6,
+        p50_ms=v["p50_us"] / 1e3, p95_ms=v["p95_us"] / 1e3, p99_ms=v["p99_us"] / 1e3,
+        max_ms=v["max_us"] / 1e3, non_2xx=non_2xx,
+        socket_errors=int(v["connect"] + v["read"] + v["write"] + v["timeout"]), lines=lines,
+    )
+
+
+def warm_up(args: argparse.Namespace, wrk: str, server: Server, requests: Path, label: str) -> None:
+    """``--warmup`` seconds of load; reported in one line (loudly if it had errors), not measured."""
+    if args.warmup:
+        warm = run_wrk(args, wrk, server.url, requests, args.warmup, label + " warm-up")
+        print(f"  {label}: warm-up {warm.requests:,} requests in {warm.seconds:.1f} s"
+              + (f"  !! {warm.non_2xx} non-2xx, {warm.socket_errors} socket errors" if warm.failed else ""))
+
+
+def measure(args: argparse.Namespace, wrk: str, server: Server, requests: Path, label: str,
+            profile_out: Path | None = None) -> WrkResult:
+    """The measured run (``--duration``), with py-spy on the first worker when ``profile_out`` is given."""
+    spy = None
+    if profile_out is not None and server.workers():
+        spy = profiling.start(server.workers()[0], min(10, args.duration), profile_out)
+    result = run_wrk(args, wrk, server.url, requests, args.duration, label)
+    if spy is not None:
+        _, err = spy.communicate(timeout=60)
+        if spy.returncode != 0:
+            print(f"  py-spy failed: {err.decode(errors='replace').strip()[-300:]}")
+    print(f"  {label}: {result.requests:,} requests in {result.seconds:.1f} s")
+    return result
+
+
+# --- the three targets ----------------------------------------------------------------------------
+
+
+def bench_bare(args: argparse.Namespace, wrk: str, work: Path, env: dict[str, str]) -> tuple[WrkResult, Any]:
+    requests = work / "bare.tsv"
+    bench_data.write_requests(requests, [("GET", "/hello", "", "")])
+    port, options = free_port(), work / "bare-options.json"
+    cmd = [sys.executable, str(HERE / "bare_app.py"), "--port", str(port), "--workers", str(args.workers),
+           "--threads", str(args.threads), "--options-out", str(options)]
+    with Server("bare", cmd, env, work / "bare.log", port) as server:
+        server.wait_ready("/hello")
+        warm_up(args, wrk, server, requests, "(a) bare GET /hello")
+        result = measure(args, wrk, server, requests, "(a) bare GET /hello")
+        log = server.log_tail()
+    if result.failed:
+        print(f"bare server log:\n{log}")
+    return result, json.loads(options.read_text())
+
+
+def prepare(args: argparse.Namespace, work: Path, secret: str) -> dict[str, Path]:
+    """Campaigns file, preloaded store, and the request files of the GET and POST runs."""
+    bench_data.write_campaigns(work / "campaigns.json")
+    seconds = bench_data.preload(work / "entries.db", args.entries)
+    print(f"preloaded {args.entries:,} entries in {seconds:.1f} s (field rules in a process pool, "
+          f"{bench_data.BATCH:,} rows per transaction)")
+    started, ttl = time.perf_counter(), 6 * 3600 + 10 * args.duration
+    files = {name: work / f"{name}.tsv" for name in ("get", "post-warm", "post")}
+    get_rows = bench_data.get_requests(secret, args.entries, args.get_tokens, ttl)
+    bench_data.write_requests(files["get"], get_rows)
+    warm_n, post_n = max(5_000, 2_000 * args.warmup), 10_000 + 1_000 * args.duration
+    first_k = args.entries  # fan numbers (phones) after the preloaded ones
+    for name, prefix, count, seed in (("post-warm", "warm", warm_n, 2), ("post", "new", post_n, 3)):
+        creates = count - (count // args.update_every if args.update_every else 0)
+        bench_data.check_phones(first_k, first_k + creates)
+        rows = bench_data.post_requests(secret, prefix, first_k, count, args.entries, args.update_every,
+                                        ttl, seed)
+        bench_data.write_requests(files[name], rows)
+        first_k += creates
+    print(f"wrote {args.get_tokens:,} GET and {warm_n + post_n:,} POST requests (tokens; phones checked "
+          f"with normalize_phone) in {time.perf_counter() - started:.1f} s")
+    return files
+
+
+def count_entries(db: Path) -> int:
+    with sqlite3.connect(db, timeout=10) as conn:
+        return int(conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
+
+
+def smoke_test(server: Server, files: dict[str, Path]) -> None:
+    """One GET through urllib before loading the server: a wrong setup fails here, not as 100 % errors."""
+    token = files["get"].open().readline().split("\t")[2]
+    status, body = http_get(server.url + bench_data.PATH, token)
+    if status != 200 or b'"userId"' not in body:
+        raise SystemExit(f"GET {bench_data.PATH} answered {status}: {body[:300]!r}\n{server.log_tail()}")
+
+
+def bench_entries(args: argparse.Namespace, wrk: str, work: Path, env: dict[str, str],
+                  files: dict[str, Path]) -> tuple[WrkResult, WrkResult, dict[str, int]]:
+    port, db = free_port(), work / "entries.db"
+    cmd = [entry_service_command(), "serve", "--host", "127.0.0.1", "--port", str(port),
+           "--workers", str(args.workers), "--threads", str(args.threads)]
+    spy = {name: work / f"pyspy-{name}.txt" if args.profile else None for name in ("get", "post")}
+    get_label, post_label = "(b) GET  /{c}/entries", "(c) POST /{c}/entries"
+    with Server("entry-service", cmd, env, work / "entry-service.log", port) as server:
+        server.wait_ready("/heartbeat")
+        smoke_test(server, files)
+        warm_up(args, wrk, server, files["get"], get_label)
+        get = measure(args, wrk, server, files["get"], get_label, spy["get"])
+        warm_up(args, wrk, server, files["post-warm"], post_label)
+        before = count_entries(db)
+        post = measure(args, wrk, server, files["post"], post_label, spy["post"])
+        after = count_entries(db)
+        log = server.log_tail()
+    if get.failed or post.failed:
+        print(f"entry-service log (tail):\n{log}")
+    return get, post, {"before": before, "after": after, "after_stop": count_entries(db)}
+
+
+# --- report -------------------------------------------------------------------------------------------
+
+
+def print_table(bare: WrkResult, get: WrkResult, post: WrkResult) -> None:
+    print(f"\n{'target':<24}{'req/s':>10}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+          f"{'requests':>10}{'non-2xx':>9}{'sock err':>9}")
+    for r in (bare, get, post):
+        flag = "  !! ERRORS" if r.failed else ""
+        print(f"{r.label:<24}{r.rps:>10.1f}{r.p50_ms:>9.2f}{r.p95_ms:>9.2f}{r.p99_ms:>9.2f}{r.max_ms:>9.1f}"
+              f"{r.requests:>10,}{r.non_2xx:>9,}{r.socket_errors:>9,}{flag}")
+
+
+def print_post_proof(post: WrkResult, counts: dict[str, int]) -> None:
+    created = counts["after"] - counts["before"]
+    ok = post.requests - post.non_2xx
+    share = 100 * created / max(ok, 1)
+    print(f"\nPOST run: {post.requests:,} requests, {ok:,} answered 2xx. Entries in the store (sqlite3 "
+          f"COUNT(*)): {counts['before']:,} before the run, {counts['after']:,} after it, "
+          f"{counts['after_stop']:,} after the server stopped (requests in flight when wrk stopped)."
+          f"\n  → {created:,} creates, ~{ok - created:,} updates ({share:.0f} % creates)")
+    if post.requests > post.lines:
+        print(f"  note: {post.requests:,} requests > {post.lines:,} lines: wrapped (creates → updates)")
+
+
+def verdicts(bare: WrkResult, get: WrkResult, post: WrkResult) -> list[tuple[str, str, str, bool]]:
+    get_share, post_share = get.rps / bare.rps, post.rps / bare.rps
+    p95_ratio = get.p95_ms / bare.p95_ms if bare.p95_ms else float("inf")
+    return [
+        ("GET throughput", f"{100 * get_share:.1f} % of bare", f"≥ {100 * GET_TPUT_TARGET:.0f} %",
+         get_share >= GET_TPUT_TARGET),
+        ("GET p95", f"{p95_ratio:.2f} x bare p95", f"≤ {GET_P95_TARGET} x", p95_ratio <= GET_P95_TARGET),
+        ("POST throughput", f"{100 * post_share:.1f} % of bare", f"≥ {100 * POST_TPUT_TARGET:.0f} %",
+         post_share >= POST_TPUT_TARGET),
+    ]
+
+
+def print_report(args: argparse.Namespace, results: tuple[WrkResult, WrkResult, WrkResult],
+                 counts: dict[str, int], options: dict[str, Any]) -> None:
+    bare, get, post = results
+    print("\n" + "=" * 100)
+    print(f"entry-service HTTP benchmark — {os.cpu_count()} CPUs, wrk -t{args.wrk_threads} "
+          f"-c{args.connections} -d{args.duration}s (after {args.warmup} s warm-up each), "
+          f"SQLite with {args.entries:,} entries preloaded")
+    print("gunicorn (options of adapters_cli.serve.serve, the same for bare and entry-service): "
+          + ", ".join(f"{k}={options.get(k)}" for k in
+                      ("workers", "threads", "worker_class", "keepalive", "backlog", "timeout")))
+    load = os.getloadavg()
+    print(f"load average at the end: {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1/5/15 min; the benchmark "
+          f"itself keeps the 1-min figure near 2-3 — much more means other work shared the CPUs)")
+    print_table(bare, get, post)
+    print_post_proof(post, counts)
+    print(f"\n{'ratio vs bare':<18}{'measured':>22}{'target':>12}  verdict")
+    for name, measured, target, ok in verdicts(bare, get, post):
+        print(f"{name:<18}{measured:>22}{target:>12}  {'PASS' if ok else 'FAIL'}")
+    if args.duration < MIN_REAL_DURATION:
+        print(f"\n!! SHORT RUN (--duration {args.duration} < {MIN_REAL_DURATION}): not the real figures")
+    if args.profile:
+        print("\n!! --profile: py-spy sampled a worker during GET and POST; their figures are perturbed")
+    failed = [r.label for r in results if r.failed]
+    if failed:
+        banner = "!" * 100
+        print(f"\n{banner}\n!! ERRORS during: {', '.join(failed)} — these figures are NOT valid\n{banner}")
+    print("=" * 100)
+
+
+def print_profiles(work: Path) -> None:
+    for name in ("get", "post"):
+        raw = work / f"pyspy-{name}.txt"
+        print(f"\npy-spy, one worker, {name.upper()} run:")
+        print("\n".join(profiling.summarize(raw)) if raw.exists() else "  (no profile recorded)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    wrk = require_wrk()
+    if args.profile and profiling.py_spy() is None:
+        raise SystemExit("--profile needs py-spy: /work/venv/bin/pip install py-spy")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the cleanup below on kill too
+    work = Path(tempfile.mkdtemp(prefix="entry-bench-"))
+    secret = secrets.token_hex(40)  # 80 characters
+    try:
+        print(f"working folder {work}; {args.workers} workers x {args.threads} threads, "
+              f"{args.connections} connections, {args.duration} s per run; "
+              f"load average now {os.getloadavg()[0]:.2f} (other work on the CPUs skews every figure)")
+        files = prepare(args, work, secret)
+        env = base_env(work, secret)
+        bare, options = bench_bare(args, wrk, work, env)
+        get, post, counts = bench_entries(args, wrk, work, env, files)
+        print_report(args, (bare, get, post), counts, options)
+        if args.profile:
+            print_profiles(work)
+        return 1 if bare.failed or get.failed or post.failed else 0
+    finally:
+        if args.keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

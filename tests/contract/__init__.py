@@ -1,0 +1,1 @@
+"""Contract tests: one suite every implementation of a port must pass, fakes included."""

@@ -1,0 +1,107 @@
+"""What only the SQLite store promises: private files (SPEC OPS-003), durable settings, fork safety."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+import stat
+import threading
+from pathlib import Path
+
+import pytest
+
+from adapters_sqlite import SqliteStore
+from entrycore.errors import DependencyUnavailable
+from tests.contract.entries import an_entry
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_files_are_private_to_their_owner(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "data" / "db" / "entries.db")
+    try:
+        store.create(an_entry())
+        assert _mode(tmp_path / "data") == 0o700
+        assert _mode(tmp_path / "data" / "db") == 0o700
+        for name in ("entries.db", "entries.db-wal", "entries.db-shm"):
+            assert _mode(tmp_path / "data" / "db" / name) == 0o600, name
+    finally:
+        store.close()
+
+
+def test_the_file_is_in_wal_mode_with_the_current_schema(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "entries.db")
+    store.ping()
+    store.close()
+    with sqlite3.connect(tmp_path / "entries.db") as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert raw.execute("PRAGMA user_version").fetchone() == (1,)
+    raw.close()
+
+
+def test_a_second_store_on_the_same_file_sees_the_data(tmp_path: Path) -> None:
+    first, second = SqliteStore(tmp_path / "entries.db"), SqliteStore(tmp_path / "entries.db")
+    try:
+        first.create(an_entry())
+        assert second.get("c1", "u1") == an_entry()
+    finally:
+        first.close()
+        second.close()
+
+
+def test_close_releases_connections_and_the_store_reopens(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "entries.db")
+    try:
+        store.create(an_entry())
+        reader = threading.Thread(target=store.ping)
+        reader.start()
+        reader.join()
+        store.close()
+        assert store.get("c1", "u1") == an_entry()
+    finally:
+        store.close()
+
+
+def test_an_unusable_path_is_dependency_unavailable(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    store = SqliteStore(tmp_path / "a-file" / "entries.db")
+    with pytest.raises(DependencyUnavailable):
+        store.ping()
+    with pytest.raises(DependencyUnavailable):
+        store.create(an_entry())
+    store.close()
+
+
+def test_a_file_that_is_not_a_database_is_dependency_unavailable(tmp_path: Path) -> None:
+    (tmp_path / "entries.db").write_bytes(b"this is not a database" * 100)
+    store = SqliteStore(tmp_path / "entries.db")
+    with pytest.raises(DependencyUnavailable):
+        store.get("c1", "u1")
+    store.close()
+
+
+def _create_fifty(store: SqliteStore, worker: int) -> None:
+    for n in range(50):
+        store.create(an_entry("c1", f"w{worker}-u{n}", phone=f"+1212555{worker}{n:03d}", confirmed=True))
+
+
+def test_one_store_serves_forked_processes(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "entries.db")
+    try:
+        store.create(an_entry("c0", "parent"))  # the parent's connection is open when it forks
+        fork = multiprocessing.get_context("fork")
+        workers = [fork.Process(target=_create_fifty, args=(store, w)) for w in (1, 2)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=60)
+        assert [w.exitcode for w in workers] == [0, 0]
+        created = [store.get("c1", f"w{w}-u{n}") for w in (1, 2) for n in range(50)]
+        assert all(entry is not None for entry in created)
+        assert len({entry.user_id for entry in created if entry}) == 100
+        assert store.get("c0", "parent") == an_entry("c0", "parent")  # the parent's connection still works
+        store.create(an_entry("c0", "parent-again"))
+    finally:
+        store.close()
