@@ -47,8 +47,14 @@ def cli() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, envvar="ENTRY_HOST")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), envvar="ENTRY_PORT")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), envvar="ENTRY_WORKERS")
-@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 64), envvar="ENTRY_THREADS",
-              help="Threads per worker (more than 1 uses gunicorn's gthread worker).")
+@click.option(
+    "--threads",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    envvar="ENTRY_THREADS",
+    help="Threads per worker (more than 1 uses gunicorn's gthread worker).",
+)
 def serve(host: str, port: int, workers: int, threads: int) -> None:
     """Run the HTTP service on gunicorn."""
     from adapters_cli.serve import serve as run  # noqa: PLC0415

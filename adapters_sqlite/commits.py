@@ -89,7 +89,7 @@ class GroupCommitter:
                     conn.execute("SAVEPOINT job")
                     try:
                         job.result = job.work(conn)
-                    except Exception as error:  # noqa: BLE001 - handed back to the job's caller
+                    except Exception as error:
                         job.error = error
                         conn.execute("ROLLBACK TO job")
                     conn.execute("RELEASE job")
@@ -99,12 +99,14 @@ class GroupCommitter:
                     conn.execute("ROLLBACK")
                 raise
         except (sqlite3.Error, DependencyUnavailable) as err:
-            failure = err if isinstance(err, DependencyUnavailable) else DependencyUnavailable(
-                f"SQLite store {self._name} failed: {err}"
+            failure = (
+                err
+                if isinstance(err, DependencyUnavailable)
+                else DependencyUnavailable(f"SQLite store {self._name} failed: {err}")
             )
             for job in batch:
                 job.error = failure  # nothing of the batch was committed
-        except BaseException as err:  # noqa: BLE001 - never leave a caller waiting
+        except BaseException as err:
             for job in batch:
                 job.error = err
         finally:

@@ -7,9 +7,9 @@ import sqlite3
 import threading
 import weakref
 from collections.abc import Callable, Iterator
-from typing import TypeVar
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from adapters_sqlite.commits import GroupCommitter
 from adapters_sqlite.schema import MIGRATIONS
@@ -61,9 +61,7 @@ def _after_fork_in_child() -> None:
         database._committer = None  # the parent's writer thread does not exist here
 
 
-os.register_at_fork(
-    before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child
-)
+os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child)
 
 
 class Database:

@@ -129,9 +129,7 @@ def _load(doc: str) -> Entry:
     return Entry.from_document(json.loads(doc))
 
 
-def _conflict(
-    conn: sqlite3.Connection, err: sqlite3.IntegrityError, entry: Entry, *, creating: bool
-) -> Exception:
+def _conflict(conn: sqlite3.Connection, err: sqlite3.IntegrityError, entry: Entry, *, creating: bool) -> Exception:
     """The port's exception for a failed uniqueness constraint (named in SQLite's message by column).
 
     SQLite reports one failed constraint, not necessarily the key's: a create whose key is taken is

@@ -41,7 +41,7 @@ def build_store(settings: Settings) -> Any:
     if settings.store.startswith("sqlite:///"):
         from adapters_sqlite import SqliteStore  # noqa: PLC0415 - only the configured adapter is imported
 
-        path = Path(settings.store[len("sqlite:///"):])
+        path = Path(settings.store[len("sqlite:///") :])
         ensure_private_dir(path.parent)
         return SqliteStore(path)
     from adapters_mongo import connect  # noqa: PLC0415
@@ -54,7 +54,7 @@ def build_campaigns(settings: Settings) -> CampaignSource:
         from adapters_files.sources import FileCampaignSource  # noqa: PLC0415
 
         try:
-            return FileCampaignSource(Path(settings.campaigns[len("file:"):]), default_region=settings.default_region)
+            return FileCampaignSource(Path(settings.campaigns[len("file:") :]), default_region=settings.default_region)
         except ValueError as exc:
             raise ConfigError(f"ENTRY_CAMPAIGNS: {exc}") from None
     from adapters_http.clients import HttpxCampaignSource  # noqa: PLC0415
@@ -74,7 +74,7 @@ def build_users(settings: Settings) -> UserSource:
         from adapters_files.sources import FileUserSource  # noqa: PLC0415
 
         try:
-            return FileUserSource(Path(settings.users[len("file:"):]))
+            return FileUserSource(Path(settings.users[len("file:") :]))
         except ValueError as exc:
             raise ConfigError(f"ENTRY_USERS: {exc}") from None
     from adapters_http.clients import HttpxUserSource  # noqa: PLC0415
@@ -108,7 +108,7 @@ def build(settings: Settings) -> Services:
     registrations = Registrations(
         campaigns=campaigns, users=users, entries=entries, invites=invite_store, clock=clock, ids=RandomIds()
     )
-    closers = tuple(getattr(x, "close") for x in (store, campaigns, users) if hasattr(x, "close"))
+    closers = tuple(x.close for x in (store, campaigns, users) if hasattr(x, "close"))
     return Services(
         settings=settings,
         registrations=registrations,

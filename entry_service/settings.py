@@ -50,9 +50,12 @@ class Settings:
             return environ.get(name, "").strip() or default
 
         data_dir = Path(get("ENTRY_DATA_DIR", ".entry-service"))
-        store = _scheme("ENTRY_STORE", get("ENTRY_STORE", f"sqlite:///{data_dir / 'entries.db'}"),
-                        ("sqlite:///", "mongodb://", "mongodb+srv://"))
-        if store.startswith("sqlite:///") and not store[len("sqlite:///"):]:
+        store = _scheme(
+            "ENTRY_STORE",
+            get("ENTRY_STORE", f"sqlite:///{data_dir / 'entries.db'}"),
+            ("sqlite:///", "mongodb://", "mongodb+srv://"),
+        )
+        if store.startswith("sqlite:///") and not store[len("sqlite:///") :]:
             raise ConfigError("ENTRY_STORE: sqlite:/// needs a file path")
         region = get("ENTRY_DEFAULT_REGION", "US").upper()
         if region not in phonenumbers.SUPPORTED_REGIONS:
@@ -75,10 +78,12 @@ class Settings:
             public_key = key_path.read_text()
         return cls(
             store=store,
-            campaigns=_scheme("ENTRY_CAMPAIGNS", get("ENTRY_CAMPAIGNS", "file:campaigns.json"),
-                              ("file:", "http://", "https://")),
-            users=get("ENTRY_USERS", "none") if get("ENTRY_USERS", "none") == "none" else _scheme(
-                "ENTRY_USERS", get("ENTRY_USERS", "none"), ("file:", "http://", "https://")),
+            campaigns=_scheme(
+                "ENTRY_CAMPAIGNS", get("ENTRY_CAMPAIGNS", "file:campaigns.json"), ("file:", "http://", "https://")
+            ),
+            users=get("ENTRY_USERS", "none")
+            if get("ENTRY_USERS", "none") == "none"
+            else _scheme("ENTRY_USERS", get("ENTRY_USERS", "none"), ("file:", "http://", "https://")),
             default_region=region,
             data_dir=data_dir,
             auth_secret=environ.get("ENTRY_AUTH_SECRET") or None,
@@ -86,16 +91,23 @@ class Settings:
             auth_audience=environ.get("ENTRY_AUTH_AUDIENCE") or None,
             auth_issuer=environ.get("ENTRY_AUTH_ISSUER") or None,
             phone_token_secret=environ.get("ENTRY_PHONE_TOKEN_SECRET") or None,
-            events=_scheme("ENTRY_EVENTS", get("ENTRY_EVENTS", f"file:{data_dir / 'events.jsonl'}"),
-                           ("file:", "kinesis:")),
-            retry_queue=get("ENTRY_RETRY_QUEUE", "store") if get("ENTRY_RETRY_QUEUE", "store") == "store"
+            events=_scheme(
+                "ENTRY_EVENTS", get("ENTRY_EVENTS", f"file:{data_dir / 'events.jsonl'}"), ("file:", "kinesis:")
+            ),
+            retry_queue=get("ENTRY_RETRY_QUEUE", "store")
+            if get("ENTRY_RETRY_QUEUE", "store") == "store"
             else _scheme("ENTRY_RETRY_QUEUE", get("ENTRY_RETRY_QUEUE", "store"), ("sqs:",)),
-            fraud=get("ENTRY_FRAUD", "off") if get("ENTRY_FRAUD", "off") == "off"
+            fraud=get("ENTRY_FRAUD", "off")
+            if get("ENTRY_FRAUD", "off") == "off"
             else _scheme("ENTRY_FRAUD", get("ENTRY_FRAUD", "off"), ("http://", "https://")),
-            fanscore=get("ENTRY_FANSCORE", "account") if get("ENTRY_FANSCORE", "account") in ("off", "account")
+            fanscore=get("ENTRY_FANSCORE", "account")
+            if get("ENTRY_FANSCORE", "account") in ("off", "account")
             else _scheme("ENTRY_FANSCORE", get("ENTRY_FANSCORE", "account"), ("http://", "https://")),
-            receipts=_scheme("ENTRY_RECEIPTS", get("ENTRY_RECEIPTS", f"file:{data_dir / 'receipts.jsonl'}"),
-                             ("file:", "http://", "https://")),
+            receipts=_scheme(
+                "ENTRY_RECEIPTS",
+                get("ENTRY_RECEIPTS", f"file:{data_dir / 'receipts.jsonl'}"),
+                ("file:", "http://", "https://"),
+            ),
             http_timeout=timeout,
             cors_origins=origins,
         )
@@ -134,6 +146,8 @@ def load_or_create_secrets(data_dir: Path) -> dict[str, str]:
         finally:
             tmp.unlink()
     loaded = json.loads(path.read_text())
-    if not isinstance(loaded, dict) or not all(isinstance(loaded.get(k), str) for k in ("authSecret", "phoneTokenSecret")):
+    if not isinstance(loaded, dict) or not all(
+        isinstance(loaded.get(k), str) for k in ("authSecret", "phoneTokenSecret")
+    ):
         raise ConfigError(f"{path}: not a secrets file of entry-service")
     return loaded

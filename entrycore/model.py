@@ -14,8 +14,17 @@ CAMPAIGN_STATUSES = frozenset({"DRAFT", "PREVIEW", "OPEN", "CLOSED", "INACTIVE"}
 INVITE_MATCHES = frozenset({"code", "email", "globalUserId", "memberId"})
 FIELD_TYPES = frozenset(
     {
-        "email", "phone", "name", "zip", "market_select", "additional_markets_select", "ticket_count",
-        "boolean_select", "opt_in", "freeform_text", "checklist",
+        "email",
+        "phone",
+        "name",
+        "zip",
+        "market_select",
+        "additional_markets_select",
+        "ticket_count",
+        "boolean_select",
+        "opt_in",
+        "freeform_text",
+        "checklist",
     }
 )
 
@@ -172,9 +181,7 @@ def _locale(doc: Any, where: str) -> Locale:
         return Locale(id=doc)
     if not isinstance(doc, Mapping):
         raise DocumentError(f"{where}: a locale is not an object")
-    return Locale(
-        id=_req(doc, "id", str, where + " locale"), is_default=_opt(doc, "is_default", bool, where, False)
-    )
+    return Locale(id=_req(doc, "id", str, where + " locale"), is_default=_opt(doc, "is_default", bool, where, False))
 
 
 @attrs.frozen
@@ -332,9 +339,7 @@ class Entry:
             "phone": self.phone,
             "firstName": self.first_name,
             "lastName": self.last_name,
-            "referrer": (
-                {"code": self.referrer.code, "userId": self.referrer.user_id} if self.referrer else None
-            ),
+            "referrer": ({"code": self.referrer.code, "userId": self.referrer.user_id} if self.referrer else None),
             "phoneConfirmed": self.phone_confirmed,
             "dateCreated": iso(self.date_created),
             "dateUpdated": iso(self.date_updated),
@@ -351,9 +356,7 @@ class Entry:
                 }
                 for c in self.codes
             ],
-            "review": (
-                {"isBlocked": self.review.is_blocked, "date": iso(self.review.date)} if self.review else None
-            ),
+            "review": ({"isBlocked": self.review.is_blocked, "date": iso(self.review.date)} if self.review else None),
             "attributes": dict(self.attributes),
             "fraud": {"score": self.fraud.score, "status": self.fraud.status} if self.fraud else None,
             "fanscore": self.fanscore,
@@ -397,11 +400,7 @@ class Entry:
                 )
                 for c in doc.get("codes") or ()
             ),
-            review=(
-                Review(is_blocked=bool(review["isBlocked"]), date=parse_iso(review["date"]))
-                if review
-                else None
-            ),
+            review=(Review(is_blocked=bool(review["isBlocked"]), date=parse_iso(review["date"])) if review else None),
             attributes=dict(doc.get("attributes") or {}),
             fraud=FraudResult(score=fraud.get("score"), status=fraud["status"]) if fraud else None,
             fanscore=doc.get("fanscore"),

@@ -38,7 +38,12 @@ BASE_CAMPAIGN: dict[str, Any] = {
         {"id": "allow_marketing", "type": "opt_in", "is_optional": True},
         {"id": "vip", "type": "boolean_select", "is_optional": True},
         {"id": "why", "type": "freeform_text", "is_optional": True, "additional": {"minLength": 2, "maxLength": 10}},
-        {"id": "genres", "type": "checklist", "is_optional": True, "additional": {"items": [{"id": "rock"}, {"id": "pop"}]}},
+        {
+            "id": "genres",
+            "type": "checklist",
+            "is_optional": True,
+            "additional": {"items": [{"id": "rock"}, {"id": "pop"}]},
+        },
     ],
 }
 

@@ -32,15 +32,21 @@ TEST_CAMPAIGNS: list[dict[str, Any]] = [
 ]
 
 TEST_USERS: list[dict[str, Any]] = [
-    {"id": "u1", "email": "ana@example.com", "linkedAccounts": ["SPOTIFY"],
-     "cards": [{"brand": "VISA", "issuer": "CHASE", "verified": True, "active": True}],
-     "phone": {"number": "+12125550123", "verified": True}, "fanscore": 0.5},
+    {
+        "id": "u1",
+        "email": "ana@example.com",
+        "linkedAccounts": ["SPOTIFY"],
+        "cards": [{"brand": "VISA", "issuer": "CHASE", "verified": True, "active": True}],
+        "phone": {"number": "+12125550123", "verified": True},
+        "fanscore": 0.5,
+    },
     {"id": "u2", "email": "BO@example.com", "cards": [{"brand": "VISA", "verified": False, "active": True}]},
 ]
 
 
-def make_token(user: str = "u1", supreme: bool = False, key: str = SECRET, algorithm: str = "HS256",
-               ttl: int = 600, **claims: Any) -> str:
+def make_token(
+    user: str = "u1", supreme: bool = False, key: str = SECRET, algorithm: str = "HS256", ttl: int = 600, **claims: Any
+) -> str:
     now = int(time.time())
     body: dict[str, Any] = {"sub": user, "iat": now, "exp": now + ttl, "isSupreme": supreme}
     body.update(claims)
@@ -65,8 +71,16 @@ class Api:
     client: FlaskClient
     services: Services
 
-    def call(self, method: str, path: str, user: str | None = "u1", supreme: bool = False,
-             body: Any = None, raw: bytes | None = None, headers: dict[str, str] | None = None) -> Any:
+    def call(
+        self,
+        method: str,
+        path: str,
+        user: str | None = "u1",
+        supreme: bool = False,
+        body: Any = None,
+        raw: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
         sent = dict(headers or {})
         if user is not None:
             sent.setdefault("Authorization", f"Bearer {make_token(user, supreme)}")
@@ -75,8 +89,14 @@ class Api:
             sent.setdefault("Content-Type", "application/json")
         return self.client.open(path, method=method, data=data, headers=sent)
 
-    def register(self, fields: dict[str, Any], campaign: str = "c1", user: str = "u1",
-                 headers: dict[str, str] | None = None, **extra: Any) -> Any:
+    def register(
+        self,
+        fields: dict[str, Any],
+        campaign: str = "c1",
+        user: str = "u1",
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> Any:
         return self.call("POST", f"/{campaign}/entries", user=user, body={"fields": fields, **extra}, headers=headers)
 
 

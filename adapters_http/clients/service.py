@@ -38,9 +38,7 @@ class JsonService:
     a deadline of ``timeout`` seconds, so a server trickling bytes cannot hold the caller for long.
     """
 
-    def __init__(
-        self, name: str, base_url: str, timeout: float = 3.0, client: httpx.Client | None = None
-    ) -> None:
+    def __init__(self, name: str, base_url: str, timeout: float = 3.0, client: httpx.Client | None = None) -> None:
         self.name = name
         self._base = _checked_base(name, base_url)
         self._total = timeout

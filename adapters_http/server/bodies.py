@@ -18,8 +18,8 @@ class EntryBody:
 
     fields: dict[str, Any]
     locale: str | None = None
-    referralCode: str | None = None  # noqa: N815 - API.md names
-    inviteCode: str | None = None  # noqa: N815
+    referralCode: str | None = None
+    inviteCode: str | None = None
 
 
 @attrs.frozen
@@ -54,7 +54,7 @@ def make_converter() -> cattrs.Converter:
         for index, item in enumerate(value):
             try:
                 out.append(converter.structure(item, item_type))
-            except Exception as exc:  # noqa: BLE001 - collected per item, re-raised with indexes
+            except Exception as exc:
                 exc.__notes__ = [f"Structuring list @ index {index}"]
                 errors.append(exc)
         if errors:

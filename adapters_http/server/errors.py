@@ -34,7 +34,7 @@ def status_of(error: e.EntryError) -> int:
     """The HTTP status of an EntryError, resolved along its class hierarchy."""
     for cls in type(error).__mro__:
         if cls in _STATUS:
-            return _STATUS[cls]  # type: ignore[index]
+            return _STATUS[cls]
     return 500
 
 

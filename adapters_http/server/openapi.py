@@ -14,7 +14,12 @@ ROUTES: tuple[tuple[str, str, str, str], ...] = (
     ("/campaigns", "get", "Campaigns of the campaign source", "supreme"),
     ("/{campaignId}/entries/counts", "get", "Registration counts per market and rank", "supreme"),
     ("/{campaignId}/entries/timeline", "get", "Registrations over time", "supreme"),
-    ("/{campaignId}/entries/{filterType}", "get", "Entries by filter (winners, codeless, blocked, verified)", "supreme"),
+    (
+        "/{campaignId}/entries/{filterType}",
+        "get",
+        "Entries by filter (winners, codeless, blocked, verified)",
+        "supreme",
+    ),
     ("/{campaignId}/entries/transfer", "post", "Move entries from one market to another", "supreme"),
     ("/{campaignId}/entries/scoring", "post", "Upload scoring records", "supreme"),
     ("/{campaignId}/entries/scoring", "get", "Eligible fan list", "supreme"),
@@ -52,15 +57,23 @@ def _operation(path: str, method: str, summary: str, who: str) -> dict[str, Any]
         for name in ("campaignId", "userId", "filterType")
         if "{" + name + "}" in path
     ]
-    error = {"description": "Error envelope", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    error = {
+        "description": "Error envelope",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
     operation: dict[str, Any] = {
         "summary": summary,
         "operationId": f"{method}_{path.strip('/').replace('/', '_').replace('{', '').replace('}', '') or 'root'}",
         "parameters": params,
-        "responses": {"200": {"description": "Success", "content": {"application/json": {"schema": {"type": "object"}}}}},
+        "responses": {
+            "200": {"description": "Success", "content": {"application/json": {"schema": {"type": "object"}}}}
+        },
     }
     if method == "post" and path == "/{campaignId}/entries":
-        operation["responses"]["201"] = {"description": "Created", "content": {"application/json": {"schema": {"type": "object"}}}}
+        operation["responses"]["201"] = {
+            "description": "Created",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
     if method == "post":
         operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": {}}}}
     if who == "public":

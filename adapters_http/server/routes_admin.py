@@ -24,7 +24,7 @@ def campaigns() -> Any:
 
 
 @admin.post("/<campaignId>/invites")
-def add_invites(campaignId: str) -> Any:  # noqa: N803 - API.md parameter name
+def add_invites(campaignId: str) -> Any:
     who = caller()
     raw = raw_body(admin=True)
     who.require_supreme()

@@ -24,13 +24,13 @@ def _view(who: Caller, entry: Entry, admin: bool = False) -> dict[str, Any]:
 
 
 @fan.get("/<campaignId>/entries")
-def get_entry(campaignId: str) -> Any:  # noqa: N803 - API.md parameter name
+def get_entry(campaignId: str) -> Any:
     who = caller()
     return jsonify(_view(who, services().registrations.get_entry(who, campaignId)))
 
 
 @fan.post("/<campaignId>/entries")
-def post_entry(campaignId: str) -> Any:  # noqa: N803
+def post_entry(campaignId: str) -> Any:
     who = caller()
     body = body_as(EntryBody, raw_body())
     submission = Submission(body.fields, body.locale, body.referralCode, body.inviteCode)
@@ -39,7 +39,7 @@ def post_entry(campaignId: str) -> Any:  # noqa: N803
 
 
 @fan.get("/<campaignId>/entries/registrationEligibility")
-def registration_eligibility(campaignId: str) -> Any:  # noqa: N803
+def registration_eligibility(campaignId: str) -> Any:
     who = caller()
     invite_code = request.args.get("inviteCode")
     eligible, reason = services().registrations.registration_eligibility(who, campaignId, invite_code)
@@ -47,7 +47,7 @@ def registration_eligibility(campaignId: str) -> Any:  # noqa: N803
 
 
 @fan.get("/users/<userId>/entries")
-def entries_of_user(userId: str) -> Any:  # noqa: N803
+def entries_of_user(userId: str) -> Any:
     who = caller()
     entries = services().registrations.entries_of_user(who, userId)
     return jsonify({"entries": [_view(who, e, admin=who.is_supreme) for e in entries]})

@@ -44,7 +44,9 @@ def admin_view(entry: Entry, campaign: Campaign | None, now: datetime) -> dict[s
     view["fraud"] = {"score": entry.fraud.score, "status": entry.fraud.status} if entry.fraud else None
     view["fanscore"] = entry.fanscore
     view["origin"] = (
-        {"ip": entry.origin.ip, "userAgent": entry.origin.user_agent} if entry.origin else {"ip": None, "userAgent": None}
+        {"ip": entry.origin.ip, "userAgent": entry.origin.user_agent}
+        if entry.origin
+        else {"ip": None, "userAgent": None}
     )
     return view
 

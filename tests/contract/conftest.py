@@ -70,9 +70,7 @@ def mongodb_stores() -> Iterator[Stores]:
         "fake",
         "sqlite",
         "mongomock",
-        pytest.param(
-            "mongodb", marks=pytest.mark.skipif(not MONGODB_URI, reason="ENTRY_TEST_MONGODB_URI is not set")
-        ),
+        pytest.param("mongodb", marks=pytest.mark.skipif(not MONGODB_URI, reason="ENTRY_TEST_MONGODB_URI is not set")),
     ]
 )
 def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stores]:

@@ -76,9 +76,7 @@ def a_full_entry() -> Entry:
                 reveal_code=T0 + timedelta(hours=20),
                 assigned_at=later,
             ),
-            AssignedCode(
-                code="PRESALE2", code_config_id=None, start=T0, end=None, reveal_code=None, assigned_at=later
-            ),
+            AssignedCode(code="PRESALE2", code_config_id=None, start=T0, end=None, reveal_code=None, assigned_at=later),
         ),
         review=Review(is_blocked=True, date=later),
         attributes={

@@ -74,7 +74,5 @@ def test_an_unreachable_server_is_dependency_unavailable() -> None:
         (None, None),  # mongomock names no index: the store looks for the colliding document instead
     ],
 )
-def test_a_real_duplicate_key_error_names_its_index(
-    details: dict[str, Any] | None, index: str | None
-) -> None:
+def test_a_real_duplicate_key_error_names_its_index(details: dict[str, Any] | None, index: str | None) -> None:
     assert _index_of(DuplicateKeyError("E11000 Duplicate Key Error", 11000, details)) == index

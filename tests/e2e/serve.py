@@ -39,7 +39,11 @@ class ServeProcess:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [str(SCRIPT), "serve", "--port", str(self.port), "--workers", str(self.workers)],
-                cwd=self.folder, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                cwd=self.folder,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

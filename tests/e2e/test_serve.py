@@ -67,8 +67,9 @@ def test_data_folder_is_private(server: ServeProcess) -> None:
 
 def test_bad_configuration_stops_serve_with_one_line(tmp_path: Path) -> None:
     env = {**os.environ, "ENTRY_STORE": "postgres://x", "ENTRY_DATA_DIR": str(tmp_path)}
-    result = subprocess.run([str(SCRIPT), "serve", "--port", "0"], env=env, capture_output=True, text=True,
-                            timeout=60, check=False)
+    result = subprocess.run(
+        [str(SCRIPT), "serve", "--port", "0"], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
     assert result.returncode != 0
     assert "ENTRY_STORE" in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
@@ -76,10 +77,17 @@ def test_bad_configuration_stops_serve_with_one_line(tmp_path: Path) -> None:
 def test_token_command_signs_with_the_generated_secret(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ENTRY_")}
     env["ENTRY_DATA_DIR"] = str(tmp_path / "data")
-    token = subprocess.run([str(SCRIPT), "token", "--user", "fan-9", "--supreme"], env=env, capture_output=True,
-                           text=True, timeout=60, check=True).stdout.strip()
-    again = subprocess.run([str(SCRIPT), "token", "--user", "fan-9"], env=env, capture_output=True, text=True,
-                           timeout=60, check=True).stdout.strip()
+    token = subprocess.run(
+        [str(SCRIPT), "token", "--user", "fan-9", "--supreme"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.strip()
+    again = subprocess.run(
+        [str(SCRIPT), "token", "--user", "fan-9"], env=env, capture_output=True, text=True, timeout=60, check=True
+    ).stdout.strip()
     secrets_file = tmp_path / "data" / "secrets.json"
     assert stat.S_IMODE(secrets_file.stat().st_mode) == 0o600
     secret = json.loads(secrets_file.read_text())["authSecret"]

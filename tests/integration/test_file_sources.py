@@ -27,9 +27,7 @@ def write(path: Path, value: Any) -> Path:
 
 @pytest.fixture
 def campaigns_file(tmp_path: Path) -> Path:
-    return write(
-        tmp_path / "campaigns.json", {"campaigns": [campaign_doc(id="b"), campaign_doc(id="a", region=None)]}
-    )
+    return write(tmp_path / "campaigns.json", {"campaigns": [campaign_doc(id="b"), campaign_doc(id="a", region=None)]})
 
 
 @pytest.fixture
@@ -73,9 +71,7 @@ def test_users_are_read_and_unknown_users_have_an_empty_account(users_file: Path
         ({"campaigns": [campaign_doc(), campaign_doc()]}, "campaign id 'c1' appears twice"),
     ],
 )
-def test_a_bad_campaigns_file_is_refused_naming_file_and_problem(
-    tmp_path: Path, content: Any, problem: str
-) -> None:
+def test_a_bad_campaigns_file_is_refused_naming_file_and_problem(tmp_path: Path, content: Any, problem: str) -> None:
     path = tmp_path / "campaigns.json"
     if isinstance(content, bytes):
         path.write_bytes(content)
@@ -130,9 +126,7 @@ def test_changes_are_looked_for_at_most_once_per_interval(campaigns_file: Path) 
     assert len(source.list()) == 2
 
 
-def test_a_failed_reload_keeps_the_last_good_content(
-    campaigns_file: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_a_failed_reload_keeps_the_last_good_content(campaigns_file: Path, caplog: pytest.LogCaptureFixture) -> None:
     source = FileCampaignSource(campaigns_file, reload_interval=0)
     write(campaigns_file, '{"campaigns": [')  # half-saved
     with caplog.at_level(logging.WARNING, logger="adapters_files"):
@@ -152,9 +146,7 @@ def test_a_bad_document_in_a_reload_keeps_the_last_good_content(users_file: Path
     assert source.get("u1").email == "a@b.co"
 
 
-def test_a_deleted_file_keeps_the_last_good_content(
-    campaigns_file: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_a_deleted_file_keeps_the_last_good_content(campaigns_file: Path, caplog: pytest.LogCaptureFixture) -> None:
     source = FileCampaignSource(campaigns_file, reload_interval=0)
     campaigns_file.unlink()
     with caplog.at_level(logging.WARNING, logger="adapters_files"):

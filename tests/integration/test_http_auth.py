@@ -22,8 +22,13 @@ def _b64(data: dict[str, object]) -> str:
 
 
 def _bearer(api: Api, token: str, body: object = None) -> object:
-    return api.call("POST" if body is not None else "GET", "/c1/entries", user=None, body=body,
-                    headers={"Authorization": f"Bearer {token}"})
+    return api.call(
+        "POST" if body is not None else "GET",
+        "/c1/entries",
+        user=None,
+        body=body,
+        headers={"Authorization": f"Bearer {token}"},
+    )
 
 
 def test_missing_or_malformed_authorization(api: Api) -> None:
@@ -57,8 +62,9 @@ def test_user_id_claim_and_is_supreme_only_when_true(api: Api) -> None:
     assert _bearer(api, legacy, {"fields": VALID_FIELDS}).get_json()["userId"] == "u7"
     for fake_supreme in ("true", 1, "yes"):
         token = make_token("u1", isSupreme=fake_supreme)
-        answer = api.call("POST", "/c1/invites", user=None, body={"invites": ["x"]},
-                          headers={"Authorization": f"Bearer {token}"})
+        answer = api.call(
+            "POST", "/c1/invites", user=None, body={"invites": ["x"]}, headers={"Authorization": f"Bearer {token}"}
+        )
         assert_error(answer, 403, "FORBIDDEN")
 
 
@@ -95,12 +101,29 @@ def test_openapi_paths_are_the_api_templates(api: Api) -> None:
     document = api.call("GET", "/openapi.json", user=None).get_json()
     assert document["openapi"].startswith("3.")
     assert set(document["paths"]) == {
-        "/{campaignId}/entries", "/{campaignId}/entries/registrationEligibility", "/{campaignId}/entries/confirm",
-        "/users/{userId}/entries", "/campaigns", "/{campaignId}/entries/counts", "/{campaignId}/entries/timeline",
-        "/{campaignId}/entries/{filterType}", "/{campaignId}/entries/transfer", "/{campaignId}/entries/scoring",
-        "/{campaignId}/entries/eligibility", "/{campaignId}/scoring/tags", "/{campaignId}/scoring/flipVerdicts",
-        "/{campaignId}/entries/codes", "/{campaignId}/entries/verdicts", "/{campaignId}/invites", "/outbox",
-        "/users/{userId}/optout", "/users/{userId}", "/v2/entries", "/v2/refreshScores", "/heartbeat", "/metrics",
+        "/{campaignId}/entries",
+        "/{campaignId}/entries/registrationEligibility",
+        "/{campaignId}/entries/confirm",
+        "/users/{userId}/entries",
+        "/campaigns",
+        "/{campaignId}/entries/counts",
+        "/{campaignId}/entries/timeline",
+        "/{campaignId}/entries/{filterType}",
+        "/{campaignId}/entries/transfer",
+        "/{campaignId}/entries/scoring",
+        "/{campaignId}/entries/eligibility",
+        "/{campaignId}/scoring/tags",
+        "/{campaignId}/scoring/flipVerdicts",
+        "/{campaignId}/entries/codes",
+        "/{campaignId}/entries/verdicts",
+        "/{campaignId}/invites",
+        "/outbox",
+        "/users/{userId}/optout",
+        "/users/{userId}",
+        "/v2/entries",
+        "/v2/refreshScores",
+        "/heartbeat",
+        "/metrics",
         "/openapi.json",
     }
 

@@ -42,9 +42,7 @@ def unavailable(source: HttpxCampaignSource, campaign_id: str = "c1") -> Depende
     return caught.value
 
 
-def test_a_campaign_is_read_with_the_shared_reading(
-    loopback: LoopbackServer, source: HttpxCampaignSource
-) -> None:
+def test_a_campaign_is_read_with_the_shared_reading(loopback: LoopbackServer, source: HttpxCampaignSource) -> None:
     loopback.json("/campaigns/c1", campaign_doc(extraKey="ignored"))
     assert source.get("c1") == Campaign.from_document(campaign_doc())
 
@@ -68,17 +66,13 @@ def test_the_list_keeps_the_service_order(loopback: LoopbackServer, source: Http
 
 
 @pytest.mark.parametrize("body", [[], {"campaigns": {}}, {"campaigns": [{"id": "x"}]}, {}])
-def test_a_malformed_list_is_unavailable(
-    loopback: LoopbackServer, source: HttpxCampaignSource, body: object
-) -> None:
+def test_a_malformed_list_is_unavailable(loopback: LoopbackServer, source: HttpxCampaignSource, body: object) -> None:
     loopback.json("/campaigns", body)
     with pytest.raises(DependencyUnavailable, match="campaign-service"):
         source.list()
 
 
-def test_the_callers_authorization_is_forwarded(
-    loopback: LoopbackServer, source: HttpxCampaignSource
-) -> None:
+def test_the_callers_authorization_is_forwarded(loopback: LoopbackServer, source: HttpxCampaignSource) -> None:
     loopback.json("/campaigns/c1", campaign_doc())
     loopback.json("/campaigns", {"campaigns": []})
     source.get("c1", authorization="Bearer abc")
@@ -104,9 +98,7 @@ def test_an_empty_id_is_unknown_without_a_call(loopback: LoopbackServer, source:
     assert loopback.requests == []
 
 
-def test_a_server_slower_than_the_timeout_is_unavailable(
-    loopback: LoopbackServer, source: HttpxCampaignSource
-) -> None:
+def test_a_server_slower_than_the_timeout_is_unavailable(loopback: LoopbackServer, source: HttpxCampaignSource) -> None:
     loopback.json("/campaigns/c1", campaign_doc(), delay=5)
     assert "timed out" in unavailable(source).message
 
@@ -128,9 +120,7 @@ def test_an_unexpected_status_is_unavailable(
     assert f"HTTP {status}" in unavailable(source).message
 
 
-def test_an_answer_that_is_not_json_is_unavailable(
-    loopback: LoopbackServer, source: HttpxCampaignSource
-) -> None:
+def test_an_answer_that_is_not_json_is_unavailable(loopback: LoopbackServer, source: HttpxCampaignSource) -> None:
     loopback.garbage("/campaigns/c1")
     unavailable(source)
 

@@ -1,4 +1,4 @@
-"""HTTP: fan registration routes, the error envelope and every error code of issue 2 (API.md §2–§3)."""
+"""HTTP: fan registration routes, the error envelope and every error code of issue 2 (API.md §2-§3)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,22 @@ from tests.builders import VALID_FIELDS
 from tests.http_app import Api
 
 FAN_VIEW_KEYS = {
-    "campaignId", "userId", "fields", "markets", "locale", "code", "link", "referrer", "phoneConfirmed",
-    "needsPhoneConfirmation", "dateCreated", "dateUpdated", "datePhoneConfirmed", "dateReceipt",
-    "presaleCode", "codes",
+    "campaignId",
+    "userId",
+    "fields",
+    "markets",
+    "locale",
+    "code",
+    "link",
+    "referrer",
+    "phoneConfirmed",
+    "needsPhoneConfirmation",
+    "dateCreated",
+    "dateUpdated",
+    "datePhoneConfirmed",
+    "dateReceipt",
+    "presaleCode",
+    "codes",
 }
 
 
@@ -35,8 +48,13 @@ def test_ENT_001_create_then_update_same_entry(api: Api) -> None:
     body = created.get_json()
     assert body["isNew"] is True
     assert set(body) == FAN_VIEW_KEYS | {"isNew"}
-    assert body["fields"] == {"email": "ana@example.com", "phone": "+12125550123", "first_name": "Ana",
-                              "market": "nyc", "optional_markets": ["bos", "phl"]}
+    assert body["fields"] == {
+        "email": "ana@example.com",
+        "phone": "+12125550123",
+        "first_name": "Ana",
+        "market": "nyc",
+        "optional_markets": ["bos", "phl"],
+    }
     assert body["markets"] == ["nyc", "bos", "phl"]
     assert body["locale"] == "en-US" and body["referrer"] is None
     assert body["link"] == f"https://share.example/{body['code']}"
@@ -79,8 +97,11 @@ def test_ENT_005_server_owned_keys_in_fields_are_refused(api: Api, key: str) -> 
 
 
 def test_ENT_005_unknown_top_level_keys_are_bad_requests(api: Api) -> None:
-    body = assert_error(api.call("POST", "/c1/entries", body={"fields": VALID_FIELDS, "phoneConfirmed": True,
-                                                               "userId": "u9"}), 400, "BAD_REQUEST")
+    body = assert_error(
+        api.call("POST", "/c1/entries", body={"fields": VALID_FIELDS, "phoneConfirmed": True, "userId": "u9"}),
+        400,
+        "BAD_REQUEST",
+    )
     assert {e["path"] for e in body["payload"]["errors"]} == {"$.phoneConfirmed", "$.userId"}
     assert_nothing_stored(api)
 
@@ -116,10 +137,24 @@ def test_oversized_body_is_413(api: Api) -> None:
 @pytest.mark.parametrize(
     ("field", "value"),
     [
-        ("email", "not-an-email"), ("email", 5), ("phone", "12"), ("phone", "+1 000"), ("phone", 2125550123),
-        ("first_name", "x" * 101), ("first_name", ["Ana"]), ("zip", "1" * 21), ("tickets", 0), ("tickets", 5),
-        ("tickets", "2"), ("tickets", True), ("allow_marketing", "yes"), ("vip", 2), ("why", "x"),
-        ("why", "x" * 11), ("genres", ["jazz"]), ("genres", "rock"),
+        ("email", "not-an-email"),
+        ("email", 5),
+        ("phone", "12"),
+        ("phone", "+1 000"),
+        ("phone", 2125550123),
+        ("first_name", "x" * 101),
+        ("first_name", ["Ana"]),
+        ("zip", "1" * 21),
+        ("tickets", 0),
+        ("tickets", 5),
+        ("tickets", "2"),
+        ("tickets", True),
+        ("allow_marketing", "yes"),
+        ("vip", 2),
+        ("why", "x"),
+        ("why", "x" * 11),
+        ("genres", ["jazz"]),
+        ("genres", "rock"),
     ],
 )
 def test_invalid_field_values(api: Api, field: str, value: Any) -> None:
@@ -166,8 +201,11 @@ def test_ENT_004_update_merges_and_null_removes_optional(api: Api) -> None:
 
 def test_ENT_009_referrals(api: Api) -> None:
     code = api.register(VALID_FIELDS, user="u1").get_json()["code"]
-    assert_error(api.register({**VALID_FIELDS, "phone": "+12125550124"}, user="u2", referralCode="NOPE"),
-                 400, "ENTRY_INVALID_REFERRAL")
+    assert_error(
+        api.register({**VALID_FIELDS, "phone": "+12125550124"}, user="u2", referralCode="NOPE"),
+        400,
+        "ENTRY_INVALID_REFERRAL",
+    )
     assert_nothing_stored(api, user="u2")
     referred = api.register({**VALID_FIELDS, "phone": "+12125550124"}, user="u2", referralCode=code).get_json()
     assert referred["referrer"] == {"code": code}
@@ -224,14 +262,20 @@ def test_invites_route(api: Api) -> None:
     assert ok.status_code == 200 and ok.get_json() == {"added": 2}
     again = api.call("POST", "/invite/invites", user="boss", supreme=True, body={"invites": ["b", "c"]})
     assert again.get_json() == {"added": 1}
-    assert_error(api.call("POST", "/invite/invites", user="boss", supreme=True, body={"invites": []}),
-                 400, "BAD_REQUEST")
-    assert_error(api.call("POST", "/invite/invites", user="boss", supreme=True,
-                          body={"invites": ["x"] * 10_001}), 413, "PAYLOAD_TOO_LARGE")
-    assert_error(api.call("POST", "/invite/invites", user="boss", supreme=True, body={"invites": [1]}),
-                 400, "BAD_REQUEST")
-    assert_error(api.call("POST", "/nope/invites", user="boss", supreme=True, body={"invites": ["a"]}),
-                 404, "CAMPAIGN_NOT_FOUND")
+    assert_error(
+        api.call("POST", "/invite/invites", user="boss", supreme=True, body={"invites": []}), 400, "BAD_REQUEST"
+    )
+    assert_error(
+        api.call("POST", "/invite/invites", user="boss", supreme=True, body={"invites": ["x"] * 10_001}),
+        413,
+        "PAYLOAD_TOO_LARGE",
+    )
+    assert_error(
+        api.call("POST", "/invite/invites", user="boss", supreme=True, body={"invites": [1]}), 400, "BAD_REQUEST"
+    )
+    assert_error(
+        api.call("POST", "/nope/invites", user="boss", supreme=True, body={"invites": ["a"]}), 404, "CAMPAIGN_NOT_FOUND"
+    )
 
 
 def test_unknown_route_and_method(api: Api) -> None:

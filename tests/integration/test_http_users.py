@@ -63,18 +63,14 @@ def test_404_is_an_empty_account(loopback: LoopbackServer, source: HttpxUserSour
     assert loopback.hits("/users/nobody") == 1
 
 
-def test_every_call_asks_with_the_callers_authorization(
-    loopback: LoopbackServer, source: HttpxUserSource
-) -> None:
+def test_every_call_asks_with_the_callers_authorization(loopback: LoopbackServer, source: HttpxUserSource) -> None:
     loopback.json("/users/u1", ACCOUNT)
     source.get("u1", authorization="Bearer one")
     source.get("u1", authorization="Bearer two")
     assert [r.headers.get("authorization") for r in loopback.requests] == ["Bearer one", "Bearer two"]
 
 
-def test_a_non_ascii_authorization_is_sent_as_received(
-    loopback: LoopbackServer, source: HttpxUserSource
-) -> None:
+def test_a_non_ascii_authorization_is_sent_as_received(loopback: LoopbackServer, source: HttpxUserSource) -> None:
     # WSGI hands headers over decoded as latin-1; they go out as the same bytes.
     assert source.get("u2", authorization="Bearer caf\u00e9") == UserAccount.empty("u2")
     assert loopback.requests[0].headers["authorization"] == "Bearer caf\u00e9"
@@ -91,9 +87,7 @@ def test_a_slow_user_service_is_unavailable(loopback: LoopbackServer, source: Ht
 
 
 @pytest.mark.parametrize("status", [500, 502, 403])
-def test_an_error_status_is_unavailable(
-    loopback: LoopbackServer, source: HttpxUserSource, status: int
-) -> None:
+def test_an_error_status_is_unavailable(loopback: LoopbackServer, source: HttpxUserSource, status: int) -> None:
     loopback.fail("/users/u1", status=status)
     unavailable(source)
 

@@ -61,13 +61,9 @@ def test_ARCH_entrycore_imports_no_io_library_or_adapter(path: Path) -> None:
 def test_ARCH_entrycore_third_party_imports_are_on_the_allow_list(path: Path) -> None:
     imported = imported_top_levels(path)
     third_party = {
-        name
-        for name in imported
-        if name not in sys.stdlib_module_names and name not in {"entrycore", "__future__"}
+        name for name in imported if name not in sys.stdlib_module_names and name not in {"entrycore", "__future__"}
     }
-    assert third_party <= ALLOWED_THIRD_PARTY, (
-        f"{path.relative_to(CORE.parent)} imports {sorted(third_party)}"
-    )
+    assert third_party <= ALLOWED_THIRD_PARTY, f"{path.relative_to(CORE.parent)} imports {sorted(third_party)}"
 
 
 def test_ARCH_the_checker_sees_every_import_form(tmp_path: Path) -> None:

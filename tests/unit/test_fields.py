@@ -384,9 +384,7 @@ def test_ENT_006_email_trimmed_syntax_checked_and_lower_cased(given: str, stored
     assert normalize_email(given) == stored
 
 
-@pytest.mark.parametrize(
-    "given", ["", "   ", "ana", "ana@", "@example.com", "ana@example", "a@@b.co", 5, None]
-)
+@pytest.mark.parametrize("given", ["", "   ", "ana", "ana@", "@example.com", "ana@example", "a@@b.co", 5, None])
 def test_ENT_006_email_with_bad_syntax_is_rejected(given: Any) -> None:
     with pytest.raises(InvalidEmail):
         normalize_email(given)

@@ -26,9 +26,7 @@ def eligibility(world: World, user_id: str = "u1", invite_code: str | None = Non
     return world.registrations.registration_eligibility(Caller(user_id), "c1", invite_code)
 
 
-def assert_refused(
-    world: World, error: type[GateFailed], user_id: str = "u1", invite_code: str | None = None
-) -> None:
+def assert_refused(world: World, error: type[GateFailed], user_id: str = "u1", invite_code: str | None = None) -> None:
     """A create and the eligibility question both refuse the fan with the same reason; nothing is stored."""
     before = world.snapshot()
     with pytest.raises(error) as raised:
@@ -53,9 +51,7 @@ def test_GATE_002_invite_by_code(world: World) -> None:
 
     assert assert_admitted(world, "u1", "VIP-001") == {"invite": "VIP-001"}
     assert assert_admitted(world, "u2", "  VIP-001\t") == {"invite": "VIP-001"}  # trimmed
-    assert assert_admitted(world, "u3", "VIP-001") == {
-        "invite": "VIP-001"
-    }  # a code admits any number of fans
+    assert assert_admitted(world, "u3", "VIP-001") == {"invite": "VIP-001"}  # a code admits any number of fans
 
 
 @pytest.mark.parametrize("code", [None, "", "  ", "VIP-002", "VIP-0011", "VIP"])
@@ -82,9 +78,7 @@ def test_GATE_002_invite_codes_belong_to_their_campaign(world: World) -> None:
         (" FAN@EXAMPLE.COM ", "Fan@example.com"),
     ],
 )
-def test_GATE_002_invite_by_email_trimmed_and_case_insensitive(
-    world: World, invited: str, account_email: str
-) -> None:
+def test_GATE_002_invite_by_email_trimmed_and_case_insensitive(world: World, invited: str, account_email: str) -> None:
     world.add_campaign(gate={"inviteOnly": "email"})
     invite(world, invited)
     world.add_account("u1", email=account_email)
@@ -97,9 +91,7 @@ def test_GATE_002_invite_by_email_refused(world: World) -> None:
     invite(world, "fan@example.com")
 
     assert_refused(world, NoInvite, "ghost")  # no account: only code invites can pass
-    assert_refused(
-        world, NoInvite, "ghost", invite_code="fan@example.com"
-    )  # a presented code is not the email
+    assert_refused(world, NoInvite, "ghost", invite_code="fan@example.com")  # a presented code is not the email
     world.add_account("u1", email="other@example.com")
     assert_refused(world, NoInvite, "u1")
     world.add_account("u2")
@@ -113,9 +105,7 @@ def test_GATE_002_invite_email_is_the_accounts_not_the_typed_one(world: World) -
     assert_refused(world, NoInvite)
 
 
-@pytest.mark.parametrize(
-    ("gate", "attribute"), [("globalUserId", "global_user_id"), ("memberId", "member_id")]
-)
+@pytest.mark.parametrize(("gate", "attribute"), [("globalUserId", "global_user_id"), ("memberId", "member_id")])
 def test_GATE_002_invite_by_account_id_exactly(world: World, gate: str, attribute: str) -> None:
     world.add_campaign(gate={"inviteOnly": gate})
     invite(world, "Id-42")
@@ -178,9 +168,7 @@ def test_GATE_002_linked_account_refused(world: World, linked: tuple[str, ...]) 
         ("ANY", (Card("VISA", "A", True, False), VISA), {"brand": "VISA", "issuer": "CHASE"}),
     ],
 )
-def test_GATE_002_card_gate_admits(
-    world: World, gate: str, cards: tuple[Card, ...], stored: dict[str, Any]
-) -> None:
+def test_GATE_002_card_gate_admits(world: World, gate: str, cards: tuple[Card, ...], stored: dict[str, Any]) -> None:
     world.add_campaign(gate={"card": gate})
     world.add_account("u1", cards=cards)
     assert assert_admitted(world) == {"card": stored}
@@ -240,9 +228,7 @@ def test_GATE_002_gates_run_before_field_rules(world: World) -> None:
         world.register("u1", {"score": 1})
 
 
-@pytest.mark.parametrize(
-    ("error", "code"), [(NoInvite, "NO_INVITE"), (NotLinked, "NOT_LINKED"), (NoCard, "NO_CARD")]
-)
+@pytest.mark.parametrize(("error", "code"), [(NoInvite, "NO_INVITE"), (NotLinked, "NOT_LINKED"), (NoCard, "NO_CARD")])
 def test_GATE_002_gate_error_codes(error: type[GateFailed], code: str) -> None:
     assert error.code == code
     assert issubclass(error, GateFailed)

@@ -25,9 +25,7 @@ LOCALES = [{"id": "en-US"}, {"id": "es_MX", "is_default": True}, {"id": "fr-CA"}
         ("Fr_cA", "fr-CA"),
     ],
 )
-def test_ENT_007_locale_matched_case_insensitively_with_underscore_and_dash_equal(
-    requested: str, picked: str
-) -> None:
+def test_ENT_007_locale_matched_case_insensitively_with_underscore_and_dash_equal(requested: str, picked: str) -> None:
     assert pick_locale(campaign(locales=LOCALES), requested) == picked
 
 

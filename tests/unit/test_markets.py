@@ -119,9 +119,7 @@ def test_MKT_002_invalid_market_choices(world: World, primary: Any, optionals: A
         ({"max": 1}, 1, 2),
     ],
 )
-def test_MKT_002_optional_market_limit(
-    world: World, additional: dict[str, Any], accepted: int, rejected: int
-) -> None:
+def test_MKT_002_optional_market_limit(world: World, additional: dict[str, Any], accepted: int, rejected: int) -> None:
     world.add_campaign(
         preferences=[
             {"id": "market", "type": "market_select"},
@@ -175,9 +173,7 @@ TRANSFERS = [
 
 
 @pytest.mark.parametrize(("ranked", "source", "target", "expected"), TRANSFERS)
-def test_MKT_003_transfer_cases(
-    ranked: tuple[str, ...], source: str, target: str, expected: tuple[str, ...]
-) -> None:
+def test_MKT_003_transfer_cases(ranked: tuple[str, ...], source: str, target: str, expected: tuple[str, ...]) -> None:
     assert transfer(ranked, source, target) == expected
 
 

@@ -227,10 +227,7 @@ def spelled_numbers(draw: st.DrawFn) -> tuple[str, str]:
     home, number = draw(st.sampled_from(EXAMPLES))
     number_format = draw(st.sampled_from(FORMATS))
     written = phonenumbers.format_number(number, number_format)
-    if number_format == phonenumbers.PhoneNumberFormat.NATIONAL:
-        region = home
-    else:
-        region = draw(st.sampled_from(REGIONS))
+    region = home if number_format == phonenumbers.PhoneNumberFormat.NATIONAL else draw(st.sampled_from(REGIONS))
     chars: list[str] = []
     for i, char in enumerate(written):
         chars.append(char)
@@ -279,16 +276,12 @@ def test_PHN_006_property_real_numbers_with_punctuation_normalise_to_their_e164(
 @example("1 55 1234 5678", "MX")
 @example("+1 212 555 0123 ext. 7", "US")
 @example("1-800-FLOWERS", "US")
-@example(
-    "20100000000000", "DE"
-)  # phonenumbers calls this valid, but it is 16 digits: longer than E.164 allows
+@example("20100000000000", "DE")  # phonenumbers calls this valid, but it is 16 digits: longer than E.164 allows
 def test_PHN_006_property_any_text_is_rejected_or_normalised_idempotently(text: str, region: str) -> None:
     check_normalised(text, region)
 
 
-@pytest.mark.parametrize(
-    "text", ["", "   ", "phone", "+", "+1", "12", "+1 212 555 0123 4567 8901 2345 6789 0123 4567"]
-)
+@pytest.mark.parametrize("text", ["", "   ", "phone", "+", "+1", "12", "+1 212 555 0123 4567 8901 2345 6789 0123 4567"])
 def test_ENT_006_non_numbers_are_rejected(text: str) -> None:
     with pytest.raises(InvalidPhone):
         normalize_phone(text)

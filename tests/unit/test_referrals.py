@@ -168,9 +168,7 @@ def test_ENT_009_update_cannot_change_the_referral(world: World, kind: str) -> N
     world.register("u2")
     world.register("u1", referral_code="REFCODE0")
     before = world.snapshot()
-    code = {"unknown": "NOSUCHCD", "own": "OWNCODE1", "different": "REFCODE2", "lower-cased": "refcode0"}[
-        kind
-    ]
+    code = {"unknown": "NOSUCHCD", "own": "OWNCODE1", "different": "REFCODE2", "lower-cased": "refcode0"}[kind]
 
     with pytest.raises(InvalidReferral):
         world.register("u1", fields_with(first_name="Bea"), referral_code=code)
