@@ -107,6 +107,34 @@ def phone_token(campaign_id: str, phone: str, user_id: str | None, ttl: int) -> 
     click.echo(_sign(claims, settings.phone_token_secret or ""))
 
 
+@cli.command()
+@click.option("--once", is_flag=True, help="Deliver everything that is due, then exit.")
+@click.option("--interval", default=0.2, show_default=True, type=click.FloatRange(0.01, 60), help="Idle poll (s).")
+@click.pass_context
+def relay(ctx: click.Context, once: bool, interval: float) -> None:
+    """Deliver pending outbox messages (events, receipts) — also runs inside every `serve` worker."""
+    services = _services(ctx)
+    try:
+        if once:
+            delivered = services.relay.drain()
+            status = services.store.outbox_status()
+            click.echo(f"{delivered} delivered, {status['backlog']} still pending")
+            return
+        click.echo("relaying outbox messages (Ctrl-C to stop)", err=True)
+        total = 0
+        while True:
+            report = services.relay.run_once()
+            total += report.delivered
+            if report.delivered:
+                click.echo(f"\r{total} delivered", nl=False, err=True)
+            if report.claimed == 0 or report.delivered == 0:
+                time.sleep(interval)
+    except EntryError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.message}") from None
+    except KeyboardInterrupt:
+        click.echo("", err=True)
+
+
 @cli.group()
 def db() -> None:
     """Datastore administration."""

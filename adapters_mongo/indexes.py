@@ -1,4 +1,4 @@
-"""The indexes of the entries collection, by name; created idempotently (``entry-service db init``)."""
+"""The indexes of the entries and attempts collections, by name; created idempotently (``entry-service db init``)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,28 @@ ENTRY_INDEXES: dict[str, tuple[list[tuple[str, int]], dict[str, Any]]] = {
 }
 
 
+# Entries with pending outbox messages only (adapters_mongo/outbox.py): the relay's claim walks the first
+# in outboxSince order, skipping entries not ready from the index alone; the second finds the entries of
+# delivered or retried message ids.
+_PENDING_ONLY = {"partialFilterExpression": {"outboxSince": {"$exists": True}}}
+OUTBOX_INDEXES: dict[str, tuple[list[tuple[str, int]], dict[str, Any]]] = {
+    "outbox_claim": ([("outboxSince", ASCENDING), ("outboxReadyAt", ASCENDING)], _PENDING_ONLY),
+    "outbox_ids": ([("outbox.id", ASCENDING)], _PENDING_ONLY),
+}
+
+# Failed phone confirmations of one entry, counted over a window (SPEC PHN-010).
+ATTEMPT_INDEXES: dict[str, tuple[list[tuple[str, int]], dict[str, Any]]] = {
+    "campaign_user_at": ([("campaignId", ASCENDING), ("userId", ASCENDING), ("at", ASCENDING)], {}),
+}
+
+
 def create_entry_indexes(entries: Any) -> None:
     """Creates every index of ``entries`` that is missing (a no-op for those that exist as specified)."""
-    for name, (keys, options) in ENTRY_INDEXES.items():
+    for name, (keys, options) in {**ENTRY_INDEXES, **OUTBOX_INDEXES}.items():
         entries.create_index(keys, name=name, **options)
+
+
+def create_attempt_indexes(attempts: Any) -> None:
+    """Creates the index of ``attempts`` if missing."""
+    for name, (keys, options) in ATTEMPT_INDEXES.items():
+        attempts.create_index(keys, name=name, **options)

@@ -1,50 +1,47 @@
-"""MongoStore: the EntryStore and InviteStore ports on the MongoDB collections ``entries`` and ``invites``."""
+"""MongoStore: the EntryStore, InviteStore, AttemptStore and Outbox ports on MongoDB collections."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import islice
 from typing import Any
 
 from pymongo import DESCENDING
-from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from adapters_mongo.attempts import MongoAttempts
+from adapters_mongo.errors import unavailable as _unavailable
 from adapters_mongo.indexes import (
     CAMPAIGN_CODE,
     CONFIRMED_PHONE,
     ENTRY_INDEXES,
     ENTRY_KEY,
+    create_attempt_indexes,
     create_entry_indexes,
 )
-from entrycore.errors import DependencyUnavailable, EntryExists, PhoneTaken, ReferralCodeTaken, StaleEntry
+from adapters_mongo.outbox import MongoOutbox, appended, pending_fields
+from entrycore.errors import EntryExists, PhoneTaken, ReferralCodeTaken, StaleEntry
 from entrycore.model import Entry
+from entrycore.outbox import OutboxMessage
 
 DEFAULT_DATABASE = "entry_service"
 _DUPLICATE_KEY = 11000
 _INVITE_BATCH = 1000  # invites per insert_many: bounded requests, any number of values
-_NO_ID = {"_id": False}
+# An entry as Entry.from_document reads it: without the relay's fields (outbox.py), which may be large.
+_ENTRY_ONLY = {"_id": False, "outbox": False, "outboxSince": False, "outboxReadyAt": False, "outboxRev": False}
 _INDEX_IN_MESSAGE = re.compile(r"index: (\S+) dup key")
 
 
-@contextmanager
-def _unavailable() -> Iterator[None]:
-    """Every pymongo failure the block does not handle itself is DependencyUnavailable."""
-    try:
-        yield
-    except PyMongoError as err:
-        raise DependencyUnavailable(f"MongoDB store failed: {type(err).__name__}") from err
-
-
-class MongoStore:
-    """EntryStore and InviteStore on a MongoDB database.
+class MongoStore(MongoOutbox, MongoAttempts):
+    """EntryStore, InviteStore, AttemptStore and Outbox on a MongoDB database.
 
     ``client_or_db`` is a database (pymongo, or mongomock in tests) or a client, whose URI names the
     database (default ``entry_service``). An entry is stored as ``Entry.to_document()`` with a
     server-made ObjectId ``_id``: its key (campaignId, userId) is the unique index ``campaign_user``
     rather than a composed ``_id`` string (ids may contain any separator; the same index serves every
-    query by key and suits a {campaignId, userId} shard key). An invite is ``{_id: {campaignId, value}}``.
+    query by key and suits a {campaignId, userId} shard key). Its pending outbox messages live inside it
+    (MongoOutbox), so one single-document write stores both. An invite is ``{_id: {campaignId, value}}``.
     Uniqueness (entry key, referral code per campaign, confirmed phone per campaign) is enforced by
     the indexes of ``ensure_indexes()``, which must have run once. Write concern and retryable writes
     are the client's (see ``connect``). Every failure of the database raises DependencyUnavailable.
@@ -57,6 +54,8 @@ class MongoStore:
         self._db: Any = client_or_db
         self._entries: Any = client_or_db["entries"]
         self._invites: Any = client_or_db["invites"]
+        self._attempts: Any = client_or_db["attempts"]
+        self._outbox_meta: Any = client_or_db["outbox_meta"]
         self._owns_client = owns_client
 
     @property
@@ -67,6 +66,7 @@ class MongoStore:
         """Creates the indexes the store relies on; idempotent (mongomock: run it on empty collections)."""
         with _unavailable():
             create_entry_indexes(self._entries)
+            create_attempt_indexes(self._attempts)
 
     def close(self) -> None:
         """Closes the client when this store made it (``connect``); otherwise its owner closes it."""
@@ -81,21 +81,24 @@ class MongoStore:
 
     def get(self, campaign_id: str, user_id: str) -> Entry | None:
         with _unavailable():
-            doc = self._entries.find_one({"campaignId": campaign_id, "userId": user_id}, _NO_ID)
+            doc = self._entries.find_one({"campaignId": campaign_id, "userId": user_id}, _ENTRY_ONLY)
         return None if doc is None else Entry.from_document(doc)
 
-    def create(self, entry: Entry) -> None:
+    def create(self, entry: Entry, outbox: Sequence[OutboxMessage] = ()) -> None:
         with _unavailable():
             try:
-                self._entries.insert_one(entry.to_document())
+                self._entries.insert_one({**entry.to_document(), **pending_fields(outbox)})
             except DuplicateKeyError as err:
                 raise self._conflict(err, entry, creating=True) from None
 
-    def replace(self, entry: Entry, expected_version: int) -> None:
+    def replace(self, entry: Entry, expected_version: int, outbox: Sequence[OutboxMessage] = ()) -> None:
         key = {"campaignId": entry.campaign_id, "userId": entry.user_id, "version": expected_version}
+        # $set of every field of the document (to_document always writes all of them) replaces the entry
+        # and keeps the messages still pending in it; new messages are appended behind them.
+        update = appended({"$set": entry.to_document()}, outbox)
         with _unavailable():
             try:
-                result = self._entries.replace_one(key, entry.to_document())
+                result = self._entries.update_one(key, update)
             except DuplicateKeyError as err:
                 raise self._conflict(err, entry, creating=False) from None
         if result.matched_count == 0:
@@ -103,7 +106,7 @@ class MongoStore:
 
     def find_by_code(self, campaign_id: str, code: str) -> Entry | None:
         with _unavailable():
-            doc = self._entries.find_one({"campaignId": campaign_id, "code": code}, _NO_ID)
+            doc = self._entries.find_one({"campaignId": campaign_id, "code": code}, _ENTRY_ONLY)
         return None if doc is None else Entry.from_document(doc)
 
     def confirmed_holder(self, campaign_id: str, phone: str) -> str | None:
@@ -115,7 +118,7 @@ class MongoStore:
     def entries_of_user(self, user_id: str) -> list[Entry]:
         with _unavailable():
             docs = list(
-                self._entries.find({"userId": user_id}, _NO_ID).sort(
+                self._entries.find({"userId": user_id}, _ENTRY_ONLY).sort(
                     [("dateCreated", DESCENDING), ("campaignId", DESCENDING)]
                 )
             )

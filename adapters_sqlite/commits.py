@@ -90,7 +90,11 @@ class GroupCommitter:
                     try:
                         job.result = job.work(conn)
                     except Exception as error:
-                        job.error = error
+                        job.error = (
+                            DependencyUnavailable(f"SQLite store {self._name} failed: {error}")
+                            if isinstance(error, sqlite3.Error)  # one the job did not expect: no raw sqlite3
+                            else error
+                        )
                         conn.execute("ROLLBACK TO job")
                     conn.execute("RELEASE job")
                 conn.execute("COMMIT")

@@ -38,6 +38,60 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         ) WITHOUT ROWID
         """,
     ),
+    (
+        # Transactional outbox (SPEC PUB-002, PUB-006): messages are inserted in the same transaction as
+        # their entry. ``seq`` is the commit order, the order the relay claims in. Every timestamp is
+        # written by entrycore.timefmt.iso (fixed width, UTC, ``Z``), so text comparison is time order.
+        """
+        CREATE TABLE IF NOT EXISTS outbox (
+            seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+            id            TEXT    NOT NULL UNIQUE,
+            kind          TEXT    NOT NULL,
+            campaign_id   TEXT    NOT NULL,
+            user_id       TEXT    NOT NULL,
+            partition_key TEXT    NOT NULL,
+            body          TEXT    NOT NULL,
+            created_at    TEXT    NOT NULL,
+            attempts      INTEGER NOT NULL DEFAULT 0,
+            due_at        TEXT,
+            lease_owner   TEXT,
+            lease_until   TEXT,
+            delivered_at  TEXT
+        )
+        """,
+        # The claim walks pending messages in seq order reading only this index (delivered rows leave
+        # it); the per-entry index answers "is an older message of this entry not claimable?".
+        """
+        CREATE INDEX IF NOT EXISTS outbox_pending
+            ON outbox (seq, lease_until, due_at, created_at) WHERE delivered_at IS NULL
+        """,
+        """
+        CREATE INDEX IF NOT EXISTS outbox_pending_entry
+            ON outbox (campaign_id, user_id, seq, lease_until, due_at) WHERE delivered_at IS NULL
+        """,
+        # Delivered rows are kept a while (for inspection), then purged oldest first by ``delivered``.
+        """
+        CREATE INDEX IF NOT EXISTS outbox_delivered
+            ON outbox (delivered_at) WHERE delivered_at IS NOT NULL
+        """,
+        # One row: when the relay last delivered, which must outlive the purge of the delivered rows.
+        """
+        CREATE TABLE IF NOT EXISTS outbox_meta (
+            id                INTEGER PRIMARY KEY CHECK (id = 1),
+            last_delivered_at TEXT
+        )
+        """,
+        "INSERT OR IGNORE INTO outbox_meta (id) VALUES (1)",
+        # Failed phone confirmations per entry (SPEC PHN-010), counted over a sliding window.
+        """
+        CREATE TABLE IF NOT EXISTS attempts (
+            campaign_id TEXT NOT NULL,
+            user_id     TEXT NOT NULL,
+            at          TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS attempts_entry ON attempts (campaign_id, user_id, at)",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,16 +1,18 @@
-"""SqliteStore: the EntryStore and InviteStore ports on one SQLite file (the embedded default store)."""
+"""SqliteStore: the EntryStore, InviteStore, AttemptStore and Outbox ports on one SQLite file (embedded default)."""
 
 from __future__ import annotations
 
 import json
 import os
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from adapters_sqlite.database import DEFAULT_BUSY_TIMEOUT, Database
+from adapters_sqlite.outbox import SqliteOutbox, insert_messages
 from entrycore.errors import EntryExists, Internal, PhoneTaken, ReferralCodeTaken, StaleEntry
 from entrycore.model import Entry
+from entrycore.outbox import OutboxMessage
 from entrycore.timefmt import iso
 
 # Constant SQL text: sqlite3 keeps each prepared statement in the connection's cache, keyed by its text.
@@ -31,13 +33,14 @@ _ADD_INVITE = "INSERT OR IGNORE INTO invites (campaign_id, value) VALUES (?, ?)"
 _HAS_INVITE = "SELECT 1 FROM invites WHERE campaign_id = ? AND value = ?"
 
 
-class SqliteStore:
-    """EntryStore and InviteStore on the SQLite file at ``path``.
+class SqliteStore(SqliteOutbox):
+    """EntryStore, InviteStore, AttemptStore and Outbox on the SQLite file at ``path``.
 
     The file, its missing directories and the schema are created on first use (0600 / 0700). One
     instance may be shared by every thread, and survives fork(): each thread of each process opens
     its own connection. Uniqueness (entry key, referral code per campaign, confirmed phone per
-    campaign) is enforced by the database itself. Every failure of the database raises
+    campaign) is enforced by the database itself. An entry's outbox messages are written in the same
+    transaction as the entry (SqliteOutbox). Every failure of the database raises
     DependencyUnavailable; no sqlite3 exception leaves this class.
     """
 
@@ -63,7 +66,7 @@ class SqliteStore:
             row = conn.execute(_GET, (campaign_id, user_id)).fetchone()
         return None if row is None else _load(row[0])
 
-    def create(self, entry: Entry) -> None:
+    def create(self, entry: Entry, outbox: Sequence[OutboxMessage] = ()) -> None:
         columns = (*_columns(entry), entry.campaign_id, entry.user_id)
 
         def insert(conn: sqlite3.Connection) -> None:
@@ -71,10 +74,11 @@ class SqliteStore:
                 conn.execute(_INSERT, columns)
             except sqlite3.IntegrityError as err:
                 raise _conflict(conn, err, entry, creating=True) from None
+            insert_messages(conn, outbox)  # same job, same SAVEPOINT: a failed entry write stores none
 
         self._db.write(insert)
 
-    def replace(self, entry: Entry, expected_version: int) -> None:
+    def replace(self, entry: Entry, expected_version: int, outbox: Sequence[OutboxMessage] = ()) -> None:
         columns = (*_columns(entry), entry.campaign_id, entry.user_id, expected_version)
 
         def update(conn: sqlite3.Connection) -> None:
@@ -84,6 +88,7 @@ class SqliteStore:
                 raise _conflict(conn, err, entry, creating=False) from None
             if cursor.rowcount == 0:
                 raise StaleEntry()
+            insert_messages(conn, outbox)
 
         self._db.write(update)
 

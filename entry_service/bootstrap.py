@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,10 +12,12 @@ import attrs
 
 from adapters_http.server.auth import TokenVerifier
 from entry_service.settings import ConfigError, Settings, ensure_private_dir
-from entrycore.ports import CampaignSource, EntryStore, InviteStore, UserSource
+from entrycore.ports import CampaignSource, EntryStore, EventSink, InviteStore, ReceiptSender, UserSource
 from entrycore.system import NoAccounts, RandomIds, SystemClock
 from entrycore.usecases.invites import Invites
+from entrycore.usecases.phones import PhoneConfirmations
 from entrycore.usecases.registrations import Registrations
+from entrycore.usecases.relay import Relay
 
 
 @attrs.frozen
@@ -22,7 +26,9 @@ class Services:
 
     settings: Settings
     registrations: Registrations
+    phones: PhoneConfirmations
     invites: Invites
+    relay: Relay
     verifier: TokenVerifier
     clock: SystemClock
     store: Any
@@ -85,6 +91,27 @@ def build_users(settings: Settings) -> UserSource:
         raise ConfigError(f"ENTRY_USERS: {exc}") from None
 
 
+def build_event_sink(settings: Settings) -> EventSink:
+    if settings.events.startswith("file:"):
+        from adapters_files.sinks import FileEventSink  # noqa: PLC0415
+
+        return FileEventSink(Path(settings.events[len("file:") :]))
+    raise ConfigError("ENTRY_EVENTS: kinesis:STREAM is not available yet (use file:PATH)")
+
+
+def build_receipts(settings: Settings) -> ReceiptSender:
+    if settings.receipts.startswith("file:"):
+        from adapters_files.sinks import FileReceiptSender  # noqa: PLC0415
+
+        return FileReceiptSender(Path(settings.receipts[len("file:") :]))
+    from adapters_http.clients import HttpxReceiptSender  # noqa: PLC0415
+
+    try:
+        return HttpxReceiptSender(settings.receipts, timeout=settings.http_timeout)
+    except ValueError as exc:
+        raise ConfigError(f"ENTRY_RECEIPTS: {exc}") from None
+
+
 def build_verifier(settings: Settings) -> TokenVerifier:
     if settings.auth_public_key:
         try:
@@ -105,13 +132,29 @@ def build(settings: Settings) -> Services:
     campaigns = build_campaigns(settings)
     users = build_users(settings)
     clock = SystemClock()
+    ids = RandomIds()
     registrations = Registrations(
-        campaigns=campaigns, users=users, entries=entries, invites=invite_store, clock=clock, ids=RandomIds()
+        campaigns=campaigns, users=users, entries=entries, invites=invite_store, clock=clock, ids=ids
     )
-    closers = tuple(x.close for x in (store, campaigns, users) if hasattr(x, "close"))
+    phones = PhoneConfirmations(
+        campaigns=campaigns,
+        entries=entries,
+        attempts=store,
+        clock=clock,
+        ids=ids,
+        token_secret=settings.phone_token_secret or "",
+    )
+    events, receipts = build_event_sink(settings), build_receipts(settings)
+    relay = Relay(
+        outbox=store, events=events, receipts=receipts, clock=clock, owner=f"{socket.gethostname()}:{os.getpid()}"
+    )
+    parts = (store, campaigns, users, events, receipts)
+    closers = tuple(x.close for x in parts if hasattr(x, "close"))
     return Services(
         settings=settings,
         registrations=registrations,
+        phones=phones,
+        relay=relay,
         invites=Invites(campaigns=campaigns, invites=invite_store),
         verifier=build_verifier(settings),
         clock=clock,

@@ -10,6 +10,7 @@ from adapters_http.server import AppServices, HttpConfig, create_app
 from entry_service import __version__
 from entry_service.bootstrap import Services, build
 from entry_service.logs import configure_logging
+from entry_service.relay_thread import RelayThread
 from entry_service.settings import Settings
 
 
@@ -17,6 +18,7 @@ def app_for(services: Services) -> Flask:
     """The Flask app driving ``services``."""
     app_services = AppServices(
         registrations=services.registrations,
+        phones=services.phones,
         invites=services.invites,
         verifier=services.verifier,
         clock=services.clock,
@@ -26,6 +28,8 @@ def app_for(services: Services) -> Flask:
 
 
 def create() -> Flask:
-    """Builds the app from the process environment (one per worker process)."""
+    """Builds the app from the process environment (one per worker process), with its outbox relay thread."""
     configure_logging()
-    return app_for(build(Settings.from_env(os.environ)))
+    services = build(Settings.from_env(os.environ))
+    RelayThread(services.relay).start()
+    return app_for(services)

@@ -164,3 +164,7 @@ class PhoneTaken(Exception):
 
 class StaleEntry(Exception):
     """Raised by a store when the entry changed since it was read (optimistic concurrency)."""
+
+
+class DeliveryFailed(Exception):
+    """Raised by a sink or sender when a side effect could not be delivered now (the relay retries)."""

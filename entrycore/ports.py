@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import datetime
-from typing import Protocol
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from entrycore.model import Campaign, Entry, UserAccount
+from entrycore.outbox import OutboxMessage
 
 
 class Clock(Protocol):
@@ -18,6 +19,10 @@ class Clock(Protocol):
 class Ids(Protocol):
     def referral_code(self) -> str:
         """A new random referral code (uniqueness is enforced by the EntryStore)."""
+        ...
+
+    def message_id(self) -> str:
+        """A new unique id for an outbox message (an event's ``eventId``); sortable by creation time."""
         ...
 
 
@@ -46,15 +51,17 @@ class EntryStore(Protocol):
         """The fan's entry in the campaign, or None."""
         ...
 
-    def create(self, entry: Entry) -> None:
-        """Stores a new entry atomically. Raises EntryExists when (campaign, user) is taken,
-        ReferralCodeTaken when its code is used in the campaign, PhoneTaken when it is phone-confirmed
-        with a phone another entry of the campaign has confirmed. Nothing is stored when it raises."""
+    def create(self, entry: Entry, outbox: Sequence[OutboxMessage] = ()) -> None:
+        """Stores a new entry and its outbox messages in one atomic write. Raises EntryExists when
+        (campaign, user) is taken, ReferralCodeTaken when its code is used in the campaign, PhoneTaken when
+        it is phone-confirmed with a phone another entry of the campaign has confirmed. Nothing is stored
+        when it raises."""
         ...
 
-    def replace(self, entry: Entry, expected_version: int) -> None:
-        """Replaces the stored entry if its version is still ``expected_version``; raises StaleEntry
-        otherwise, PhoneTaken as ``create``. Nothing changes when it raises."""
+    def replace(self, entry: Entry, expected_version: int, outbox: Sequence[OutboxMessage] = ()) -> None:
+        """Replaces the stored entry (and adds its outbox messages, atomically) if its version is still
+        ``expected_version``; raises StaleEntry otherwise, PhoneTaken as ``create``. Nothing changes when
+        it raises."""
         ...
 
     def find_by_code(self, campaign_id: str, code: str) -> Entry | None:
@@ -77,4 +84,47 @@ class InviteStore(Protocol):
 
     def contains(self, campaign_id: str, value: str) -> bool:
         """Whether ``value`` (already normalised) is on the campaign's invite list."""
+        ...
+
+
+class AttemptStore(Protocol):
+    def record_failed_attempt(self, campaign_id: str, user_id: str, at: datetime) -> None:
+        """Records one failed phone confirmation of the entry (SPEC PHN-010)."""
+        ...
+
+    def failed_attempts(self, campaign_id: str, user_id: str, since: datetime) -> int:
+        """How many failed phone confirmations the entry had after ``since``."""
+        ...
+
+
+class Outbox(Protocol):
+    """The pending side effects written with the entries (transactional outbox, SPEC PUB-002)."""
+
+    def claim(self, owner: str, limit: int, now: datetime, lease: timedelta) -> list[OutboxMessage]:
+        """Leases up to ``limit`` due messages to ``owner`` until ``now + lease``, oldest first; never a
+        message of an entry while an older message of that entry is pending and not claimable."""
+        ...
+
+    def delivered(self, owner: str, ids: Sequence[str], now: datetime) -> None:
+        """Marks the owner's leased messages delivered (they are not claimed again)."""
+        ...
+
+    def retry_later(self, owner: str, ids: Sequence[str], at: datetime) -> None:
+        """Releases the owner's leased messages, due again at ``at``, one more attempt counted."""
+        ...
+
+    def outbox_status(self) -> Mapping[str, Any]:
+        """``{"backlog": n, "lastDeliveredAt": datetime | None, "oldestPendingAt": datetime | None}``."""
+        ...
+
+
+class ReceiptSender(Protocol):
+    def send(self, receipt: Mapping[str, Any]) -> None:
+        """Sends one receipt email (API.md §6 shape); raises DeliveryFailed when it could not."""
+        ...
+
+
+class EventSink(Protocol):
+    def publish(self, events: Sequence[OutboxMessage]) -> list[str]:
+        """Publishes events in order; returns the ids of those that failed (empty when all landed)."""
         ...

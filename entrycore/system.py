@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+import time
 from datetime import UTC, datetime
 
 import attrs
@@ -16,10 +18,18 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
 @attrs.frozen
 class RandomIds:
     def referral_code(self) -> str:
         return new_code()
+
+    def message_id(self) -> str:
+        """A ULID: 48 bits of milliseconds then 80 random bits, Crockford base32 (sorts by creation time)."""
+        value = (time.time_ns() // 1_000_000) << 80 | secrets.randbits(80)
+        return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
 
 
 @attrs.frozen

@@ -5,11 +5,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import attrs
 
 from entrycore.errors import DependencyUnavailable, EntryExists, PhoneTaken, ReferralCodeTaken, StaleEntry
 from entrycore.model import Campaign, Entry, UserAccount
+from entrycore.outbox import OutboxMessage
 
 
 @attrs.define
@@ -33,6 +35,10 @@ class FakeIds:
             return self.codes.pop(0)
         self.counter += 1
         return f"CODE{self.counter:04d}"
+
+    def message_id(self) -> str:
+        self.counter += 1
+        return f"MSG{self.counter:08d}"
 
 
 @attrs.define
@@ -58,9 +64,31 @@ class FakeUserSource:
 
 
 @attrs.define
+class Pending:
+    message: OutboxMessage
+    seq: int
+    due: datetime | None = None
+    owner: str | None = None
+    lease_until: datetime | None = None
+    attempts: int = 0
+
+
+@attrs.define
 class FakeEntryStore:
+    """EntryStore, AttemptStore and Outbox in memory (the real stores implement all three)."""
+
     docs: dict[tuple[str, str], dict] = attrs.field(factory=dict)  # type: ignore[type-arg]
-    lock: threading.Lock = attrs.field(factory=threading.Lock)
+    lock: threading.RLock = attrs.field(factory=threading.RLock)
+    pending: list[Pending] = attrs.field(factory=list)
+    delivered_messages: list[OutboxMessage] = attrs.field(factory=list)
+    last_delivered_at: datetime | None = None
+    failures: list[tuple[str, str, datetime]] = attrs.field(factory=list)
+    seq: int = 0
+
+    def _enqueue(self, outbox: Sequence[OutboxMessage]) -> None:
+        for message in outbox:
+            self.seq += 1
+            self.pending.append(Pending(message, self.seq))
 
     def ping(self) -> None:
         return None
@@ -78,20 +106,72 @@ class FakeEntryStore:
             if entry.phone_confirmed and doc["phoneConfirmed"] and doc["phone"] == entry.phone:
                 raise PhoneTaken(entry.phone)
 
-    def create(self, entry: Entry) -> None:
+    def create(self, entry: Entry, outbox: Sequence[OutboxMessage] = ()) -> None:
         with self.lock:
             if (entry.campaign_id, entry.user_id) in self.docs:
                 raise EntryExists()
             self._check_unique(entry)
             self.docs[(entry.campaign_id, entry.user_id)] = entry.to_document()
+            self._enqueue(outbox)
 
-    def replace(self, entry: Entry, expected_version: int) -> None:
+    def replace(self, entry: Entry, expected_version: int, outbox: Sequence[OutboxMessage] = ()) -> None:
         with self.lock:
             doc = self.docs.get((entry.campaign_id, entry.user_id))
             if doc is None or doc["version"] != expected_version:
                 raise StaleEntry()
             self._check_unique(entry)
             self.docs[(entry.campaign_id, entry.user_id)] = entry.to_document()
+            self._enqueue(outbox)
+
+    # AttemptStore
+
+    def record_failed_attempt(self, campaign_id: str, user_id: str, at: datetime) -> None:
+        with self.lock:
+            self.failures.append((campaign_id, user_id, at))
+
+    def failed_attempts(self, campaign_id: str, user_id: str, since: datetime) -> int:
+        with self.lock:
+            return sum(1 for c, u, at in self.failures if (c, u) == (campaign_id, user_id) and at > since)
+
+    # Outbox
+
+    def claim(self, owner: str, limit: int, now: datetime, lease: timedelta) -> list[OutboxMessage]:
+        with self.lock:
+            blocked: set[tuple[str, str]] = set()
+            claimed: list[OutboxMessage] = []
+            for item in sorted(self.pending, key=lambda p: p.seq):
+                key = (item.message.campaign_id, item.message.user_id)
+                leased = item.lease_until is not None and item.lease_until > now
+                claimable = not leased and (item.due is None or item.due <= now)
+                if key in blocked or not claimable:
+                    blocked.add(key)
+                    continue
+                if len(claimed) >= limit:
+                    break
+                item.owner, item.lease_until = owner, now + lease
+                claimed.append(attrs.evolve(item.message, attempts=item.attempts))
+            return claimed
+
+    def delivered(self, owner: str, ids: Sequence[str], now: datetime) -> None:
+        with self.lock:
+            done = [p for p in self.pending if p.message.id in ids and p.owner == owner]
+            for item in done:
+                self.pending.remove(item)
+                self.delivered_messages.append(item.message)
+            if done:
+                self.last_delivered_at = now
+
+    def retry_later(self, owner: str, ids: Sequence[str], at: datetime) -> None:
+        with self.lock:
+            for item in self.pending:
+                if item.message.id in ids and item.owner == owner:
+                    item.owner, item.lease_until, item.due = None, None, at
+                    item.attempts += 1
+
+    def outbox_status(self) -> dict[str, Any]:
+        with self.lock:
+            oldest = min((p.message.created_at for p in self.pending), default=None)
+            return {"backlog": len(self.pending), "lastDeliveredAt": self.last_delivered_at, "oldestPendingAt": oldest}
 
     def find_by_code(self, campaign_id: str, code: str) -> Entry | None:
         return next(

@@ -40,7 +40,7 @@ class JsonService:
 
     def __init__(self, name: str, base_url: str, timeout: float = 3.0, client: httpx.Client | None = None) -> None:
         self.name = name
-        self._base = _checked_base(name, base_url)
+        self._base = checked_base(name, base_url)
         self._total = timeout
         self._timeout = http_timeout(timeout)
         self._owns_client = client is None
@@ -89,7 +89,7 @@ class JsonService:
             self._client.close()
 
 
-def _checked_base(name: str, base_url: str) -> str:
+def checked_base(name: str, base_url: str) -> str:
     try:
         url = httpx.URL(base_url)
     except httpx.InvalidURL as exc:

@@ -17,6 +17,7 @@ from adapters_http.server.errors import envelope, status_of
 from entrycore.errors import EntryError
 from entrycore.ports import Clock
 from entrycore.usecases.invites import Invites
+from entrycore.usecases.phones import PhoneConfirmations
 from entrycore.usecases.registrations import Registrations
 
 log = logging.getLogger("entry_service.http")
@@ -29,6 +30,7 @@ class AppServices:
     """What the HTTP layer drives: use cases, the token verifier and a datastore health check."""
 
     registrations: Registrations
+    phones: PhoneConfirmations
     invites: Invites
     verifier: TokenVerifier
     clock: Clock

@@ -23,6 +23,13 @@ class EntryBody:
 
 
 @attrs.frozen
+class ConfirmBody:
+    """``POST /{campaignId}/entries/confirm`` (API.md §3)."""
+
+    phoneJwt: str
+
+
+@attrs.frozen
 class InvitesBody:
     """``POST /{campaignId}/invites`` (API.md §4)."""
 

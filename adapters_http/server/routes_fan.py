@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 
 from adapters_http.server.app import services
-from adapters_http.server.bodies import EntryBody
+from adapters_http.server.bodies import ConfirmBody, EntryBody
 from adapters_http.server.requests import body_as, caller, raw_body
 from adapters_http.server.views import admin_view, fan_view
 from entrycore.caller import Caller
@@ -44,6 +44,13 @@ def registration_eligibility(campaignId: str) -> Any:
     invite_code = request.args.get("inviteCode")
     eligible, reason = services().registrations.registration_eligibility(who, campaignId, invite_code)
     return jsonify({"eligible": eligible, "reason": reason})
+
+
+@fan.post("/<campaignId>/entries/confirm")
+def confirm_phone(campaignId: str) -> Any:
+    who = caller()
+    body = body_as(ConfirmBody, raw_body())
+    return jsonify(_view(who, services().phones.confirm_phone(who, campaignId, body.phoneJwt)))
 
 
 @fan.get("/users/<userId>/entries")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -24,7 +25,9 @@ from entrycore.errors import (
 )
 from entrycore.gates import check_gates
 from entrycore.locales import pick_locale
-from entrycore.model import Campaign, Entry, Referrer
+from entrycore.model import Campaign, Entry, Referrer, UserAccount
+from entrycore.outbox import OutboxMessage, receipt
+from entrycore.phones import InvalidPhone, normalize_phone
 from entrycore.ports import CampaignSource, Clock, EntryStore, Ids, InviteStore, UserSource
 from entrycore.referrals import check_update_referral, share_link
 from entrycore.timefmt import utc_ms
@@ -102,8 +105,13 @@ class Registrations:
             **_own_data(campaign, values),
         )
         self._check_phone_free(entry)
+        entry = _auto_confirm(campaign, account, entry, now)
+        outbox: list[OutboxMessage] = []
+        if not campaign.needs_phone_confirmation or entry.phone_confirmed:  # PUB-006: receipt at creation
+            entry = attrs.evolve(entry, date_receipt=now)
+            outbox.append(receipt(entry, self.ids.message_id(), now))
         try:
-            self.entries.create(entry)
+            self.entries.create(entry, outbox)
         except PhoneTaken:
             raise PhoneAlreadyConfirmed() from None
         return entry
@@ -112,22 +120,28 @@ class Registrations:
         values, markets = self._validated(campaign, existing.fields, submission.fields)
         check_update_referral(existing, submission.referral_code)
         own = _own_data(campaign, values)
-        phone_changed = own["phone"] != existing.phone
+        now = utc_ms(self.clock.now())
         entry = attrs.evolve(
             existing,
             fields=values,
             markets=markets,
             locale=pick_locale(campaign, submission.locale) if submission.locale else existing.locale,
-            date_updated=utc_ms(self.clock.now()),
+            date_updated=now,
             origin=caller.origin or existing.origin,
             version=existing.version + 1,
             **own,
         )
-        if phone_changed:  # a new number must be confirmed again (PHN-005)
+        outbox: list[OutboxMessage] = []
+        if own["phone"] != existing.phone:  # a new number must be confirmed again (PHN-005)
             entry = attrs.evolve(entry, phone_confirmed=False, date_phone_confirmed=None)
             self._check_phone_free(entry)
+            if campaign.needs_phone_confirmation and entry.phone:
+                entry = _auto_confirm(campaign, self.users.get(caller.user_id, caller.authorization), entry, now)
+            if entry.phone_confirmed and entry.date_receipt is None:  # PUB-006: first confirmation
+                entry = attrs.evolve(entry, date_receipt=now)
+                outbox.append(receipt(entry, self.ids.message_id(), now))
         try:
-            self.entries.replace(entry, expected_version=existing.version)
+            self.entries.replace(entry, expected_version=existing.version, outbox=outbox)
         except PhoneTaken:
             raise PhoneAlreadyConfirmed() from None
         return entry
@@ -188,6 +202,19 @@ class Registrations:
         """A fan's entries across campaigns, newest first; self or supreme only (USR-001)."""
         caller.require_self_or_supreme(user_id)
         return self.entries.entries_of_user(user_id)
+
+
+def _auto_confirm(campaign: Campaign, account: UserAccount, entry: Entry, now: datetime) -> Entry:
+    """PHN-007: under PPC, a phone the fan's account has verified is confirmed without a token."""
+    if not (campaign.needs_phone_confirmation and entry.phone and account.phone and account.phone_verified):
+        return entry
+    try:
+        verified = normalize_phone(account.phone, campaign.region)
+    except InvalidPhone:
+        return entry
+    if verified != entry.phone:
+        return entry
+    return attrs.evolve(entry, phone_confirmed=True, date_phone_confirmed=now)
 
 
 def _own_data(campaign: Campaign, values: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,10 +1,11 @@
-"""Fixtures of the contract suite: every EntryStore/InviteStore implementation, ready and empty."""
+"""Fixtures of the contract suite: every store implementation (EntryStore, InviteStore, AttemptStore, Outbox)."""
 
 from __future__ import annotations
 
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import pytest
 
 from adapters_mongo import MongoStore
 from adapters_sqlite import SqliteStore
-from entrycore.ports import EntryStore, InviteStore
+from entrycore.ports import AttemptStore, EntryStore, InviteStore, Outbox
 from tests.fakes import FakeEntryStore, FakeInviteStore
 
 MONGODB_URI = os.environ.get("ENTRY_TEST_MONGODB_URI")
@@ -28,16 +29,19 @@ class Stores:
     kind: str
     entries: EntryStore
     invites: InviteStore
+    attempts: AttemptStore
+    outbox: Outbox
 
 
 def fake_stores() -> Iterator[Stores]:
-    yield Stores("fake", FakeEntryStore(), FakeInviteStore())
+    store = FakeEntryStore()
+    yield Stores("fake", store, FakeInviteStore(), store, store)
 
 
 def sqlite_stores(tmp_path: Path) -> Iterator[Stores]:
     store = SqliteStore(tmp_path / "data" / "entries.db")
     try:
-        yield Stores("sqlite", store, store)
+        yield Stores("sqlite", store, store, store, store)
     finally:
         store.close()
 
@@ -47,7 +51,7 @@ def mongomock_stores() -> Iterator[Stores]:
     store = MongoStore(client["entry_service"])
     store.ensure_indexes()  # on the empty collections: mongomock cannot index existing documents
     try:
-        yield Stores("mongomock", store, store)
+        yield Stores("mongomock", store, store, store, store)
     finally:
         client.close()
 
@@ -59,10 +63,26 @@ def mongodb_stores() -> Iterator[Stores]:
     store = MongoStore(client[name])
     store.ensure_indexes()
     try:
-        yield Stores("mongodb", store, store)
+        yield Stores("mongodb", store, store, store, store)
     finally:
         client.drop_database(name)
         client.close()
+
+
+KINDS = ["fake", "sqlite", "mongomock", *(["mongodb"] if MONGODB_URI else [])]
+
+
+@contextmanager
+def open_stores(kind: str, tmp_path: Path) -> Iterator[Stores]:
+    """The empty stores of one implementation, for a test that compares implementations side by side."""
+    if kind == "sqlite":
+        yield from sqlite_stores(tmp_path)
+    elif kind == "mongomock":
+        yield from mongomock_stores()
+    elif kind == "mongodb":
+        yield from mongodb_stores()
+    else:
+        yield from fake_stores()
 
 
 @pytest.fixture(
@@ -75,12 +95,5 @@ def mongodb_stores() -> Iterator[Stores]:
 )
 def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stores]:
     """Each store implementation in turn, empty."""
-    kind = request.param
-    if kind == "sqlite":
-        yield from sqlite_stores(tmp_path)
-    elif kind == "mongomock":
-        yield from mongomock_stores()
-    elif kind == "mongodb":
-        yield from mongodb_stores()
-    else:
-        yield from fake_stores()
+    with open_stores(request.param, tmp_path) as stores:
+        yield stores

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import mongomock
@@ -12,6 +13,8 @@ from pymongo.errors import DuplicateKeyError
 from adapters_mongo import MongoStore, connect
 from adapters_mongo.store import _index_of
 from entrycore.errors import DependencyUnavailable
+from entrycore.outbox import EVENT, OutboxMessage
+from tests.contract.entries import T0, an_entry
 
 
 def test_ensure_indexes_is_idempotent_and_keeps_the_partial_filter() -> None:
@@ -24,7 +27,44 @@ def test_ensure_indexes_is_idempotent_and_keeps_the_partial_filter() -> None:
     assert indexes["campaign_code"]["unique"] is True
     assert indexes["campaign_confirmed_phone"]["partialFilterExpression"] == {"phoneConfirmed": True}
     assert indexes["user_created"]["key"] == [("userId", 1), ("dateCreated", -1)]
+    assert indexes["outbox_claim"]["partialFilterExpression"] == {"outboxSince": {"$exists": True}}
+    assert indexes["outbox_ids"]["key"] == [("outbox.id", 1)]
+    attempts = client["entry_service"]["attempts"].index_information()
+    assert attempts["campaign_user_at"]["key"] == [("campaignId", 1), ("userId", 1), ("at", 1)]
     client.close()
+
+
+def _store() -> tuple[MongoStore, Any]:
+    db: Any = mongomock.MongoClient()["entry_service"]
+    store = MongoStore(db)
+    store.ensure_indexes()
+    return store, db
+
+
+def _message(number: int) -> OutboxMessage:
+    return OutboxMessage(f"m{number}", EVENT, "c1", "u1", "c1:x", {"n": number}, T0)
+
+
+def test_pending_messages_live_in_the_entry_document_until_delivered() -> None:
+    store, db = _store()
+    store.create(an_entry(), [_message(1)])
+    store.replace(an_entry(version=2), 1, [_message(2)])
+    doc = db["entries"].find_one({"userId": "u1"})
+    assert [m["id"] for m in doc["outbox"]] == ["m1", "m2"]
+    assert doc["outboxSince"] == "2026-11-27T12:00:00.123Z m1"
+    store.claim("relay", 10, T0, timedelta(seconds=5))
+    store.delivered("relay", ["m1", "m2"], T0)
+    doc = db["entries"].find_one({"userId": "u1"}, {"_id": False})
+    assert set(doc) == {*an_entry(version=2).to_document(), "outboxRev"}  # the revision is never reset
+    assert store.get("c1", "u1") == an_entry(version=2)
+
+
+def test_recording_a_failure_forgets_the_entrys_failures_older_than_a_day() -> None:
+    store, db = _store()
+    store.record_failed_attempt("c1", "ana", T0)
+    store.record_failed_attempt("c1", "bob", T0)
+    store.record_failed_attempt("c1", "ana", T0 + timedelta(days=1, milliseconds=1))
+    assert sorted(d["userId"] for d in db["attempts"].find()) == ["ana", "bob"]
 
 
 def test_a_client_gives_the_database_its_uri_names() -> None:

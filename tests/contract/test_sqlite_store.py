@@ -6,13 +6,16 @@ import multiprocessing
 import sqlite3
 import stat
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from adapters_sqlite import SqliteStore
+from adapters_sqlite.schema import MIGRATIONS, SCHEMA_VERSION
 from entrycore.errors import DependencyUnavailable
-from tests.contract.entries import an_entry
+from entrycore.outbox import EVENT, OutboxMessage
+from tests.contract.entries import T0, an_entry
 
 
 def _mode(path: Path) -> int:
@@ -37,7 +40,7 @@ def test_the_file_is_in_wal_mode_with_the_current_schema(tmp_path: Path) -> None
     store.close()
     with sqlite3.connect(tmp_path / "entries.db") as raw:
         assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-        assert raw.execute("PRAGMA user_version").fetchone() == (1,)
+        assert raw.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
     raw.close()
 
 
@@ -103,5 +106,64 @@ def test_one_store_serves_forked_processes(tmp_path: Path) -> None:
         assert len({entry.user_id for entry in created if entry}) == 100
         assert store.get("c0", "parent") == an_entry("c0", "parent")  # the parent's connection still works
         store.create(an_entry("c0", "parent-again"))
+    finally:
+        store.close()
+
+
+def test_a_file_of_an_older_schema_is_migrated_and_keeps_its_data(tmp_path: Path) -> None:
+    old = SqliteStore(tmp_path / "entries.db")
+    old.create(an_entry())
+    old.close()
+    with sqlite3.connect(tmp_path / "entries.db") as raw:  # back to what the first release left
+        raw.executescript("DROP TABLE outbox; DROP TABLE outbox_meta; DROP TABLE attempts; PRAGMA user_version = 1;")
+    raw.close()
+    store = SqliteStore(tmp_path / "entries.db")
+    try:
+        assert store.get("c1", "u1") == an_entry()
+        store.replace(an_entry(version=2), 1, [_message(1)])
+        assert [m.id for m in store.claim("relay", 10, T0, timedelta(seconds=5))] == ["m1"]
+        with sqlite3.connect(tmp_path / "entries.db") as raw:
+            assert raw.execute("PRAGMA user_version").fetchone() == (len(MIGRATIONS),)
+        raw.close()
+    finally:
+        store.close()
+
+
+def _message(number: int) -> OutboxMessage:
+    return OutboxMessage(f"m{number}", EVENT, "c1", f"u{number}", "c1:x", {"n": number}, T0)
+
+
+def _rows(path: Path, sql: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(path) as raw:
+        rows = raw.execute(sql).fetchall()
+    raw.close()
+    return rows
+
+
+def test_delivered_rows_are_kept_an_hour_then_purged(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "entries.db")
+    try:
+        for n in (1, 2, 3):
+            store.create(an_entry(user_id=f"u{n}"), [_message(n)])
+        store.claim("relay", 10, T0, timedelta(seconds=5))
+        store.delivered("relay", ["m1", "m2"], T0)
+        assert _rows(store.path, "SELECT id FROM outbox WHERE delivered_at IS NOT NULL") == [("m1",), ("m2",)]
+        later = T0 + timedelta(hours=1, milliseconds=1)
+        store.delivered("relay", ["m3"], later)
+        assert _rows(store.path, "SELECT id FROM outbox") == [("m3",)]
+        store.delivered("relay", ["m3"], later + timedelta(hours=2))  # purges m3, changes nothing else
+        assert _rows(store.path, "SELECT id FROM outbox") == []
+        assert store.outbox_status() == {"backlog": 0, "lastDeliveredAt": later, "oldestPendingAt": None}
+    finally:
+        store.close()
+
+
+def test_recording_a_failure_forgets_the_entrys_failures_older_than_a_day(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "entries.db")
+    try:
+        store.record_failed_attempt("c1", "ana", T0)
+        store.record_failed_attempt("c1", "bob", T0)
+        store.record_failed_attempt("c1", "ana", T0 + timedelta(days=1, milliseconds=1))
+        assert _rows(store.path, "SELECT user_id FROM attempts ORDER BY at") == [("bob",), ("ana",)]
     finally:
         store.close()

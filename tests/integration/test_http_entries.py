@@ -247,13 +247,13 @@ def test_GATE_003_registration_eligibility(api: Api) -> None:
 
 
 def test_USR_001_entries_of_user(api: Api) -> None:
-    api.register(VALID_FIELDS, campaign="c1")
-    api.register(VALID_FIELDS, campaign="ppc")
-    mine = api.call("GET", "/users/u1/entries").get_json()["entries"]
+    api.register(VALID_FIELDS, campaign="c1", user="u2")
+    api.register(VALID_FIELDS, campaign="ppc", user="u2")  # u2's account has no verified phone
+    mine = api.call("GET", "/users/u2/entries", user="u2").get_json()["entries"]
     assert [e["campaignId"] for e in mine] == ["ppc", "c1"]
     assert mine[0]["needsPhoneConfirmation"] is True and "origin" not in mine[0]
-    assert_error(api.call("GET", "/users/u1/entries", user="u2"), 403, "FORBIDDEN")
-    assert api.call("GET", "/users/u2/entries", user="u2").get_json() == {"entries": []}
+    assert_error(api.call("GET", "/users/u2/entries", user="u1"), 403, "FORBIDDEN")
+    assert api.call("GET", "/users/u1/entries", user="u1").get_json() == {"entries": []}
 
 
 def test_invites_route(api: Api) -> None:

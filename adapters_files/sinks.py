@@ -1,0 +1,78 @@
+"""JSONL sinks on local files: the embedded default event sink and receipt sender (API.md §6, §8)."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from entrycore.errors import DeliveryFailed
+from entrycore.outbox import OutboxMessage
+from entrycore.timefmt import iso
+
+
+class JsonLinesFile:
+    """Appends JSON lines to a file readable by its owner only (SPEC OPS-003); safe across processes:
+    each line is one ``write`` on an ``O_APPEND`` descriptor."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._fd: int | None = None
+        self._pid = 0
+
+    def _descriptor(self) -> int:
+        if self._fd is None or self._pid != os.getpid():
+            if not self.path.parent.exists():
+                self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            self._pid = os.getpid()
+        return self._fd
+
+    def append(self, records: Sequence[Mapping[str, Any]]) -> None:
+        data = "".join(json.dumps(r, separators=(",", ":"), ensure_ascii=False) + "\n" for r in records).encode()
+        try:
+            with self._lock:
+                fd = self._descriptor()
+                written = os.write(fd, data)
+                if written != len(data):
+                    raise OSError(f"short write: {written} of {len(data)} bytes")
+        except OSError as exc:
+            raise DeliveryFailed(f"cannot append to {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd is not None and self._pid == os.getpid():
+                os.close(self._fd)
+            self._fd = None
+
+
+class FileEventSink:
+    """``ENTRY_EVENTS=file:PATH``: one event per line, exactly the API.md §8 object."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self._file = JsonLinesFile(path)
+
+    def publish(self, events: Sequence[OutboxMessage]) -> list[str]:
+        self._file.append([e.body for e in events])
+        return []
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class FileReceiptSender:
+    """``ENTRY_RECEIPTS=file:PATH``: one receipt per line (API.md §6 "Receipt lines"), with ``sentAt``."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self._file = JsonLinesFile(path)
+
+    def send(self, receipt: Mapping[str, Any]) -> None:
+        self._file.append([{**receipt, "sentAt": iso(datetime.now(UTC))}])
+
+    def close(self) -> None:
+        self._file.close()

@@ -1,0 +1,30 @@
+"""The AttemptStore port on MongoDB: failed phone confirmations per entry (SPEC PHN-010)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from adapters_mongo.errors import unavailable
+from entrycore.timefmt import utc_ms
+
+KEEP_ATTEMPTS = timedelta(days=1)  # far longer than any attempt window (PHN-010: 10 minutes)
+
+
+class MongoAttempts:
+    """AttemptStore on the ``attempts`` collection (mixed into MongoStore): one ``{campaignId, userId, at}``
+    document per failure. Recording one forgets the entry's failures older than a day. (No TTL index: it
+    would run on the server's clock, not the Clock port's, and so forget differently in tests.)"""
+
+    _attempts: Any
+
+    def record_failed_attempt(self, campaign_id: str, user_id: str, at: datetime) -> None:
+        key = {"campaignId": campaign_id, "userId": user_id}
+        with unavailable():
+            self._attempts.insert_one({**key, "at": utc_ms(at)})
+            self._attempts.delete_many({**key, "at": {"$lt": utc_ms(at - KEEP_ATTEMPTS)}})
+
+    def failed_attempts(self, campaign_id: str, user_id: str, since: datetime) -> int:
+        query = {"campaignId": campaign_id, "userId": user_id, "at": {"$gt": utc_ms(since)}}
+        with unavailable():
+            return int(self._attempts.count_documents(query))

@@ -1,0 +1,235 @@
+"""The Outbox port on MongoDB: pending messages live inside their entry document, written with it.
+
+Without transactions, an entry and its messages are atomic only in one document (DESIGN.md). Each entry
+document with pending messages carries:
+
+- ``outbox``: the messages in commit order, each ``OutboxMessage.to_document()`` plus its relay state
+  ``attempts`` (from 0), ``due``, ``leaseOwner``, ``leaseUntil`` (ISO strings of entrycore.timefmt.iso,
+  fixed width, so string order is time order);
+- ``outboxSince``: ``"<createdAt> <id>"`` of the oldest pending message: the claim order across entries
+  (oldest first, a total order), and the oldest pending time of ``outbox_status``;
+- ``outboxReadyAt``: when the first message stops being leased or waiting for its retry (``""``: now).
+  The entry has nothing claimable before, so the claim query skips it in the index. Entry writes only
+  ever lower it (``$min``); a value too low costs the claim one look, and the claim corrects it;
+- ``outboxRev``: bumped by every change of ``outbox``, never reset. The relay changes the array by
+  read-modify-write guarded by it; the fan's writes never wait for the relay nor fail because of it.
+
+The rule which messages a claim takes is the fake's (tests/fakes.py), applied to the candidates merged in
+``outboxSince`` order; the contract suite compares both on random histories.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo import ASCENDING
+
+from adapters_mongo.errors import unavailable
+from entrycore.errors import DependencyUnavailable
+from entrycore.outbox import OutboxMessage
+from entrycore.timefmt import iso, parse_iso
+
+_PENDING = {"outboxSince": {"$exists": True}}  # implies the partial filter of the outbox indexes
+_RELAY_VIEW = {"outbox": True, "outboxRev": True, "outboxReadyAt": True, "outboxSince": True}
+_RETRIES = 32  # guarded writes lost to concurrent writes of the same entry before giving up
+_META = "outbox"
+_READY_NOW = ""
+
+Doc = dict[str, Any]
+Change = Callable[[list[Doc]], Doc | None]
+
+
+def pending_fields(outbox: Sequence[OutboxMessage]) -> Doc:
+    """The fields a new entry document carries for its messages (none without messages)."""
+    if not outbox:
+        return {}
+    messages = [_new(m) for m in outbox]
+    return {"outbox": messages, "outboxSince": _since(messages), "outboxReadyAt": _READY_NOW, "outboxRev": 1}
+
+
+def appended(update: Doc, outbox: Sequence[OutboxMessage]) -> Doc:
+    """``update`` (an entry update) that also appends ``outbox`` behind the still pending messages."""
+    if not outbox:
+        return update
+    messages = [_new(m) for m in outbox]
+    return {
+        **update,
+        "$push": {"outbox": {"$each": messages}},
+        "$min": {"outboxSince": _since(messages), "outboxReadyAt": _READY_NOW},
+        "$inc": {"outboxRev": 1},
+    }
+
+
+class MongoOutbox:
+    """Outbox on the entries collection (mixed into MongoStore); ``outbox_meta`` keeps lastDeliveredAt."""
+
+    _entries: Any
+    _outbox_meta: Any
+
+    def claim(self, owner: str, limit: int, now: datetime, lease: timedelta) -> list[OutboxMessage]:
+        if limit <= 0:
+            return []
+        at, until = _text(now), _text(now + lease)
+        docs, cutoff = self._ready(at, window=2 * limit)
+        chosen = _choose(docs, limit, at, cutoff)
+        leased: dict[int, list[Doc]] = {}  # doc index -> its outbox as leased
+        for index in dict.fromkeys(index for index, _ in chosen):
+            doc = docs[index]
+            outbox = [dict(m) for m in doc["outbox"]]
+            changes: Doc = {}
+            for position in (p for i, p in chosen if i == index):
+                outbox[position].update(leaseOwner=owner, leaseUntil=until)
+                changes[f"outbox.{position}.leaseOwner"] = owner
+                changes[f"outbox.{position}.leaseUntil"] = until
+            changes["outboxReadyAt"] = _ready_at(outbox)
+            if self._guarded(doc, {"$set": changes, "$inc": {"outboxRev": 1}}):
+                leased[index] = outbox  # else another relay or a fan's write came first: skip the entry
+        return [OutboxMessage.from_document(leased[i][p]) for i, p in chosen if i in leased]
+
+    def _ready(self, at: str, window: int) -> tuple[list[Doc], str | None]:
+        """Up to ``window`` entries whose first message is claimable, oldest first, and the ``outboxSince``
+        of the next one (None when there is none). Entries found not ready after all (their outboxReadyAt
+        was too low) get it corrected, and are looked past: each ready entry gives the claim a message."""
+        query = {**_PENDING, "outboxReadyAt": {"$lte": at}}
+        for _ in range(_RETRIES):
+            with unavailable():
+                docs = list(self._entries.find(query, _RELAY_VIEW).sort("outboxSince", ASCENDING).limit(window + 1))
+            stale = [doc for doc in docs if not _claimable(doc["outbox"][0], at)]
+            for doc in stale:
+                self._guarded(doc, {"$set": {"outboxReadyAt": _ready_at(doc["outbox"])}})
+            if not stale or len(docs) <= window:
+                break
+        cutoff = docs.pop()["outboxSince"] if len(docs) > window else None  # later entries were not read
+        return [doc for doc in docs if _claimable(doc["outbox"][0], at)], cutoff
+
+    def delivered(self, owner: str, ids: Sequence[str], now: datetime) -> None:
+        wanted = set(ids)
+
+        def remove(outbox: list[Doc]) -> Doc | None:
+            done = [m["id"] for m in outbox if m["id"] in wanted and m.get("leaseOwner") == owner]
+            if not done:
+                return None
+            rest = [m for m in outbox if m["id"] not in done]
+            if not rest:
+                return {"$unset": {"outbox": "", "outboxSince": "", "outboxReadyAt": ""}, "$inc": {"outboxRev": 1}}
+            return {
+                "$pull": {"outbox": {"id": {"$in": done}}},
+                "$set": {"outboxSince": _since(rest), "outboxReadyAt": _ready_at(rest)},
+                "$inc": {"outboxRev": 1},
+            }
+
+        if self._change_each(ids, remove):
+            with unavailable():
+                self._outbox_meta.update_one({"_id": _META}, {"$max": {"lastDeliveredAt": _text(now)}}, upsert=True)
+
+    def retry_later(self, owner: str, ids: Sequence[str], at: datetime) -> None:
+        wanted, due = set(ids), _text(at)
+
+        def release(outbox: list[Doc]) -> Doc | None:
+            outbox = [dict(m) for m in outbox]
+            changes: Doc = {}
+            drops: Doc = {}
+            for position, message in enumerate(outbox):
+                if message["id"] in wanted and message.get("leaseOwner") == owner:
+                    attempts = int(message.get("attempts", 0)) + 1
+                    message.update(due=due, attempts=attempts)
+                    message.pop("leaseOwner", None)
+                    message.pop("leaseUntil", None)
+                    changes[f"outbox.{position}.due"] = due
+                    changes[f"outbox.{position}.attempts"] = attempts
+                    drops[f"outbox.{position}.leaseOwner"] = ""
+                    drops[f"outbox.{position}.leaseUntil"] = ""
+            if not changes:
+                return None
+            changes["outboxReadyAt"] = _ready_at(outbox)
+            return {"$set": changes, "$unset": drops, "$inc": {"outboxRev": 1}}
+
+        self._change_each(ids, release)
+
+    def outbox_status(self) -> dict[str, Any]:
+        totals = [
+            {"$match": _PENDING},
+            {"$group": {"_id": None, "backlog": {"$sum": {"$size": "$outbox"}}, "oldest": {"$min": "$outboxSince"}}},
+        ]
+        with unavailable():
+            found = next(iter(self._entries.aggregate(totals)), None) or {}
+            meta = self._outbox_meta.find_one({"_id": _META}) or {}
+        oldest, last = found.get("oldest"), meta.get("lastDeliveredAt")
+        return {
+            "backlog": int(found.get("backlog", 0)),
+            "lastDeliveredAt": parse_iso(last) if last else None,
+            "oldestPendingAt": parse_iso(oldest.split(" ", 1)[0]) if oldest else None,
+        }
+
+    def _change_each(self, ids: Sequence[str], change: Change) -> bool:
+        """Applies ``change`` to the outbox of every entry holding one of ``ids``; whether any changed."""
+        if not ids:
+            return False
+        with unavailable():
+            docs = list(self._entries.find({**_PENDING, "outbox.id": {"$in": list(set(ids))}}, _RELAY_VIEW))
+        changed = False
+        for doc in docs:
+            current: Doc | None = doc
+            for _ in range(_RETRIES):
+                update = change(current["outbox"]) if current and current.get("outbox") else None
+                if current is None or update is None:
+                    break
+                if self._guarded(current, update):
+                    changed = True
+                    break
+                with unavailable():
+                    current = self._entries.find_one({"_id": doc["_id"]}, _RELAY_VIEW)
+            else:
+                raise DependencyUnavailable("An outbox kept changing under the relay; try again.")
+        return changed
+
+    def _guarded(self, doc: Mapping[str, Any], update: Doc) -> bool:
+        """Applies ``update`` if the entry's outbox is still the one read in ``doc``."""
+        with unavailable():
+            result = self._entries.update_one({"_id": doc["_id"], "outboxRev": doc["outboxRev"]}, update)
+        return bool(result.matched_count)
+
+
+def _choose(docs: Sequence[Mapping[str, Any]], limit: int, at: str, cutoff: str | None) -> list[tuple[int, int]]:
+    """The fake's claim over the messages of ``docs`` merged oldest first: (doc index, position)s in order."""
+    lanes = [[(_key(m), index, position) for position, m in enumerate(doc["outbox"])] for index, doc in enumerate(docs)]
+    chosen: list[tuple[int, int]] = []
+    blocked: set[int] = set()
+    for key, index, position in heapq.merge(*lanes):  # keeps each entry's own (commit) order
+        if cutoff is not None and key > cutoff:
+            break  # an entry not read may hold older messages
+        if index in blocked or not _claimable(docs[index]["outbox"][position], at):
+            blocked.add(index)
+            continue
+        if len(chosen) >= limit:
+            break
+        chosen.append((index, position))
+    return chosen
+
+
+def _claimable(message: Mapping[str, Any], at: str) -> bool:
+    return bool(message.get("leaseUntil", _READY_NOW) <= at and message.get("due", _READY_NOW) <= at)
+
+
+def _ready_at(outbox: Sequence[Mapping[str, Any]]) -> str:
+    head = outbox[0]
+    return str(max(head.get("leaseUntil", _READY_NOW), head.get("due", _READY_NOW)))
+
+
+def _text(moment: datetime) -> str:
+    return iso(moment) or ""  # never empty: iso gives None for None only
+
+
+def _key(message: Mapping[str, Any]) -> str:
+    return f"{message['createdAt']} {message['id']}"
+
+
+def _since(messages: Iterable[Mapping[str, Any]]) -> str:
+    return min(_key(m) for m in messages)
+
+
+def _new(message: OutboxMessage) -> Doc:
+    return {**message.to_document(), "attempts": 0}  # the relay counts attempts from here, as the fake

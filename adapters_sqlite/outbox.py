@@ -1,0 +1,167 @@
+"""The Outbox and AttemptStore ports on the SQLite file: pending side effects and failed confirmations."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from adapters_sqlite.database import Database
+from entrycore.errors import Internal
+from entrycore.outbox import OutboxMessage
+from entrycore.timefmt import iso, parse_iso, parse_iso_opt
+
+KEEP_DELIVERED = timedelta(hours=1)  # delivered rows stay this long, for inspection, then are purged
+KEEP_ATTEMPTS = timedelta(days=1)  # far longer than any attempt window (PHN-010: 10 minutes)
+_PURGE_AT_LEAST = 1000  # delivered rows purged per ``delivered`` call at most: more than a batch delivers
+
+_INSERT = (
+    "INSERT INTO outbox (id, kind, campaign_id, user_id, partition_key, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+# The fake's rule (tests/fakes.py) in SQL: a pending message is claimable when it is neither leased nor
+# waiting for its retry, and no older pending message of its entry is (which would block it). The claim
+# reads the candidates in commit order on the relay's own connection (a leased or retrying head costs an
+# index step each, never a starved relay), then re-checks and leases them by key in one short write job:
+# the writer thread never scans the backlog. Anything that changed in between only makes the claim
+# smaller: a candidate taken or retried meanwhile drops out, and so do the later ones of its entry.
+_BLOCKERS = """
+    (o.lease_until IS NULL OR o.lease_until <= :now) AND (o.due_at IS NULL OR o.due_at <= :now)
+    AND NOT EXISTS (
+        SELECT 1 FROM outbox AS b
+         WHERE b.campaign_id = o.campaign_id AND b.user_id = o.user_id AND b.delivered_at IS NULL
+           AND b.seq < o.seq AND (b.lease_until > :now OR b.due_at > :now))
+"""
+_CLAIMABLE = f"""
+    SELECT seq, id, kind, campaign_id, user_id, partition_key, body, created_at, attempts
+      FROM outbox AS o
+     WHERE o.delivered_at IS NULL AND {_BLOCKERS}
+     ORDER BY o.seq
+     LIMIT :limit
+"""  # noqa: S608 - constant SQL text, no value in it
+_STILL_CLAIMABLE = f"""
+    SELECT seq, attempts
+      FROM outbox AS o
+     WHERE o.seq IN (SELECT value FROM json_each(:seqs)) AND o.delivered_at IS NULL AND {_BLOCKERS}
+"""  # noqa: S608 - constant SQL text, no value in it
+_LEASE = "UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE seq = ?"
+_DELIVERED = (
+    "UPDATE outbox SET delivered_at = ?, lease_owner = NULL, lease_until = NULL"
+    " WHERE id = ? AND lease_owner = ? AND delivered_at IS NULL"
+)
+_LAST_DELIVERED = "UPDATE outbox_meta SET last_delivered_at = max(coalesce(last_delivered_at, ''), ?) WHERE id = 1"
+_PURGE = (
+    "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox"
+    " WHERE delivered_at IS NOT NULL AND delivered_at < ? ORDER BY delivered_at LIMIT ?)"
+)
+_RETRY = (
+    "UPDATE outbox SET lease_owner = NULL, lease_until = NULL, due_at = ?, attempts = attempts + 1"
+    " WHERE id = ? AND lease_owner = ? AND delivered_at IS NULL"
+)
+_STATUS = "SELECT count(*), min(created_at) FROM outbox WHERE delivered_at IS NULL"
+_STATUS_META = "SELECT last_delivered_at FROM outbox_meta WHERE id = 1"
+
+_RECORD_ATTEMPT = "INSERT INTO attempts (campaign_id, user_id, at) VALUES (?, ?, ?)"
+_FORGET_ATTEMPTS = "DELETE FROM attempts WHERE campaign_id = ? AND user_id = ? AND at < ?"
+_COUNT_ATTEMPTS = "SELECT count(*) FROM attempts WHERE campaign_id = ? AND user_id = ? AND at > ?"
+
+
+def insert_messages(conn: sqlite3.Connection, outbox: Sequence[OutboxMessage]) -> None:
+    """Adds ``outbox`` to the write transaction of its entry (call it after the entry's own statement)."""
+    if not outbox:
+        return
+    rows = [
+        (
+            m.id,
+            m.kind,
+            m.campaign_id,
+            m.user_id,
+            m.partition_key,
+            json.dumps(dict(m.body), separators=(",", ":")),
+            iso(m.created_at),
+        )
+        for m in outbox
+    ]
+    try:
+        conn.executemany(_INSERT, rows)
+    except sqlite3.IntegrityError as err:  # only the message id is unique: Ids broke its promise
+        raise Internal(f"Outbox message id used twice: {err}") from None
+
+
+class SqliteOutbox:
+    """Outbox and AttemptStore on the store's Database (mixed into SqliteStore).
+
+    Every write is one job of the group-commit writer, so a claim is atomic against other claims of
+    every thread and process; reads use the thread's own connection.
+    """
+
+    _db: Database
+
+    # Outbox
+
+    def claim(self, owner: str, limit: int, now: datetime, lease: timedelta) -> list[OutboxMessage]:
+        if limit <= 0:
+            return []
+        at, until = iso(now), iso(now + lease)
+        with self._db.reading() as conn:
+            candidates = conn.execute(_CLAIMABLE, {"now": at, "limit": limit}).fetchall()
+        if not candidates:
+            return []  # an idle relay polls often: it never queues behind the writer for nothing
+        seqs = json.dumps([row[0] for row in candidates])
+
+        def lease_due(conn: sqlite3.Connection) -> dict[int, int]:
+            still = dict(conn.execute(_STILL_CLAIMABLE, {"now": at, "seqs": seqs}).fetchall())
+            conn.executemany(_LEASE, [(owner, until, seq) for seq in still])
+            return still  # seq -> attempts, as leased
+
+        leased = self._db.write(lease_due)
+        return [_message(row, leased[row[0]]) for row in candidates if row[0] in leased]
+
+    def delivered(self, owner: str, ids: Sequence[str], now: datetime) -> None:
+        if not ids:
+            return
+        at = iso(now)
+        rows = [(at, message_id, owner) for message_id in dict.fromkeys(ids)]
+
+        def mark(conn: sqlite3.Connection) -> None:
+            before = conn.total_changes
+            conn.executemany(_DELIVERED, rows)
+            if conn.total_changes != before:
+                conn.execute(_LAST_DELIVERED, (at,))
+            conn.execute(_PURGE, (iso(now - KEEP_DELIVERED), max(_PURGE_AT_LEAST, 2 * len(rows))))
+
+        self._db.write(mark)
+
+    def retry_later(self, owner: str, ids: Sequence[str], at: datetime) -> None:
+        if not ids:
+            return
+        rows = [(iso(at), message_id, owner) for message_id in dict.fromkeys(ids)]
+        self._db.write(lambda conn: conn.executemany(_RETRY, rows))
+
+    def outbox_status(self) -> dict[str, Any]:
+        with self._db.reading() as conn:
+            backlog, oldest = conn.execute(_STATUS).fetchone()
+            (last,) = conn.execute(_STATUS_META).fetchone() or (None,)
+        return {"backlog": backlog, "lastDeliveredAt": parse_iso_opt(last), "oldestPendingAt": parse_iso_opt(oldest)}
+
+    # AttemptStore
+
+    def record_failed_attempt(self, campaign_id: str, user_id: str, at: datetime) -> None:
+        def record(conn: sqlite3.Connection) -> None:
+            conn.execute(_RECORD_ATTEMPT, (campaign_id, user_id, iso(at)))
+            conn.execute(_FORGET_ATTEMPTS, (campaign_id, user_id, iso(at - KEEP_ATTEMPTS)))  # bounded: one entry
+
+        self._db.write(record)
+
+    def failed_attempts(self, campaign_id: str, user_id: str, since: datetime) -> int:
+        with self._db.reading() as conn:
+            (count,) = conn.execute(_COUNT_ATTEMPTS, (campaign_id, user_id, iso(since))).fetchone()
+        return int(count)
+
+
+def _message(row: tuple[Any, ...], attempts: int) -> OutboxMessage:
+    _, message_id, kind, campaign_id, user_id, partition_key, body, created_at, _ = row
+    return OutboxMessage(
+        message_id, kind, campaign_id, user_id, partition_key, json.loads(body), parse_iso(created_at), attempts
+    )

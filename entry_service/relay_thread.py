@@ -1,0 +1,41 @@
+"""The outbox relay as a background thread of each ``serve`` worker process (SPEC PUB-002)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from entrycore.usecases.relay import Relay
+
+log = logging.getLogger("entry_service.relay")
+
+
+class RelayThread:
+    """Runs ``relay.run_once()`` in a loop: straight again while there is work, every ``interval`` seconds
+    when idle, and after a pause when the relay itself fails (the datastore is down)."""
+
+    def __init__(self, relay: Relay, interval: float = 0.2) -> None:
+        self._relay = relay
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
+
+    def start(self) -> RelayThread:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                report = self._relay.run_once()
+            except Exception:
+                log.exception("outbox relay failed; retrying")
+                self._stop.wait(2.0)
+                continue
+            if report.claimed == 0 or report.delivered == 0:
+                self._stop.wait(self._interval)

@@ -1,0 +1,74 @@
+"""Outbox messages: side effects recorded in the same atomic write as the entry (DESIGN.md, SPEC PUB-002).
+
+A message is either a registration event for the stream (``kind="event"``, API.md §8) or a receipt email
+(``kind="receipt"``, API.md §6, SPEC PUB-006). The relay delivers them after the commit, in commit order
+per entry, retrying until they are delivered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from entrycore.model import Entry
+from entrycore.timefmt import iso, parse_iso
+
+EVENT = "event"
+RECEIPT = "receipt"
+
+
+@attrs.frozen
+class OutboxMessage:
+    id: str  # the eventId of events; unique and stable across redeliveries
+    kind: str
+    campaign_id: str
+    user_id: str
+    partition_key: str
+    body: Mapping[str, Any] = attrs.field(hash=False)
+    created_at: datetime
+    attempts: int = 0
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "campaignId": self.campaign_id,
+            "userId": self.user_id,
+            "partitionKey": self.partition_key,
+            "body": dict(self.body),
+            "createdAt": iso(self.created_at),
+            "attempts": self.attempts,
+        }
+
+    @classmethod
+    def from_document(cls, doc: Mapping[str, Any]) -> OutboxMessage:
+        return cls(
+            id=doc["id"],
+            kind=doc["kind"],
+            campaign_id=doc["campaignId"],
+            user_id=doc["userId"],
+            partition_key=doc["partitionKey"],
+            body=dict(doc["body"]),
+            created_at=parse_iso(doc["createdAt"]),
+            attempts=int(doc.get("attempts", 0)),
+        )
+
+
+def partition_key(entry: Entry) -> str:
+    """``campaignId:phone``, or ``campaignId:userId`` without a phone (SPEC PUB-001)."""
+    return f"{entry.campaign_id}:{entry.phone or entry.user_id}"
+
+
+def receipt(entry: Entry, message_id: str, now: datetime) -> OutboxMessage:
+    """The receipt email of an entry; its idempotency key lets the email service drop re-sends (PUB-006)."""
+    body = {
+        "idempotencyKey": f"{entry.campaign_id}:{entry.user_id}:{iso(entry.date_created)}",
+        "campaignId": entry.campaign_id,
+        "userId": entry.user_id,
+        "email": entry.email,
+        "locale": entry.locale,
+    }
+    return OutboxMessage(message_id, RECEIPT, entry.campaign_id, entry.user_id, partition_key(entry), body, now)

@@ -1,0 +1,89 @@
+"""Phone confirmation (SPEC PHN-001…010): one confirmed phone per campaign, brute-force limit, receipts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import attrs
+
+from entrycore.caller import Caller
+from entrycore.errors import (
+    CampaignNotFound,
+    CampaignNotOpen,
+    DependencyUnavailable,
+    EntryNotFound,
+    InvalidPhoneToken,
+    PhoneAlreadyConfirmed,
+    PhoneTaken,
+    StaleEntry,
+    TooManyAttempts,
+)
+from entrycore.model import Entry
+from entrycore.outbox import OutboxMessage, receipt
+from entrycore.phone_tokens import verify_phone_token
+from entrycore.ports import AttemptStore, CampaignSource, Clock, EntryStore, Ids
+from entrycore.timefmt import utc_ms
+
+MAX_FAILED_ATTEMPTS = 5
+ATTEMPT_WINDOW = timedelta(minutes=10)
+_RETRIES = 64
+
+
+@attrs.frozen
+class PhoneConfirmations:
+    campaigns: CampaignSource
+    entries: EntryStore
+    attempts: AttemptStore
+    clock: Clock
+    ids: Ids
+    token_secret: str = attrs.field(repr=False)
+
+    def confirm_phone(self, caller: Caller, campaign_id: str, phone_token: str) -> Entry:
+        """Confirms the caller's entry phone with a phone token. Order (API.md §2): campaign status → entry
+        exists → attempt limit (429) → token (400) → uniqueness (409)."""
+        campaign = self.campaigns.get(campaign_id, caller.authorization)
+        if campaign is None:
+            raise CampaignNotFound(f"No campaign '{campaign_id}'.")
+        if not campaign.is_open:
+            raise CampaignNotOpen()
+        entry = self.entries.get(campaign_id, caller.user_id)
+        if entry is None:
+            raise EntryNotFound()
+        now = utc_ms(self.clock.now())
+        if self.attempts.failed_attempts(campaign_id, caller.user_id, now - ATTEMPT_WINDOW) >= MAX_FAILED_ATTEMPTS:
+            raise TooManyAttempts("Too many failed phone confirmations; try again in a few minutes.")
+        for _ in range(_RETRIES):
+            try:
+                verify_phone_token(
+                    phone_token,
+                    self.token_secret,
+                    campaign_id=campaign_id,
+                    phone=entry.phone,
+                    user_id=caller.user_id,
+                    region=campaign.region,
+                    now=now,
+                )
+            except InvalidPhoneToken:
+                self.attempts.record_failed_attempt(campaign_id, caller.user_id, now)
+                raise
+            if entry.phone_confirmed:
+                return entry  # PHN-008: the same confirmation again is a no-op success
+            confirmed = attrs.evolve(
+                entry, phone_confirmed=True, date_phone_confirmed=now, date_updated=now, version=entry.version + 1
+            )
+            outbox: list[OutboxMessage] = []
+            if confirmed.date_receipt is None:  # PUB-006: the receipt follows the first confirmation
+                confirmed = attrs.evolve(confirmed, date_receipt=now)
+                outbox.append(receipt(confirmed, self.ids.message_id(), now))
+            try:
+                self.entries.replace(confirmed, expected_version=entry.version, outbox=outbox)
+            except PhoneTaken:
+                raise PhoneAlreadyConfirmed() from None
+            except StaleEntry:
+                reread = self.entries.get(campaign_id, caller.user_id)
+                if reread is None:
+                    raise EntryNotFound() from None
+                entry = reread
+                continue
+            return confirmed
+        raise DependencyUnavailable("The entry kept changing while it was being confirmed; try again.")
