@@ -16,7 +16,7 @@ import jwt
 from entry_service.bootstrap import Services, build, build_store
 from entry_service.settings import ConfigError, Settings
 from entrycore.caller import Caller
-from entrycore.errors import EntryError
+from entrycore.errors import DeliveryFailed, EntryError
 
 
 def _settings() -> Settings:
@@ -133,6 +133,33 @@ def relay(ctx: click.Context, once: bool, interval: float) -> None:
         raise click.ClickException(f"{exc.code}: {exc.message}") from None
     except KeyboardInterrupt:
         click.echo("", err=True)
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="Handle everything queued now, then exit.")
+@click.option("--batch", default=10, show_default=True, type=click.IntRange(1, 10))
+@click.option("--wait", default=5.0, show_default=True, type=click.FloatRange(0, 20), help="Long-poll seconds.")
+@click.pass_context
+def worker(ctx: click.Context, once: bool, batch: int, wait: float) -> None:
+    """Re-run enrichment (fraud check, fanscore) for entries on the retry queue."""
+    services = _services(ctx)
+    refreshed = failed = 0
+    try:
+        while True:
+            report = services.refresher.work_once(batch, 0.0 if once else wait)
+            refreshed += report.refreshed
+            failed += report.failed
+            if report.received:
+                click.echo(f"\r{refreshed} refreshed, {failed} still failing", nl=False, err=True)
+            if once and (report.received == 0 or report.refreshed == 0):
+                break
+    except DeliveryFailed as exc:
+        raise click.ClickException(f"DEPENDENCY_UNAVAILABLE: the retry queue is unavailable: {exc}") from None
+    except EntryError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.message}") from None
+    except KeyboardInterrupt:
+        pass
+    click.echo(f"\n{refreshed} refreshed, {failed} still failing (they stay queued)")
 
 
 @cli.group()

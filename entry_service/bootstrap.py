@@ -12,10 +12,21 @@ import attrs
 
 from adapters_http.server.auth import TokenVerifier
 from entry_service.settings import ConfigError, Settings, ensure_private_dir
-from entrycore.ports import CampaignSource, EntryStore, EventSink, InviteStore, ReceiptSender, UserSource
+from entrycore.ports import (
+    CampaignSource,
+    EntryStore,
+    EventSink,
+    FanscoreSource,
+    InviteStore,
+    ReceiptSender,
+    RetryQueue,
+    UserSource,
+)
 from entrycore.system import NoAccounts, RandomIds, SystemClock
+from entrycore.usecases.enrichment import AccountFanscore, Enrichment
 from entrycore.usecases.invites import Invites
 from entrycore.usecases.phones import PhoneConfirmations
+from entrycore.usecases.refresh import ScoreRefresher
 from entrycore.usecases.registrations import Registrations
 from entrycore.usecases.relay import Relay
 
@@ -29,6 +40,7 @@ class Services:
     phones: PhoneConfirmations
     invites: Invites
     relay: Relay
+    refresher: ScoreRefresher
     verifier: TokenVerifier
     clock: SystemClock
     store: Any
@@ -96,7 +108,7 @@ def build_event_sink(settings: Settings) -> EventSink:
         from adapters_files.sinks import FileEventSink  # noqa: PLC0415
 
         return FileEventSink(Path(settings.events[len("file:") :]))
-    raise ConfigError("ENTRY_EVENTS: kinesis:STREAM is not available yet (use file:PATH)")
+    return build_event_sink_kinesis(settings.events[len("kinesis:") :])
 
 
 def build_receipts(settings: Settings) -> ReceiptSender:
@@ -110,6 +122,45 @@ def build_receipts(settings: Settings) -> ReceiptSender:
         return HttpxReceiptSender(settings.receipts, timeout=settings.http_timeout)
     except ValueError as exc:
         raise ConfigError(f"ENTRY_RECEIPTS: {exc}") from None
+
+
+def build_event_sink_kinesis(stream: str) -> EventSink:
+    from adapters_aws import KinesisEventSink  # noqa: PLC0415
+
+    return KinesisEventSink(stream)
+
+
+def build_retry_queue(settings: Settings, store: Any) -> RetryQueue:
+    if settings.retry_queue == "store":
+        queue: RetryQueue = store
+        return queue
+    from adapters_aws import SqsRetryQueue  # noqa: PLC0415
+
+    return SqsRetryQueue(settings.retry_queue[len("sqs:") :])
+
+
+def build_enrichment(settings: Settings, users: UserSource) -> Enrichment:
+    """``ENTRY_FRAUD`` and ``ENTRY_FANSCORE``: off, the account's fanscore, or HTTP services."""
+    timeout = settings.enrichment_timeout
+    fraud = None
+    if settings.fraud != "off":
+        from adapters_http.clients import HttpxFraudCheck  # noqa: PLC0415
+
+        try:
+            fraud = HttpxFraudCheck(settings.fraud, timeout=timeout)
+        except ValueError as exc:
+            raise ConfigError(f"ENTRY_FRAUD: {exc}") from None
+    fanscore: FanscoreSource | None = None
+    if settings.fanscore == "account":
+        fanscore = AccountFanscore(users)
+    elif settings.fanscore != "off":
+        from adapters_http.clients import HttpxFanscoreSource  # noqa: PLC0415
+
+        try:
+            fanscore = HttpxFanscoreSource(settings.fanscore, timeout=timeout)
+        except ValueError as exc:
+            raise ConfigError(f"ENTRY_FANSCORE: {exc}") from None
+    return Enrichment(fraud=fraud, fanscore=fanscore)
 
 
 def build_verifier(settings: Settings) -> TokenVerifier:
@@ -133,8 +184,15 @@ def build(settings: Settings) -> Services:
     users = build_users(settings)
     clock = SystemClock()
     ids = RandomIds()
+    enrichment = build_enrichment(settings, users)
     registrations = Registrations(
-        campaigns=campaigns, users=users, entries=entries, invites=invite_store, clock=clock, ids=ids
+        campaigns=campaigns,
+        users=users,
+        entries=entries,
+        invites=invite_store,
+        clock=clock,
+        ids=ids,
+        enrichment=enrichment,
     )
     phones = PhoneConfirmations(
         campaigns=campaigns,
@@ -145,16 +203,27 @@ def build(settings: Settings) -> Services:
         token_secret=settings.phone_token_secret or "",
     )
     events, receipts = build_event_sink(settings), build_receipts(settings)
+    retries = build_retry_queue(settings, store)
     relay = Relay(
-        outbox=store, events=events, receipts=receipts, clock=clock, owner=f"{socket.gethostname()}:{os.getpid()}"
+        outbox=store,
+        events=events,
+        receipts=receipts,
+        retries=retries,
+        clock=clock,
+        owner=f"{socket.gethostname()}:{os.getpid()}",
     )
-    parts = (store, campaigns, users, events, receipts)
-    closers = tuple(x.close for x in parts if hasattr(x, "close"))
+    refresher = ScoreRefresher(
+        campaigns=campaigns, entries=entries, queue=retries, enrichment=enrichment, clock=clock, ids=ids
+    )
+    parts = (store, campaigns, users, events, receipts, retries, enrichment.fraud, enrichment.fanscore)
+    unique = {id(part): part for part in parts if part is not None}.values()  # the store plays several parts
+    closers = tuple(part.close for part in unique if hasattr(part, "close"))
     return Services(
         settings=settings,
         registrations=registrations,
         phones=phones,
         relay=relay,
+        refresher=refresher,
         invites=Invites(campaigns=campaigns, invites=invite_store),
         verifier=build_verifier(settings),
         clock=clock,

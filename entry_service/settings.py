@@ -40,6 +40,7 @@ class Settings:
     fanscore: str
     receipts: str
     http_timeout: float
+    enrichment_timeout: float
     cors_origins: tuple[str, ...]
 
     @classmethod
@@ -66,6 +67,12 @@ class Settings:
             raise ConfigError("ENTRY_HTTP_TIMEOUT: must be a number of seconds") from None
         if not 0 < timeout <= 60:
             raise ConfigError("ENTRY_HTTP_TIMEOUT: must be between 0 and 60 seconds")
+        try:
+            enrichment_timeout = float(get("ENTRY_ENRICHMENT_TIMEOUT", str(min(1.0, timeout))))
+        except ValueError:
+            raise ConfigError("ENTRY_ENRICHMENT_TIMEOUT: must be a number of seconds") from None
+        if not 0 < enrichment_timeout <= timeout:
+            raise ConfigError("ENTRY_ENRICHMENT_TIMEOUT: must be above 0 and at most ENTRY_HTTP_TIMEOUT")
         cors = get("ENTRY_CORS_ORIGINS", "none")
         origins = () if cors == "none" else tuple(o.strip() for o in cors.split(",") if o.strip())
         for origin in origins:
@@ -109,6 +116,7 @@ class Settings:
                 ("file:", "http://", "https://"),
             ),
             http_timeout=timeout,
+            enrichment_timeout=enrichment_timeout,
             cors_origins=origins,
         )
 

@@ -20,6 +20,8 @@ def app_for(services: Services) -> Flask:
         registrations=services.registrations,
         phones=services.phones,
         invites=services.invites,
+        refresher=services.refresher,
+        outbox=services.store,
         verifier=services.verifier,
         clock=services.clock,
         ping=services.ping,

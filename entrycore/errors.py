@@ -168,3 +168,7 @@ class StaleEntry(Exception):
 
 class DeliveryFailed(Exception):
     """Raised by a sink or sender when a side effect could not be delivered now (the relay retries)."""
+
+
+class EnrichmentFailed(Exception):
+    """Raised by a fraud check or fanscore source that gave no valid answer (error, timeout, garbage)."""

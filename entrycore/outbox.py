@@ -18,6 +18,26 @@ from entrycore.timefmt import iso, parse_iso
 
 EVENT = "event"
 RECEIPT = "receipt"
+RETRY = "retry"
+
+
+@attrs.frozen
+class RetryRequest:
+    """Re-run enrichment of one entry (SPEC PUB-005): ``{campaignId, userId}`` on the retry queue."""
+
+    campaign_id: str
+    user_id: str
+
+    def to_document(self) -> dict[str, str]:
+        return {"campaignId": self.campaign_id, "userId": self.user_id}
+
+    @classmethod
+    def from_document(cls, doc: Mapping[str, Any]) -> RetryRequest:
+        """Reads ``{campaignId, userId}``; raises ValueError for anything else."""
+        campaign_id, user_id = doc.get("campaignId"), doc.get("userId")
+        if not isinstance(campaign_id, str) or not isinstance(user_id, str) or not campaign_id or not user_id:
+            raise ValueError("a retry request needs string campaignId and userId")
+        return cls(campaign_id, user_id)
 
 
 @attrs.frozen
@@ -72,3 +92,9 @@ def receipt(entry: Entry, message_id: str, now: datetime) -> OutboxMessage:
         "locale": entry.locale,
     }
     return OutboxMessage(message_id, RECEIPT, entry.campaign_id, entry.user_id, partition_key(entry), body, now)
+
+
+def retry(entry: Entry, message_id: str, now: datetime) -> OutboxMessage:
+    """A retry request for the entry's enrichment, delivered to the RetryQueue by the relay (PUB-005)."""
+    body = RetryRequest(entry.campaign_id, entry.user_id).to_document()
+    return OutboxMessage(message_id, RETRY, entry.campaign_id, entry.user_id, partition_key(entry), body, now)

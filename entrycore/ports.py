@@ -6,8 +6,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from entrycore.model import Campaign, Entry, UserAccount
-from entrycore.outbox import OutboxMessage
+from entrycore.model import Campaign, Entry, FraudResult, UserAccount
+from entrycore.outbox import OutboxMessage, RetryRequest
 
 
 class Clock(Protocol):
@@ -127,4 +127,37 @@ class ReceiptSender(Protocol):
 class EventSink(Protocol):
     def publish(self, events: Sequence[OutboxMessage]) -> list[str]:
         """Publishes events in order; returns the ids of those that failed (empty when all landed)."""
+        ...
+
+
+class FraudCheck(Protocol):
+    def check(self, entry: Entry, placement: str) -> FraudResult:
+        """Nudetect's verdict on ``entry`` (with its origin IP and user agent) for ``placement``
+        (``VerifiedFanSignUp`` or ``VerifiedFanEdit``), status ``scored``; raises EnrichmentFailed on an
+        error, a timeout or an answer that is not a valid score — never a pass (SPEC PUB-003)."""
+        ...
+
+
+class FanscoreSource(Protocol):
+    def fanscore(self, user_id: str, authorization: str | None, account: UserAccount | None = None) -> float | None:
+        """The fan's account fanscore, or None when the account has none; ``account`` when the caller has
+        already read it. Raises EnrichmentFailed on an error, a timeout or a malformed answer (PUB-004)."""
+        ...
+
+
+class RetryQueue(Protocol):
+    """Requests to re-run enrichment of entries (SPEC PUB-005): SQS in production, the store embedded."""
+
+    def enqueue(self, requests: Sequence[RetryRequest]) -> None:
+        """Queues every request (duplicates may be merged); raises DeliveryFailed when the queue is down."""
+        ...
+
+    def receive(self, max_count: int, wait_seconds: float) -> list[tuple[str, RetryRequest]]:
+        """Up to ``max_count`` ``(receipt handle, request)`` pairs, hidden from other consumers until
+        acknowledged or a visibility timeout passes; waits up to ``wait_seconds`` for the first.
+        Raises DeliveryFailed when the queue is down."""
+        ...
+
+    def acknowledge(self, handles: Sequence[str]) -> None:
+        """Removes handled requests from the queue; raises DeliveryFailed when the queue is down."""
         ...

@@ -9,9 +9,16 @@ from typing import Any
 
 import attrs
 
-from entrycore.errors import DependencyUnavailable, EntryExists, PhoneTaken, ReferralCodeTaken, StaleEntry
+from entrycore.errors import (
+    DeliveryFailed,
+    DependencyUnavailable,
+    EntryExists,
+    PhoneTaken,
+    ReferralCodeTaken,
+    StaleEntry,
+)
 from entrycore.model import Campaign, Entry, UserAccount
-from entrycore.outbox import OutboxMessage
+from entrycore.outbox import OutboxMessage, RetryRequest
 
 
 @attrs.define
@@ -206,3 +213,39 @@ class FakeInviteStore:
 
     def contains(self, campaign_id: str, value: str) -> bool:
         return value in self.values.get(campaign_id, set())
+
+
+@attrs.define
+class FakeRetryQueue:
+    """RetryQueue in memory: requests merged per entry, hidden while received, removed when acknowledged."""
+
+    queued: dict[str, RetryRequest] = attrs.field(factory=dict)
+    hidden: dict[str, RetryRequest] = attrs.field(factory=dict)
+    down: bool = False
+    counter: int = 0
+
+    def enqueue(self, requests: Sequence[RetryRequest]) -> None:
+        if self.down:
+            raise DeliveryFailed("retry queue down")
+        for request in requests:
+            if request not in self.queued.values() and request not in self.hidden.values():
+                self.counter += 1
+                self.queued[f"h{self.counter}"] = request
+
+    def receive(self, max_count: int, wait_seconds: float) -> list[tuple[str, RetryRequest]]:
+        if self.down:
+            raise DeliveryFailed("retry queue down")
+        taken = list(self.queued.items())[:max_count]
+        for handle, request in taken:
+            del self.queued[handle]
+            self.hidden[handle] = request
+        return taken
+
+    def acknowledge(self, handles: Sequence[str]) -> None:
+        for handle in handles:
+            self.hidden.pop(handle, None)
+
+    def expire(self) -> None:
+        """The visibility timeout passed: unacknowledged requests are visible again."""
+        self.queued.update(self.hidden)
+        self.hidden.clear()

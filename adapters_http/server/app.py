@@ -15,9 +15,10 @@ from werkzeug.exceptions import HTTPException
 from adapters_http.server.auth import TokenVerifier
 from adapters_http.server.errors import envelope, status_of
 from entrycore.errors import EntryError
-from entrycore.ports import Clock
+from entrycore.ports import Clock, Outbox
 from entrycore.usecases.invites import Invites
 from entrycore.usecases.phones import PhoneConfirmations
+from entrycore.usecases.refresh import ScoreRefresher
 from entrycore.usecases.registrations import Registrations
 
 log = logging.getLogger("entry_service.http")
@@ -32,6 +33,8 @@ class AppServices:
     registrations: Registrations
     phones: PhoneConfirmations
     invites: Invites
+    refresher: ScoreRefresher
+    outbox: Outbox
     verifier: TokenVerifier
     clock: Clock
     ping: Callable[[], None]

@@ -30,6 +30,19 @@ class ConfirmBody:
 
 
 @attrs.frozen
+class EntryKey:
+    campaignId: str
+    userId: str
+
+
+@attrs.frozen
+class RefreshBody:
+    """``POST /v2/refreshScores`` (API.md §4)."""
+
+    entries: list[EntryKey]
+
+
+@attrs.frozen
 class InvitesBody:
     """``POST /{campaignId}/invites`` (API.md §4)."""
 

@@ -7,12 +7,15 @@ from typing import Any
 from flask import Blueprint, jsonify
 
 from adapters_http.server.app import services
-from adapters_http.server.bodies import InvitesBody
+from adapters_http.server.bodies import InvitesBody, RefreshBody
 from adapters_http.server.requests import body_as, caller, raw_body
 from entrycore.errors import BadRequest, PayloadTooLarge
+from entrycore.outbox import RetryRequest
+from entrycore.timefmt import iso
 
 admin = Blueprint("admin", __name__)
 MAX_INVITES = 10_000
+MAX_REFRESH = 1_000
 
 
 @admin.get("/campaigns")
@@ -34,3 +37,31 @@ def add_invites(campaignId: str) -> Any:
     if len(body.invites) > MAX_INVITES:
         raise PayloadTooLarge(f"At most {MAX_INVITES} invites per request.")
     return jsonify({"added": services().invites.add(who, campaignId, body.invites)})
+
+
+@admin.post("/v2/refreshScores")
+def refresh_scores() -> Any:
+    who = caller()
+    raw = raw_body(admin=True)
+    who.require_supreme()
+    body = body_as(RefreshBody, raw)
+    if not body.entries:
+        raise BadRequest.at([("$.entries", "must not be empty")])
+    if len(body.entries) > MAX_REFRESH:
+        raise PayloadTooLarge(f"At most {MAX_REFRESH} entries per request.")
+    requests = [RetryRequest(e.campaignId, e.userId) for e in body.entries]
+    return jsonify({"queued": services().refresher.queue_refresh(who, requests)})
+
+
+@admin.get("/outbox")
+def outbox() -> Any:
+    who = caller()
+    who.require_supreme()
+    status = services().outbox.outbox_status()
+    return jsonify(
+        {
+            "backlog": status["backlog"],
+            "lastDeliveredAt": iso(status["lastDeliveredAt"]),
+            "oldestPendingAt": iso(status["oldestPendingAt"]),
+        }
+    )

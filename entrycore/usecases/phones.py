@@ -18,6 +18,7 @@ from entrycore.errors import (
     StaleEntry,
     TooManyAttempts,
 )
+from entrycore.events import PHONE_CONFIRMED, event
 from entrycore.model import Entry
 from entrycore.outbox import OutboxMessage, receipt
 from entrycore.phone_tokens import verify_phone_token
@@ -71,7 +72,7 @@ class PhoneConfirmations:
             confirmed = attrs.evolve(
                 entry, phone_confirmed=True, date_phone_confirmed=now, date_updated=now, version=entry.version + 1
             )
-            outbox: list[OutboxMessage] = []
+            outbox: list[OutboxMessage] = [event(self.ids.message_id(), PHONE_CONFIRMED, campaign, confirmed, now)]
             if confirmed.date_receipt is None:  # PUB-006: the receipt follows the first confirmation
                 confirmed = attrs.evolve(confirmed, date_receipt=now)
                 outbox.append(receipt(confirmed, self.ids.message_id(), now))

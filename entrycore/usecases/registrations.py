@@ -23,14 +23,16 @@ from entrycore.errors import (
     ReferralCodeTaken,
     StaleEntry,
 )
+from entrycore.events import CREATED, UPDATED, event
 from entrycore.gates import check_gates
 from entrycore.locales import pick_locale
 from entrycore.model import Campaign, Entry, Referrer, UserAccount
-from entrycore.outbox import OutboxMessage, receipt
+from entrycore.outbox import OutboxMessage, receipt, retry
 from entrycore.phones import InvalidPhone, normalize_phone
 from entrycore.ports import CampaignSource, Clock, EntryStore, Ids, InviteStore, UserSource
 from entrycore.referrals import check_update_referral, share_link
 from entrycore.timefmt import utc_ms
+from entrycore.usecases.enrichment import EDIT, SIGN_UP, Enrichment
 
 # Lost races (create → update, stale versions, code collisions) before giving up. Each round lets at
 # least one concurrent writer of the entry through, so N simultaneous writes of one entry need N rounds.
@@ -55,6 +57,7 @@ class Registrations:
     invites: InviteStore
     clock: Clock
     ids: Ids
+    enrichment: Enrichment = attrs.field(factory=Enrichment)
 
     def campaign(self, caller: Caller, campaign_id: str) -> Campaign:
         """The campaign, or CampaignNotFound (checked before any entry rule, ENT-002)."""
@@ -106,10 +109,11 @@ class Registrations:
         )
         self._check_phone_free(entry)
         entry = _auto_confirm(campaign, account, entry, now)
-        outbox: list[OutboxMessage] = []
-        if not campaign.needs_phone_confirmation or entry.phone_confirmed:  # PUB-006: receipt at creation
+        receipt_due = not campaign.needs_phone_confirmation or entry.phone_confirmed  # PUB-006: at creation
+        if receipt_due:
             entry = attrs.evolve(entry, date_receipt=now)
-            outbox.append(receipt(entry, self.ids.message_id(), now))
+        entry, unscored = self.enrichment.enrich(entry, SIGN_UP, caller.authorization, account)
+        outbox = self._side_effects(campaign, entry, CREATED, now, receipt_due=receipt_due, unscored=unscored)
         try:
             self.entries.create(entry, outbox)
         except PhoneTaken:
@@ -131,20 +135,36 @@ class Registrations:
             version=existing.version + 1,
             **own,
         )
-        outbox: list[OutboxMessage] = []
+        receipt_due = False
+        account = None
         if own["phone"] != existing.phone:  # a new number must be confirmed again (PHN-005)
             entry = attrs.evolve(entry, phone_confirmed=False, date_phone_confirmed=None)
             self._check_phone_free(entry)
             if campaign.needs_phone_confirmation and entry.phone:
-                entry = _auto_confirm(campaign, self.users.get(caller.user_id, caller.authorization), entry, now)
-            if entry.phone_confirmed and entry.date_receipt is None:  # PUB-006: first confirmation
+                account = self.users.get(caller.user_id, caller.authorization)
+                entry = _auto_confirm(campaign, account, entry, now)
+            receipt_due = entry.phone_confirmed and entry.date_receipt is None  # PUB-006: first confirmation
+            if receipt_due:
                 entry = attrs.evolve(entry, date_receipt=now)
-                outbox.append(receipt(entry, self.ids.message_id(), now))
+        entry, unscored = self.enrichment.enrich(entry, EDIT, caller.authorization, account)
+        outbox = self._side_effects(campaign, entry, UPDATED, now, receipt_due=receipt_due, unscored=unscored)
         try:
             self.entries.replace(entry, expected_version=existing.version, outbox=outbox)
         except PhoneTaken:
             raise PhoneAlreadyConfirmed() from None
         return entry
+
+    def _side_effects(
+        self, campaign: Campaign, entry: Entry, event_type: str, now: datetime, *, receipt_due: bool, unscored: bool
+    ) -> list[OutboxMessage]:
+        """The outbox messages of a fan write: its event (PUB-001), maybe its receipt (PUB-006), maybe a
+        retry request for enrichment that failed (PUB-005), all in the entry's own atomic write."""
+        outbox = [event(self.ids.message_id(), event_type, campaign, entry, now)]
+        if receipt_due:
+            outbox.append(receipt(entry, self.ids.message_id(), now))
+        if unscored:
+            outbox.append(retry(entry, self.ids.message_id(), now))
+        return outbox
 
     @staticmethod
     def _validated(

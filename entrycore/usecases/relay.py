@@ -10,8 +10,8 @@ from datetime import timedelta
 import attrs
 
 from entrycore.errors import DeliveryFailed
-from entrycore.outbox import EVENT, RECEIPT, OutboxMessage
-from entrycore.ports import Clock, EventSink, Outbox, ReceiptSender
+from entrycore.outbox import EVENT, RECEIPT, RETRY, OutboxMessage, RetryRequest
+from entrycore.ports import Clock, EventSink, Outbox, ReceiptSender, RetryQueue
 
 BASE_DELAY = 0.5  # seconds before the first retry
 MAX_DELAY = 300.0  # retries back off exponentially up to five minutes
@@ -29,6 +29,7 @@ class Relay:
     outbox: Outbox
     events: EventSink
     receipts: ReceiptSender
+    retries: RetryQueue
     clock: Clock
     owner: str
     batch: int = 500
@@ -85,6 +86,14 @@ class Relay:
                 bad.append(message)
             else:
                 ok.append(message.id)
+        retries = [m for m in messages if m.kind == RETRY]
+        if retries:
+            try:
+                self.retries.enqueue([RetryRequest.from_document(m.body) for m in retries])
+            except DeliveryFailed:
+                bad += retries
+            else:
+                ok += [m.id for m in retries]
         return ok, bad
 
     def _delay(self, attempts: int) -> float:

@@ -11,7 +11,7 @@ import pytest
 from entrycore.caller import Caller
 from entrycore.errors import PhoneAlreadyConfirmed
 from entrycore.model import Entry
-from entrycore.outbox import RECEIPT
+from entrycore.outbox import EVENT, RECEIPT
 from entrycore.usecases.phones import PhoneConfirmations
 from tests.builders import campaign
 from tests.contract.conftest import Stores
@@ -75,8 +75,9 @@ def test_many_fans_racing_to_confirm_one_phone_leave_one_winner(stores: Stores) 
     confirmed = [fan for fan in fans if (entry := stores.entries.get("c1", fan)) and entry.phone_confirmed]
     assert confirmed == [winner]
     assert stores.entries.get("c1", winner) == won[0]
-    assert stores.outbox.outbox_status()["backlog"] == 1
-    (receipt,) = stores.outbox.claim("relay", 100, clock.now(), timedelta(seconds=30))
+    assert stores.outbox.outbox_status()["backlog"] == 2  # the winner's event and receipt, nobody else's
+    event, receipt = stores.outbox.claim("relay", 100, clock.now(), timedelta(seconds=30))
+    assert (event.kind, event.body["type"], event.user_id) == (EVENT, "entry.phone_confirmed", winner)
     assert (receipt.kind, receipt.user_id, receipt.body["userId"]) == (RECEIPT, winner, winner)
     assert stores.attempts.failed_attempts("c1", winner, clock.now() - timedelta(minutes=10)) == 0
 
@@ -90,4 +91,4 @@ def test_one_phone_may_be_confirmed_once_in_each_campaign(stores: Stores, fans: 
     for campaign_id, fan in zip(("c1", "c2"), fans, strict=True):
         assert phones.confirm_phone(Caller(fan), campaign_id, phone_token(clock, campaign_id, fan)).phone_confirmed
         assert stores.entries.confirmed_holder(campaign_id, PHONE) == fan
-    assert stores.outbox.outbox_status()["backlog"] == 2
+    assert stores.outbox.outbox_status()["backlog"] == 4  # an event and a receipt per confirmation

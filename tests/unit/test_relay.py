@@ -10,9 +10,9 @@ from typing import Any
 import attrs
 
 from entrycore.errors import DeliveryFailed
-from entrycore.outbox import EVENT, OutboxMessage, receipt
+from entrycore.outbox import EVENT, OutboxMessage, RetryRequest, receipt, retry
 from entrycore.usecases.relay import Relay
-from tests.fakes import FakeClock, FakeEntryStore
+from tests.fakes import FakeClock, FakeEntryStore, FakeRetryQueue
 from tests.unit.conftest import World
 
 
@@ -48,7 +48,15 @@ def event(store: FakeEntryStore, clock: FakeClock, user: str, n: int) -> OutboxM
 
 
 def relay(store: FakeEntryStore, clock: FakeClock, sink: FlakySink, sender: FlakySender) -> Relay:
-    return Relay(outbox=store, events=sink, receipts=sender, clock=clock, owner="r1", jitter=lambda: 1.0)
+    return Relay(
+        outbox=store,
+        events=sink,
+        receipts=sender,
+        retries=FakeRetryQueue(),
+        clock=clock,
+        owner="r1",
+        jitter=lambda: 1.0,
+    )
 
 
 def test_PUB_002_delivers_in_commit_order_and_empties_the_backlog() -> None:
@@ -87,8 +95,7 @@ def test_PUB_002_outage_loses_nothing() -> None:
         entry, _ = world.register(
             f"u{i}", {"email": "a@example.com", "phone": f"+1212555{i:04d}", "first_name": "A", "market": "nyc"}
         )
-        entries.append(entry)
-        event(store, clock, f"u{i}", 0)
+        entries.append(entry)  # each registration wrote its entry.created event and its receipt
     r = relay(store, clock, sink, sender)
     for _ in range(5):
         r.run_once()
@@ -115,3 +122,19 @@ def test_receipt_shape_has_the_idempotency_key() -> None:
     assert set(message.body) == {"idempotencyKey", "campaignId", "userId", "email", "locale"}
     assert message.partition_key == "c1:+12125550123"
     assert timedelta(0) == message.created_at - entry.date_created
+
+
+def test_PUB_005_retry_messages_go_to_the_retry_queue_and_wait_while_it_is_down() -> None:
+    store, clock = FakeEntryStore(), FakeClock()
+    queue = FakeRetryQueue(down=True)
+    world = World(entries=store, clock=clock)
+    world.add_campaign()
+    entry, _ = world.register()
+    store._enqueue([retry(entry, "r-1", clock.now())])
+    r = Relay(outbox=store, events=FlakySink(), receipts=FlakySender(), retries=queue, clock=clock, owner="r1")
+    r.run_once()
+    assert queue.queued == {} and store.outbox_status()["backlog"] == 1
+    queue.down = False
+    clock.advance(minutes=10)
+    r.drain()
+    assert list(queue.queued.values()) == [RetryRequest("c1", "u1")]

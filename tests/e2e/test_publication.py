@@ -1,0 +1,94 @@
+"""End to end: events reach the sink quickly, and a SIGKILL loses no answered registration or event."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.builders import VALID_FIELDS
+from tests.e2e.serve import ServeProcess
+from tests.http_app import make_token
+
+pytestmark = pytest.mark.e2e
+
+
+def published(folder: Path) -> list[dict[str, object]]:
+    path = folder / "data" / "events.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def wait_for(check: object, timeout: float) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if check():  # type: ignore[operator]
+            return time.monotonic() - started
+        time.sleep(0.02)
+    raise AssertionError(f"not within {timeout} s")
+
+
+def test_PUB_002_healthy_relay_delivers_within_two_seconds(tmp_path: Path) -> None:
+    server = ServeProcess(tmp_path).start()
+    try:
+        headers = {"Authorization": f"Bearer {make_token('fast-1')}"}
+        answer = httpx.post(f"{server.url}/c1/entries", json={"fields": VALID_FIELDS}, headers=headers, timeout=10)
+        assert answer.status_code == 201
+        took = wait_for(lambda: any(e["entry"]["userId"] == "fast-1" for e in published(tmp_path)), 10)  # type: ignore[index]
+        assert took < 2.0, f"event delivered {took:.2f} s after the answer"
+    finally:
+        server.stop()
+
+
+def test_PUB_002_kill_minus_nine_loses_no_answered_registration(tmp_path: Path) -> None:
+    server = ServeProcess(tmp_path, workers=2).start()
+    answered: list[str] = []
+    stop = threading.Event()
+
+    def fan(worker: int) -> None:
+        with httpx.Client(base_url=server.url, timeout=5) as client:
+            for n in range(10_000):
+                if stop.is_set():
+                    return
+                user = f"k{worker}-{n}"
+                phone = f"+1212555{(worker * 1000 + n) % 10000:04d}"
+                try:
+                    answer = client.post(
+                        "/c1/entries",
+                        json={"fields": {**VALID_FIELDS, "phone": phone}},
+                        headers={"Authorization": f"Bearer {make_token(user)}"},
+                    )
+                except httpx.HTTPError:
+                    return  # the server died under us: this one was not answered
+                if answer.status_code in (200, 201):
+                    answered.append(user)
+
+    threads = [threading.Thread(target=fan, args=(w,)) for w in range(8)]
+    for thread in threads:
+        thread.start()
+    wait_for(lambda: len(answered) >= 150, 30)
+    server.stop(signal.SIGKILL)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    assert len(answered) >= 150
+    restarted = ServeProcess(tmp_path, workers=2).start()
+    try:
+        with httpx.Client(base_url=restarted.url, timeout=10) as client:
+            for user in answered:
+                got = client.get("/c1/entries", headers={"Authorization": f"Bearer {make_token(user)}"})
+                assert got.status_code == 200, (user, got.text)
+
+        def all_published() -> bool:
+            created = {e["entry"]["userId"] for e in published(tmp_path) if e["type"] == "entry.created"}  # type: ignore[index]
+            return set(answered) <= created
+
+        wait_for(all_published, 30)
+        admin = {"Authorization": f"Bearer {make_token('boss', True)}"}
+        wait_for(lambda: httpx.get(f"{restarted.url}/outbox", headers=admin, timeout=10).json()["backlog"] == 0, 30)
+    finally:
+        restarted.stop()
