@@ -160,7 +160,7 @@ def build_enrichment(settings: Settings, users: UserSource) -> Enrichment:
             fanscore = HttpxFanscoreSource(settings.fanscore, timeout=timeout)
         except ValueError as exc:
             raise ConfigError(f"ENTRY_FANSCORE: {exc}") from None
-    return Enrichment(fraud=fraud, fanscore=fanscore)
+    return Enrichment(fraud=fraud, fanscore=fanscore, wait=timeout + 0.5)  # queueing in the pool is bounded too
 
 
 def build_verifier(settings: Settings) -> TokenVerifier:

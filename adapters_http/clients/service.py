@@ -30,7 +30,7 @@ def path_segment(value: str) -> str:
 
 
 class JsonService:
-    """GETs JSON documents from another service (``name`` for messages) under ``base_url``.
+    """GETs (or POSTs for) JSON documents from another service (``name`` for messages) under ``base_url``.
 
     Every failure (transport error, timeout, unexpected status, an answer that is not JSON) raises
     DependencyUnavailable naming the service; no httpx exception escapes. The details, which may
@@ -49,12 +49,33 @@ class JsonService:
     def get_json(self, path: str, authorization: str | None = None) -> Any | None:
         """The JSON value answered with 200 to ``GET base+path``, or None for a 404."""
         url = self._base + path
+        status, body = self._exchange("GET", url, authorization)
+        if status == 404:
+            return None
+        return self._json(url, status, body)
+
+    def post_json(self, path: str, value: Any, authorization: str | None = None) -> Any:
+        """The JSON value answered with 200 to ``POST base+path`` with ``value`` as its JSON body; any
+        other status (404 included) raises DependencyUnavailable like every other failure."""
+        url = self._base + path
+        content = json.dumps(value, separators=(",", ":")).encode()
+        status, body = self._exchange("POST", url, authorization, content)
+        return self._json(url, status, body)
+
+    def _exchange(
+        self, method: str, url: str, authorization: str | None, content: bytes | None = None
+    ) -> tuple[int, bytes]:
+        """``(status, body)`` of one call, the body read under the total deadline; transport failures raise."""
         headers = {"Accept": "application/json"}
+        if content is not None:
+            headers["Content-Type"] = "application/json"
         if authorization is not None:
             headers["Authorization"] = authorization
         deadline = time.monotonic() + self._total
         try:
-            with self._client.stream("GET", url, headers=_encoded(headers), timeout=self._timeout) as answer:
+            with self._client.stream(
+                method, url, content=content, headers=_encoded(headers), timeout=self._timeout
+            ) as answer:
                 body = bytearray()
                 for chunk in answer.iter_bytes():
                     body += chunk
@@ -62,19 +83,20 @@ class JsonService:
                         raise self.unavailable("answer too large", url)
                     if time.monotonic() > deadline:
                         raise self.unavailable("timed out", f"{url}: still arriving after {self._total} s")
-                status = answer.status_code
+                return answer.status_code, bytes(body)
         except httpx.TimeoutException as exc:
             raise self.unavailable("timed out", f"{url}: {type(exc).__name__}") from None
         except httpx.ConnectError as exc:
             raise self.unavailable("unreachable", f"{url}: {exc}") from None
         except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
             raise self.unavailable("failed", f"{url}: {type(exc).__name__}: {exc}") from None
-        if status == 404:
-            return None
+
+    def _json(self, url: str, status: int, body: bytes) -> Any:
+        """The JSON value of a 200 answer; DependencyUnavailable for another status or a body not JSON."""
         if status != 200:
             raise self.unavailable(f"answered HTTP {status}", url)
         try:
-            return json.loads(bytes(body))
+            return json.loads(body)
         except (ValueError, RecursionError) as exc:
             raise self.unavailable("answered something that is not JSON", f"{url}: {exc}") from None
 

@@ -25,39 +25,72 @@ def _pool() -> ThreadPoolExecutor:
     with _pool_lock:
         pool = _pools.get(os.getpid())
         if pool is None:
-            pool = _pools[os.getpid()] = ThreadPoolExecutor(max_workers=16, thread_name_prefix="enrichment")
+            pool = _pools[os.getpid()] = ThreadPoolExecutor(max_workers=64, thread_name_prefix="enrichment")
         return pool
 
 
 @attrs.frozen
+class Scores:
+    """What the enrichment sources said for one write."""
+
+    fraud: FraudResult | None
+    fanscore: float | None
+    fraud_failed: bool = False
+    fanscore_failed: bool = False
+
+    @property
+    def failed(self) -> bool:
+        """A configured source gave no valid answer: the entry needs a retry (PUB-005)."""
+        return self.fraud_failed or self.fanscore_failed
+
+    def apply(self, entry: Entry, previous: Entry | None = None) -> Entry:
+        """The entry with these scores. A failed fraud check is ``unknown`` (never a pass, PUB-003); a
+        failed fanscore keeps the account's previous fanscore, a fact about the account, not the entry."""
+        fanscore = previous.fanscore if self.fanscore_failed and previous is not None else self.fanscore
+        return attrs.evolve(entry, fraud=self.fraud, fanscore=fanscore)
+
+
+@attrs.frozen
 class Enrichment:
-    """The configured fraud check and fanscore source; ``None`` = ``off`` (null result, no retry)."""
+    """The configured fraud check and fanscore source; ``None`` = ``off`` (null result, no retry).
+
+    ``wait`` bounds how long a fan's request waits for the fraud check in all (the adapter's own timeout
+    plus any queueing in the pool); None = only the adapter's timeout.
+    """
 
     fraud: FraudCheck | None = None
     fanscore: FanscoreSource | None = None
+    wait: float | None = None
+
+    def scores(
+        self, entry: Entry, placement: str, authorization: str | None, account: UserAccount | None = None
+    ) -> Scores:
+        """Asks both sources at once, each bounded by its timeout. Any failure of a source (its error, a
+        timeout, a bug) is a failed score, never a failed registration."""
+        pending: Future[FraudResult] | None = None
+        if self.fraud is not None:
+            pending = _pool().submit(self.fraud.check, entry, placement)
+        fanscore, fanscore_failed = None, False
+        if self.fanscore is not None:
+            try:
+                fanscore = self.fanscore.fanscore(entry.user_id, authorization, account)
+            except Exception:  # PUB-005: a source can never fail the fan's write
+                fanscore_failed = True
+        fraud, fraud_failed = None, False
+        if pending is not None:
+            try:
+                fraud = pending.result(timeout=self.wait)
+            except Exception:  # EnrichmentFailed, a timeout of the wait, or an adapter bug
+                pending.cancel()
+                fraud, fraud_failed = UNKNOWN, True
+        return Scores(fraud, fanscore, fraud_failed, fanscore_failed)
 
     def enrich(
         self, entry: Entry, placement: str, authorization: str | None, account: UserAccount | None = None
     ) -> tuple[Entry, bool]:
-        """``(entry with fraud and fanscore, whether a configured source failed)``. Both sources are asked at
-        once, each bounded by its own timeout; a failure gives fraud ``unknown`` / fanscore null."""
-        pending: Future[FraudResult] | None = None
-        if self.fraud is not None:
-            pending = _pool().submit(self.fraud.check, entry, placement)
-        failed = False
-        fanscore = None
-        if self.fanscore is not None:
-            try:
-                fanscore = self.fanscore.fanscore(entry.user_id, authorization, account)
-            except EnrichmentFailed:
-                failed = True
-        fraud = None
-        if pending is not None:
-            try:
-                fraud = pending.result()
-            except EnrichmentFailed:
-                fraud, failed = UNKNOWN, True
-        return attrs.evolve(entry, fraud=fraud, fanscore=fanscore), failed
+        """``(entry with fraud and fanscore, whether a configured source failed)``."""
+        scores = self.scores(entry, placement, authorization, account)
+        return scores.apply(entry, previous=entry), scores.failed
 
 
 @attrs.frozen

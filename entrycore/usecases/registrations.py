@@ -32,7 +32,7 @@ from entrycore.phones import InvalidPhone, normalize_phone
 from entrycore.ports import CampaignSource, Clock, EntryStore, Ids, InviteStore, UserSource
 from entrycore.referrals import check_update_referral, share_link
 from entrycore.timefmt import utc_ms
-from entrycore.usecases.enrichment import EDIT, SIGN_UP, Enrichment
+from entrycore.usecases.enrichment import EDIT, SIGN_UP, Enrichment, Scores
 
 # Lost races (create → update, stale versions, code collisions) before giving up. Each round lets at
 # least one concurrent writer of the entry through, so N simultaneous writes of one entry need N rounds.
@@ -72,18 +72,26 @@ class Registrations:
         if not campaign.is_open:
             raise CampaignNotOpen()
         existing = self.entries.get(campaign_id, caller.user_id)
+        asked: list[Scores] = []  # enrichment is asked once per request, whatever races follow (PUB-007)
         for _ in range(_RETRIES):
             try:
                 if existing is None:
-                    return self._create(caller, campaign, submission), True
-                return self._update(caller, campaign, existing, submission), False
+                    return self._create(caller, campaign, submission, asked), True
+                return self._update(caller, campaign, existing, submission, asked), False
             except (EntryExists, StaleEntry):
                 existing = self.entries.get(campaign_id, caller.user_id)  # lost a race: re-read, go again
             except ReferralCodeTaken:
                 continue
         raise DependencyUnavailable("The entry kept changing while it was being saved; try again.")
 
-    def _create(self, caller: Caller, campaign: Campaign, submission: Submission) -> Entry:
+    def _scores(
+        self, entry: Entry, placement: str, caller: Caller, account: UserAccount | None, asked: list[Scores]
+    ) -> Scores:
+        if not asked:
+            asked.append(self.enrichment.scores(entry, placement, caller.authorization, account))
+        return asked[0]
+
+    def _create(self, caller: Caller, campaign: Campaign, submission: Submission, asked: list[Scores]) -> Entry:
         account = self.users.get(caller.user_id, caller.authorization)
         attributes = check_gates(
             campaign, account, submission.invite_code, lambda v: self.invites.contains(campaign.id, v)
@@ -112,15 +120,18 @@ class Registrations:
         receipt_due = not campaign.needs_phone_confirmation or entry.phone_confirmed  # PUB-006: at creation
         if receipt_due:
             entry = attrs.evolve(entry, date_receipt=now)
-        entry, unscored = self.enrichment.enrich(entry, SIGN_UP, caller.authorization, account)
-        outbox = self._side_effects(campaign, entry, CREATED, now, receipt_due=receipt_due, unscored=unscored)
+        scores = self._scores(entry, SIGN_UP, caller, account, asked)
+        entry = scores.apply(entry)
+        outbox = self._side_effects(campaign, entry, CREATED, now, receipt_due=receipt_due, unscored=scores.failed)
         try:
             self.entries.create(entry, outbox)
         except PhoneTaken:
             raise PhoneAlreadyConfirmed() from None
         return entry
 
-    def _update(self, caller: Caller, campaign: Campaign, existing: Entry, submission: Submission) -> Entry:
+    def _update(
+        self, caller: Caller, campaign: Campaign, existing: Entry, submission: Submission, asked: list[Scores]
+    ) -> Entry:
         values, markets = self._validated(campaign, existing.fields, submission.fields)
         check_update_referral(existing, submission.referral_code)
         own = _own_data(campaign, values)
@@ -146,8 +157,9 @@ class Registrations:
             receipt_due = entry.phone_confirmed and entry.date_receipt is None  # PUB-006: first confirmation
             if receipt_due:
                 entry = attrs.evolve(entry, date_receipt=now)
-        entry, unscored = self.enrichment.enrich(entry, EDIT, caller.authorization, account)
-        outbox = self._side_effects(campaign, entry, UPDATED, now, receipt_due=receipt_due, unscored=unscored)
+        scores = self._scores(entry, EDIT, caller, account, asked)
+        entry = scores.apply(entry, previous=existing)
+        outbox = self._side_effects(campaign, entry, UPDATED, now, receipt_due=receipt_due, unscored=scores.failed)
         try:
             self.entries.replace(entry, expected_version=existing.version, outbox=outbox)
         except PhoneTaken:
