@@ -7,14 +7,16 @@ from typing import Any
 from pymongo import MongoClient
 from pymongo.errors import ConfigurationError
 
+from adapters_mongo.retries import DEFAULT_VISIBILITY
 from adapters_mongo.store import DEFAULT_DATABASE, MongoStore
 
 
-def connect(uri: str, *, database: str | None = None) -> MongoStore:
+def connect(uri: str, *, database: str | None = None, retry_visibility: float = DEFAULT_VISIBILITY) -> MongoStore:
     """A MongoStore on the database the URI names (``database`` overrides; default ``entry_service``).
 
     The client connects lazily: a server that cannot be reached shows at the first call
-    (DependencyUnavailable), after at most 3 s of server selection. Raises ValueError for a bad URI.
+    (DependencyUnavailable), after at most 3 s of server selection. ``retry_visibility``: seconds a received
+    retry request stays hidden (MongoStore). Raises ValueError for a bad URI.
     """
     try:
         client: MongoClient[dict[str, Any]] = MongoClient(
@@ -31,4 +33,4 @@ def connect(uri: str, *, database: str | None = None) -> MongoStore:
     except ConfigurationError as err:  # includes InvalidURI and failed SRV look-ups
         raise ValueError(f"Bad MongoDB URI: {err}") from None
     db = client[database] if database else client.get_default_database(default=DEFAULT_DATABASE)
-    return MongoStore(db, owns_client=True)
+    return MongoStore(db, owns_client=True, retry_visibility=retry_visibility)

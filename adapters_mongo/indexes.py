@@ -1,4 +1,5 @@
-"""The indexes of the entries and attempts collections, by name; created idempotently (``entry-service db init``)."""
+"""The indexes of the entries, attempts and retry_queue collections, by name; created idempotently
+(``entry-service db init``)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,13 @@ ATTEMPT_INDEXES: dict[str, tuple[list[tuple[str, int]], dict[str, Any]]] = {
     "campaign_user_at": ([("campaignId", ASCENDING), ("userId", ASCENDING), ("at", ASCENDING)], {}),
 }
 
+# The retry queue (adapters_mongo/retries.py): receive takes the visible requests oldest first; acknowledge
+# deletes by handle.
+RETRY_INDEXES: dict[str, tuple[list[tuple[str, int]], dict[str, Any]]] = {
+    "visible_at": ([("visibleAt", ASCENDING)], {}),
+    "handle": ([("handle", ASCENDING)], {}),
+}
+
 
 def create_entry_indexes(entries: Any) -> None:
     """Creates every index of ``entries`` that is missing (a no-op for those that exist as specified)."""
@@ -49,3 +57,9 @@ def create_attempt_indexes(attempts: Any) -> None:
     """Creates the index of ``attempts`` if missing."""
     for name, (keys, options) in ATTEMPT_INDEXES.items():
         attempts.create_index(keys, name=name, **options)
+
+
+def create_retry_indexes(retries: Any) -> None:
+    """Creates the indexes of ``retry_queue`` that are missing."""
+    for name, (keys, options) in RETRY_INDEXES.items():
+        retries.create_index(keys, name=name, **options)

@@ -1,4 +1,4 @@
-"""MongoStore: the EntryStore, InviteStore, AttemptStore and Outbox ports on MongoDB collections."""
+"""MongoStore: the EntryStore, InviteStore, AttemptStore, Outbox and RetryQueue ports on MongoDB collections."""
 
 from __future__ import annotations
 
@@ -19,8 +19,10 @@ from adapters_mongo.indexes import (
     ENTRY_KEY,
     create_attempt_indexes,
     create_entry_indexes,
+    create_retry_indexes,
 )
 from adapters_mongo.outbox import MongoOutbox, appended, pending_fields
+from adapters_mongo.retries import DEFAULT_VISIBILITY, MongoRetries, visibility_timeout
 from entrycore.errors import EntryExists, PhoneTaken, ReferralCodeTaken, StaleEntry
 from entrycore.model import Entry
 from entrycore.outbox import OutboxMessage
@@ -33,8 +35,8 @@ _ENTRY_ONLY = {"_id": False, "outbox": False, "outboxSince": False, "outboxReady
 _INDEX_IN_MESSAGE = re.compile(r"index: (\S+) dup key")
 
 
-class MongoStore(MongoOutbox, MongoAttempts):
-    """EntryStore, InviteStore, AttemptStore and Outbox on a MongoDB database.
+class MongoStore(MongoOutbox, MongoAttempts, MongoRetries):
+    """EntryStore, InviteStore, AttemptStore, Outbox and RetryQueue on a MongoDB database.
 
     ``client_or_db`` is a database (pymongo, or mongomock in tests) or a client, whose URI names the
     database (default ``entry_service``). An entry is stored as ``Entry.to_document()`` with a
@@ -42,12 +44,18 @@ class MongoStore(MongoOutbox, MongoAttempts):
     rather than a composed ``_id`` string (ids may contain any separator; the same index serves every
     query by key and suits a {campaignId, userId} shard key). Its pending outbox messages live inside it
     (MongoOutbox), so one single-document write stores both. An invite is ``{_id: {campaignId, value}}``.
+    The retry queue (MongoRetries, collection ``retry_queue``) hides a received request for
+    ``retry_visibility`` seconds.
     Uniqueness (entry key, referral code per campaign, confirmed phone per campaign) is enforced by
     the indexes of ``ensure_indexes()``, which must have run once. Write concern and retryable writes
-    are the client's (see ``connect``). Every failure of the database raises DependencyUnavailable.
+    are the client's (see ``connect``). Every failure of the database raises DependencyUnavailable, except
+    in the retry queue's methods, which raise DeliveryFailed as the port says.
     """
 
-    def __init__(self, client_or_db: Any, *, owns_client: bool = False) -> None:
+    def __init__(
+        self, client_or_db: Any, *, owns_client: bool = False, retry_visibility: float = DEFAULT_VISIBILITY
+    ) -> None:
+        self._retry_visibility = visibility_timeout(retry_visibility)
         # type(...): a Database answers any attribute with a Collection, so ask its class.
         if hasattr(type(client_or_db), "get_default_database"):
             client_or_db = client_or_db.get_default_database(default=DEFAULT_DATABASE)
@@ -56,6 +64,7 @@ class MongoStore(MongoOutbox, MongoAttempts):
         self._invites: Any = client_or_db["invites"]
         self._attempts: Any = client_or_db["attempts"]
         self._outbox_meta: Any = client_or_db["outbox_meta"]
+        self._retries: Any = client_or_db["retry_queue"]
         self._owns_client = owns_client
 
     @property
@@ -67,6 +76,7 @@ class MongoStore(MongoOutbox, MongoAttempts):
         with _unavailable():
             create_entry_indexes(self._entries)
             create_attempt_indexes(self._attempts)
+            create_retry_indexes(self._retries)
 
     def close(self) -> None:
         """Closes the client when this store made it (``connect``); otherwise its owner closes it."""

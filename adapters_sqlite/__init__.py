@@ -1,4 +1,5 @@
-"""The embedded default store: entries, invite lists, outbox and attempts in one SQLite file (stdlib sqlite3, WAL)."""
+"""The embedded default store: entries, invite lists, outbox, attempts and the retry queue in one SQLite file
+(stdlib sqlite3, WAL)."""
 
 from adapters_sqlite.store import SqliteStore
 

@@ -89,6 +89,9 @@ class GroupCommitter:
                     conn.execute("SAVEPOINT job")
                     try:
                         job.result = job.work(conn)
+                        if isinstance(job.result, sqlite3.Cursor):  # never hand a live cursor to another thread
+                            job.result.close()
+                            job.result = None
                     except Exception as error:
                         job.error = (
                             DependencyUnavailable(f"SQLite store {self._name} failed: {error}")

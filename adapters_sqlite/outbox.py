@@ -137,7 +137,13 @@ class SqliteOutbox:
         if not ids:
             return
         rows = [(iso(at), message_id, owner) for message_id in dict.fromkeys(ids)]
-        self._db.write(lambda conn: conn.executemany(_RETRY, rows))
+
+        def release(conn: sqlite3.Connection) -> None:
+            # Returns None, not the cursor: a cursor finalised on the caller's thread while the writer
+            # thread uses the connection fails that batch with SQLITE_MISUSE.
+            conn.executemany(_RETRY, rows)
+
+        self._db.write(release)
 
     def outbox_status(self) -> dict[str, Any]:
         with self._db.reading() as conn:

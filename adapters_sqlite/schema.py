@@ -92,6 +92,25 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         "CREATE INDEX IF NOT EXISTS attempts_entry ON attempts (campaign_id, user_id, at)",
     ),
+    (
+        # The retry queue kept in the datastore (SPEC PUB-005, ENTRY_RETRY_QUEUE=store): one row per entry
+        # (requests merge while queued or received). ``visible_at`` (timefmt.iso text) is when the row may be
+        # received (again); a receive pushes it one visibility timeout ahead and sets a fresh ``handle``,
+        # which acknowledges (deletes) it. ``receive_count`` counts receives, for inspection.
+        """
+        CREATE TABLE IF NOT EXISTS retry_queue (
+            campaign_id   TEXT    NOT NULL,
+            user_id       TEXT    NOT NULL,
+            visible_at    TEXT    NOT NULL,
+            receive_count INTEGER NOT NULL DEFAULT 0,
+            handle        TEXT,
+            requeue       INTEGER NOT NULL DEFAULT 0,  -- a request merged in while it was received
+            PRIMARY KEY (campaign_id, user_id)
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS retry_queue_visible ON retry_queue (visible_at)",
+        "CREATE INDEX IF NOT EXISTS retry_queue_handle ON retry_queue (handle) WHERE handle IS NOT NULL",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,4 +1,5 @@
-"""SqliteStore: the EntryStore, InviteStore, AttemptStore and Outbox ports on one SQLite file (embedded default)."""
+"""SqliteStore: the EntryStore, InviteStore, AttemptStore, Outbox and RetryQueue ports on one SQLite file (embedded
+default)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from adapters_sqlite.database import DEFAULT_BUSY_TIMEOUT, Database
 from adapters_sqlite.outbox import SqliteOutbox, insert_messages
+from adapters_sqlite.retries import DEFAULT_VISIBILITY, SqliteRetries, visibility_timeout
 from entrycore.errors import EntryExists, Internal, PhoneTaken, ReferralCodeTaken, StaleEntry
 from entrycore.model import Entry
 from entrycore.outbox import OutboxMessage
@@ -33,18 +35,27 @@ _ADD_INVITE = "INSERT OR IGNORE INTO invites (campaign_id, value) VALUES (?, ?)"
 _HAS_INVITE = "SELECT 1 FROM invites WHERE campaign_id = ? AND value = ?"
 
 
-class SqliteStore(SqliteOutbox):
-    """EntryStore, InviteStore, AttemptStore and Outbox on the SQLite file at ``path``.
+class SqliteStore(SqliteOutbox, SqliteRetries):
+    """EntryStore, InviteStore, AttemptStore, Outbox and RetryQueue on the SQLite file at ``path``.
 
     The file, its missing directories and the schema are created on first use (0600 / 0700). One
     instance may be shared by every thread, and survives fork(): each thread of each process opens
     its own connection. Uniqueness (entry key, referral code per campaign, confirmed phone per
     campaign) is enforced by the database itself. An entry's outbox messages are written in the same
-    transaction as the entry (SqliteOutbox). Every failure of the database raises
-    DependencyUnavailable; no sqlite3 exception leaves this class.
+    transaction as the entry (SqliteOutbox). The retry queue (SqliteRetries) hides a received request
+    for ``retry_visibility`` seconds. Every failure of the database raises DependencyUnavailable, except
+    in the retry queue's methods, which raise DeliveryFailed as the port says; no sqlite3 exception
+    leaves this class.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        retry_visibility: float = DEFAULT_VISIBILITY,
+    ) -> None:
+        self._retry_visibility = visibility_timeout(retry_visibility)
         self._db = Database(path, busy_timeout)
 
     @property

@@ -108,7 +108,7 @@ def build_event_sink(settings: Settings) -> EventSink:
         from adapters_files.sinks import FileEventSink  # noqa: PLC0415
 
         return FileEventSink(Path(settings.events[len("file:") :]))
-    return build_event_sink_kinesis(settings.events[len("kinesis:") :])
+    return build_event_sink_kinesis(settings, settings.events[len("kinesis:") :])
 
 
 def build_receipts(settings: Settings) -> ReceiptSender:
@@ -124,10 +124,13 @@ def build_receipts(settings: Settings) -> ReceiptSender:
         raise ConfigError(f"ENTRY_RECEIPTS: {exc}") from None
 
 
-def build_event_sink_kinesis(stream: str) -> EventSink:
+def build_event_sink_kinesis(settings: Settings, stream: str) -> EventSink:
     from adapters_aws import KinesisEventSink  # noqa: PLC0415
 
-    return KinesisEventSink(stream)
+    try:
+        return KinesisEventSink(stream, region=settings.aws_region)
+    except ValueError as exc:
+        raise ConfigError(f"ENTRY_EVENTS: {exc}") from None
 
 
 def build_retry_queue(settings: Settings, store: Any) -> RetryQueue:
@@ -136,7 +139,10 @@ def build_retry_queue(settings: Settings, store: Any) -> RetryQueue:
         return queue
     from adapters_aws import SqsRetryQueue  # noqa: PLC0415
 
-    return SqsRetryQueue(settings.retry_queue[len("sqs:") :])
+    try:
+        return SqsRetryQueue(settings.retry_queue[len("sqs:") :], region=settings.aws_region)
+    except ValueError as exc:
+        raise ConfigError(f"ENTRY_RETRY_QUEUE: {exc}") from None
 
 
 def build_enrichment(settings: Settings, users: UserSource) -> Enrichment:

@@ -42,6 +42,7 @@ class Settings:
     http_timeout: float
     enrichment_timeout: float
     cors_origins: tuple[str, ...]
+    aws_region: str | None = None  # AWS_REGION (boto3 itself reads only AWS_DEFAULT_REGION and its files)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -118,6 +119,7 @@ class Settings:
             http_timeout=timeout,
             enrichment_timeout=enrichment_timeout,
             cors_origins=origins,
+            aws_region=environ.get("AWS_REGION") or None,
         )
 
     def with_secrets(self) -> Settings:

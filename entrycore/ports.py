@@ -126,7 +126,8 @@ class ReceiptSender(Protocol):
 
 class EventSink(Protocol):
     def publish(self, events: Sequence[OutboxMessage]) -> list[str]:
-        """Publishes events in order; returns the ids of those that failed (empty when all landed)."""
+        """Publishes events in order; returns the ids of those that failed (empty when all landed); raises
+        DeliveryFailed when none could be sent."""
         ...
 
 

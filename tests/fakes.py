@@ -216,36 +216,61 @@ class FakeInviteStore:
 
 
 @attrs.define
-class FakeRetryQueue:
-    """RetryQueue in memory: requests merged per entry, hidden while received, removed when acknowledged."""
+class _Queued:
+    request: RetryRequest
+    handle: str | None = None
+    visible: bool = True
+    requeue: bool = False
 
-    queued: dict[str, RetryRequest] = attrs.field(factory=dict)
-    hidden: dict[str, RetryRequest] = attrs.field(factory=dict)
+
+@attrs.define
+class FakeRetryQueue:
+    """RetryQueue in memory: one request per entry (merged), hidden while received, removed when acknowledged
+    by the handle of its latest receive; a request merged in while received is re-queued on acknowledge."""
+
+    items: list[_Queued] = attrs.field(factory=list)
     down: bool = False
     counter: int = 0
+
+    @property
+    def queued(self) -> dict[str, RetryRequest]:
+        return {str(i.handle): i.request for i in self.items if i.visible}
+
+    @property
+    def hidden(self) -> dict[str, RetryRequest]:
+        return {str(i.handle): i.request for i in self.items if not i.visible}
 
     def enqueue(self, requests: Sequence[RetryRequest]) -> None:
         if self.down:
             raise DeliveryFailed("retry queue down")
         for request in requests:
-            if request not in self.queued.values() and request not in self.hidden.values():
-                self.counter += 1
-                self.queued[f"h{self.counter}"] = request
+            same = next((i for i in self.items if i.request == request), None)
+            if same is None:
+                self.items.append(_Queued(request))
+            elif same.handle is not None:
+                same.requeue = True
 
     def receive(self, max_count: int, wait_seconds: float) -> list[tuple[str, RetryRequest]]:
         if self.down:
             raise DeliveryFailed("retry queue down")
-        taken = list(self.queued.items())[:max_count]
-        for handle, request in taken:
-            del self.queued[handle]
-            self.hidden[handle] = request
+        taken = []
+        for item in [i for i in self.items if i.visible][:max_count]:
+            self.counter += 1
+            item.handle, item.visible = f"h{self.counter}", False
+            taken.append((item.handle, item.request))
         return taken
 
     def acknowledge(self, handles: Sequence[str]) -> None:
-        for handle in handles:
-            self.hidden.pop(handle, None)
+        if self.down:
+            raise DeliveryFailed("retry queue down")
+        for item in [i for i in self.items if i.handle is not None and i.handle in handles]:
+            if item.requeue:
+                item.handle, item.visible, item.requeue = None, True, False
+            else:
+                self.items.remove(item)
 
     def expire(self) -> None:
-        """The visibility timeout passed: unacknowledged requests are visible again."""
-        self.queued.update(self.hidden)
-        self.hidden.clear()
+        """The visibility timeout passed: unacknowledged requests are visible again (handles kept until the
+        next receive, as SQS does)."""
+        for item in self.items:
+            item.visible = True

@@ -87,9 +87,16 @@ class Relay:
             else:
                 ok.append(message.id)
         retries = [m for m in messages if m.kind == RETRY]
+        requests = []
+        for message in retries:
+            try:
+                requests.append(RetryRequest.from_document(message.body))
+            except ValueError:
+                ok.append(message.id)  # not a request (only a corrupted row could be): drop it, never block
+                retries = [m for m in retries if m is not message]
         if retries:
             try:
-                self.retries.enqueue([RetryRequest.from_document(m.body) for m in retries])
+                self.retries.enqueue(requests)
             except DeliveryFailed:
                 bad += retries
             else:

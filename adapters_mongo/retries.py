@@ -1,0 +1,119 @@
+"""The RetryQueue port on MongoDB (SPEC PUB-005, ``ENTRY_RETRY_QUEUE=store``).
+
+One document per entry in ``retry_queue``: ``{_id: {campaignId, userId}, visibleAt, receiveCount, handle?}``.
+The key is the ``_id`` (``RetryRequest.to_document()``, always in that field order, which MongoDB compares),
+so a request is merged with the one already queued or received for its entry, as FakeRetryQueue does. Each
+received request is one ``find_one_and_update`` guarded by ``visibleAt <= now``, atomic on the server: no two
+consumers get the same request while it is hidden. It pushes ``visibleAt`` one visibility timeout ahead and
+sets a fresh random ``handle``; acknowledging deletes the documents still holding the handle, so a handle
+gone stale (received again after the timeout) deletes nothing. Time is the wall clock
+(``datetime.now(UTC)``): the stores have no Clock port. Indexes: indexes.RETRY_INDEXES.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pymongo import ASCENDING
+from pymongo.errors import BulkWriteError, PyMongoError
+
+from entrycore.errors import DeliveryFailed
+from entrycore.outbox import RetryRequest
+from entrycore.timefmt import utc_ms
+
+DEFAULT_VISIBILITY = 60.0  # seconds a received request stays hidden unless acknowledged
+POLL_INTERVAL = 0.2  # seconds between looks at an empty queue while a receive waits
+_DUPLICATE_KEY = 11000
+
+
+def visibility_timeout(seconds: float) -> timedelta:
+    """The visibility timeout of a store's retry queue; raises ValueError unless positive and finite."""
+    if not 0 < seconds < float("inf"):
+        raise ValueError(f"retry_visibility must be a positive number of seconds, not {seconds!r}")
+    return timedelta(seconds=seconds)
+
+
+@contextmanager
+def queue_down() -> Iterator[None]:
+    """Every pymongo failure is DeliveryFailed here: callers of the queue retry later (the relay, the worker)."""
+    try:
+        yield
+    except PyMongoError as err:
+        raise DeliveryFailed(f"MongoDB retry queue failed: {type(err).__name__}") from err
+
+
+class MongoRetries:
+    """RetryQueue on the ``retry_queue`` collection (mixed into MongoStore)."""
+
+    _retries: Any
+    _retry_visibility: timedelta
+
+    def enqueue(self, requests: Sequence[RetryRequest]) -> None:
+        if not requests:
+            return
+        at = utc_ms(datetime.now(UTC))
+        docs = [{"_id": r.to_document(), "visibleAt": at, "receiveCount": 0} for r in dict.fromkeys(requests)]
+        with queue_down():
+            try:
+                self._retries.insert_many(docs, ordered=False)
+            except BulkWriteError as err:
+                _only_duplicates(err)  # those entries have a request queued or received: merged
+                # ... and one a worker holds is re-queued when acknowledged (it may have read older data)
+                merged = [doc["_id"] for doc in docs]
+                self._retries.update_many(
+                    {"_id": {"$in": merged}, "handle": {"$ne": None}}, {"$set": {"requeue": True}}
+                )
+
+    def receive(self, max_count: int, wait_seconds: float) -> list[tuple[str, RetryRequest]]:
+        if max_count <= 0:
+            return []
+        deadline = time.monotonic() + max(0.0, wait_seconds)
+        with queue_down():
+            while True:
+                received = self._receive_visible(max_count)
+                left = deadline - time.monotonic()
+                if received or left <= 0:
+                    return received
+                time.sleep(min(POLL_INTERVAL, left))
+
+    def acknowledge(self, handles: Sequence[str]) -> None:
+        if not handles:
+            return
+        held = {"$in": list(dict.fromkeys(handles))}
+        with queue_down():
+            self._retries.delete_many({"handle": held, "requeue": {"$ne": True}})
+            self._retries.update_many(
+                {"handle": held, "requeue": True},
+                {"$set": {"requeue": False, "visibleAt": utc_ms(datetime.now(UTC))}, "$unset": {"handle": ""}},
+            )
+
+    def _receive_visible(self, max_count: int) -> list[tuple[str, RetryRequest]]:
+        now = utc_ms(datetime.now(UTC))
+        until = utc_ms(now + self._retry_visibility)
+        received: list[tuple[str, RetryRequest]] = []
+        while len(received) < max_count:
+            handle = uuid.uuid4().hex
+            doc = self._retries.find_one_and_update(
+                {"visibleAt": {"$lte": now}},
+                {"$set": {"visibleAt": until, "handle": handle}, "$inc": {"receiveCount": 1}},
+                projection={"_id": True},
+                sort=[("visibleAt", ASCENDING)],
+            )
+            if doc is None:
+                break
+            received.append((handle, RetryRequest.from_document(doc["_id"])))
+        return received
+
+
+def _only_duplicates(err: BulkWriteError) -> None:
+    """Re-raises ``err`` unless its only failures are duplicate keys."""
+    details: Mapping[str, Any] = err.details or {}
+    if details.get("writeConcernErrors") or any(
+        e.get("code") != _DUPLICATE_KEY for e in details.get("writeErrors", ())
+    ):
+        raise err

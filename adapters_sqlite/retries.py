@@ -1,0 +1,114 @@
+"""The RetryQueue port on the SQLite file (SPEC PUB-005, ``ENTRY_RETRY_QUEUE=store``).
+
+One ``retry_queue`` row per entry (schema.py, migration 3), so a request is merged with the one already
+queued or received for its entry, as FakeRetryQueue does. A receive is one job of the group-commit writer
+(atomic against every other receive of every thread and process): it takes the visible rows oldest first,
+hides them for the visibility timeout and gives each a fresh random handle. Acknowledging deletes the rows
+still holding the handle; a handle gone stale (its row was received again after the timeout) deletes
+nothing. Time is the wall clock (``datetime.now(UTC)``): the stores have no Clock port.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+from adapters_sqlite.database import Database
+from entrycore.errors import DeliveryFailed, DependencyUnavailable
+from entrycore.outbox import RetryRequest
+from entrycore.timefmt import iso
+
+DEFAULT_VISIBILITY = 60.0  # seconds a received request stays hidden unless acknowledged
+POLL_INTERVAL = 0.2  # seconds between looks at an empty queue while a receive waits
+
+# A request for an entry already queued merges with it; one for an entry whose request a worker holds marks
+# it for re-queueing, so that the worker's acknowledgement (of older data) does not swallow the new one.
+_ENQUEUE = (
+    "INSERT INTO retry_queue (campaign_id, user_id, visible_at) VALUES (?, ?, ?)"
+    " ON CONFLICT (campaign_id, user_id) DO UPDATE SET requeue = 1 WHERE handle IS NOT NULL"
+)
+_ANY_VISIBLE = "SELECT 1 FROM retry_queue WHERE visible_at <= ? LIMIT 1"
+_VISIBLE = (
+    "SELECT rowid, campaign_id, user_id FROM retry_queue WHERE visible_at <= ? ORDER BY visible_at, rowid LIMIT ?"
+)
+_HIDE = "UPDATE retry_queue SET visible_at = ?, handle = ?, receive_count = receive_count + 1 WHERE rowid = ?"
+_ACKNOWLEDGE = "DELETE FROM retry_queue WHERE handle = ? AND requeue = 0"
+_REQUEUE = "UPDATE retry_queue SET handle = NULL, requeue = 0, visible_at = ? WHERE handle = ? AND requeue = 1"
+
+
+def visibility_timeout(seconds: float) -> timedelta:
+    """The visibility timeout of a store's retry queue; raises ValueError unless positive and finite."""
+    if not 0 < seconds < float("inf"):
+        raise ValueError(f"retry_visibility must be a positive number of seconds, not {seconds!r}")
+    return timedelta(seconds=seconds)
+
+
+@contextmanager
+def queue_down() -> Iterator[None]:
+    """A failing database is DeliveryFailed here: callers of the queue retry later (the relay, the worker)."""
+    try:
+        yield
+    except DependencyUnavailable as err:
+        raise DeliveryFailed(str(err)) from err
+
+
+class SqliteRetries:
+    """RetryQueue on the store's Database (mixed into SqliteStore)."""
+
+    _db: Database
+    _retry_visibility: timedelta
+
+    def enqueue(self, requests: Sequence[RetryRequest]) -> None:
+        if not requests:
+            return
+        at = iso(datetime.now(UTC))
+        rows = [(r.campaign_id, r.user_id, at) for r in dict.fromkeys(requests)]
+
+        def insert(conn: sqlite3.Connection) -> None:
+            conn.executemany(_ENQUEUE, rows)  # returns None: no cursor may leave the writer thread (outbox.py)
+
+        with queue_down():
+            self._db.write(insert)
+
+    def receive(self, max_count: int, wait_seconds: float) -> list[tuple[str, RetryRequest]]:
+        if max_count <= 0:
+            return []
+        deadline = time.monotonic() + max(0.0, wait_seconds)
+        with queue_down():
+            while True:
+                received = self._receive_visible(max_count)
+                left = deadline - time.monotonic()
+                if received or left <= 0:
+                    return received
+                time.sleep(min(POLL_INTERVAL, left))
+
+    def acknowledge(self, handles: Sequence[str]) -> None:
+        if not handles:
+            return
+        rows = [(handle,) for handle in dict.fromkeys(handles)]
+        at = iso(datetime.now(UTC))
+
+        def delete(conn: sqlite3.Connection) -> None:
+            conn.executemany(_ACKNOWLEDGE, rows)
+            conn.executemany(_REQUEUE, [(at, handle) for (handle,) in rows])
+
+        with queue_down():
+            self._db.write(delete)
+
+    def _receive_visible(self, max_count: int) -> list[tuple[str, RetryRequest]]:
+        now = datetime.now(UTC)
+        at, until = iso(now), iso(now + self._retry_visibility)
+        with self._db.reading() as conn:
+            if conn.execute(_ANY_VISIBLE, (at,)).fetchone() is None:
+                return []  # an idle worker polls: it never queues behind the writer for nothing
+
+        def hide(conn: sqlite3.Connection) -> list[tuple[str, RetryRequest]]:
+            taken = [(uuid.uuid4().hex, row) for row in conn.execute(_VISIBLE, (at, max_count)).fetchall()]
+            conn.executemany(_HIDE, [(until, handle, rowid) for handle, (rowid, _, _) in taken])
+            return [(handle, RetryRequest(campaign_id, user_id)) for handle, (_, campaign_id, user_id) in taken]
+
+        return self._db.write(hide)
