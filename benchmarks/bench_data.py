@@ -54,8 +54,7 @@ CAMPAIGN_DOC: dict[str, Any] = {
         {"id": "first_name", "type": "name"},
         {"id": "last_name", "type": "name", "is_optional": True},
         {"id": "market", "type": "market_select"},
-        {"id": "optional_markets", "type": "additional_markets_select", "is_optional": True,
-         "additional": {"max": 3}},
+        {"id": "optional_markets", "type": "additional_markets_select", "is_optional": True, "additional": {"max": 3}},
         {"id": "allow_marketing", "type": "opt_in", "is_optional": True},
     ],
 }
@@ -124,11 +123,22 @@ def _entry(k: int, values: dict[str, Any], markets: tuple[str, ...], code: str, 
     """Fan ``bench-{k}``'s entry, as ``Registrations._create`` + ``_own_data`` would store it."""
     created = utc_ms(now + timedelta(milliseconds=k))
     return Entry(
-        campaign_id=CAMPAIGN.id, user_id=f"bench-{k}", fields=values, markets=markets,
-        locale=pick_locale(CAMPAIGN, "en-US"), code=code, link=share_link(CAMPAIGN, code),
-        date_created=created, date_updated=created, email=values["email"], phone=values["phone"],
-        first_name=values["first_name"], last_name=values.get("last_name"), referrer=None,
-        attributes={}, origin=Origin(ip="127.0.0.1", user_agent="benchmarks/http_entries.py preload"),
+        campaign_id=CAMPAIGN.id,
+        user_id=f"bench-{k}",
+        fields=values,
+        markets=markets,
+        locale=pick_locale(CAMPAIGN, "en-US"),
+        code=code,
+        link=share_link(CAMPAIGN, code),
+        date_created=created,
+        date_updated=created,
+        email=values["email"],
+        phone=values["phone"],
+        first_name=values["first_name"],
+        last_name=values.get("last_name"),
+        referrer=None,
+        attributes={},
+        origin=Origin(ip="127.0.0.1", user_agent="benchmarks/http_entries.py preload"),
     )
 
 
@@ -161,8 +171,9 @@ def _batches(items: Iterable[Entry], size: int) -> Iterator[list[Entry]]:
 def insert_many(store: SqliteStore, entries: Sequence[Entry]) -> None:
     """One transaction of ``entries``: exactly the rows ``SqliteStore.create`` writes, without an fsync each.
 
-    SqliteStore has no bulk path: this uses its own connection (``_db.writing()``: BEGIN IMMEDIATE …
-    COMMIT), its own INSERT statement and its own row encoder, so schema and document format cannot drift.
+    SqliteStore has no bulk path: this runs the store's own INSERT statement and row encoder through its
+    own write path (``_db.write``, the one ``create`` uses; ``_db.writing()`` on older stores), so the
+    schema and the document format cannot drift from the store's.
     """
     insert = getattr(sqlite_store_module, "_INSERT", None)
     encode = getattr(sqlite_store_module, "_columns", None)
@@ -171,8 +182,12 @@ def insert_many(store: SqliteStore, entries: Sequence[Entry]) -> None:
         for entry in entries:
             store.create(entry)
         return
-    with database.writing() as conn:
-        conn.executemany(insert, ((*encode(e), e.campaign_id, e.user_id) for e in entries))
+    rows = [(*encode(e), e.campaign_id, e.user_id) for e in entries]
+    if hasattr(database, "write"):
+        database.write(lambda conn: conn.executemany(insert, rows))
+    else:
+        with database.writing() as conn:
+            conn.executemany(insert, rows)
 
 
 def preload(db_path: Path, count: int) -> float:
@@ -204,21 +219,28 @@ def write_requests(path: Path, rows: Iterable[tuple[str, ...]]) -> int:
     return len(lines)
 
 
-def get_requests(secret: str, entries: int, tokens: int, ttl: int,
-                 seed: int = 1) -> Iterator[tuple[str, ...]]:
+def get_requests(secret: str, entries: int, tokens: int, ttl: int, seed: int = 1) -> Iterator[tuple[str, ...]]:
     """``GET /{campaign}/entries`` of ``tokens`` distinct preloaded fans, in random order."""
     for k in random.Random(seed).sample(range(entries), min(tokens, entries)):
         yield ("GET", PATH, token(secret, f"bench-{k}", ttl), "")
 
 
-def post_requests(secret: str, prefix: str, first_k: int, count: int, entries: int,
-                  update_every: int, ttl: int, seed: int) -> Iterator[tuple[str, ...]]:
-    """``count`` POSTs: every ``update_every``-th updates a random preloaded fan, the others create new
-    fans ``{prefix}-{k}`` (phone and email of fan number ``k``, starting at ``first_k``)."""
-    rng = random.Random(seed)
+def is_update(slot: int, update_every: int, threads: int) -> bool:
+    """Whether line ``slot`` of a POST file is an update. wrk thread t of T sends lines t, t+T, t+2T, … so
+    counting in rounds of T lines gives every thread the same mix (every ``update_every``-th of its lines)."""
+    return bool(update_every) and (slot // threads) % update_every == update_every - 1
+
+
+def post_requests(
+    secret: str, prefix: str, first_k: int, count: int, entries: int, mix: tuple[int, int], ttl: int
+) -> Iterator[tuple[str, ...]]:
+    """``count`` POSTs; with ``mix = (update_every, wrk threads)``, every ``update_every``-th line of each
+    thread updates a random preloaded fan, the others create new fans ``{prefix}-{k}`` (phone and email of
+    fan number ``k``, from ``first_k`` on)."""
+    rng = random.Random(first_k)
     k = first_k
     for slot in range(count):
-        if update_every and slot % update_every == update_every - 1:
+        if is_update(slot, *mix):
             j = rng.randrange(entries)
             fields = {"first_name": f"Fan {j} updated {slot}", "optional_markets": [MARKETS[(j + 2) % 5]]}
             user = f"bench-{j}"

@@ -25,8 +25,14 @@ of the SQLite file with sqlite3 before and after it. Servers are stopped (SIGTER
 every exit path. ``--profile`` also samples one worker with py-spy during the GET and POST runs (the
 figures of a profiled run are perturbed by the sampler).
 
+Shared machines: the CPU time of the server's processes, of wrk and of everything else is measured for
+each run (``cpu.py``, from /proc) and shown next to it. Before each target the benchmark waits (up to
+``--wait-idle`` s) for other work to leave the CPUs, and a run during which other processes took more
+than 10 % of the CPUs is measured again (``--busy-retries``; POSTs continue in their file, so they stay
+creates), keeping the least disturbed run. Figures of a run that stayed disturbed are flagged.
+
     /work/venv/bin/python benchmarks/http_entries.py [--workers 2] [--threads 1] [--duration 20]
-        [--connections 32] [--entries 100000] [--keep] [--profile]
+        [--connections 32] [--entries 100000] [--keep] [--profile]   (--help for the rest)
 """
 
 from __future__ import annotations
@@ -46,17 +52,19 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import bench_data
+import cpu
 import profiling
 
 HERE = Path(__file__).resolve().parent
 LUA = HERE / "rotate.lua"
 MIN_REAL_DURATION = 20
 GET_TPUT_TARGET, GET_P95_TARGET, POST_TPUT_TARGET = 0.60, 1.7, 0.35
+BUSY = 0.10  # share of the CPUs used by other processes above which a run is considered disturbed
 
 
 @dataclass(frozen=True)
@@ -70,7 +78,12 @@ class WrkResult:
     max_ms: float
     non_2xx: int
     socket_errors: int  # connect + read + write + timeout
-    lines: int  # distinct requests in the file (a run longer than this re-sent some)
+    error_kinds: str  # "connect 0, read 0, write 0, timeout 0"
+    lines: int  # distinct requests in the file
+    next_offset: int  # the line after the last one sent: beyond ``lines``, the run re-sent some
+    cpu: cpu.CpuShare | None = None
+    store_before: int | None = None  # rows of the entries table before and after the run
+    store_after: int | None = None
 
     @property
     def rps(self) -> float:
@@ -95,6 +108,21 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--wrk-threads", type=int, default=2, help="wrk -t (default 2)")
     parser.add_argument("--get-tokens", type=int, default=20_000, help="fans the GET run rotates over")
     parser.add_argument("--update-every", type=int, default=10, help="every N-th POST is an update")
+    parser.add_argument(
+        "--wait-idle",
+        type=int,
+        default=120,
+        help="before each target, wait up to N s for other work to leave the CPUs (0: don't)",
+    )
+    parser.add_argument(
+        "--busy-retries",
+        type=int,
+        default=2,
+        help="measure a target again when other processes took >10%% of the CPUs (default 2)",
+    )
+    parser.add_argument(
+        "--timeout", type=int, default=10, help="wrk --timeout: slower responses count as errors (default 10 s)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (printed)")
     parser.add_argument("--profile", action="store_true", help="py-spy one worker during GET and POST")
     args = parser.parse_args(argv)
@@ -150,8 +178,14 @@ class Server:
 
     def __enter__(self) -> Server:
         with self.log.open("wb") as log:
-            self.proc = subprocess.Popen(self.cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
+            self.proc = subprocess.Popen(
+                self.cmd,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         return self
 
     def wait_ready(self, path: str, timeout: float = 60.0) -> None:
@@ -170,9 +204,24 @@ class Server:
     def workers(self) -> list[int]:
         return profiling.children(self.proc.pid) if self.proc else []
 
-    def log_tail(self, lines: int = 30) -> str:
+    def pids(self) -> list[int]:
+        return [self.proc.pid, *self.workers()] if self.proc else []
+
+    def log_tail(self, lines: int = 400, shown: int = 12) -> str:
+        """The last ``shown`` distinct lines among the log's last ``lines`` (JSON logs: level, message and
+        the last line of the traceback), in order, each with how often it occurred."""
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
+        seen: dict[str, int] = {}
+        for line in text.splitlines()[-lines:]:
+            try:
+                record = json.loads(line)
+                error = (record.get("error") or "").strip().splitlines()
+                key = f"{record.get('level')} {record.get('message')}" + (f": {error[-1]}" if error else "")
+            except (ValueError, AttributeError):
+                key = line
+            key = key[:300]
+            seen[key] = seen.pop(key, 0) + 1  # re-inserted: dict order = order of last occurrence
+        return "\n".join(f"  {n:>5} x {key}" for key, n in list(seen.items())[-shown:]) or "  (empty log)"
 
     def __exit__(self, *exc: object) -> None:
         if self.proc is None or self.proc.poll() is not None:
@@ -188,23 +237,39 @@ class Server:
 def base_env(work: Path, secret: str) -> dict[str, str]:
     """The process environment without any ENTRY_* of the caller, plus the benchmark's configuration."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ENTRY_")}
-    env.update({
-        "ENTRY_DATA_DIR": str(work / "data"),
-        "ENTRY_STORE": f"sqlite:///{work / 'entries.db'}",
-        "ENTRY_CAMPAIGNS": f"file:{work / 'campaigns.json'}",
-        "ENTRY_AUTH_SECRET": secret,
-        "ENTRY_USERS": "none",
-    })
+    env.update(
+        {
+            "ENTRY_DATA_DIR": str(work / "data"),
+            "ENTRY_STORE": f"sqlite:///{work / 'entries.db'}",
+            "ENTRY_CAMPAIGNS": f"file:{work / 'campaigns.json'}",
+            "ENTRY_AUTH_SECRET": secret,
+            "ENTRY_USERS": "none",
+        }
+    )
     return env
 
 
 # --- wrk ----------------------------------------------------------------------------------------------
 
 
-def run_wrk(args: argparse.Namespace, wrk: str, url: str, requests: Path, seconds: int,
-            label: str) -> WrkResult:
-    cmd = [wrk, f"-t{args.wrk_threads}", f"-c{args.connections}", f"-d{seconds}s", "--latency",
-           "-s", str(LUA), url, str(requests), str(args.wrk_threads)]
+def run_wrk(
+    args: argparse.Namespace, wrk: str, url: str, requests: Path, seconds: int, label: str, offset: int = 0
+) -> WrkResult:
+    """wrk over the lines of ``requests`` from line ``offset`` on (see rotate.lua)."""
+    cmd = [
+        wrk,
+        f"-t{args.wrk_threads}",
+        f"-c{args.connections}",
+        f"-d{seconds}s",
+        f"--timeout={args.timeout}s",
+        "--latency",
+        "-s",
+        str(LUA),
+        url,
+        str(requests),
+        str(args.wrk_threads),
+        str(offset),
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 120, check=False)
     if done.returncode != 0 or "WRK_RESULT" not in done.stdout:
         raise SystemExit(f"wrk failed ({' '.join(cmd)}):\n{done.stdout}\n{done.stderr}")
@@ -217,33 +282,91 @@ def parse_wrk(label: str, out: str, lines: int) -> WrkResult:
     shown = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)  # wrk's own count, same as v["status"]
     non_2xx = max(int(v["status"]), int(shown[1]) if shown else 0)
     return WrkResult(
-        label=label, requests=int(v["requests"]), seconds=v["duration_us"] / 1e6,
-        p50_ms=v["p50_us"] / 1e3, p95_ms=v["p95_us"] / 1e3, p99_ms=v["p99_us"] / 1e3,
-        max_ms=v["max_us"] / 1e3, non_2xx=non_2xx,
-        socket_errors=int(v["connect"] + v["read"] + v["write"] + v["timeout"]), lines=lines,
+        label=label,
+        requests=int(v["requests"]),
+        seconds=v["duration_us"] / 1e6,
+        p50_ms=v["p50_us"] / 1e3,
+        p95_ms=v["p95_us"] / 1e3,
+        p99_ms=v["p99_us"] / 1e3,
+        max_ms=v["max_us"] / 1e3,
+        non_2xx=non_2xx,
+        socket_errors=int(v["connect"] + v["read"] + v["write"] + v["timeout"]),
+        error_kinds=", ".join(f"{kind} {int(v[kind])}" for kind in ("connect", "read", "write", "timeout")),
+        lines=lines,
+        next_offset=int(v["next_offset"]),
     )
+
+
+def wait_for_idle_cpus(args: argparse.Namespace, label: str) -> None:
+    """Waits (up to ``--wait-idle`` s) until other work has left the CPUs: it would skew the figures."""
+    if args.wait_idle:
+        waited, busy = cpu.wait_idle(args.wait_idle, BUSY)
+        if busy >= BUSY or waited > 3:
+            print(f"  {label}: waited {waited:.0f} s for idle CPUs; {busy:.0%} busy before the run")
 
 
 def warm_up(args: argparse.Namespace, wrk: str, server: Server, requests: Path, label: str) -> None:
     """``--warmup`` seconds of load; reported in one line (loudly if it had errors), not measured."""
+    wait_for_idle_cpus(args, label)
     if args.warmup:
         warm = run_wrk(args, wrk, server.url, requests, args.warmup, label + " warm-up")
-        print(f"  {label}: warm-up {warm.requests:,} requests in {warm.seconds:.1f} s"
-              + (f"  !! {warm.non_2xx} non-2xx, {warm.socket_errors} socket errors" if warm.failed else ""))
+        print(
+            f"  {label}: warm-up {warm.requests:,} requests in {warm.seconds:.1f} s"
+            + (f"  !! {warm.non_2xx} non-2xx, socket errors: {warm.error_kinds}" if warm.failed else "")
+        )
 
 
-def measure(args: argparse.Namespace, wrk: str, server: Server, requests: Path, label: str,
-            profile_out: Path | None = None) -> WrkResult:
-    """The measured run (``--duration``), with py-spy on the first worker when ``profile_out`` is given."""
-    spy = None
+def measure(
+    args: argparse.Namespace,
+    wrk: str,
+    server: Server,
+    requests: Path,
+    label: str,
+    profile_out: Path | None = None,
+    db: Path | None = None,
+) -> WrkResult:
+    """The measured run (``--duration``). When other processes took over ``BUSY`` of the CPUs during it,
+    it is run again (up to ``--busy-retries`` times, continuing in the request file, so POSTs stay
+    new) and the least disturbed run is kept. With ``db``, the store's rows are counted around each run."""
+    best: WrkResult | None = None
+    offset = 0
+    retries = 0 if profile_out is not None else args.busy_retries  # py-spy's own CPU shows as "other"
+    for attempt in range(1 + retries):
+        before = count_entries(db) if db else None
+        result = measure_once(args, wrk, server, (requests, offset), label, profile_out)
+        result = replace(result, store_before=before, store_after=count_entries(db) if db else None)
+        offset = result.next_offset
+        if best is None or (result.cpu and best.cpu and result.cpu.other < best.cpu.other):
+            best = result
+        if result.cpu is None or result.cpu.other < BUSY:
+            break
+        if attempt < retries:
+            print(f"  {label}: other processes used {result.cpu.other:.0%} of the CPUs — measuring again")
+            wait_for_idle_cpus(args, label)
+    assert best is not None
+    return best
+
+
+def measure_once(
+    args: argparse.Namespace, wrk: str, server: Server, requests: tuple[Path, int], label: str, profile_out: Path | None
+) -> WrkResult:
+    """One run of ``--duration`` s from line ``requests[1]``; py-spy on the first worker with ``profile_out``."""
+    spy, meter = None, cpu.CpuMeter()
     if profile_out is not None and server.workers():
         spy = profiling.start(server.workers()[0], min(10, args.duration), profile_out)
-    result = run_wrk(args, wrk, server.url, requests, args.duration, label)
-    if spy is not None:
-        _, err = spy.communicate(timeout=60)
-        if spy.returncode != 0:
-            print(f"  py-spy failed: {err.decode(errors='replace').strip()[-300:]}")
-    print(f"  {label}: {result.requests:,} requests in {result.seconds:.1f} s")
+    try:
+        meter.start(server.pids(), time.monotonic())
+        result = run_wrk(args, wrk, server.url, requests[0], args.duration, label, offset=requests[1])
+        result = replace(result, cpu=meter.stop(time.monotonic()))
+        if spy is not None:
+            _, err = spy.communicate(timeout=60)
+            if spy.returncode != 0:
+                print(f"  py-spy failed: {err.decode(errors='replace').strip()[-300:]}")
+    finally:
+        if spy is not None and spy.poll() is None:
+            spy.kill()
+            spy.wait()
+    print(f"  {label}: {result.requests:,} requests in {result.seconds:.1f} s; {result.cpu}")
     return result
 
 
@@ -254,15 +377,25 @@ def bench_bare(args: argparse.Namespace, wrk: str, work: Path, env: dict[str, st
     requests = work / "bare.tsv"
     bench_data.write_requests(requests, [("GET", "/hello", "", "")])
     port, options = free_port(), work / "bare-options.json"
-    cmd = [sys.executable, str(HERE / "bare_app.py"), "--port", str(port), "--workers", str(args.workers),
-           "--threads", str(args.threads), "--options-out", str(options)]
+    cmd = [
+        sys.executable,
+        str(HERE / "bare_app.py"),
+        "--port",
+        str(port),
+        "--workers",
+        str(args.workers),
+        "--threads",
+        str(args.threads),
+        "--options-out",
+        str(options),
+    ]
     with Server("bare", cmd, env, work / "bare.log", port) as server:
         server.wait_ready("/hello")
         warm_up(args, wrk, server, requests, "(a) bare GET /hello")
         result = measure(args, wrk, server, requests, "(a) bare GET /hello")
         log = server.log_tail()
     if result.failed:
-        print(f"bare server log:\n{log}")
+        print(f"bare server log (most frequent lines):\n{log}")
     return result, json.loads(options.read_text())
 
 
@@ -270,23 +403,32 @@ def prepare(args: argparse.Namespace, work: Path, secret: str) -> dict[str, Path
     """Campaigns file, preloaded store, and the request files of the GET and POST runs."""
     bench_data.write_campaigns(work / "campaigns.json")
     seconds = bench_data.preload(work / "entries.db", args.entries)
-    print(f"preloaded {args.entries:,} entries in {seconds:.1f} s (field rules in a process pool, "
-          f"{bench_data.BATCH:,} rows per transaction)")
+    print(
+        f"preloaded {args.entries:,} entries in {seconds:.1f} s (field rules in a process pool, "
+        f"{bench_data.BATCH:,} rows per transaction)"
+    )
     started, ttl = time.perf_counter(), 6 * 3600 + 10 * args.duration
-    files = {name: work / f"{name}.tsv" for name in ("get", "post-warm", "post")}
+    files = {name: work / f"{name}.tsv" for name in ("get", "post-warm", "post", "smoke")}
     get_rows = bench_data.get_requests(secret, args.entries, args.get_tokens, ttl)
     bench_data.write_requests(files["get"], get_rows)
     warm_n, post_n = max(5_000, 2_000 * args.warmup), 10_000 + 1_000 * args.duration
     first_k = args.entries  # fan numbers (phones) after the preloaded ones
-    for name, prefix, count, seed in (("post-warm", "warm", warm_n, 2), ("post", "new", post_n, 3)):
-        creates = count - (count // args.update_every if args.update_every else 0)
+    for name, prefix, count, every in (
+        ("post-warm", "warm", warm_n, args.update_every),
+        ("post", "new", post_n, args.update_every),
+        ("smoke", "smoke", 1, 0),
+    ):
+        mix = (every, args.wrk_threads)
+        creates = sum(not bench_data.is_update(slot, *mix) for slot in range(count))
         bench_data.check_phones(first_k, first_k + creates)
-        rows = bench_data.post_requests(secret, prefix, first_k, count, args.entries, args.update_every,
-                                        ttl, seed)
-        bench_data.write_requests(files[name], rows)
+        bench_data.write_requests(
+            files[name], bench_data.post_requests(secret, prefix, first_k, count, args.entries, mix, ttl)
+        )
         first_k += creates
-    print(f"wrote {args.get_tokens:,} GET and {warm_n + post_n:,} POST requests (tokens; phones checked "
-          f"with normalize_phone) in {time.perf_counter() - started:.1f} s")
+    print(
+        f"wrote {min(args.get_tokens, args.entries):,} GET and {warm_n + post_n:,} POST requests (tokens; "
+        f"phones checked with normalize_phone) in {time.perf_counter() - started:.1f} s"
+    )
     return files
 
 
@@ -296,18 +438,44 @@ def count_entries(db: Path) -> int:
 
 
 def smoke_test(server: Server, files: dict[str, Path]) -> None:
-    """One GET through urllib before loading the server: a wrong setup fails here, not as 100 % errors."""
-    token = files["get"].open().readline().split("\t")[2]
-    status, body = http_get(server.url + bench_data.PATH, token)
-    if status != 200 or b'"userId"' not in body:
-        raise SystemExit(f"GET {bench_data.PATH} answered {status}: {body[:300]!r}\n{server.log_tail()}")
+    """One GET and one POST (a create) before loading the server: a broken setup or server stops the
+    benchmark here, with the server's log, instead of giving a run of 100 % errors."""
+    for name, method, expected in (("get", "GET", 200), ("smoke", "POST", 201)):
+        _, path, token, body = files[name].open().readline().rstrip("\n").split("\t")
+        request = urllib.request.Request(
+            server.url + path,
+            data=body.encode() or None,
+            method=method,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                status, answer = response.status, response.read()
+        except urllib.error.HTTPError as err:
+            status, answer = err.code, err.read()
+        if status != expected:
+            raise SystemExit(
+                f"smoke test: {method} {path} answered {status} (expected {expected}): "
+                f"{answer[:300]!r}\nentry-service log:\n{server.log_tail()}"
+            )
 
 
-def bench_entries(args: argparse.Namespace, wrk: str, work: Path, env: dict[str, str],
-                  files: dict[str, Path]) -> tuple[WrkResult, WrkResult, dict[str, int]]:
+def bench_entries(
+    args: argparse.Namespace, wrk: str, work: Path, env: dict[str, str], files: dict[str, Path]
+) -> tuple[WrkResult, WrkResult, int]:
     port, db = free_port(), work / "entries.db"
-    cmd = [entry_service_command(), "serve", "--host", "127.0.0.1", "--port", str(port),
-           "--workers", str(args.workers), "--threads", str(args.threads)]
+    cmd = [
+        entry_service_command(),
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(args.workers),
+        "--threads",
+        str(args.threads),
+    ]
     spy = {name: work / f"pyspy-{name}.txt" if args.profile else None for name in ("get", "post")}
     get_label, post_label = "(b) GET  /{c}/entries", "(c) POST /{c}/entries"
     with Server("entry-service", cmd, env, work / "entry-service.log", port) as server:
@@ -316,78 +484,112 @@ def bench_entries(args: argparse.Namespace, wrk: str, work: Path, env: dict[str,
         warm_up(args, wrk, server, files["get"], get_label)
         get = measure(args, wrk, server, files["get"], get_label, spy["get"])
         warm_up(args, wrk, server, files["post-warm"], post_label)
-        before = count_entries(db)
-        post = measure(args, wrk, server, files["post"], post_label, spy["post"])
-        after = count_entries(db)
+        post = measure(args, wrk, server, files["post"], post_label, spy["post"], db=db)
         log = server.log_tail()
     if get.failed or post.failed:
-        print(f"entry-service log (tail):\n{log}")
-    return get, post, {"before": before, "after": after, "after_stop": count_entries(db)}
+        print(f"entry-service log (most frequent lines):\n{log}")
+    return get, post, count_entries(db)
 
 
 # --- report -------------------------------------------------------------------------------------------
 
 
 def print_table(bare: WrkResult, get: WrkResult, post: WrkResult) -> None:
-    print(f"\n{'target':<24}{'req/s':>10}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}"
-          f"{'requests':>10}{'non-2xx':>9}{'sock err':>9}")
+    print(
+        f"\n{'target':<24}{'req/s':>10}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+        f"{'requests':>10}{'non-2xx':>9}{'sock err':>9}   CPU server/wrk/other"
+    )
     for r in (bare, get, post):
         flag = "  !! ERRORS" if r.failed else ""
-        print(f"{r.label:<24}{r.rps:>10.1f}{r.p50_ms:>9.2f}{r.p95_ms:>9.2f}{r.p99_ms:>9.2f}{r.max_ms:>9.1f}"
-              f"{r.requests:>10,}{r.non_2xx:>9,}{r.socket_errors:>9,}{flag}")
+        print(
+            f"{r.label:<24}{r.rps:>10.1f}{r.p50_ms:>9.2f}{r.p95_ms:>9.2f}{r.p99_ms:>9.2f}{r.max_ms:>9.1f}"
+            f"{r.requests:>10,}{r.non_2xx:>9,}{r.socket_errors:>9,}   {_cpu(r)}{flag}"
+        )
 
 
-def print_post_proof(post: WrkResult, counts: dict[str, int]) -> None:
-    created = counts["after"] - counts["before"]
+def _cpu(r: WrkResult) -> str:
+    return f"{r.cpu.server:.0%} / {r.cpu.client:.0%} / {r.cpu.other:.0%}" if r.cpu else "-"
+
+
+def print_post_proof(post: WrkResult, rows_at_end: int) -> None:
+    before, after = post.store_before or 0, post.store_after or 0
     ok = post.requests - post.non_2xx
-    share = 100 * created / max(ok, 1)
-    print(f"\nPOST run: {post.requests:,} requests, {ok:,} answered 2xx. Entries in the store (sqlite3 "
-          f"COUNT(*)): {counts['before']:,} before the run, {counts['after']:,} after it, "
-          f"{counts['after_stop']:,} after the server stopped (requests in flight when wrk stopped)."
-          f"\n  → {created:,} creates, ~{ok - created:,} updates ({share:.0f} % creates)")
-    if post.requests > post.lines:
-        print(f"  note: {post.requests:,} requests > {post.lines:,} lines: wrapped (creates → updates)")
+    created = after - before
+    print(
+        f"\nPOST run: {post.requests:,} requests, {ok:,} answered 2xx. Entries in the store (sqlite3 "
+        f"COUNT(*)): {before:,} before the run, {after:,} after it, {rows_at_end:,} after the server stopped "
+        f"(+ requests in flight when wrk stopped, + discarded disturbed runs)."
+        f"\n  → {created:,} creates, ~{ok - created:,} updates ({100 * created / max(ok, 1):.0f} % creates)"
+    )
+    if post.next_offset > post.lines:
+        print(f"  note: the run went past the {post.lines:,} requests of its file: later creates were updates")
 
 
 def verdicts(bare: WrkResult, get: WrkResult, post: WrkResult) -> list[tuple[str, str, str, bool]]:
     get_share, post_share = get.rps / bare.rps, post.rps / bare.rps
     p95_ratio = get.p95_ms / bare.p95_ms if bare.p95_ms else float("inf")
     return [
-        ("GET throughput", f"{100 * get_share:.1f} % of bare", f"≥ {100 * GET_TPUT_TARGET:.0f} %",
-         get_share >= GET_TPUT_TARGET),
+        (
+            "GET throughput",
+            f"{100 * get_share:.1f} % of bare",
+            f"≥ {100 * GET_TPUT_TARGET:.0f} %",
+            get_share >= GET_TPUT_TARGET,
+        ),
         ("GET p95", f"{p95_ratio:.2f} x bare p95", f"≤ {GET_P95_TARGET} x", p95_ratio <= GET_P95_TARGET),
-        ("POST throughput", f"{100 * post_share:.1f} % of bare", f"≥ {100 * POST_TPUT_TARGET:.0f} %",
-         post_share >= POST_TPUT_TARGET),
+        (
+            "POST throughput",
+            f"{100 * post_share:.1f} % of bare",
+            f"≥ {100 * POST_TPUT_TARGET:.0f} %",
+            post_share >= POST_TPUT_TARGET,
+        ),
     ]
 
 
-def print_report(args: argparse.Namespace, results: tuple[WrkResult, WrkResult, WrkResult],
-                 counts: dict[str, int], options: dict[str, Any]) -> None:
+def print_report(
+    args: argparse.Namespace, results: tuple[WrkResult, WrkResult, WrkResult], rows_at_end: int, options: dict[str, Any]
+) -> None:
     bare, get, post = results
     print("\n" + "=" * 100)
-    print(f"entry-service HTTP benchmark — {os.cpu_count()} CPUs, wrk -t{args.wrk_threads} "
-          f"-c{args.connections} -d{args.duration}s (after {args.warmup} s warm-up each), "
-          f"SQLite with {args.entries:,} entries preloaded")
-    print("gunicorn (options of adapters_cli.serve.serve, the same for bare and entry-service): "
-          + ", ".join(f"{k}={options.get(k)}" for k in
-                      ("workers", "threads", "worker_class", "keepalive", "backlog", "timeout")))
-    load = os.getloadavg()
-    print(f"load average at the end: {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1/5/15 min; the benchmark "
-          f"itself keeps the 1-min figure near 2-3 — much more means other work shared the CPUs)")
+    print(
+        f"entry-service HTTP benchmark — {os.cpu_count()} CPUs, wrk -t{args.wrk_threads} "
+        f"-c{args.connections} -d{args.duration}s (after {args.warmup} s warm-up each), "
+        f"SQLite with {args.entries:,} entries preloaded"
+    )
+    print(
+        "gunicorn (options of adapters_cli.serve.serve, the same for bare and entry-service): "
+        + ", ".join(
+            f"{k}={options.get(k)}" for k in ("workers", "threads", "worker_class", "keepalive", "backlog", "timeout")
+        )
+    )
     print_table(bare, get, post)
-    print_post_proof(post, counts)
+    print_post_proof(post, rows_at_end)
     print(f"\n{'ratio vs bare':<18}{'measured':>22}{'target':>12}  verdict")
     for name, measured, target, ok in verdicts(bare, get, post):
         print(f"{name:<18}{measured:>22}{target:>12}  {'PASS' if ok else 'FAIL'}")
+    print(
+        "CPU columns: share of all cores used by the server's processes, by wrk, and by anything else on "
+        "the machine\n(a large 'other' share means the figures were taken on a busy machine)"
+    )
+    print_warnings(args, results)
+    print("=" * 100)
+
+
+def print_warnings(args: argparse.Namespace, results: tuple[WrkResult, ...]) -> None:
+    """Everything that makes the figures doubtful, loudly: other load, short runs, profiling, errors."""
+    busy = [f"{r.label} ({r.cpu.other:.0%})" for r in results if r.cpu and r.cpu.other >= BUSY]
+    if busy:
+        print(f"\n!! other processes used over 10 % of the CPUs during: {', '.join(busy)} — figures skewed")
     if args.duration < MIN_REAL_DURATION:
         print(f"\n!! SHORT RUN (--duration {args.duration} < {MIN_REAL_DURATION}): not the real figures")
     if args.profile:
         print("\n!! --profile: py-spy sampled a worker during GET and POST; their figures are perturbed")
     failed = [r.label for r in results if r.failed]
+    for r in results:
+        if r.socket_errors:
+            print(f"\n!! socket errors of {r.label}: {r.error_kinds} (timeout = no answer within {args.timeout} s)")
     if failed:
         banner = "!" * 100
         print(f"\n{banner}\n!! ERRORS during: {', '.join(failed)} — these figures are NOT valid\n{banner}")
-    print("=" * 100)
 
 
 def print_profiles(work: Path) -> None:
@@ -406,14 +608,15 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="entry-bench-"))
     secret = secrets.token_hex(40)  # 80 characters
     try:
-        print(f"working folder {work}; {args.workers} workers x {args.threads} threads, "
-              f"{args.connections} connections, {args.duration} s per run; "
-              f"load average now {os.getloadavg()[0]:.2f} (other work on the CPUs skews every figure)")
+        print(
+            f"working folder {work}; {args.workers} workers x {args.threads} threads, "
+            f"{args.connections} connections, {args.duration} s per run"
+        )
         files = prepare(args, work, secret)
         env = base_env(work, secret)
         bare, options = bench_bare(args, wrk, work, env)
-        get, post, counts = bench_entries(args, wrk, work, env, files)
-        print_report(args, (bare, get, post), counts, options)
+        get, post, rows_at_end = bench_entries(args, wrk, work, env, files)
+        print_report(args, (bare, get, post), rows_at_end, options)
         if args.profile:
             print_profiles(work)
         return 1 if bare.failed or get.failed or post.failed else 0

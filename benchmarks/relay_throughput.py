@@ -1,0 +1,90 @@
+"""Relay throughput: how many outbox events per second the relay delivers from the SQLite store.
+
+What it does: fills a fresh SQLite store with N entries (each with its entry.created event and receipt in
+the outbox, written through the real Registrations use case from 32 threads so group commit applies), then
+times `Relay.drain()` to (1) the file sink and (2) Kinesis on moto's server over loopback HTTP (a local
+stand-in: its figure is bounded by moto's own speed, not AWS's). Prints events/s for each.
+
+    /work/venv/bin/python benchmarks/relay_throughput.py [--entries 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from adapters_aws import KinesisEventSink  # noqa: E402
+from adapters_files.sinks import FileEventSink, FileReceiptSender  # noqa: E402
+from adapters_sqlite import SqliteStore  # noqa: E402
+from entrycore.caller import Caller  # noqa: E402
+from entrycore.system import RandomIds, SystemClock  # noqa: E402
+from entrycore.usecases.registrations import Registrations, Submission  # noqa: E402
+from entrycore.usecases.relay import Relay  # noqa: E402
+from tests.aws_server import moto_server  # noqa: E402
+from tests.builders import VALID_FIELDS, campaign  # noqa: E402
+from tests.fakes import FakeCampaignSource, FakeRetryQueue, FakeUserSource  # noqa: E402
+
+
+def fill(store: SqliteStore, entries: int) -> float:
+    c1 = campaign()
+    registrations = Registrations(
+        FakeCampaignSource({"c1": c1}), FakeUserSource(), store, store, SystemClock(), RandomIds()
+    )
+
+    def register(i: int) -> None:
+        fields = {**VALID_FIELDS, "phone": f"+1212{2000000 + i:07d}"}
+        registrations.register(Caller(f"fan-{i}"), "c1", Submission(fields))
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(32) as pool:
+        list(pool.map(register, range(entries)))
+    return time.perf_counter() - started
+
+
+def drain(store: SqliteStore, relay: Relay) -> tuple[int, float]:
+    started = time.perf_counter()
+    delivered = relay.drain()
+    took = time.perf_counter() - started
+    assert store.outbox_status()["backlog"] == 0, store.outbox_status()
+    return delivered, took
+
+
+def run(folder: Path, entries: int, sink_name: str, sink: object) -> None:
+    store = SqliteStore(folder / f"{sink_name}.db")
+    filled = fill(store, entries)
+    receipts = FileReceiptSender(folder / f"{sink_name}-receipts.jsonl")
+    relay = Relay(store, sink, receipts, FakeRetryQueue(), SystemClock(), owner="bench", batch=500)  # type: ignore[arg-type]
+    delivered, took = drain(store, relay)
+    events = delivered // 2  # one event and one receipt per entry
+    print(
+        f"{sink_name:>8}: {entries} entries written in {filled:.1f} s ({entries / filled:,.0f}/s); "
+        f"relay delivered {delivered} messages ({events} events + {delivered - events} receipts) in {took:.2f} s "
+        f"= {delivered / took:,.0f} messages/s"
+    )
+    store.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=20_000)
+    args = parser.parse_args()
+    print(f"relay throughput, {args.entries} entries, machine: {os.cpu_count()} CPUs")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        run(folder, args.entries, "file", FileEventSink(folder / "events.jsonl"))
+        with moto_server() as server:
+            kinesis = server.client("kinesis")
+            kinesis.create_stream(StreamName="bench", ShardCount=4)
+            kinesis.get_waiter("stream_exists").wait(StreamName="bench")
+            run(folder, args.entries, "kinesis", KinesisEventSink("bench", client=kinesis))
+
+
+if __name__ == "__main__":
+    main()
