@@ -20,16 +20,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from adapters_aws import KinesisEventSink  # noqa: E402
-from adapters_files.sinks import FileEventSink, FileReceiptSender  # noqa: E402
-from adapters_sqlite import SqliteStore  # noqa: E402
-from entrycore.caller import Caller  # noqa: E402
-from entrycore.system import RandomIds, SystemClock  # noqa: E402
-from entrycore.usecases.registrations import Registrations, Submission  # noqa: E402
-from entrycore.usecases.relay import Relay  # noqa: E402
-from tests.aws_server import moto_server  # noqa: E402
-from tests.builders import VALID_FIELDS, campaign  # noqa: E402
-from tests.fakes import FakeCampaignSource, FakeRetryQueue, FakeUserSource  # noqa: E402
+from adapters_aws import KinesisEventSink
+from adapters_files.sinks import FileEventSink, FileReceiptSender
+from adapters_sqlite import SqliteStore
+from entrycore.caller import Caller
+from entrycore.system import RandomIds, SystemClock
+from entrycore.usecases.registrations import Registrations, Submission
+from entrycore.usecases.relay import Relay
+from tests.aws_server import moto_server
+from tests.builders import VALID_FIELDS, campaign
+from tests.fakes import FakeCampaignSource, FakeRetryQueue, FakeUserSource
 
 
 def fill(store: SqliteStore, entries: int) -> float:
