@@ -189,7 +189,9 @@ class Database:
             with self._lock:
                 committer = self._committer
                 if committer is None or not committer.alive:
-                    committer = self._committer = GroupCommitter(self.connection, str(self.path), self.sync_wal)
+                    committer = self._committer = GroupCommitter(
+                        self.connection, str(self.path), self.sync_wal, str(self.path) + "-writer.lock"
+                    )
         result: T = committer.submit(work)
         return result
 
