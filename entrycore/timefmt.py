@@ -7,16 +7,19 @@ from datetime import UTC, datetime
 
 def utc_ms(moment: datetime) -> datetime:
     """The moment in UTC, truncated to milliseconds (what the API can represent)."""
-    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    micro = moment.microsecond
+    return moment if micro % 1000 == 0 else moment.replace(microsecond=micro - micro % 1000)
 
 
 def iso(moment: datetime | None) -> str | None:
-    """``2026-11-27T12:00:00.123Z`` or None."""
+    """``2026-11-27T12:00:00.123Z`` or None (on every hot path: kept to one isoformat call)."""
     if moment is None:
         return None
-    moment = utc_ms(moment)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.isoformat(timespec="milliseconds")[:-6] + "Z"  # "+00:00" → "Z"; truncates like utc_ms
 
 
 def parse_iso(text: str) -> datetime:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import attrs
@@ -10,6 +11,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from entrycore.errors import Unauthorized
+
+MAX_CACHED_TOKENS = 100_000
 
 
 @attrs.frozen
@@ -20,6 +23,9 @@ class TokenVerifier:
     algorithms: tuple[str, ...]
     audience: str | None = None
     issuer: str | None = None
+    # Verified tokens (token → user, supreme, exp): a fan's app sends the same token with every request, and
+    # signature checking is the largest cost of a GET. Only successes are kept, until their own exp.
+    _verified: dict[str, tuple[str, bool, float]] = attrs.field(factory=dict, repr=False, eq=False)
 
     @classmethod
     def for_secret(cls, secret: str, audience: str | None = None, issuer: str | None = None) -> TokenVerifier:
@@ -42,6 +48,9 @@ class TokenVerifier:
         if not header or not header.startswith("Bearer "):
             raise Unauthorized("A bearer token is required.")
         token = header[len("Bearer ") :].strip()
+        known = self._verified.get(token)
+        if known is not None and known[2] > time.time():
+            return known[0], known[1]
         required = ["exp"] + (["aud"] if self.audience else []) + (["iss"] if self.issuer else [])
         try:
             claims = jwt.decode(
@@ -57,4 +66,8 @@ class TokenVerifier:
         subject = claims.get("sub", claims.get("userId"))
         if not isinstance(subject, str) or not subject:
             raise Unauthorized("The bearer token names no user.")
-        return subject, claims.get("isSupreme") is True
+        supreme = claims.get("isSupreme") is True
+        if len(self._verified) >= MAX_CACHED_TOKENS:
+            self._verified.clear()  # crude but O(1) and thread-safe; refills from live traffic
+        self._verified[token] = (subject, supreme, float(claims["exp"]))
+        return subject, supreme

@@ -143,3 +143,18 @@ def test_cors_only_for_configured_origins(tmp_path: Path) -> None:
         assert "Access-Control-Allow-Origin" not in other.headers
     finally:
         api.services.close()
+
+
+def test_a_remembered_token_is_refused_once_it_expires() -> None:
+    from adapters_http.server.auth import TokenVerifier  # noqa: PLC0415
+    from entrycore.errors import Unauthorized  # noqa: PLC0415
+
+    verifier = TokenVerifier.for_secret(SECRET)
+    token = jwt.encode({"sub": "u1", "exp": time.time() + 1}, SECRET, algorithm="HS256")
+    assert verifier.verify(f"Bearer {token}") == ("u1", False)
+    assert verifier.verify(f"Bearer {token}") == ("u1", False)  # remembered
+    time.sleep(1.1)
+    with pytest.raises(Unauthorized):
+        verifier.verify(f"Bearer {token}")
+    with pytest.raises(Unauthorized):
+        verifier.verify(f"Bearer {token[:-2]}xx")  # never a prefix or look-alike of a remembered one
