@@ -9,7 +9,7 @@ from flask import request
 from adapters_http.server.app import config, services
 from adapters_http.server.bodies import parse_json, structure
 from entrycore.caller import Caller
-from entrycore.errors import PayloadTooLarge
+from entrycore.errors import BadRequest, PayloadTooLarge
 from entrycore.model import Origin
 
 T = TypeVar("T")
@@ -53,3 +53,18 @@ def body_as(cls: type[T], raw: bytes) -> T:
 
 def json_value(raw: bytes) -> Any:
     return parse_json(raw)
+
+
+def admin_batch(cls: type[T], items: str, limit: int) -> tuple[Caller, T, list[Any]]:
+    """An admin batch request in API.md §2 order: token → body size → supreme → shape → 1..``limit`` items
+    (none: 400; more: 413). Returns the caller, the body and its list of items named ``items``."""
+    who = caller()
+    raw = raw_body(admin=True)
+    who.require_supreme()
+    body = body_as(cls, raw)
+    batch: list[Any] = getattr(body, items)
+    if not batch:
+        raise BadRequest.at([(f"$.{items}", "must not be empty")])
+    if len(batch) > limit:
+        raise PayloadTooLarge(f"At most {limit} {items} per request.")
+    return who, body, batch

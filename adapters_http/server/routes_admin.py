@@ -8,8 +8,7 @@ from flask import Blueprint, jsonify
 
 from adapters_http.server.app import services
 from adapters_http.server.bodies import InvitesBody, RefreshBody
-from adapters_http.server.requests import body_as, caller, raw_body
-from entrycore.errors import BadRequest, PayloadTooLarge
+from adapters_http.server.requests import admin_batch, caller
 from entrycore.outbox import RetryRequest
 from entrycore.timefmt import iso
 
@@ -28,28 +27,14 @@ def campaigns() -> Any:
 
 @admin.post("/<campaignId>/invites")
 def add_invites(campaignId: str) -> Any:
-    who = caller()
-    raw = raw_body(admin=True)
-    who.require_supreme()
-    body = body_as(InvitesBody, raw)
-    if not body.invites:
-        raise BadRequest.at([("$.invites", "must not be empty")])
-    if len(body.invites) > MAX_INVITES:
-        raise PayloadTooLarge(f"At most {MAX_INVITES} invites per request.")
-    return jsonify({"added": services().invites.add(who, campaignId, body.invites)})
+    who, _, invites = admin_batch(InvitesBody, "invites", MAX_INVITES)
+    return jsonify({"added": services().invites.add(who, campaignId, invites)})
 
 
 @admin.post("/v2/refreshScores")
 def refresh_scores() -> Any:
-    who = caller()
-    raw = raw_body(admin=True)
-    who.require_supreme()
-    body = body_as(RefreshBody, raw)
-    if not body.entries:
-        raise BadRequest.at([("$.entries", "must not be empty")])
-    if len(body.entries) > MAX_REFRESH:
-        raise PayloadTooLarge(f"At most {MAX_REFRESH} entries per request.")
-    requests = [RetryRequest(e.campaignId, e.userId) for e in body.entries]
+    who, _, entries = admin_batch(RefreshBody, "entries", MAX_REFRESH)
+    requests = [RetryRequest(e.campaignId, e.userId) for e in entries]
     return jsonify({"queued": services().refresher.queue_refresh(who, requests)})
 
 
