@@ -90,6 +90,9 @@ def _create_fifty(store: SqliteStore, worker: int) -> None:
         store.create(an_entry("c1", f"w{worker}-u{n}", phone=f"+1212555{worker}{n:03d}", confirmed=True))
 
 
+# Python >= 3.12 warns on fork() while other threads run (here: the store's writer thread); forking is the
+# point of this test, as gunicorn forks its workers.
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded, use of fork:DeprecationWarning")
 def test_one_store_serves_forked_processes(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "entries.db")
     try:
