@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import attrs
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from adapters_http.server.auth import TokenVerifier
@@ -106,12 +106,8 @@ def create_app(services: AppServices, config: HttpConfig) -> Flask:
 
 
 def services() -> AppServices:
-    from flask import current_app  # noqa: PLC0415
-
     return current_app.extensions["entry_services"]  # type: ignore[no-any-return]
 
 
 def config() -> HttpConfig:
-    from flask import current_app  # noqa: PLC0415
-
     return current_app.extensions["entry_config"]  # type: ignore[no-any-return]
