@@ -158,3 +158,20 @@ def test_a_remembered_token_is_refused_once_it_expires() -> None:
         verifier.verify(f"Bearer {token}")
     with pytest.raises(Unauthorized):
         verifier.verify(f"Bearer {token[:-2]}xx")  # never a prefix or look-alike of a remembered one
+
+
+def test_heartbeat_is_503_degraded_when_the_datastore_fails(api: Api) -> None:
+    import attrs  # noqa: PLC0415
+
+    from adapters_http.server import HttpConfig, create_app  # noqa: PLC0415
+    from entrycore.errors import DependencyUnavailable  # noqa: PLC0415
+
+    def down() -> None:
+        raise DependencyUnavailable("SQLite store is unavailable")
+
+    app_services = api.client.application.extensions["entry_services"]
+    broken = create_app(attrs.evolve(app_services, ping=down), HttpConfig(version="test")).test_client()
+    answer = broken.get("/heartbeat")
+    assert answer.status_code == 503
+    body = answer.get_json()
+    assert body["status"] == "degraded" and body["failing"] == {"datastore": "SQLite store is unavailable"}
