@@ -33,7 +33,7 @@ class Relay:
     clock: Clock
     owner: str
     batch: int = 500
-    lease: timedelta = timedelta(seconds=60)
+    lease: timedelta = timedelta(seconds=30)  # after a crash, its claimed messages wait this long
     jitter: Callable[[], float] = random.random  # injectable: tests are deterministic
 
     def run_once(self) -> RelayReport:
