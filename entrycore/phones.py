@@ -42,11 +42,3 @@ def normalize_phone(text: str, region: str = "US") -> str:
     if not _E164.match(e164):  # phonenumbers accepts some national numbers longer than E.164's 15 digits
         raise InvalidPhone("not an E.164 phone number")
     return e164
-
-
-def mask_phone(phone: str | None) -> str:
-    """``+1212*****23``: enough to tell numbers apart in logs, not enough to call (SPEC OPS-001)."""
-    if not phone:
-        return ""
-    keep_head = 5 if len(phone) > 9 else 2
-    return phone[:keep_head] + "*" * max(len(phone) - keep_head - 2, 0) + phone[-2:]

@@ -51,10 +51,6 @@ def body_as(cls: type[T], raw: bytes) -> T:
     return structure(parse_json(raw), cls)
 
 
-def json_value(raw: bytes) -> Any:
-    return parse_json(raw)
-
-
 def admin_batch(cls: type[T], items: str, limit: int) -> tuple[Caller, T, list[Any]]:
     """An admin batch request in API.md §2 order: token → body size → supreme → shape → 1..``limit`` items
     (none: 400; more: 413). Returns the caller, the body and its list of items named ``items``."""
