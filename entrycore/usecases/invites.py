@@ -7,9 +7,9 @@ from collections.abc import Iterable
 import attrs
 
 from entrycore.caller import Caller
-from entrycore.errors import CampaignNotFound
 from entrycore.gates import normalize_invite
 from entrycore.ports import CampaignSource, InviteStore
+from entrycore.usecases.common import known_campaign
 
 
 @attrs.frozen
@@ -20,7 +20,6 @@ class Invites:
     def add(self, caller: Caller, campaign_id: str, values: Iterable[str]) -> int:
         """Adds invite values (codes, emails, global user ids or member ids); returns how many were new."""
         caller.require_supreme()
-        if self.campaigns.get(campaign_id, caller.authorization) is None:
-            raise CampaignNotFound(f"No campaign '{campaign_id}'.")
+        known_campaign(self.campaigns, caller, campaign_id)
         cleaned = [normalize_invite(v) for v in values if v.strip()]
         return self.invites.add(campaign_id, cleaned) if cleaned else 0

@@ -8,7 +8,6 @@ import attrs
 
 from entrycore.caller import Caller
 from entrycore.errors import (
-    CampaignNotFound,
     CampaignNotOpen,
     DependencyUnavailable,
     EntryNotFound,
@@ -24,6 +23,7 @@ from entrycore.outbox import OutboxMessage, receipt
 from entrycore.phone_tokens import verify_phone_token
 from entrycore.ports import AttemptStore, CampaignSource, Clock, EntryStore, Ids
 from entrycore.timefmt import utc_ms
+from entrycore.usecases.common import known_campaign
 
 MAX_FAILED_ATTEMPTS = 5
 ATTEMPT_WINDOW = timedelta(minutes=10)
@@ -42,9 +42,7 @@ class PhoneConfirmations:
     def confirm_phone(self, caller: Caller, campaign_id: str, phone_token: str) -> Entry:
         """Confirms the caller's entry phone with a phone token. Order (API.md §2): campaign status → entry
         exists → attempt limit (429) → token (400) → uniqueness (409)."""
-        campaign = self.campaigns.get(campaign_id, caller.authorization)
-        if campaign is None:
-            raise CampaignNotFound(f"No campaign '{campaign_id}'.")
+        campaign = known_campaign(self.campaigns, caller, campaign_id)
         if not campaign.is_open:
             raise CampaignNotOpen()
         entry = self.entries.get(campaign_id, caller.user_id)

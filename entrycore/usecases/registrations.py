@@ -11,7 +11,6 @@ import attrs
 from entrycore import fields as field_rules
 from entrycore.caller import Caller
 from entrycore.errors import (
-    CampaignNotFound,
     CampaignNotOpen,
     DependencyUnavailable,
     EntryExists,
@@ -32,6 +31,7 @@ from entrycore.phones import InvalidPhone, normalize_phone
 from entrycore.ports import CampaignSource, Clock, EntryStore, Ids, InviteStore, UserSource
 from entrycore.referrals import check_update_referral, share_link
 from entrycore.timefmt import utc_ms
+from entrycore.usecases.common import known_campaign
 from entrycore.usecases.enrichment import EDIT, SIGN_UP, Enrichment, Scores
 
 # Lost races (create → update, stale versions, code collisions) before giving up. Each round lets at
@@ -59,16 +59,9 @@ class Registrations:
     ids: Ids
     enrichment: Enrichment = attrs.field(factory=Enrichment)
 
-    def campaign(self, caller: Caller, campaign_id: str) -> Campaign:
-        """The campaign, or CampaignNotFound (checked before any entry rule, ENT-002)."""
-        campaign = self.campaigns.get(campaign_id, caller.authorization)
-        if campaign is None:
-            raise CampaignNotFound(f"No campaign '{campaign_id}'.")
-        return campaign
-
     def register(self, caller: Caller, campaign_id: str, submission: Submission) -> tuple[Entry, bool]:
         """Creates or updates the caller's entry; returns ``(entry, is_new)`` (ENT-001…011)."""
-        campaign = self.campaign(caller, campaign_id)
+        campaign = known_campaign(self.campaigns, caller, campaign_id)
         if not campaign.is_open:
             raise CampaignNotOpen()
         existing = self.entries.get(campaign_id, caller.user_id)
@@ -208,7 +201,7 @@ class Registrations:
 
     def get_entry(self, caller: Caller, campaign_id: str) -> Entry:
         """The caller's entry (reads work in every campaign status, ENT-002)."""
-        self.campaign(caller, campaign_id)
+        known_campaign(self.campaigns, caller, campaign_id)
         entry = self.entries.get(campaign_id, caller.user_id)
         if entry is None:
             raise EntryNotFound()
@@ -218,7 +211,7 @@ class Registrations:
         self, caller: Caller, campaign_id: str, invite_code: str | None = None
     ) -> tuple[bool, str | None]:
         """``(eligible, reason)`` by the same checks as a create, without side effects (GATE-003)."""
-        campaign = self.campaign(caller, campaign_id)
+        campaign = known_campaign(self.campaigns, caller, campaign_id)
         if not campaign.is_open:
             return False, CampaignNotOpen.code
         if self.entries.get(campaign_id, caller.user_id) is not None:
