@@ -127,7 +127,7 @@ def relay(ctx: click.Context, once: bool, interval: float) -> None:
             total += report.delivered
             if report.delivered:
                 click.echo(f"\r{total} delivered", nl=False, err=True)
-            if report.claimed == 0 or report.delivered == 0:
+            if not services.relay.keep_going(report):
                 time.sleep(interval)
     except EntryError as exc:
         raise click.ClickException(f"{exc.code}: {exc.message}") from None

@@ -11,8 +11,9 @@ log = logging.getLogger("entry_service.relay")
 
 
 class RelayThread:
-    """Runs ``relay.run_once()`` in a loop: straight again while there is work, every ``interval`` seconds
-    when idle, and after a pause when the relay itself fails (the datastore is down)."""
+    """Runs ``relay.run_once()`` in a loop: straight again after a full batch, else every ``interval``
+    seconds (what arrives meanwhile goes out as one batch), and after a pause when the relay itself fails
+    (the datastore is down)."""
 
     def __init__(self, relay: Relay, interval: float = 0.2) -> None:
         self._relay = relay
@@ -37,5 +38,5 @@ class RelayThread:
                 log.exception("outbox relay failed; retrying")
                 self._stop.wait(2.0)
                 continue
-            if report.claimed == 0 or report.delivered == 0:
+            if not self._relay.keep_going(report):
                 self._stop.wait(self._interval)

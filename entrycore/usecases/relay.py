@@ -58,6 +58,12 @@ class Relay:
             self.outbox.retry_later(self.owner, ids, now + timedelta(seconds=self._delay(attempts)))
         return RelayReport(claimed=len(messages), delivered=len(delivered), retried=len(failed))
 
+    def keep_going(self, report: RelayReport) -> bool:
+        """Whether a polling relay should run again at once: only after a full batch that went out. A
+        partial batch means the backlog is drained, so the relay waits its interval and then takes what
+        arrived meanwhile in one batch — a claim and a delivered mark per batch, not per registration."""
+        return report.claimed >= self.batch and report.delivered > 0
+
     def drain(self, max_rounds: int = 1_000_000) -> int:
         """Runs until nothing is due (or ``max_rounds``); returns how many messages were delivered."""
         total = 0
