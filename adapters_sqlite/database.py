@@ -9,7 +9,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from adapters_sqlite.commits import GroupCommitter
 from adapters_sqlite.schema import MIGRATIONS
@@ -179,6 +179,16 @@ class Database:
             yield conn
         except sqlite3.Error as err:
             raise DependencyUnavailable(f"SQLite store {self.path} failed: {err}") from err
+
+    def one(self, sql: str, params: tuple[object, ...] = ()) -> tuple[Any, ...] | None:
+        """The first row of a read (or None) on this thread's connection: ``reading()`` without the context
+        manager, for the single-row reads every request makes."""
+        conn = self.connection()
+        try:
+            row: tuple[Any, ...] | None = conn.execute(sql, params).fetchone()
+        except sqlite3.Error as err:
+            raise DependencyUnavailable(f"SQLite store {self.path} failed: {err}") from err
+        return row
 
     def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Runs ``work(conn)`` in a durable write transaction shared with concurrent writes of this

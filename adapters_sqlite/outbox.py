@@ -13,53 +13,45 @@ from entrycore.errors import Internal
 from entrycore.outbox import OutboxMessage
 from entrycore.timefmt import iso, parse_iso, parse_iso_opt
 
-KEEP_DELIVERED = timedelta(hours=1)  # delivered rows stay this long, for inspection, then are purged
 KEEP_ATTEMPTS = timedelta(days=1)  # far longer than any attempt window (PHN-010: 10 minutes)
-_PURGE_AT_LEAST = 1000  # delivered rows purged per ``delivered`` call at most: more than a batch delivers
 
 _INSERT = (
     "INSERT INTO outbox (id, kind, campaign_id, user_id, partition_key, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 # The fake's rule (tests/fakes.py) in SQL: a pending message is claimable when it is neither leased nor
-# waiting for its retry, and no older pending message of its entry is (which would block it). The claim
-# reads the candidates in commit order on the relay's own connection (a leased or retrying head costs an
-# index step each, never a starved relay), then re-checks and leases them by key in one short write job:
-# the writer thread never scans the backlog. Anything that changed in between only makes the claim
-# smaller: a candidate taken or retried meanwhile drops out, and so do the later ones of its entry.
+# waiting for its retry, and no older message of its entry is (which would block it). The table holds
+# pending messages only (a delivered one is deleted), in seq (rowid) order. The claim reads the candidates
+# on the relay's own connection (a leased or retrying head costs a row step each, never a starved relay),
+# then re-checks and leases them by key in one short write job: the writer thread never scans the
+# backlog. Anything that changed in between only makes the claim smaller: a candidate taken or retried
+# meanwhile drops out, and so do the later ones of its entry.
 _BLOCKERS = """
     (o.lease_until IS NULL OR o.lease_until <= :now) AND (o.due_at IS NULL OR o.due_at <= :now)
     AND NOT EXISTS (
         SELECT 1 FROM outbox AS b
-         WHERE b.campaign_id = o.campaign_id AND b.user_id = o.user_id AND b.delivered_at IS NULL
+         WHERE b.campaign_id = o.campaign_id AND b.user_id = o.user_id
            AND b.seq < o.seq AND (b.lease_until > :now OR b.due_at > :now))
 """
 _CLAIMABLE = f"""
     SELECT seq, id, kind, campaign_id, user_id, partition_key, body, created_at, attempts
       FROM outbox AS o
-     WHERE o.delivered_at IS NULL AND {_BLOCKERS}
+     WHERE {_BLOCKERS}
      ORDER BY o.seq
      LIMIT :limit
 """  # noqa: S608 - constant SQL text, no value in it
 _STILL_CLAIMABLE = f"""
     SELECT seq, attempts
       FROM outbox AS o
-     WHERE o.seq IN (SELECT value FROM json_each(:seqs)) AND o.delivered_at IS NULL AND {_BLOCKERS}
+     WHERE o.seq IN (SELECT value FROM json_each(:seqs)) AND {_BLOCKERS}
 """  # noqa: S608 - constant SQL text, no value in it
 _LEASE = "UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE seq = ?"
-_DELIVERED = (
-    "UPDATE outbox SET delivered_at = ?, lease_owner = NULL, lease_until = NULL"
-    " WHERE id = ? AND lease_owner = ? AND delivered_at IS NULL"
-)
+_DELIVERED = "DELETE FROM outbox WHERE id = ? AND lease_owner = ?"
 _LAST_DELIVERED = "UPDATE outbox_meta SET last_delivered_at = max(coalesce(last_delivered_at, ''), ?) WHERE id = 1"
-_PURGE = (
-    "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox"
-    " WHERE delivered_at IS NOT NULL AND delivered_at < ? ORDER BY delivered_at LIMIT ?)"
-)
 _RETRY = (
     "UPDATE outbox SET lease_owner = NULL, lease_until = NULL, due_at = ?, attempts = attempts + 1"
-    " WHERE id = ? AND lease_owner = ? AND delivered_at IS NULL"
+    " WHERE id = ? AND lease_owner = ?"
 )
-_STATUS = "SELECT count(*), min(created_at) FROM outbox WHERE delivered_at IS NULL"
+_STATUS = "SELECT count(*), min(created_at) FROM outbox"
 _STATUS_META = "SELECT last_delivered_at FROM outbox_meta WHERE id = 1"
 
 _RECORD_ATTEMPT = "INSERT INTO attempts (campaign_id, user_id, at) VALUES (?, ?, ?)"
@@ -122,16 +114,15 @@ class SqliteOutbox:
         if not ids:
             return
         at = iso(now)
-        rows = [(at, message_id, owner) for message_id in dict.fromkeys(ids)]
+        rows = [(message_id, owner) for message_id in dict.fromkeys(ids)]
 
-        def mark(conn: sqlite3.Connection) -> None:
+        def forget(conn: sqlite3.Connection) -> None:
             before = conn.total_changes
-            conn.executemany(_DELIVERED, rows)
+            conn.executemany(_DELIVERED, rows)  # only while still leased by this relay
             if conn.total_changes != before:
                 conn.execute(_LAST_DELIVERED, (at,))
-            conn.execute(_PURGE, (iso(now - KEEP_DELIVERED), max(_PURGE_AT_LEAST, 2 * len(rows))))
 
-        self._db.write(mark)
+        self._db.write(forget)
 
     def retry_later(self, owner: str, ids: Sequence[str], at: datetime) -> None:
         if not ids:

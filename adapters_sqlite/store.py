@@ -73,8 +73,7 @@ class SqliteStore(SqliteOutbox, SqliteRetries):
             conn.execute("SELECT 1").fetchone()
 
     def get(self, campaign_id: str, user_id: str) -> Entry | None:
-        with self._db.reading() as conn:
-            row = conn.execute(_GET, (campaign_id, user_id)).fetchone()
+        row = self._db.one(_GET, (campaign_id, user_id))
         return None if row is None else _load(row[0])
 
     def create(self, entry: Entry, outbox: Sequence[OutboxMessage] = ()) -> None:
@@ -104,13 +103,11 @@ class SqliteStore(SqliteOutbox, SqliteRetries):
         self._db.write(update)
 
     def find_by_code(self, campaign_id: str, code: str) -> Entry | None:
-        with self._db.reading() as conn:
-            row = conn.execute(_BY_CODE, (campaign_id, code)).fetchone()
+        row = self._db.one(_BY_CODE, (campaign_id, code))
         return None if row is None else _load(row[0])
 
     def confirmed_holder(self, campaign_id: str, phone: str) -> str | None:
-        with self._db.reading() as conn:
-            row = conn.execute(_HOLDER, (campaign_id, phone)).fetchone()
+        row = self._db.one(_HOLDER, (campaign_id, phone))
         return None if row is None else str(row[0])
 
     def entries_of_user(self, user_id: str) -> list[Entry]:
@@ -131,8 +128,7 @@ class SqliteStore(SqliteOutbox, SqliteRetries):
         return self._db.write(insert)
 
     def contains(self, campaign_id: str, value: str) -> bool:
-        with self._db.reading() as conn:
-            return conn.execute(_HAS_INVITE, (campaign_id, value)).fetchone() is not None
+        return self._db.one(_HAS_INVITE, (campaign_id, value)) is not None
 
 
 def _columns(entry: Entry) -> tuple[object, ...]:

@@ -143,20 +143,42 @@ def _rows(path: Path, sql: str) -> list[tuple[object, ...]]:
     return rows
 
 
-def test_delivered_rows_are_kept_an_hour_then_purged(tmp_path: Path) -> None:
+def test_a_delivered_message_is_deleted_at_once_and_its_time_kept(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "entries.db")
     try:
         for n in (1, 2, 3):
             store.create(an_entry(user_id=f"u{n}"), [_message(n)])
         store.claim("relay", 10, T0, timedelta(seconds=5))
         store.delivered("relay", ["m1", "m2"], T0)
-        assert _rows(store.path, "SELECT id FROM outbox WHERE delivered_at IS NOT NULL") == [("m1",), ("m2",)]
-        later = T0 + timedelta(hours=1, milliseconds=1)
-        store.delivered("relay", ["m3"], later)
         assert _rows(store.path, "SELECT id FROM outbox") == [("m3",)]
-        store.delivered("relay", ["m3"], later + timedelta(hours=2))  # purges m3, changes nothing else
+        store.delivered("other-relay", ["m3"], T0 + timedelta(seconds=1))  # not its lease: nothing changes
+        assert _rows(store.path, "SELECT id FROM outbox") == [("m3",)]
+        assert store.outbox_status() == {"backlog": 1, "lastDeliveredAt": T0, "oldestPendingAt": T0}
+        store.delivered("relay", ["m3"], T0 + timedelta(seconds=2))
         assert _rows(store.path, "SELECT id FROM outbox") == []
-        assert store.outbox_status() == {"backlog": 0, "lastDeliveredAt": later, "oldestPendingAt": None}
+        assert store.outbox_status() == {
+            "backlog": 0,
+            "lastDeliveredAt": T0 + timedelta(seconds=2),
+            "oldestPendingAt": None,
+        }
+    finally:
+        store.close()
+
+
+def test_migration_4_drops_the_delivered_rows_an_older_version_kept(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "entries.db")
+    for n in (1, 2):
+        store.create(an_entry(user_id=f"u{n}"), [_message(n)])
+    store.close()
+    with sqlite3.connect(tmp_path / "entries.db") as raw:  # as version 3 left it: m1 delivered, kept an hour
+        raw.execute("UPDATE outbox SET delivered_at = '2026-01-01T00:00:00.000Z' WHERE id = 'm1'")
+        raw.execute("PRAGMA user_version = 3")
+    raw.close()
+    store = SqliteStore(tmp_path / "entries.db")
+    try:
+        assert [m.id for m in store.claim("relay", 10, T0, timedelta(seconds=5))] == ["m2"]
+        assert _rows(store.path, "SELECT id FROM outbox") == [("m2",)]
+        assert _rows(store.path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
     finally:
         store.close()
 
