@@ -38,11 +38,10 @@ class JsonFormatter(logging.Formatter):
 
 def _correlation_id() -> str | None:
     try:
-        from flask import g, has_request_context  # noqa: PLC0415
-
-        return getattr(g, "correlation_id", None) if has_request_context() else None
+        from adapters_http.server.app import correlation_id  # noqa: PLC0415
     except ImportError:  # pragma: no cover
         return None
+    return correlation_id()
 
 
 def configure_logging(level: int = logging.INFO) -> None:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import re
-import uuid
 from collections.abc import Callable
 from typing import Any
 
 import attrs
-from flask import Flask, Response, current_app, g, jsonify, request
+from flask import Flask, Response, current_app, has_request_context, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from adapters_http.server.auth import TokenVerifier
@@ -23,6 +24,7 @@ from entrycore.usecases.registrations import Registrations
 
 log = logging.getLogger("entry_service.http")
 _CORRELATION = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+CORRELATION_KEY = "entry_service.correlation_id"
 _HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE", 400: "BAD_REQUEST"}
 
 
@@ -63,22 +65,7 @@ def create_app(services: AppServices, config: HttpConfig) -> Flask:
     app.register_blueprint(admin)
     app.register_blueprint(fan)
 
-    @app.before_request
-    def correlation() -> None:
-        given = request.headers.get("X-Correlation-Id", "")
-        g.correlation_id = given if _CORRELATION.match(given) else uuid.uuid4().hex
-
-    @app.after_request
-    def headers(response: Response) -> Response:
-        response.headers["X-Correlation-Id"] = getattr(g, "correlation_id", "") or uuid.uuid4().hex
-        origin = request.headers.get("Origin")
-        if origin and origin in config.cors_origins:
-            response.headers["Access-Control-Allow-Origin"] = origin
-            response.headers["Vary"] = "Origin"
-            response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, X-Correlation-Id"
-            response.headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE, OPTIONS"
-            response.headers["Access-Control-Expose-Headers"] = "X-Correlation-Id"
-        return response
+    app.wsgi_app = _Headers(app.wsgi_app, config.cors_origins)  # type: ignore[method-assign]
 
     @app.errorhandler(EntryError)
     def entry_error(error: EntryError) -> tuple[Response, int]:
@@ -103,6 +90,48 @@ def create_app(services: AppServices, config: HttpConfig) -> Flask:
         return jsonify(envelope(500, "INTERNAL", "Internal error.")), 500
 
     return app
+
+
+class _Headers:
+    """WSGI middleware: the correlation id (the caller's ``X-Correlation-Id`` when well formed, else a new
+    one) in the environ for the logs and in every response; CORS headers for the configured origins.
+
+    Plain WSGI rather than Flask hooks: these run on every request, and the hooks' request/``g`` proxies
+    and header objects cost a GET about a tenth of its time."""
+
+    def __init__(self, wsgi_app: Callable[..., Any], cors_origins: tuple[str, ...]) -> None:
+        self._app = wsgi_app
+        self._cors = frozenset(cors_origins)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        given = environ.get("HTTP_X_CORRELATION_ID", "")
+        correlation = given if given and _CORRELATION.match(given) else os.urandom(16).hex()
+        environ[CORRELATION_KEY] = correlation
+        extra = [("X-Correlation-Id", correlation)]
+        origin = environ.get("HTTP_ORIGIN")
+        if origin and origin in self._cors:
+            extra += [
+                ("Access-Control-Allow-Origin", origin),
+                ("Vary", "Origin"),
+                ("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Correlation-Id"),
+                ("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS"),
+                ("Access-Control-Expose-Headers", "X-Correlation-Id"),
+            ]
+
+        def respond(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            return start_response(status, headers + extra, exc_info)
+
+        return self._app(environ, respond)
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    """``jsonify`` for the hot routes: the same compact JSON, without the JSON provider's indirections."""
+    return Response(json.dumps(body, separators=(",", ":")) + "\n", status=status, mimetype="application/json")
+
+
+def correlation_id() -> str | None:
+    """The current request's correlation id (None outside a request)."""
+    return request.environ.get(CORRELATION_KEY) if has_request_context() else None
 
 
 def services() -> AppServices:

@@ -18,12 +18,14 @@ _CHUNK = 64 * 1024
 
 def caller() -> Caller:
     """The authenticated caller (401 before anything else is read, API.md §1)."""
-    user_id, supreme = services().verifier.verify(request.headers.get("Authorization"))
+    environ = request.environ
+    authorization = environ.get("HTTP_AUTHORIZATION")
+    user_id, supreme = services().verifier.verify(authorization)
     return Caller(
         user_id=user_id,
         is_supreme=supreme,
-        authorization=request.headers.get("Authorization"),
-        origin=Origin(ip=request.remote_addr, user_agent=request.headers.get("User-Agent")),
+        authorization=authorization,
+        origin=Origin(ip=environ.get("REMOTE_ADDR"), user_agent=environ.get("HTTP_USER_AGENT")),
     )
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, request
 
-from adapters_http.server.app import services
+from adapters_http.server.app import json_response, services
 from adapters_http.server.bodies import ConfirmBody, EntryBody
 from adapters_http.server.requests import body_as, caller, raw_body
 from adapters_http.server.views import admin_view, fan_view
@@ -26,7 +26,7 @@ def _view(who: Caller, entry: Entry, admin: bool = False) -> dict[str, Any]:
 @fan.get("/<campaignId>/entries")
 def get_entry(campaignId: str) -> Any:
     who = caller()
-    return jsonify(_view(who, services().registrations.get_entry(who, campaignId)))
+    return json_response(_view(who, services().registrations.get_entry(who, campaignId)))
 
 
 @fan.post("/<campaignId>/entries")
@@ -35,7 +35,7 @@ def post_entry(campaignId: str) -> Any:
     body = body_as(EntryBody, raw_body())
     submission = Submission(body.fields, body.locale, body.referralCode, body.inviteCode)
     entry, is_new = services().registrations.register(who, campaignId, submission)
-    return jsonify({**_view(who, entry), "isNew": is_new}), 201 if is_new else 200
+    return json_response({**_view(who, entry), "isNew": is_new}, 201 if is_new else 200)
 
 
 @fan.get("/<campaignId>/entries/registrationEligibility")
@@ -43,18 +43,18 @@ def registration_eligibility(campaignId: str) -> Any:
     who = caller()
     invite_code = request.args.get("inviteCode")
     eligible, reason = services().registrations.registration_eligibility(who, campaignId, invite_code)
-    return jsonify({"eligible": eligible, "reason": reason})
+    return json_response({"eligible": eligible, "reason": reason})
 
 
 @fan.post("/<campaignId>/entries/confirm")
 def confirm_phone(campaignId: str) -> Any:
     who = caller()
     body = body_as(ConfirmBody, raw_body())
-    return jsonify(_view(who, services().phones.confirm_phone(who, campaignId, body.phoneJwt)))
+    return json_response(_view(who, services().phones.confirm_phone(who, campaignId, body.phoneJwt)))
 
 
 @fan.get("/users/<userId>/entries")
 def entries_of_user(userId: str) -> Any:
     who = caller()
     entries = services().registrations.entries_of_user(who, userId)
-    return jsonify({"entries": [_view(who, e, admin=who.is_supreme) for e in entries]})
+    return json_response({"entries": [_view(who, e, admin=who.is_supreme) for e in entries]})
