@@ -142,26 +142,39 @@ class GroupCommitter:
                 job.done.set()
 
     def _transaction(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
-        """Runs the batch's jobs, each in its SAVEPOINT (a failing job rolls back alone), in one transaction."""
+        """Runs the batch's jobs in one transaction, each in its SAVEPOINT (a failing job rolls back alone).
+        A batch of one (every write of a sync worker) needs no SAVEPOINT: its failure rolls back the whole."""
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for job in batch:
-                conn.execute("SAVEPOINT job")
-                try:
-                    job.result = job.work(conn)
-                    if isinstance(job.result, sqlite3.Cursor):  # never hand a live cursor to another thread
-                        job.result.close()
-                        job.result = None
-                except Exception as error:
-                    job.error = (
-                        DependencyUnavailable(f"SQLite store {self._name} failed: {error}")
-                        if isinstance(error, sqlite3.Error)  # one the job did not expect: no raw sqlite3
-                        else error
-                    )
-                    conn.execute("ROLLBACK TO job")
-                conn.execute("RELEASE job")
+            if len(batch) == 1:
+                if not self._attempt(conn, batch[0]):
+                    conn.execute("ROLLBACK")
+                    return
+            else:
+                for job in batch:
+                    conn.execute("SAVEPOINT job")
+                    if not self._attempt(conn, job):
+                        conn.execute("ROLLBACK TO job")
+                    conn.execute("RELEASE job")
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+
+    def _attempt(self, conn: sqlite3.Connection, job: _Job) -> bool:
+        """Runs one job; False (its error recorded) when it raised an Exception."""
+        try:
+            result = job.work(conn)
+        except Exception as error:
+            job.error = (
+                DependencyUnavailable(f"SQLite store {self._name} failed: {error}")
+                if isinstance(error, sqlite3.Error)  # one the job did not expect: no raw sqlite3
+                else error
+            )
+            return False
+        if isinstance(result, sqlite3.Cursor):  # never hand a live cursor to another thread
+            result.close()
+            result = None
+        job.result = result
+        return True

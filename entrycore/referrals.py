@@ -12,9 +12,18 @@ ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
 
 
+_CODES = len(ALPHABET) ** CODE_LENGTH
+
+
 def new_code() -> str:
-    """A random referral code: unguessable, unrelated to the user id."""
-    return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+    """A random referral code: unguessable, unrelated to the user id. One uniform draw below 31**8 (one
+    read of the system's random source, not one per character) written in base 31."""
+    value = secrets.randbelow(_CODES)
+    digits = []
+    for _ in range(CODE_LENGTH):
+        value, digit = divmod(value, len(ALPHABET))
+        digits.append(ALPHABET[digit])
+    return "".join(digits)
 
 
 def share_link(campaign: Campaign, code: str) -> str | None:

@@ -9,10 +9,23 @@ import attrs
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from jwt.algorithms import HMACAlgorithm
 
 from entrycore.errors import Unauthorized
 
 MAX_CACHED_TOKENS = 100_000
+
+
+class _PreparedHmac(HMACAlgorithm):
+    """HS256 with our secret checked and encoded once: pyjwt prepares the key again at every decode (a
+    third of a token's verification). Only ever given the verifier's own secret, so it ignores ``key``."""
+
+    def __init__(self, secret: str) -> None:
+        super().__init__(HMACAlgorithm.SHA256)
+        self._prepared = super().prepare_key(secret)
+
+    def prepare_key(self, key: Any) -> bytes:
+        return self._prepared
 
 
 @attrs.frozen
@@ -27,9 +40,16 @@ class TokenVerifier:
     # signature checking is the largest cost of a GET. Only successes are kept, until their own exp.
     _verified: dict[str, tuple[str, bool, float]] = attrs.field(factory=dict, repr=False, eq=False)
 
+    _decoder: jwt.PyJWT = attrs.field(factory=jwt.PyJWT, repr=False, eq=False)
+
     @classmethod
     def for_secret(cls, secret: str, audience: str | None = None, issuer: str | None = None) -> TokenVerifier:
-        return cls(key=secret, algorithms=("HS256",), audience=audience, issuer=issuer)
+        decoder = jwt.PyJWT()
+        signatures = getattr(decoder, "_jws", None)  # pyjwt keeps its PyJWS here; without it, the default path
+        if isinstance(signatures, jwt.PyJWS):
+            signatures.unregister_algorithm("HS256")
+            signatures.register_algorithm("HS256", _PreparedHmac(secret))
+        return cls(key=secret, algorithms=("HS256",), audience=audience, issuer=issuer, decoder=decoder)
 
     @classmethod
     def for_public_key(cls, pem: str, audience: str | None = None, issuer: str | None = None) -> TokenVerifier:
@@ -53,7 +73,7 @@ class TokenVerifier:
             return known[0], known[1]
         required = ["exp"] + (["aud"] if self.audience else []) + (["iss"] if self.issuer else [])
         try:
-            claims = jwt.decode(
+            claims = self._decoder.decode(
                 token,
                 self.key,
                 algorithms=list(self.algorithms),

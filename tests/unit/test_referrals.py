@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import time
 from collections import Counter
 
 import pytest
@@ -218,3 +219,20 @@ def test_ENT_009_referral_is_checked_after_field_values(world: World) -> None:
         world.register("u1", referral_code="NOSUCHCD")
     with pytest.raises(InvalidField):
         world.register("u1", fields_with(email="bad"), referral_code="NOSUCHCD")
+
+
+def test_message_ids_are_ulids_of_their_millisecond_and_sort_by_it() -> None:
+    ids = RandomIds()
+    crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+    before = time.time_ns() // 1_000_000
+    made = [ids.message_id() for _ in range(200)]
+    after = time.time_ns() // 1_000_000
+    for message_id in made:
+        assert len(message_id) == 26 and set(message_id) <= set(crockford)
+        value = 0
+        for char in message_id:
+            value = value * 32 + crockford.index(char)
+        assert value < 1 << 128  # the first digit holds 3 bits only
+        assert before <= value >> 80 <= after  # 48 bits of milliseconds, then 80 random bits
+    assert len(set(made)) == len(made)
+    assert sorted(made, key=lambda m: m[:10]) == made  # time prefix: creation order
