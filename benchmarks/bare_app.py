@@ -1,37 +1,85 @@
 """The benchmark's baseline: a bare Flask ``GET /hello`` on exactly ``entry-service serve``'s gunicorn setup.
 
+With ``--floor-db FILE`` it also serves the *floor* of a durable registration on this stack (target (d) of
+``http_entries.py --floor``): ``POST /{campaignId}/entries`` checks the bearer token with PyJWT (HS256,
+``ENTRY_AUTH_SECRET``, ``exp`` required), parses the body, validates phone (phonenumbers) and email
+(email-validator) and writes one row with one durable SQLite commit (WAL, ``synchronous=FULL``), answering
+201 with the row. Nothing else of a registration: no rules, outbox, events, relay, referral code or view.
+It tells how much of the bare route any durable registration can reach on this machine and setup.
+
 ``adapters_cli.serve.serve()`` builds its gunicorn option dict (bind, workers, threads, worker class,
 keepalive, backlog, timeouts, logging) and runs ``GunicornServer(options)``. Here ``GunicornServer`` is
 replaced, in this process only, by a subclass whose ``load()`` returns the bare app; then that same
 ``serve()`` is called. So the options cannot drift from the service's. The options gunicorn actually
 got are written as JSON to ``--options-out`` (when given) for the benchmark's report.
 
-    python benchmarks/bare_app.py --port 8081 --workers 2 [--threads 1] [--options-out FILE]
+    python benchmarks/bare_app.py --port 8081 --workers 2 [--threads 1] [--options-out FILE] [--floor-db FILE]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, jsonify
+import email_validator
+import jwt
+import phonenumbers
+from flask import Flask, Response, jsonify, request
 
 import adapters_cli.serve as serve_module
 
 
-def create_app() -> Flask:
+def create_app(floor_db: Path | None = None) -> Flask:
     app = Flask(__name__)
 
     @app.get("/hello")
     def hello() -> Any:
         return jsonify({"hello": "world", "status": "ok"})
 
+    if floor_db is not None:
+        add_floor(app, floor_db, os.environ["ENTRY_AUTH_SECRET"])
     return app
 
 
-def run(port: int, workers: int, threads: int, options_out: Path | None) -> None:
+def add_floor(app: Flask, db: Path, secret: str) -> None:
+    """The cheapest durable registration with the service's own libraries (see the module's docstring)."""
+    local = threading.local()
+
+    def connection() -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(db, isolation_level=None, timeout=10)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")  # durable: the commit fsyncs the WAL
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS entries (campaign_id, user_id, doc, PRIMARY KEY (campaign_id, user_id))"
+            )
+            local.conn = conn
+        return conn
+
+    @app.post("/<campaignId>/entries")
+    def floor(campaignId: str) -> Any:
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["exp"]})
+        fields = json.loads(request.get_data())["fields"]
+        if "phone" in fields:
+            number = phonenumbers.parse(fields["phone"], "US")
+            if not phonenumbers.is_valid_number(number):
+                return jsonify({"code": "INVALID_FIELD"}), 400
+            fields["phone"] = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        if "email" in fields:
+            email_validator.validate_email(fields["email"], check_deliverability=False)
+        doc = json.dumps({"campaignId": campaignId, "userId": claims["sub"], "fields": fields})
+        connection().execute("INSERT OR REPLACE INTO entries VALUES (?, ?, ?)", (campaignId, claims["sub"], doc))
+        return Response(doc, status=201, mimetype="application/json")
+
+
+def run(port: int, workers: int, threads: int, options_out: Path | None, floor_db: Path | None = None) -> None:
     class BareServer(serve_module.GunicornServer):
         def __init__(self, options: dict[str, Any]) -> None:
             if options_out is not None:
@@ -39,7 +87,7 @@ def run(port: int, workers: int, threads: int, options_out: Path | None) -> None
             super().__init__(options)
 
         def load(self) -> Any:
-            return create_app()
+            return create_app(floor_db)
 
     serve_module.GunicornServer = BareServer  # type: ignore[misc]  # serve() looks it up when called
     serve_module.serve("127.0.0.1", port, workers, threads)
@@ -51,8 +99,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--options-out", type=Path)
+    parser.add_argument("--floor-db", type=Path, help="also serve the durable-registration floor on this SQLite file")
     args = parser.parse_args()
-    run(args.port, args.workers, args.threads, args.options_out)
+    run(args.port, args.workers, args.threads, args.options_out, args.floor_db)
 
 
 if __name__ == "__main__":

@@ -125,6 +125,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (printed)")
     parser.add_argument("--profile", action="store_true", help="py-spy one worker during GET and POST")
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also measure (d): the floor of a durable registration on this setup (bare_app.py --floor-db)",
+    )
     args = parser.parse_args(argv)
     if args.entries < 1 or args.duration < 1 or args.connections < 1 or args.warmup < 0:
         parser.error("--entries, --duration and --connections must be positive")
@@ -399,6 +404,24 @@ def bench_bare(args: argparse.Namespace, wrk: str, work: Path, env: dict[str, st
     return result, json.loads(options.read_text())
 
 
+def bench_floor(
+    args: argparse.Namespace, wrk: str, work: Path, env: dict[str, str], files: dict[str, Path]
+) -> WrkResult:
+    """(d): the POST run's requests against the cheapest durable registration (bare_app.py ``--floor-db``) on
+    the same gunicorn setup, into an empty SQLite file of its own."""
+    port, label = free_port(), "(d) floor POST"
+    cmd = [sys.executable, str(HERE / "bare_app.py"), "--port", str(port), "--workers", str(args.workers)]
+    cmd += ["--threads", str(args.threads), "--floor-db", str(work / "floor.db")]
+    with Server("floor", cmd, env, work / "floor.log", port) as server:
+        server.wait_ready("/hello")
+        warm_up(args, wrk, server, files["post-warm"], label)
+        result = measure(args, wrk, server, files["post"], label)
+        log = server.log_tail()
+    if result.failed:
+        print(f"floor server log (most frequent lines):\n{log}")
+    return result
+
+
 def prepare(args: argparse.Namespace, work: Path, secret: str) -> dict[str, Path]:
     """Campaigns file, preloaded store, and the request files of the GET and POST runs."""
     bench_data.write_campaigns(work / "campaigns.json")
@@ -494,12 +517,12 @@ def bench_entries(
 # --- report -------------------------------------------------------------------------------------------
 
 
-def print_table(bare: WrkResult, get: WrkResult, post: WrkResult) -> None:
+def print_table(bare: WrkResult, get: WrkResult, post: WrkResult, floor: WrkResult | None = None) -> None:
     print(
         f"\n{'target':<24}{'req/s':>10}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}"
         f"{'requests':>10}{'non-2xx':>9}{'sock err':>9}   CPU server/wrk/other"
     )
-    for r in (bare, get, post):
+    for r in (bare, get, post) if floor is None else (bare, get, post, floor):
         flag = "  !! ERRORS" if r.failed else ""
         print(
             f"{r.label:<24}{r.rps:>10.1f}{r.p50_ms:>9.2f}{r.p95_ms:>9.2f}{r.p99_ms:>9.2f}{r.max_ms:>9.1f}"
@@ -546,7 +569,11 @@ def verdicts(bare: WrkResult, get: WrkResult, post: WrkResult) -> list[tuple[str
 
 
 def print_report(
-    args: argparse.Namespace, results: tuple[WrkResult, WrkResult, WrkResult], rows_at_end: int, options: dict[str, Any]
+    args: argparse.Namespace,
+    results: tuple[WrkResult, WrkResult, WrkResult],
+    rows_at_end: int,
+    options: dict[str, Any],
+    floor: WrkResult | None = None,
 ) -> None:
     bare, get, post = results
     print("\n" + "=" * 100)
@@ -561,16 +588,21 @@ def print_report(
             f"{k}={options.get(k)}" for k in ("workers", "threads", "worker_class", "keepalive", "backlog", "timeout")
         )
     )
-    print_table(bare, get, post)
+    print_table(bare, get, post, floor)
     print_post_proof(post, rows_at_end)
     print(f"\n{'ratio vs bare':<18}{'measured':>22}{'target':>12}  verdict")
     for name, measured, target, ok in verdicts(bare, get, post):
         print(f"{name:<18}{measured:>22}{target:>12}  {'PASS' if ok else 'FAIL'}")
+    if floor is not None and floor.rps and bare.rps:
+        print(
+            f"{'floor POST':<18}{100 * floor.rps / bare.rps:>15.1f} % of bare   (information: the cheapest "
+            f"durable registration here; our POST = {100 * post.rps / floor.rps:.0f} % of it)"
+        )
     print(
         "CPU columns: share of all cores used by the server's processes, by wrk, and by anything else on "
         "the machine\n(a large 'other' share means the figures were taken on a busy machine)"
     )
-    print_warnings(args, results)
+    print_warnings(args, results if floor is None else (*results, floor))
     print("=" * 100)
 
 
@@ -616,10 +648,11 @@ def main(argv: list[str] | None = None) -> int:
         env = base_env(work, secret)
         bare, options = bench_bare(args, wrk, work, env)
         get, post, rows_at_end = bench_entries(args, wrk, work, env, files)
-        print_report(args, (bare, get, post), rows_at_end, options)
+        floor = bench_floor(args, wrk, work, env, files) if args.floor else None
+        print_report(args, (bare, get, post), rows_at_end, options, floor)
         if args.profile:
             print_profiles(work)
-        return 1 if bare.failed or get.failed or post.failed else 0
+        return 1 if bare.failed or get.failed or post.failed or (floor is not None and floor.failed) else 0
     finally:
         if args.keep:
             print(f"kept {work}")
