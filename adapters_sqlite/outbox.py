@@ -19,39 +19,39 @@ _INSERT = (
     "INSERT INTO outbox (id, kind, campaign_id, user_id, partition_key, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 # The fake's rule (tests/fakes.py) in SQL: a pending message is claimable when it is neither leased nor
-# waiting for its retry, and no older message of its entry is (which would block it). The table holds
-# pending messages only (a delivered one is deleted), in seq (rowid) order. The claim reads the candidates
-# on the relay's own connection (a leased or retrying head costs a row step each, never a starved relay),
-# then re-checks and leases them by key in one short write job: the writer thread never scans the
-# backlog. Anything that changed in between only makes the claim smaller: a candidate taken or retried
-# meanwhile drops out, and so do the later ones of its entry.
+# waiting for its retry, and no older pending message of its entry is (which would block it). A delivered
+# message is deleted (an older version marked it: every query still says delivered_at IS NULL). The claim
+# walks outbox_due in seq order — the due check from the index alone, a row read only for the due ones —
+# on the relay's own connection, then re-checks and leases the candidates by key in one short write job:
+# the writer thread never scans the backlog. Anything that changed in between only makes the claim
+# smaller: a candidate taken or retried meanwhile drops out, and so do the later ones of its entry.
 _BLOCKERS = """
-    (o.lease_until IS NULL OR o.lease_until <= :now) AND (o.due_at IS NULL OR o.due_at <= :now)
+    (o.due_at IS NULL OR o.due_at <= :now) AND (o.lease_until IS NULL OR o.lease_until <= :now)
     AND NOT EXISTS (
         SELECT 1 FROM outbox AS b
-         WHERE b.campaign_id = o.campaign_id AND b.user_id = o.user_id
+         WHERE b.campaign_id = o.campaign_id AND b.user_id = o.user_id AND b.delivered_at IS NULL
            AND b.seq < o.seq AND (b.lease_until > :now OR b.due_at > :now))
 """
 _CLAIMABLE = f"""
     SELECT seq, id, kind, campaign_id, user_id, partition_key, body, created_at, attempts
-      FROM outbox AS o
-     WHERE {_BLOCKERS}
+      FROM outbox AS o INDEXED BY outbox_due
+     WHERE o.delivered_at IS NULL AND {_BLOCKERS}
      ORDER BY o.seq
      LIMIT :limit
 """  # noqa: S608 - constant SQL text, no value in it
 _STILL_CLAIMABLE = f"""
     SELECT seq, attempts
       FROM outbox AS o
-     WHERE o.seq IN (SELECT value FROM json_each(:seqs)) AND {_BLOCKERS}
+     WHERE o.seq IN (SELECT value FROM json_each(:seqs)) AND o.delivered_at IS NULL AND {_BLOCKERS}
 """  # noqa: S608 - constant SQL text, no value in it
 _LEASE = "UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE seq = ?"
-_DELIVERED = "DELETE FROM outbox WHERE id = ? AND lease_owner = ?"
+_DELIVERED = "DELETE FROM outbox WHERE id = ? AND lease_owner = ? AND delivered_at IS NULL"
 _LAST_DELIVERED = "UPDATE outbox_meta SET last_delivered_at = max(coalesce(last_delivered_at, ''), ?) WHERE id = 1"
 _RETRY = (
     "UPDATE outbox SET lease_owner = NULL, lease_until = NULL, due_at = ?, attempts = attempts + 1"
-    " WHERE id = ? AND lease_owner = ?"
+    " WHERE id = ? AND lease_owner = ? AND delivered_at IS NULL"
 )
-_STATUS = "SELECT count(*), min(created_at) FROM outbox"
+_STATUS = "SELECT count(*), min(created_at) FROM outbox INDEXED BY outbox_due WHERE delivered_at IS NULL"
 _STATUS_META = "SELECT last_delivered_at FROM outbox_meta WHERE id = 1"
 
 _RECORD_ATTEMPT = "INSERT INTO attempts (campaign_id, user_id, at) VALUES (?, ?, ?)"

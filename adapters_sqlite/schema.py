@@ -117,11 +117,21 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # retries change no indexed column, so they rewrite the row alone; per message, the writer now
         # touches 3 b-trees at insert and 3 at delivery, where it touched 13 across insert, lease, mark
         # and purge (measured: this was most of the write cost of an outbox message).
-        "DELETE FROM outbox WHERE delivered_at IS NOT NULL",
         "DROP INDEX IF EXISTS outbox_pending",
         "DROP INDEX IF EXISTS outbox_pending_entry",
-        "DROP INDEX IF EXISTS outbox_delivered",
+        "DROP INDEX IF EXISTS outbox_delivered",  # before the delete, which would otherwise maintain them
+        "DELETE FROM outbox WHERE delivered_at IS NOT NULL",
         "CREATE INDEX IF NOT EXISTS outbox_entry ON outbox (campaign_id, user_id, seq)",
+    ),
+    (
+        # The claim's walk and the backlog status read this small index, not the rows and their bodies:
+        # during a sink outage most pending rows wait for a retry (due_at ahead), and the relays poll.
+        # No lease column in it: a lease rewrites the row alone. Partial on delivered_at IS NULL, the
+        # condition every outbox query keeps (an older version may still mark rows instead of deleting).
+        """
+        CREATE INDEX IF NOT EXISTS outbox_due
+            ON outbox (seq, due_at, created_at) WHERE delivered_at IS NULL
+        """,
     ),
 )
 

@@ -165,7 +165,7 @@ def test_a_delivered_message_is_deleted_at_once_and_its_time_kept(tmp_path: Path
         store.close()
 
 
-def test_migration_4_drops_the_delivered_rows_an_older_version_kept(tmp_path: Path) -> None:
+def test_migration_4_drops_the_delivered_rows_version_3_kept(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "entries.db")
     for n in (1, 2):
         store.create(an_entry(user_id=f"u{n}"), [_message(n)])
@@ -190,5 +190,21 @@ def test_recording_a_failure_forgets_the_entrys_failures_older_than_a_day(tmp_pa
         store.record_failed_attempt("c1", "bob", T0)
         store.record_failed_attempt("c1", "ana", T0 + timedelta(days=1, milliseconds=1))
         assert _rows(store.path, "SELECT user_id FROM attempts ORDER BY at") == [("bob",), ("ana",)]
+    finally:
+        store.close()
+
+
+def test_rows_an_older_version_marked_delivered_are_neither_claimed_nor_counted(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "entries.db")
+    try:
+        for n in (1, 2):
+            store.create(an_entry(user_id=f"u{n}"), [_message(n)])
+        with sqlite3.connect(tmp_path / "entries.db") as raw:  # an old relay, still running, marks m1
+            raw.execute("UPDATE outbox SET delivered_at = '2026-01-01T00:00:00.000Z' WHERE id = 'm1'")
+        raw.close()
+        assert store.outbox_status()["backlog"] == 1
+        assert [m.id for m in store.claim("relay", 10, T0, timedelta(seconds=5))] == ["m2"]
+        store.retry_later("relay", ["m1"], T0)  # not pending for this version: nothing changes
+        assert _rows(store.path, "SELECT id, attempts FROM outbox ORDER BY seq") == [("m1", 0), ("m2", 0)]
     finally:
         store.close()
