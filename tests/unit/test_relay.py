@@ -140,18 +140,20 @@ def test_PUB_005_retry_messages_go_to_the_retry_queue_and_wait_while_it_is_down(
     assert list(queue.queued.values()) == [RetryRequest("c1", "u1")]
 
 
-def test_a_polling_relay_goes_again_at_once_only_after_a_full_batch_that_went_out() -> None:
+def test_a_polling_relay_goes_again_at_once_only_after_a_batch_of_a_tenth_that_went_out() -> None:
     store, clock, sink, sender = FakeEntryStore(), FakeClock(), FlakySink(), FlakySender()
-    pacer = attrs.evolve(relay(store, clock, sink, sender), batch=2)
-    for user in ("a", "b", "c"):
+    pacer = attrs.evolve(relay(store, clock, sink, sender), batch=20)
+    for user in "abcdefghijkl":
         event(store, clock, user, 0)
-    full = pacer.run_once()
-    assert (full.claimed, pacer.keep_going(full)) == (2, True)  # more may be waiting: no pause
-    partial = pacer.run_once()
-    assert (partial.claimed, pacer.keep_going(partial)) == (1, False)  # drained: wait, then batch up
-    assert not pacer.keep_going(pacer.run_once())  # idle
+    shared = attrs.evolve(pacer, batch=10).run_once()  # e.g. a share of a backlog split between relays
+    assert (shared.delivered, pacer.keep_going(shared)) == (10, True)  # more may be waiting: no pause
+    trickle = pacer.run_once()
+    assert (trickle.delivered, pacer.keep_going(trickle)) == (2, True)  # 2 = a tenth of 20: still goes
+    assert not pacer.keep_going(pacer.run_once())  # idle: waits
+    event(store, clock, "m", 0)
+    assert not pacer.keep_going(pacer.run_once())  # one message: drained, wait and batch up
     sink.down = True
-    for user in ("d", "e"):
+    for user in "nopq":
         event(store, clock, user, 0)
     failed = pacer.run_once()
-    assert (failed.claimed, failed.delivered, pacer.keep_going(failed)) == (2, 0, False)  # sink down: back off
+    assert (failed.claimed, failed.delivered, pacer.keep_going(failed)) == (4, 0, False)  # sink down: back off
