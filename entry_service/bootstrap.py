@@ -177,7 +177,10 @@ def build_verifier(settings: Settings) -> TokenVerifier:
             raise ConfigError(f"ENTRY_AUTH_PUBLIC_KEY: {exc}") from None
     if not settings.auth_secret:
         raise ConfigError("ENTRY_AUTH_SECRET: no secret (call Settings.with_secrets first)")
-    return TokenVerifier.for_secret(settings.auth_secret, settings.auth_audience, settings.auth_issuer)
+    try:
+        return TokenVerifier.for_secret(settings.auth_secret, settings.auth_audience, settings.auth_issuer)
+    except ValueError as exc:
+        raise ConfigError(f"ENTRY_AUTH_SECRET: {exc}") from None
 
 
 def build(settings: Settings) -> Services:

@@ -36,12 +36,16 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line)
 
 
+CORRELATION_KEY = "entry_service.correlation_id"  # adapters_http.server.app puts it there (a test checks)
+
+
 def _correlation_id() -> str | None:
+    """The request's correlation id, which the HTTP middleware keeps in the WSGI environ."""
     try:
-        from adapters_http.server.app import correlation_id  # noqa: PLC0415
+        from flask import has_request_context, request  # noqa: PLC0415
     except ImportError:  # pragma: no cover
         return None
-    return correlation_id()
+    return request.environ.get(CORRELATION_KEY) if has_request_context() else None
 
 
 def configure_logging(level: int = logging.INFO) -> None:

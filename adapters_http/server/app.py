@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import attrs
-from flask import Flask, Response, current_app, has_request_context, jsonify, request
+from flask import Flask, Response, current_app, jsonify
 from werkzeug.exceptions import HTTPException
 
 from adapters_http.server.auth import TokenVerifier
@@ -127,11 +127,6 @@ class _Headers:
 def json_response(body: Any, status: int = 200) -> Response:
     """``jsonify`` for the hot routes: the same compact JSON, without the JSON provider's indirections."""
     return Response(json.dumps(body, separators=(",", ":")) + "\n", status=status, mimetype="application/json")
-
-
-def correlation_id() -> str | None:
-    """The current request's correlation id (None outside a request)."""
-    return request.environ.get(CORRELATION_KEY) if has_request_context() else None
 
 
 def services() -> AppServices:

@@ -44,11 +44,16 @@ class TokenVerifier:
 
     @classmethod
     def for_secret(cls, secret: str, audience: str | None = None, issuer: str | None = None) -> TokenVerifier:
+        """Raises ValueError for a secret pyjwt refuses as an HMAC key (e.g. one that looks like a PEM key)."""
         decoder = jwt.PyJWT()
+        try:
+            prepared = _PreparedHmac(secret)
+        except jwt.InvalidKeyError as exc:
+            raise ValueError(f"not usable as an HS256 secret: {exc}") from None
         signatures = getattr(decoder, "_jws", None)  # pyjwt keeps its PyJWS here; without it, the default path
         if isinstance(signatures, jwt.PyJWS):
             signatures.unregister_algorithm("HS256")
-            signatures.register_algorithm("HS256", _PreparedHmac(secret))
+            signatures.register_algorithm("HS256", prepared)
         return cls(key=secret, algorithms=("HS256",), audience=audience, issuer=issuer, decoder=decoder)
 
     @classmethod

@@ -61,3 +61,13 @@ def test_relay_and_worker_once(tmp_path: Path) -> None:
         assert worked.exit_code == 0 and "0 refreshed" in worked.output
     finally:
         api.services.close()
+
+
+def test_a_secret_pyjwt_refuses_as_an_hmac_key_is_a_configuration_error(tmp_path: Path) -> None:
+    env = {
+        **write_sources(tmp_path),
+        "ENTRY_AUTH_SECRET": "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7 a public key, not a secret",
+    }
+    refused = CliRunner().invoke(cli, ["relay", "--once"], env=env)
+    assert refused.exit_code != 0 and "ENTRY_AUTH_SECRET" in refused.output
+    assert "Traceback" not in refused.output

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
+import logging
 import time
 from pathlib import Path
 
@@ -12,6 +14,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from entry_service.logs import JsonFormatter
+from entrycore.errors import DependencyUnavailable
 from tests.builders import VALID_FIELDS
 from tests.http_app import SECRET, Api, make_api, make_token
 from tests.integration.test_http_entries import assert_error
@@ -175,3 +179,26 @@ def test_heartbeat_is_503_degraded_when_the_datastore_fails(api: Api) -> None:
     assert answer.status_code == 503
     body = answer.get_json()
     assert body["status"] == "degraded" and body["failing"] == {"datastore": "SQLite store is unavailable"}
+
+
+def test_a_log_line_of_a_request_carries_the_correlation_id_of_its_answer(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def down(*_: object) -> None:
+        raise DependencyUnavailable("store down")
+
+    monkeypatch.setattr(api.services.store, "get", down)  # a 503 is logged (OPS-001: JSON, correlation id)
+    lines = io.StringIO()
+    handler = logging.StreamHandler(lines)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("entry_service.http")
+    logger.addHandler(handler)
+    try:
+        given = api.call("GET", "/c1/entries", headers={"X-Correlation-Id": "trace-42"})
+        made = api.call("GET", "/c1/entries")
+    finally:
+        logger.removeHandler(handler)
+    assert given.status_code == made.status_code == 503
+    logged = [json.loads(line)["correlationId"] for line in lines.getvalue().splitlines()]
+    assert logged == ["trace-42", made.headers["X-Correlation-Id"]]
+    assert given.headers["X-Correlation-Id"] == "trace-42"
