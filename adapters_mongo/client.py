@@ -7,8 +7,8 @@ from typing import Any
 from pymongo import MongoClient
 from pymongo.errors import ConfigurationError
 
-from adapters_mongo.retries import DEFAULT_VISIBILITY
 from adapters_mongo.store import DEFAULT_DATABASE, MongoStore
+from entrycore.retry_queues import DEFAULT_VISIBILITY
 
 
 def connect(uri: str, *, database: str | None = None, retry_visibility: float = DEFAULT_VISIBILITY) -> MongoStore:

@@ -12,39 +12,20 @@ gone stale (received again after the timeout) deletes nothing. Time is the wall 
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING
-from pymongo.errors import BulkWriteError, PyMongoError
+from pymongo.errors import BulkWriteError
 
-from entrycore.errors import DeliveryFailed
+from adapters_mongo.errors import unavailable
 from entrycore.outbox import RetryRequest
+from entrycore.retry_queues import queue_down, wait_for
 from entrycore.timefmt import utc_ms
 
-DEFAULT_VISIBILITY = 60.0  # seconds a received request stays hidden unless acknowledged
-POLL_INTERVAL = 0.2  # seconds between looks at an empty queue while a receive waits
 _DUPLICATE_KEY = 11000
-
-
-def visibility_timeout(seconds: float) -> timedelta:
-    """The visibility timeout of a store's retry queue; raises ValueError unless positive and finite."""
-    if not 0 < seconds < float("inf"):
-        raise ValueError(f"retry_visibility must be a positive number of seconds, not {seconds!r}")
-    return timedelta(seconds=seconds)
-
-
-@contextmanager
-def queue_down() -> Iterator[None]:
-    """Every pymongo failure is DeliveryFailed here: callers of the queue retry later (the relay, the worker)."""
-    try:
-        yield
-    except PyMongoError as err:
-        raise DeliveryFailed(f"MongoDB retry queue failed: {type(err).__name__}") from err
 
 
 class MongoRetries:
@@ -58,7 +39,7 @@ class MongoRetries:
             return
         at = utc_ms(datetime.now(UTC))
         docs = [{"_id": r.to_document(), "visibleAt": at, "receiveCount": 0} for r in dict.fromkeys(requests)]
-        with queue_down():
+        with queue_down(), unavailable():
             try:
                 self._retries.insert_many(docs, ordered=False)
             except BulkWriteError as err:
@@ -72,20 +53,14 @@ class MongoRetries:
     def receive(self, max_count: int, wait_seconds: float) -> list[tuple[str, RetryRequest]]:
         if max_count <= 0:
             return []
-        deadline = time.monotonic() + max(0.0, wait_seconds)
-        with queue_down():
-            while True:
-                received = self._receive_visible(max_count)
-                left = deadline - time.monotonic()
-                if received or left <= 0:
-                    return received
-                time.sleep(min(POLL_INTERVAL, left))
+        with queue_down(), unavailable():
+            return wait_for(lambda: self._receive_visible(max_count), wait_seconds)
 
     def acknowledge(self, handles: Sequence[str]) -> None:
         if not handles:
             return
         held = {"$in": list(dict.fromkeys(handles))}
-        with queue_down():
+        with queue_down(), unavailable():
             self._retries.delete_many({"handle": held, "requeue": {"$ne": True}})
             self._retries.update_many(
                 {"handle": held, "requeue": True},

@@ -22,10 +22,11 @@ from adapters_mongo.indexes import (
     create_retry_indexes,
 )
 from adapters_mongo.outbox import MongoOutbox, appended, pending_fields
-from adapters_mongo.retries import DEFAULT_VISIBILITY, MongoRetries, visibility_timeout
+from adapters_mongo.retries import MongoRetries
 from entrycore.errors import EntryExists, PhoneTaken, ReferralCodeTaken, StaleEntry
 from entrycore.model import Entry
 from entrycore.outbox import OutboxMessage
+from entrycore.retry_queues import DEFAULT_VISIBILITY, visibility_timeout
 
 DEFAULT_DATABASE = "entry_service"
 _DUPLICATE_KEY = 11000

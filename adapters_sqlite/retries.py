@@ -11,19 +11,14 @@ nothing. Time is the wall clock (``datetime.now(UTC)``): the stores have no Cloc
 from __future__ import annotations
 
 import sqlite3
-import time
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from adapters_sqlite.database import Database
-from entrycore.errors import DeliveryFailed, DependencyUnavailable
 from entrycore.outbox import RetryRequest
+from entrycore.retry_queues import queue_down, wait_for
 from entrycore.timefmt import iso
-
-DEFAULT_VISIBILITY = 60.0  # seconds a received request stays hidden unless acknowledged
-POLL_INTERVAL = 0.2  # seconds between looks at an empty queue while a receive waits
 
 # A request for an entry already queued merges with it; one for an entry whose request a worker holds marks
 # it for re-queueing, so that the worker's acknowledgement (of older data) does not swallow the new one.
@@ -38,22 +33,6 @@ _VISIBLE = (
 _HIDE = "UPDATE retry_queue SET visible_at = ?, handle = ?, receive_count = receive_count + 1 WHERE rowid = ?"
 _ACKNOWLEDGE = "DELETE FROM retry_queue WHERE handle = ? AND requeue = 0"
 _REQUEUE = "UPDATE retry_queue SET handle = NULL, requeue = 0, visible_at = ? WHERE handle = ? AND requeue = 1"
-
-
-def visibility_timeout(seconds: float) -> timedelta:
-    """The visibility timeout of a store's retry queue; raises ValueError unless positive and finite."""
-    if not 0 < seconds < float("inf"):
-        raise ValueError(f"retry_visibility must be a positive number of seconds, not {seconds!r}")
-    return timedelta(seconds=seconds)
-
-
-@contextmanager
-def queue_down() -> Iterator[None]:
-    """A failing database is DeliveryFailed here: callers of the queue retry later (the relay, the worker)."""
-    try:
-        yield
-    except DependencyUnavailable as err:
-        raise DeliveryFailed(str(err)) from err
 
 
 class SqliteRetries:
@@ -77,14 +56,8 @@ class SqliteRetries:
     def receive(self, max_count: int, wait_seconds: float) -> list[tuple[str, RetryRequest]]:
         if max_count <= 0:
             return []
-        deadline = time.monotonic() + max(0.0, wait_seconds)
         with queue_down():
-            while True:
-                received = self._receive_visible(max_count)
-                left = deadline - time.monotonic()
-                if received or left <= 0:
-                    return received
-                time.sleep(min(POLL_INTERVAL, left))
+            return wait_for(lambda: self._receive_visible(max_count), wait_seconds)
 
     def acknowledge(self, handles: Sequence[str]) -> None:
         if not handles:

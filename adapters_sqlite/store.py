@@ -11,10 +11,11 @@ from pathlib import Path
 
 from adapters_sqlite.database import DEFAULT_BUSY_TIMEOUT, Database
 from adapters_sqlite.outbox import SqliteOutbox, insert_messages
-from adapters_sqlite.retries import DEFAULT_VISIBILITY, SqliteRetries, visibility_timeout
+from adapters_sqlite.retries import SqliteRetries
 from entrycore.errors import EntryExists, Internal, PhoneTaken, ReferralCodeTaken, StaleEntry
 from entrycore.model import Entry
 from entrycore.outbox import OutboxMessage
+from entrycore.retry_queues import DEFAULT_VISIBILITY, visibility_timeout
 from entrycore.timefmt import iso
 
 # Constant SQL text: sqlite3 keeps each prepared statement in the connection's cache, keyed by its text.

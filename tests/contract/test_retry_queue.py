@@ -247,7 +247,10 @@ def test_concurrent_receivers_never_get_the_same_request(racing_queues: Queue) -
 
 def test_a_failing_sqlite_file_is_delivery_failed(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("not a directory")
-    store = SqliteStore(tmp_path / "file" / "entries.db")
+    _every_call_is_delivery_failed(SqliteStore(tmp_path / "file" / "entries.db"))
+
+
+def _every_call_is_delivery_failed(store: Any) -> None:
     with pytest.raises(DeliveryFailed):
         store.enqueue([A])
     with pytest.raises(DeliveryFailed):
@@ -272,13 +275,7 @@ class _BrokenDatabase:
 
 
 def test_a_failing_mongodb_is_delivery_failed() -> None:
-    store = MongoStore(_BrokenDatabase())
-    with pytest.raises(DeliveryFailed):
-        store.enqueue([A])
-    with pytest.raises(DeliveryFailed):
-        store.receive(10, 0)
-    with pytest.raises(DeliveryFailed):
-        store.acknowledge(["h"])
+    _every_call_is_delivery_failed(MongoStore(_BrokenDatabase()))
 
 
 @pytest.mark.parametrize("seconds", [0.0, -1.0, float("nan"), float("inf")])
