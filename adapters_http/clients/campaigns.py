@@ -7,13 +7,13 @@ from collections.abc import Sequence
 import httpx
 
 from adapters_http.clients.cache import ExpiringCache
-from adapters_http.clients.service import JsonService, path_segment
+from adapters_http.clients.service import JsonService, ServiceClient, path_segment
 from entrycore.model import Campaign, DocumentError
 
 SERVICE = "campaign-service"
 
 
-class HttpxCampaignSource:
+class HttpxCampaignSource(ServiceClient):
     """CampaignSource on campaign-service: ``GET {base}/campaigns/{id}`` (404 = unknown) and
     ``GET {base}/campaigns``.
 
@@ -67,13 +67,7 @@ class HttpxCampaignSource:
     def close(self) -> None:
         """Releases the HTTP connections (when the client was made here) and the cache."""
         self._cache.clear()
-        self._service.close()
-
-    def __enter__(self) -> HttpxCampaignSource:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+        super().close()
 
     def _fetch(self, campaign_id: str, authorization: str | None) -> Campaign | None:
         doc = self._service.get_json(f"/campaigns/{path_segment(campaign_id)}", authorization)

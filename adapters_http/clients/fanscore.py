@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from adapters_http.clients.service import JsonService
+from adapters_http.clients.service import JsonService, ServiceClient
 from entrycore.errors import DependencyUnavailable, EnrichmentFailed
 from entrycore.model import UserAccount
 
@@ -36,7 +36,7 @@ class _Malformed(Exception):
     """The answer does not have the shape of the module docstring."""
 
 
-class HttpxFanscoreSource:
+class HttpxFanscoreSource(ServiceClient):
     """FanscoreSource on a GraphQL endpoint: one ``accountFanscore`` query per entry write, with the fan's
     Authorization (module docstring: the request and answer). ``timeout`` bounds the call like every
     client of another service (connect ≤ 1 s, the body read under the same deadline)."""
@@ -57,16 +57,6 @@ class HttpxFanscoreSource:
         except _Malformed as exc:
             failure = self._service.unavailable("malformed answer", f"user {user_id!r}: {exc}")
             raise EnrichmentFailed(failure.message) from None
-
-    def close(self) -> None:
-        """Releases the HTTP connections (when the client was made here)."""
-        self._service.close()
-
-    def __enter__(self) -> HttpxFanscoreSource:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
 
 def _raw_score(answer: Any) -> float | None:

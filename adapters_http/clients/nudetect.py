@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from adapters_http.clients.service import JsonService
+from adapters_http.clients.service import JsonService, ServiceClient
 from entrycore.errors import DependencyUnavailable, EnrichmentFailed
 from entrycore.model import Entry, FraudResult
 
@@ -34,7 +34,7 @@ SERVICE = "Nudetect"
 MAX_SCORE = 1000
 
 
-class HttpxFraudCheck:
+class HttpxFraudCheck(ServiceClient):
     """FraudCheck on Nudetect: one POST per entry write (module docstring: the request and answer).
 
     ``timeout`` bounds the whole call (connect ≤ 1 s, the body read under the same deadline), so a slow
@@ -56,16 +56,6 @@ class HttpxFraudCheck:
             detail = f"entry {entry.campaign_id}/{entry.user_id}: score {shown}"
             raise EnrichmentFailed(self._service.unavailable("malformed answer", detail).message)
         return FraudResult(score=score, status="scored")
-
-    def close(self) -> None:
-        """Releases the HTTP connections (when the client was made here)."""
-        self._service.close()
-
-    def __enter__(self) -> HttpxFraudCheck:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
 
 def request(entry: Entry, placement: str) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import Any
+from typing import Any, Self
 from urllib.parse import quote
 
 import httpx
@@ -109,6 +109,22 @@ class JsonService:
         """Closes the HTTP client when this object made it (an injected client belongs to its owner)."""
         if self._owns_client:
             self._client.close()
+
+
+class ServiceClient:
+    """A client built on one JsonService (``self._service``): closing it, and using it as a context manager."""
+
+    _service: JsonService
+
+    def close(self) -> None:
+        """Releases the HTTP connections (when the client was made here)."""
+        self._service.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 def checked_base(name: str, base_url: str) -> str:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import httpx
 
-from adapters_http.clients.service import JsonService, path_segment
+from adapters_http.clients.service import JsonService, ServiceClient, path_segment
 from entrycore.model import DocumentError, UserAccount
 
 SERVICE = "user-service"
 
 
-class HttpxUserSource:
+class HttpxUserSource(ServiceClient):
     """UserSource on user-service: ``GET {base}/users/{id}`` with the caller's Authorization.
 
     A 404 is an empty account (SPEC ENT-011), never an error. Accounts are not cached: they are
@@ -35,13 +35,3 @@ class HttpxUserSource:
             # Never let one fan's request be judged on another fan's account (gates, fanscore).
             raise self._service.unavailable("malformed answer", f"asked for {user_id!r}, got {account.id!r}")
         return account
-
-    def close(self) -> None:
-        """Releases the HTTP connections (when the client was made here)."""
-        self._service.close()
-
-    def __enter__(self) -> HttpxUserSource:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
