@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import attrs
-from flask import Flask, Response, current_app, jsonify
+from flask import Flask, Response, current_app
 from werkzeug.exceptions import HTTPException
 
 from adapters_http.server.auth import TokenVerifier
@@ -58,7 +58,6 @@ def create_app(services: AppServices, config: HttpConfig) -> Flask:
 
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = config.admin_body_limit
-    app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["entry_services"] = services
     app.extensions["entry_config"] = config
     app.register_blueprint(ops)
@@ -68,26 +67,26 @@ def create_app(services: AppServices, config: HttpConfig) -> Flask:
     app.wsgi_app = _Headers(app.wsgi_app, config.cors_origins)  # type: ignore[method-assign]
 
     @app.errorhandler(EntryError)
-    def entry_error(error: EntryError) -> tuple[Response, int]:
+    def entry_error(error: EntryError) -> Response:
         status = status_of(error)
         if status >= 500:
             log.warning("request failed: %s %s", error.code, error.message)
-        return jsonify(envelope(status, error.code, error.message, error.payload)), status
+        return json_response(envelope(status, error.code, error.message, error.payload), status)
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> Any:
+    def http_error(error: HTTPException) -> Response:
         status = error.code or 500
         code = _HTTP_CODES.get(status, "INTERNAL" if status >= 500 else "BAD_REQUEST")
-        response = jsonify(envelope(status, code, error.description or code))
+        response = json_response(envelope(status, code, error.description or code), status)
         valid_methods = getattr(error, "valid_methods", None)
         if status == 405 and valid_methods:
             response.headers["Allow"] = ", ".join(valid_methods)
-        return response, status
+        return response
 
     @app.errorhandler(Exception)
-    def unexpected(error: Exception) -> tuple[Response, int]:
+    def unexpected(error: Exception) -> Response:
         log.exception("unexpected error")
-        return jsonify(envelope(500, "INTERNAL", "Internal error.")), 500
+        return json_response(envelope(500, "INTERNAL", "Internal error."), 500)
 
     return app
 
@@ -125,7 +124,8 @@ class _Headers:
 
 
 def json_response(body: Any, status: int = 200) -> Response:
-    """``jsonify`` for the hot routes: the same compact JSON, without the JSON provider's indirections."""
+    """Every answer's JSON: what ``jsonify`` writes (compact, ASCII, keys in order), without the JSON
+    provider's indirections (a tenth of a GET's time)."""
     return Response(json.dumps(body, separators=(",", ":")) + "\n", status=status, mimetype="application/json")
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint
 
-from adapters_http.server.app import services
+from adapters_http.server.app import json_response, services
 from adapters_http.server.bodies import InvitesBody, RefreshBody
 from adapters_http.server.requests import admin_batch, caller
 from entrycore.outbox import RetryRequest
@@ -22,20 +22,20 @@ def campaigns() -> Any:
     who = caller()
     who.require_supreme()
     found = services().registrations.campaigns.list(who.authorization)
-    return jsonify({"campaigns": [{"id": c.id, "name": c.name, "status": c.status} for c in found]})
+    return json_response({"campaigns": [{"id": c.id, "name": c.name, "status": c.status} for c in found]})
 
 
 @admin.post("/<campaignId>/invites")
 def add_invites(campaignId: str) -> Any:
     who, _, invites = admin_batch(InvitesBody, "invites", MAX_INVITES)
-    return jsonify({"added": services().invites.add(who, campaignId, invites)})
+    return json_response({"added": services().invites.add(who, campaignId, invites)})
 
 
 @admin.post("/v2/refreshScores")
 def refresh_scores() -> Any:
     who, _, entries = admin_batch(RefreshBody, "entries", MAX_REFRESH)
     requests = [RetryRequest(e.campaignId, e.userId) for e in entries]
-    return jsonify({"queued": services().refresher.queue_refresh(who, requests)})
+    return json_response({"queued": services().refresher.queue_refresh(who, requests)})
 
 
 @admin.get("/outbox")
@@ -43,7 +43,7 @@ def outbox() -> Any:
     who = caller()
     who.require_supreme()
     status = services().outbox.outbox_status()
-    return jsonify(
+    return json_response(
         {
             "backlog": status["backlog"],
             "lastDeliveredAt": iso(status["lastDeliveredAt"]),

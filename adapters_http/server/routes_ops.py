@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint
 
-from adapters_http.server.app import config, services
+from adapters_http.server.app import config, json_response, services
 from adapters_http.server.openapi import document
 from entrycore.errors import DependencyUnavailable
 from entrycore.timefmt import iso
@@ -21,10 +21,10 @@ def heartbeat() -> Any:
     try:
         svc.ping()
     except DependencyUnavailable as failed:
-        return jsonify({**answer, "status": "degraded", "failing": {"datastore": failed.message}}), 503
-    return jsonify(answer)
+        return json_response({**answer, "status": "degraded", "failing": {"datastore": failed.message}}, 503)
+    return json_response(answer)
 
 
 @ops.get("/openapi.json")
 def openapi() -> Any:
-    return jsonify(document(config().version))
+    return json_response(document(config().version))
