@@ -378,29 +378,37 @@ def measure_once(
 # --- the three targets ----------------------------------------------------------------------------
 
 
-def bench_bare(args: argparse.Namespace, wrk: str, work: Path, env: dict[str, str]) -> tuple[WrkResult, Any]:
-    requests = work / "bare.tsv"
-    bench_data.write_requests(requests, [("GET", "/hello", "", "")])
-    port, options = free_port(), work / "bare-options.json"
-    cmd = [
-        sys.executable,
-        str(HERE / "bare_app.py"),
-        "--port",
-        str(port),
-        "--workers",
-        str(args.workers),
-        "--threads",
-        str(args.threads),
-        "--options-out",
-        str(options),
-    ]
-    with Server("bare", cmd, env, work / "bare.log", port) as server:
+def bench_bare_app(
+    args: argparse.Namespace,
+    wrk: str,
+    work: Path,
+    env: dict[str, str],
+    name: str,
+    label: str,
+    requests: tuple[Path, Path],
+    *options: str,
+) -> WrkResult:
+    """One target on ``bare_app.py`` with ``options`` (the same gunicorn setup as the service): warm-up on
+    the requests of ``requests[0]``, the measured run on those of ``requests[1]``."""
+    port = free_port()
+    cmd = [sys.executable, str(HERE / "bare_app.py"), "--port", str(port), "--workers", str(args.workers)]
+    cmd += ["--threads", str(args.threads), *options]
+    with Server(name, cmd, env, work / f"{name}.log", port) as server:
         server.wait_ready("/hello")
-        warm_up(args, wrk, server, requests, "(a) bare GET /hello")
-        result = measure(args, wrk, server, requests, "(a) bare GET /hello")
+        warm_up(args, wrk, server, requests[0], label)
+        result = measure(args, wrk, server, requests[1], label)
         log = server.log_tail()
     if result.failed:
-        print(f"bare server log (most frequent lines):\n{log}")
+        print(f"{name} server log (most frequent lines):\n{log}")
+    return result
+
+
+def bench_bare(args: argparse.Namespace, wrk: str, work: Path, env: dict[str, str]) -> tuple[WrkResult, Any]:
+    requests, options = work / "bare.tsv", work / "bare-options.json"
+    bench_data.write_requests(requests, [("GET", "/hello", "", "")])
+    result = bench_bare_app(
+        args, wrk, work, env, "bare", "(a) bare GET /hello", (requests, requests), "--options-out", str(options)
+    )
     return result, json.loads(options.read_text())
 
 
@@ -409,17 +417,9 @@ def bench_floor(
 ) -> WrkResult:
     """(d): the POST run's requests against the cheapest durable registration (bare_app.py ``--floor-db``) on
     the same gunicorn setup, into an empty SQLite file of its own."""
-    port, label = free_port(), "(d) floor POST"
-    cmd = [sys.executable, str(HERE / "bare_app.py"), "--port", str(port), "--workers", str(args.workers)]
-    cmd += ["--threads", str(args.threads), "--floor-db", str(work / "floor.db")]
-    with Server("floor", cmd, env, work / "floor.log", port) as server:
-        server.wait_ready("/hello")
-        warm_up(args, wrk, server, files["post-warm"], label)
-        result = measure(args, wrk, server, files["post"], label)
-        log = server.log_tail()
-    if result.failed:
-        print(f"floor server log (most frequent lines):\n{log}")
-    return result
+    requests = (files["post-warm"], files["post"])
+    floor_db = str(work / "floor.db")
+    return bench_bare_app(args, wrk, work, env, "floor", "(d) floor POST", requests, "--floor-db", floor_db)
 
 
 def prepare(args: argparse.Namespace, work: Path, secret: str) -> dict[str, Path]:
