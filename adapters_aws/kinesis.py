@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 MAX_RECORDS = 500
 MAX_REQUEST_BYTES = 5 * 1024 * 1024
 MAX_RECORD_BYTES = 1024 * 1024
+MAX_PARTITION_KEY = 256  # Unicode characters; a longer key fails the whole call with a ValidationException
 
 _Record = tuple[str, dict[str, Any], int]  # (event id, PutRecords entry, bytes it counts for)
 
@@ -26,12 +27,14 @@ class KinesisEventSink:
     its partition key the event's ``partitionKey``; records go out in the given order, in PutRecords calls of
     at most 500 records and 5 MiB.
 
-    ``publish`` returns the ids of the records Kinesis refused inside its answer (throttling, internal
-    failure), which the relay sends again later, and of a record too large for Kinesis (logged; it stays in
-    the outbox for an operator). When no call got through (stream missing, no connection, timeout, any
-    botocore error), it raises DeliveryFailed; when a later call of a large publish fails, the records of that
-    call and the calls after it are returned as failed, so the records that landed are not sent twice. No
-    botocore exception leaves this class. The client is built from boto3's own configuration unless given.
+    One bad event never fails the others: an event that cannot be encoded, is over the 1 MiB record limit or
+    has a partition key Kinesis would refuse (the whole call would fail) is returned refused, with its
+    reason, and so is a record Kinesis refused inside its answer (throttling, internal failure) while others
+    landed. The stream failing as a whole raises DeliveryFailed: no call got through (stream missing, no
+    connection, timeout, any botocore error), or every record was refused inside the answers; when a later
+    call of a large publish fails, the exception names the records that landed before, so they are not sent
+    twice. No botocore exception leaves this class. The client is built from boto3's own configuration
+    unless given.
     """
 
     def __init__(self, stream_name: str, client: Any = None, *, region: str | None = None) -> None:
@@ -46,43 +49,45 @@ class KinesisEventSink:
         """The boto3 Kinesis client in use."""
         return self._client
 
-    def publish(self, events: Sequence[OutboxMessage]) -> list[str]:
-        failed: list[str] = []
+    def publish(self, events: Sequence[OutboxMessage]) -> dict[str, str]:
+        refused: dict[str, str] = {}
         records: list[_Record] = []
         for event in events:
-            data = json.dumps(event.body, separators=(",", ":"), ensure_ascii=False).encode()
-            size = len(data) + len(event.partition_key.encode())
-            if size > MAX_RECORD_BYTES:
-                log.error("event %s is %d bytes, over the Kinesis record limit: not published", event.id, size)
-                failed.append(event.id)
-                continue
-            records.append((event.id, {"Data": data, "PartitionKey": event.partition_key}, size))
-        landed = False
-        batches = list(_batches(records))
-        for number, batch in enumerate(batches):
+            record = _record(event)
+            if isinstance(record, str):
+                log.error("event %s not published: %s", event.id, record)
+                refused[event.id] = record
+            else:
+                records.append(record)
+        landed: list[str] = []
+        throttled: dict[str, str] = {}
+        for batch in _batches(records):
             try:
                 answer = self._client.put_records(StreamName=self.stream_name, Records=[r for _, r, _ in batch])
             except AWS_ERRORS as exc:
                 reason = describe(exc)
                 log.warning("Kinesis PutRecords to %s failed: %s", self.stream_name, reason)
-                if not landed:
-                    raise DeliveryFailed(f"Kinesis stream {self.stream_name}: {reason}") from None
-                failed += [event_id for later in batches[number:] for event_id, _, _ in later]
-                return failed
-            landed = True
-            failed += self._refused(batch, answer)
-        return failed
+                raise DeliveryFailed(
+                    f"Kinesis stream {self.stream_name}: {reason}", delivered=landed, refused=refused
+                ) from None
+            failed = self._refused(batch, answer)
+            throttled.update(failed)
+            landed += [event_id for event_id, _, _ in batch if event_id not in failed]
+        if throttled and not landed:  # the stream refused everything: it is failing, not these records
+            reasons = sorted(set(throttled.values()))
+            raise DeliveryFailed(f"Kinesis stream {self.stream_name} refused every record: {reasons}", refused=refused)
+        return {**refused, **throttled}
 
-    def _refused(self, batch: Sequence[_Record], answer: dict[str, Any]) -> list[str]:
-        """The ids of the records of a 200 answer that carry an ``ErrorCode`` (or that it does not mention)."""
+    def _refused(self, batch: Sequence[_Record], answer: dict[str, Any]) -> dict[str, str]:
+        """The records of a 200 answer that carry an ``ErrorCode`` (or that it does not mention), with it."""
         results = answer.get("Records") or []
         if not answer.get("FailedRecordCount") and len(results) == len(batch):
-            return []
+            return {}
         answered = zip(batch, results, strict=False)
-        refused = [event_id for (event_id, _, _), result in answered if result.get("ErrorCode")]
-        refused += [event_id for event_id, _, _ in batch[len(results) :]]
+        refused = {event_id: str(r["ErrorCode"]) for (event_id, _, _), r in answered if r.get("ErrorCode")}
+        refused.update({event_id: "not in the answer" for event_id, _, _ in batch[len(results) :]})
         if refused:
-            codes = sorted({str(r.get("ErrorCode")) for r in results if r.get("ErrorCode")})
+            codes = sorted(set(refused.values()))
             log.warning("Kinesis refused %d of %d records (%s); they are retried", len(refused), len(batch), codes)
         return refused
 
@@ -90,6 +95,21 @@ class KinesisEventSink:
         """Closes the client's connections, if this sink built the client."""
         if self._owns_client:
             self._client.close()
+
+
+def _record(event: OutboxMessage) -> _Record | str:
+    """The PutRecords entry of ``event``, or why Kinesis could not take it."""
+    try:
+        data = json.dumps(event.body, separators=(",", ":"), ensure_ascii=False).encode()
+        key = event.partition_key.encode()
+    except (UnicodeEncodeError, ValueError, TypeError, RecursionError) as exc:
+        return f"cannot be encoded as UTF-8 JSON: {type(exc).__name__}"
+    if not 1 <= len(event.partition_key) <= MAX_PARTITION_KEY:
+        return f"partition key of {len(event.partition_key)} characters (Kinesis takes 1 to {MAX_PARTITION_KEY})"
+    size = len(data) + len(key)
+    if size > MAX_RECORD_BYTES:
+        return f"{size} bytes, over the Kinesis record limit"
+    return event.id, {"Data": data, "PartitionKey": event.partition_key}, size
 
 
 def _batches(records: Sequence[_Record]) -> Iterator[list[_Record]]:

@@ -26,8 +26,9 @@ class SqsRetryQueue:
     ``{"campaignId", "userId"}``. Received messages stay hidden for ``visibility_timeout`` seconds unless
     acknowledged (deleted), then come back. A message whose body is not a retry request is deleted and
     skipped with a warning, so it cannot come back forever; a receipt handle SQS calls invalid is skipped
-    with a warning too. Every other failure of SQS (queue missing, no connection, timeout, messages of a
-    batch refused) raises DeliveryFailed; no botocore exception leaves this class. The client is built from
+    with a warning too. ``enqueue`` returns the requests SQS refused one by one while others got in; every
+    other failure of SQS (queue missing, no connection, timeout, every message of a call refused) raises
+    DeliveryFailed; no botocore exception leaves this class. The client is built from
     boto3's own configuration unless given. A standard queue does not merge duplicate requests across calls
     (the port allows that): refreshing an entry twice is harmless.
     """
@@ -52,19 +53,26 @@ class SqsRetryQueue:
         """The boto3 SQS client in use."""
         return self._client
 
-    def enqueue(self, requests: Sequence[RetryRequest]) -> None:
+    def enqueue(self, requests: Sequence[RetryRequest]) -> dict[RetryRequest, str]:
         unique = list(dict.fromkeys(requests))  # the same entry twice in one call is one request
-        refused: list[str] = []
+        refused: dict[RetryRequest, str] = {}  # by the sender's fault: this request, not the queue
+        transient: dict[RetryRequest, str] = {}  # SQS failed inside a 200 answer
         for chunk in _chunks(unique):
             entries = [
                 {"Id": str(n), "MessageBody": json.dumps(request.to_document(), separators=(",", ":"))}
                 for n, request in enumerate(chunk)
             ]
             answer = self._call("SendMessageBatch", self._client.send_message_batch, Entries=entries)
-            refused += [str(f.get("Code")) for f in answer.get("Failed") or []]
-        if refused:
-            reasons = sorted(set(refused))
-            raise DeliveryFailed(f"SQS refused {len(refused)} of {len(unique)} retry requests: {reasons}")
+            for failure in answer.get("Failed") or []:
+                request = chunk[int(failure["Id"])]
+                why = f"{failure.get('Code')}: {failure.get('Message', '')}".rstrip(": ")
+                (refused if failure.get("SenderFault") else transient)[request] = why
+        if transient and len(transient) + len(refused) == len(unique):  # nothing got in: the queue is failing
+            reasons = sorted(set(transient.values()))
+            raise DeliveryFailed(f"SQS refused {len(transient)} of {len(unique)} retry requests: {reasons}")
+        if refused or transient:
+            log.warning("SQS refused %d of %d retry requests", len(refused) + len(transient), len(unique))
+        return {**refused, **transient}
 
     def receive(self, max_count: int, wait_seconds: float) -> list[tuple[str, RetryRequest]]:
         if max_count <= 0:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from entrycore.errors import DeliveryFailed
+from entrycore.errors import DeliveryFailed, MessageRejected
 from entrycore.outbox import OutboxMessage
 from entrycore.timefmt import iso
 
@@ -33,8 +33,12 @@ class JsonLinesFile:
             self._pid = os.getpid()
         return self._fd
 
-    def append(self, records: Sequence[Mapping[str, Any]]) -> None:
-        data = "".join(json.dumps(r, separators=(",", ":"), ensure_ascii=False) + "\n" for r in records).encode()
+    def append(self, lines: Sequence[bytes]) -> None:
+        """Appends the encoded ``lines`` (see ``line``) in one write; raises DeliveryFailed when the file
+        cannot take them."""
+        data = b"".join(lines)
+        if not data:
+            return
         try:
             with self._lock:
                 fd = self._descriptor()
@@ -51,28 +55,45 @@ class JsonLinesFile:
             self._fd = None
 
 
+def line(record: Mapping[str, Any]) -> bytes:
+    """One JSON line in UTF-8; raises MessageRejected for a record that has no such form (a lone surrogate)."""
+    try:
+        return (json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+    except (UnicodeEncodeError, ValueError, TypeError, RecursionError) as exc:
+        raise MessageRejected(f"cannot be written as UTF-8 JSON: {type(exc).__name__}") from None
+
+
 class FileEventSink:
-    """``ENTRY_EVENTS=file:PATH``: one event per line, exactly the API.md §8 object."""
+    """``ENTRY_EVENTS=file:PATH``: one event per line, exactly the API.md §8 object. An event that cannot be
+    written as UTF-8 JSON is returned refused; the others of its batch are written."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self._file = JsonLinesFile(path)
 
-    def publish(self, events: Sequence[OutboxMessage]) -> list[str]:
-        self._file.append([e.body for e in events])
-        return []
+    def publish(self, events: Sequence[OutboxMessage]) -> dict[str, str]:
+        lines: list[bytes] = []
+        refused: dict[str, str] = {}
+        for event in events:
+            try:
+                lines.append(line(event.body))
+            except MessageRejected as exc:
+                refused[event.id] = str(exc)
+        self._file.append(lines)
+        return refused
 
     def close(self) -> None:
         self._file.close()
 
 
 class FileReceiptSender:
-    """``ENTRY_RECEIPTS=file:PATH``: one receipt per line (API.md §6 "Receipt lines"), with ``sentAt``."""
+    """``ENTRY_RECEIPTS=file:PATH``: one receipt per line (API.md §6 "Receipt lines"), with ``sentAt``; a
+    receipt that cannot be written as UTF-8 JSON raises MessageRejected."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self._file = JsonLinesFile(path)
 
     def send(self, receipt: Mapping[str, Any]) -> None:
-        self._file.append([{**receipt, "sentAt": iso(datetime.now(UTC))}])
+        self._file.append([line({**receipt, "sentAt": iso(datetime.now(UTC))})])
 
     def close(self) -> None:
         self._file.close()

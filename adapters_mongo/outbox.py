@@ -29,7 +29,7 @@ from pymongo import ASCENDING
 
 from adapters_mongo.errors import unavailable
 from entrycore.errors import DependencyUnavailable
-from entrycore.outbox import OutboxMessage
+from entrycore.outbox import NEVER, DeadLetter, OutboxMessage
 from entrycore.timefmt import iso, parse_iso
 
 _PENDING = {"outboxSince": {"$exists": True}}  # implies the partial filter of the outbox indexes
@@ -37,9 +37,13 @@ _RELAY_VIEW = {"outbox": True, "outboxRev": True, "outboxReadyAt": True, "outbox
 _RETRIES = 32  # guarded writes lost to concurrent writes of the same entry before giving up
 _META = "outbox"
 _READY_NOW = ""
+# A dead letter stays in its entry's outbox, due never: the claim passes it and holds back the entry's later
+# messages by its usual rule (``parkedAt`` and ``lastError`` say when and why).
+_PARKED = iso(NEVER) or ""
+_DEAD = {**_PENDING, "outbox.parkedAt": {"$exists": True}}
 
 Doc = dict[str, Any]
-Change = Callable[[list[Doc]], Doc | None]
+Change = Callable[[list[Doc]], tuple[Doc, int] | None]  # the update of an entry's outbox, and how many messages
 
 
 def pending_fields(outbox: Sequence[OutboxMessage]) -> Doc:
@@ -108,77 +112,115 @@ class MongoOutbox:
     def delivered(self, owner: str, ids: Sequence[str], now: datetime) -> None:
         wanted = set(ids)
 
-        def remove(outbox: list[Doc]) -> Doc | None:
+        def remove(outbox: list[Doc]) -> tuple[Doc, int] | None:
             done = [m["id"] for m in outbox if m["id"] in wanted and m.get("leaseOwner") == owner]
             if not done:
                 return None
             rest = [m for m in outbox if m["id"] not in done]
             if not rest:
-                return {"$unset": {"outbox": "", "outboxSince": "", "outboxReadyAt": ""}, "$inc": {"outboxRev": 1}}
-            return {
+                unset = {"outbox": "", "outboxSince": "", "outboxReadyAt": ""}
+                return {"$unset": unset, "$inc": {"outboxRev": 1}}, len(done)
+            update = {
                 "$pull": {"outbox": {"id": {"$in": done}}},
                 "$set": {"outboxSince": _since(rest), "outboxReadyAt": _ready_at(rest)},
                 "$inc": {"outboxRev": 1},
             }
+            return update, len(done)
 
         if self._change_each(ids, remove):
             with unavailable():
                 self._outbox_meta.update_one({"_id": _META}, {"$max": {"lastDeliveredAt": _text(now)}}, upsert=True)
 
-    def retry_later(self, owner: str, ids: Sequence[str], at: datetime) -> None:
-        wanted, due = set(ids), _text(at)
+    def retry_later(
+        self, owner: str, ids: Sequence[str], at: datetime, *, error: str | None = None, counted: bool = True
+    ) -> None:
+        fields: Doc = {"due": _text(at)} if error is None else {"due": _text(at), "lastError": error}
+        self._change_each(ids, _releasing(owner, set(ids), fields, int(counted)))
 
-        def release(outbox: list[Doc]) -> Doc | None:
+    def park(self, owner: str, ids: Sequence[str], now: datetime, error: str) -> None:
+        fields = {"due": _PARKED, "parkedAt": _text(now), "lastError": error}
+        self._change_each(ids, _releasing(owner, set(ids), fields, 1))
+
+    def dead_letters(self, limit: int) -> list[DeadLetter]:
+        if limit <= 0:
+            return []
+        with unavailable():
+            docs = list(self._entries.find(_DEAD, {"outbox": True}))
+        found: list[DeadLetter] = []
+        for doc in docs:
+            outbox = doc["outbox"]
+            for position, message in enumerate(outbox):
+                if "parkedAt" in message:
+                    later = sum(1 for m in outbox[position + 1 :] if "parkedAt" not in m)
+                    dead = OutboxMessage.from_document(message)
+                    found.append(DeadLetter(dead, parse_iso(message["parkedAt"]), message.get("lastError", ""), later))
+        found.sort(key=lambda d: (d.parked_at, d.message.created_at, d.message.id))
+        return found[:limit]
+
+    def requeue_dead_letters(self, ids: Sequence[str] | None, now: datetime) -> int:
+        if ids is None:
+            with unavailable():
+                docs = list(self._entries.find(_DEAD, {"outbox": True}))
+            ids = [m["id"] for doc in docs for m in doc["outbox"] if "parkedAt" in m]
+        wanted = set(ids)
+
+        def requeue(outbox: list[Doc]) -> tuple[Doc, int] | None:
             outbox = [dict(m) for m in outbox]
             changes: Doc = {}
             drops: Doc = {}
             for position, message in enumerate(outbox):
-                if message["id"] in wanted and message.get("leaseOwner") == owner:
-                    attempts = int(message.get("attempts", 0)) + 1
-                    message.update(due=due, attempts=attempts)
-                    message.pop("leaseOwner", None)
-                    message.pop("leaseUntil", None)
-                    changes[f"outbox.{position}.due"] = due
-                    changes[f"outbox.{position}.attempts"] = attempts
-                    drops[f"outbox.{position}.leaseOwner"] = ""
-                    drops[f"outbox.{position}.leaseUntil"] = ""
+                if message["id"] in wanted and "parkedAt" in message:
+                    for name in ("parkedAt", "due"):
+                        message.pop(name, None)
+                        drops[f"outbox.{position}.{name}"] = ""
+                    message["attempts"] = changes[f"outbox.{position}.attempts"] = 0
             if not changes:
                 return None
             changes["outboxReadyAt"] = _ready_at(outbox)
-            return {"$set": changes, "$unset": drops, "$inc": {"outboxRev": 1}}
+            return {"$set": changes, "$unset": drops, "$inc": {"outboxRev": 1}}, len(drops) // 2
 
-        self._change_each(ids, release)
+        return self._change_each(ids, requeue)
 
     def outbox_status(self) -> dict[str, Any]:
         totals = [
             {"$match": _PENDING},
-            {"$group": {"_id": None, "backlog": {"$sum": {"$size": "$outbox"}}, "oldest": {"$min": "$outboxSince"}}},
+            {"$unwind": "$outbox"},
+            {
+                "$group": {
+                    "_id": {"$eq": [{"$ifNull": ["$outbox.due", ""]}, _PARKED]},  # dead letters apart
+                    "count": {"$sum": 1},
+                    "oldest": {"$min": "$outbox.createdAt"},
+                    "parked": {"$min": "$outbox.parkedAt"},
+                }
+            },
         ]
         with unavailable():
-            found = next(iter(self._entries.aggregate(totals)), None) or {}
+            groups = {bool(g["_id"]): g for g in self._entries.aggregate(totals)}
             meta = self._outbox_meta.find_one({"_id": _META}) or {}
-        oldest, last = found.get("oldest"), meta.get("lastDeliveredAt")
+        live, dead, last = groups.get(False, {}), groups.get(True, {}), meta.get("lastDeliveredAt")
         return {
-            "backlog": int(found.get("backlog", 0)),
+            "backlog": int(live.get("count", 0)),
             "lastDeliveredAt": parse_iso(last) if last else None,
-            "oldestPendingAt": parse_iso(oldest.split(" ", 1)[0]) if oldest else None,
+            "oldestPendingAt": parse_iso(live["oldest"]) if live.get("oldest") else None,
+            "deadLetters": int(dead.get("count", 0)),
+            "oldestDeadLetterAt": parse_iso(dead["parked"]) if dead.get("parked") else None,
         }
 
-    def _change_each(self, ids: Sequence[str], change: Change) -> bool:
-        """Applies ``change`` to the outbox of every entry holding one of ``ids``; whether any changed."""
+    def _change_each(self, ids: Sequence[str], change: Change) -> int:
+        """Applies ``change`` to the outbox of every entry holding one of ``ids``; how many messages changed."""
         if not ids:
-            return False
+            return 0
         with unavailable():
             docs = list(self._entries.find({**_PENDING, "outbox.id": {"$in": list(set(ids))}}, _RELAY_VIEW))
-        changed = False
+        changed = 0
         for doc in docs:
             current: Doc | None = doc
             for _ in range(_RETRIES):
                 update = change(current["outbox"]) if current and current.get("outbox") else None
                 if current is None or update is None:
                     break
-                if self._guarded(current, update):
-                    changed = True
+                if self._guarded(current, update[0]):
+                    changed += update[1]
                     break
                 with unavailable():
                     current = self._entries.find_one({"_id": doc["_id"]}, _RELAY_VIEW)
@@ -191,6 +233,34 @@ class MongoOutbox:
         with unavailable():
             result = self._entries.update_one({"_id": doc["_id"], "outboxRev": doc["outboxRev"]}, update)
         return bool(result.matched_count)
+
+
+def _releasing(owner: str, wanted: set[str], fields: Doc, attempts: int) -> Change:
+    """The change that releases the owner's leased messages among ``wanted``: ``fields`` set on each, its
+    attempts raised by ``attempts``."""
+
+    def release(outbox: list[Doc]) -> tuple[Doc, int] | None:
+        outbox = [dict(m) for m in outbox]
+        changes: Doc = {}
+        drops: Doc = {}
+        released = 0
+        for position, message in enumerate(outbox):
+            if message["id"] in wanted and message.get("leaseOwner") == owner:
+                count = int(message.get("attempts", 0)) + attempts
+                message.update(fields, attempts=count)
+                message.pop("leaseOwner", None)
+                message.pop("leaseUntil", None)
+                changes.update({f"outbox.{position}.{name}": value for name, value in fields.items()})
+                changes[f"outbox.{position}.attempts"] = count
+                drops[f"outbox.{position}.leaseOwner"] = ""
+                drops[f"outbox.{position}.leaseUntil"] = ""
+                released += 1
+        if not changes:
+            return None
+        changes["outboxReadyAt"] = _ready_at(outbox)
+        return {"$set": changes, "$unset": drops, "$inc": {"outboxRev": 1}}, released
+
+    return release
 
 
 def _choose(docs: Sequence[Mapping[str, Any]], limit: int, at: str, cutoff: str | None) -> list[tuple[int, int]]:

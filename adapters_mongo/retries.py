@@ -34,9 +34,9 @@ class MongoRetries:
     _retries: Any
     _retry_visibility: timedelta
 
-    def enqueue(self, requests: Sequence[RetryRequest]) -> None:
+    def enqueue(self, requests: Sequence[RetryRequest]) -> dict[RetryRequest, str]:
         if not requests:
-            return
+            return {}
         at = utc_ms(datetime.now(UTC))
         docs = [{"_id": r.to_document(), "visibleAt": at, "receiveCount": 0} for r in dict.fromkeys(requests)]
         with queue_down(), unavailable():
@@ -49,6 +49,7 @@ class MongoRetries:
                 self._retries.update_many(
                     {"_id": {"$in": merged}, "handle": {"$ne": None}}, {"$set": {"requeue": True}}
                 )
+        return {}  # a request is two ids: nothing in it a datastore could refuse
 
     def receive(self, max_count: int, wait_seconds: float) -> list[tuple[str, RetryRequest]]:
         if max_count <= 0:

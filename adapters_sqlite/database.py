@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import threading
 import weakref
@@ -169,7 +170,7 @@ class Database:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             for number in range(version, len(MIGRATIONS)):
                 for statement in MIGRATIONS[number]:
-                    conn.execute(statement)
+                    _apply(conn, statement)
                 conn.execute(f"PRAGMA user_version = {number + 1}")
             conn.execute("COMMIT")
         except BaseException:
@@ -241,3 +242,17 @@ class Database:
             for slot in list(self._slots):
                 if slot.pid == os.getpid():
                     slot.conn.close()
+
+
+_ADD_COLUMN = re.compile(r"^\s*ALTER TABLE (\w+) ADD COLUMN (\w+)", re.IGNORECASE)
+
+
+def _apply(conn: sqlite3.Connection, statement: str) -> None:
+    """Runs one migration statement; ``ALTER TABLE t ADD COLUMN c`` is skipped when ``t`` has ``c`` already,
+    so every statement is idempotent (SQLite has no ADD COLUMN IF NOT EXISTS)."""
+    adding = _ADD_COLUMN.match(statement)
+    if adding:
+        table, column = adding.groups()
+        if any(row[1] == column for row in conn.execute(f"PRAGMA table_info({table})")):
+            return
+    conn.execute(statement)

@@ -10,7 +10,7 @@ from typing import Any
 
 from adapters_sqlite.database import Database
 from entrycore.errors import Internal
-from entrycore.outbox import OutboxMessage
+from entrycore.outbox import NEVER, DeadLetter, OutboxMessage
 from entrycore.timefmt import iso, parse_iso, parse_iso_opt
 
 KEEP_ATTEMPTS = timedelta(days=1)  # far longer than any attempt window (PHN-010: 10 minutes)
@@ -48,10 +48,42 @@ _LEASE = "UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE seq = ?"
 _DELIVERED = "DELETE FROM outbox WHERE id = ? AND lease_owner = ? AND delivered_at IS NULL"
 _LAST_DELIVERED = "UPDATE outbox_meta SET last_delivered_at = max(coalesce(last_delivered_at, ''), ?) WHERE id = 1"
 _RETRY = (
-    "UPDATE outbox SET lease_owner = NULL, lease_until = NULL, due_at = ?, attempts = attempts + 1"
-    " WHERE id = ? AND lease_owner = ? AND delivered_at IS NULL"
+    "UPDATE outbox SET lease_owner = NULL, lease_until = NULL, due_at = ?, attempts = attempts + ?,"
+    " last_error = coalesce(?, last_error) WHERE id = ? AND lease_owner = ? AND delivered_at IS NULL"
 )
-_STATUS = "SELECT count(*), min(created_at) FROM outbox INDEXED BY outbox_due WHERE delivered_at IS NULL"
+_PARKED = iso(NEVER)
+# A parked message is a pending row due never (schema migration 6): the claim passes it and holds back
+# the later messages of its entry by the rules above, with no change.
+_PARK = (
+    "UPDATE outbox SET lease_owner = NULL, lease_until = NULL, due_at = ?, attempts = attempts + 1,"
+    " parked_at = ?, last_error = ? WHERE id = ? AND lease_owner = ? AND delivered_at IS NULL"
+)
+_DEAD = """
+    SELECT seq, id, kind, campaign_id, user_id, partition_key, body, created_at, attempts, parked_at, last_error,
+           (SELECT count(*) FROM outbox AS b
+             WHERE b.campaign_id = o.campaign_id AND b.user_id = o.user_id AND b.seq > o.seq
+               AND b.delivered_at IS NULL AND b.parked_at IS NULL)
+      FROM outbox AS o INDEXED BY outbox_parked
+     WHERE o.parked_at IS NOT NULL AND o.delivered_at IS NULL
+     ORDER BY o.parked_at, o.seq
+     LIMIT ?
+"""
+_REQUEUE = (
+    "UPDATE outbox SET parked_at = NULL, due_at = NULL, attempts = 0"
+    " WHERE id = ? AND parked_at IS NOT NULL AND delivered_at IS NULL"
+)
+_REQUEUE_ALL = (
+    "UPDATE outbox SET parked_at = NULL, due_at = NULL, attempts = 0"
+    " WHERE parked_at IS NOT NULL AND delivered_at IS NULL"
+)
+_STATUS = (
+    "SELECT count(*), min(created_at) FROM outbox INDEXED BY outbox_due"
+    " WHERE delivered_at IS NULL AND (due_at IS NULL OR due_at < ?)"
+)
+_STATUS_DEAD = (
+    "SELECT count(*), min(parked_at) FROM outbox INDEXED BY outbox_parked"
+    " WHERE parked_at IS NOT NULL AND delivered_at IS NULL"
+)
 _STATUS_META = "SELECT last_delivered_at FROM outbox_meta WHERE id = 1"
 
 _RECORD_ATTEMPT = "INSERT INTO attempts (campaign_id, user_id, at) VALUES (?, ?, ?)"
@@ -124,23 +156,56 @@ class SqliteOutbox:
 
         self._db.write(forget)
 
-    def retry_later(self, owner: str, ids: Sequence[str], at: datetime) -> None:
-        if not ids:
-            return
-        rows = [(iso(at), message_id, owner) for message_id in dict.fromkeys(ids)]
+    def retry_later(
+        self, owner: str, ids: Sequence[str], at: datetime, *, error: str | None = None, counted: bool = True
+    ) -> None:
+        rows = [(iso(at), int(counted), error, message_id, owner) for message_id in dict.fromkeys(ids)]
+        self._write_each(_RETRY, rows)
 
-        def release(conn: sqlite3.Connection) -> None:
+    def park(self, owner: str, ids: Sequence[str], now: datetime, error: str) -> None:
+        self._write_each(_PARK, [(_PARKED, iso(now), error, message_id, owner) for message_id in dict.fromkeys(ids)])
+
+    def dead_letters(self, limit: int) -> list[DeadLetter]:
+        if limit <= 0:
+            return []
+        with self._db.reading() as conn:
+            rows = conn.execute(_DEAD, (limit,)).fetchall()
+        return [DeadLetter(_message(row[:9], row[8]), parse_iso(row[9]), row[10] or "", row[11]) for row in rows]
+
+    def requeue_dead_letters(self, ids: Sequence[str] | None, now: datetime) -> int:
+        def requeue(conn: sqlite3.Connection) -> int:
+            before = conn.total_changes
+            if ids is None:
+                conn.execute(_REQUEUE_ALL)
+            else:
+                conn.executemany(_REQUEUE, [(message_id,) for message_id in dict.fromkeys(ids)])
+            return conn.total_changes - before
+
+        return self._db.write(requeue)
+
+    def _write_each(self, statement: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+
+        def run(conn: sqlite3.Connection) -> None:
             # Returns None, not the cursor: a cursor finalised on the caller's thread while the writer
             # thread uses the connection fails that batch with SQLITE_MISUSE.
-            conn.executemany(_RETRY, rows)
+            conn.executemany(statement, rows)
 
-        self._db.write(release)
+        self._db.write(run)
 
     def outbox_status(self) -> dict[str, Any]:
         with self._db.reading() as conn:
-            backlog, oldest = conn.execute(_STATUS).fetchone()
+            backlog, oldest = conn.execute(_STATUS, (_PARKED,)).fetchone()
+            dead, oldest_dead = conn.execute(_STATUS_DEAD).fetchone()
             (last,) = conn.execute(_STATUS_META).fetchone() or (None,)
-        return {"backlog": backlog, "lastDeliveredAt": parse_iso_opt(last), "oldestPendingAt": parse_iso_opt(oldest)}
+        return {
+            "backlog": backlog,
+            "lastDeliveredAt": parse_iso_opt(last),
+            "oldestPendingAt": parse_iso_opt(oldest),
+            "deadLetters": dead,
+            "oldestDeadLetterAt": parse_iso_opt(oldest_dead),
+        }
 
     # AttemptStore
 

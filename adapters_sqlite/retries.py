@@ -41,9 +41,9 @@ class SqliteRetries:
     _db: Database
     _retry_visibility: timedelta
 
-    def enqueue(self, requests: Sequence[RetryRequest]) -> None:
+    def enqueue(self, requests: Sequence[RetryRequest]) -> dict[RetryRequest, str]:
         if not requests:
-            return
+            return {}
         at = iso(datetime.now(UTC))
         rows = [(r.campaign_id, r.user_id, at) for r in dict.fromkeys(requests)]
 
@@ -52,6 +52,7 @@ class SqliteRetries:
 
         with queue_down():
             self._db.write(insert)
+        return {}  # a request is two ids: nothing in it a datastore could refuse
 
     def receive(self, max_count: int, wait_seconds: float) -> list[tuple[str, RetryRequest]]:
         if max_count <= 0:

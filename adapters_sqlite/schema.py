@@ -133,6 +133,18 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             ON outbox (seq, due_at, created_at) WHERE delivered_at IS NULL
         """,
     ),
+    (
+        # Dead letters (SPEC PUB-002): a message refused too often is parked, never dropped. It stays a pending
+        # row with due_at = entrycore.outbox.NEVER, so the claim's rules hold back the later messages of its
+        # entry unchanged; ``parked_at`` says when, ``last_error`` the sink's last reason (also kept while a
+        # message is retried). Database skips an ADD COLUMN whose column exists, so these stay idempotent too.
+        "ALTER TABLE outbox ADD COLUMN parked_at TEXT",
+        "ALTER TABLE outbox ADD COLUMN last_error TEXT",
+        """
+        CREATE INDEX IF NOT EXISTS outbox_parked
+            ON outbox (parked_at, seq) WHERE parked_at IS NOT NULL AND delivered_at IS NULL
+        """,
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 
@@ -167,7 +168,22 @@ class StaleEntry(Exception):
 
 
 class DeliveryFailed(Exception):
-    """Raised by a sink or sender when a side effect could not be delivered now (the relay retries)."""
+    """Raised by a sink or sender that failed as a whole (an outage: down, unreachable, timing out, throttling
+    every message): the relay backs off and retries the batch later. A sink that failed part-way says which
+    messages landed before (``delivered``) and which it had refused one by one (``refused``: id -> reason)."""
+
+    def __init__(
+        self, message: str = "", *, delivered: Sequence[str] = (), refused: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.delivered = tuple(delivered)
+        self.refused = dict(refused or {})
+
+
+class MessageRejected(Exception):
+    """Raised by a sender that refused this one message (it cannot be encoded, is too large, or the service
+    answered that it is bad): the relay retries it alone with its own backoff and parks it as a dead letter
+    after its attempts run out, while the other messages go on."""
 
 
 class EnrichmentFailed(Exception):

@@ -8,7 +8,7 @@ per entry, retrying until they are delivered.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import attrs
@@ -19,6 +19,11 @@ from entrycore.timefmt import iso, parse_iso
 EVENT = "event"
 RECEIPT = "receipt"
 RETRY = "retry"
+
+# The due time of a parked message (a dead letter): never. The stores keep a dead letter among the pending
+# messages with this due time, so their claim rules need nothing new to hold back the later messages of
+# its entry (PUB-002 order) until an operator puts it back in the queue.
+NEVER = datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)
 
 
 @attrs.frozen
@@ -75,6 +80,32 @@ class OutboxMessage:
             created_at=parse_iso(doc["createdAt"]),
             attempts=int(doc.get("attempts", 0)),
         )
+
+
+@attrs.frozen
+class DeadLetter:
+    """A message parked after its attempts ran out: never dropped, kept with its last error. It holds back
+    the ``held_back`` later messages of its own entry (and no other entry's) until it is put back in the
+    queue (``entry-service outbox dead-letters --retry``)."""
+
+    message: OutboxMessage
+    parked_at: datetime
+    error: str
+    held_back: int
+
+    def to_document(self) -> dict[str, Any]:
+        message = self.message
+        return {
+            "id": message.id,
+            "kind": message.kind,
+            "campaignId": message.campaign_id,
+            "userId": message.user_id,
+            "createdAt": iso(message.created_at),
+            "attempts": message.attempts,
+            "parkedAt": iso(self.parked_at),
+            "error": self.error,
+            "heldBack": self.held_back,
+        }
 
 
 def partition_key(entry: Entry) -> str:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from entrycore.model import Campaign, Entry, FraudResult, UserAccount
-from entrycore.outbox import OutboxMessage, RetryRequest
+from entrycore.outbox import DeadLetter, OutboxMessage, RetryRequest
 
 
 class Clock(Protocol):
@@ -109,25 +109,45 @@ class Outbox(Protocol):
         """Marks the owner's leased messages delivered (they are not claimed again)."""
         ...
 
-    def retry_later(self, owner: str, ids: Sequence[str], at: datetime) -> None:
-        """Releases the owner's leased messages, due again at ``at``, one more attempt counted."""
+    def retry_later(
+        self, owner: str, ids: Sequence[str], at: datetime, *, error: str | None = None, counted: bool = True
+    ) -> None:
+        """Releases the owner's leased messages, due again at ``at``, with their last ``error``; one more
+        attempt counted unless ``counted`` is false (the sink as a whole failed, not these messages)."""
+        ...
+
+    def park(self, owner: str, ids: Sequence[str], now: datetime, error: str) -> None:
+        """Parks the owner's leased messages as dead letters (one more attempt counted, ``error`` kept): never
+        claimed again until requeued, and each holds back the later messages of its own entry."""
+        ...
+
+    def dead_letters(self, limit: int) -> list[DeadLetter]:
+        """Up to ``limit`` dead letters, oldest parked first, each with how many messages it holds back."""
+        ...
+
+    def requeue_dead_letters(self, ids: Sequence[str] | None, now: datetime) -> int:
+        """Puts the named dead letters (every one when ``ids`` is None) back in the queue, due at once with
+        their attempts counted from 0; returns how many."""
         ...
 
     def outbox_status(self) -> Mapping[str, Any]:
-        """``{"backlog": n, "lastDeliveredAt": datetime | None, "oldestPendingAt": datetime | None}``."""
+        """``{"backlog": n, "lastDeliveredAt", "oldestPendingAt", "deadLetters": n, "oldestDeadLetterAt"}``
+        (datetimes or None); dead letters are not in the backlog, the messages they hold back are."""
         ...
 
 
 class ReceiptSender(Protocol):
     def send(self, receipt: Mapping[str, Any]) -> None:
-        """Sends one receipt email (API.md §6 shape); raises DeliveryFailed when it could not."""
+        """Sends one receipt email (API.md §6 shape); raises MessageRejected when the email service refused
+        this receipt, DeliveryFailed when the service failed as a whole (down, timing out)."""
         ...
 
 
 class EventSink(Protocol):
-    def publish(self, events: Sequence[OutboxMessage]) -> list[str]:
-        """Publishes events in order; returns the ids of those that failed (empty when all landed); raises
-        DeliveryFailed when none could be sent."""
+    def publish(self, events: Sequence[OutboxMessage]) -> dict[str, str]:
+        """Publishes events in order; returns ``{id: reason}`` of the events that failed one by one (refused,
+        unencodable, too large, or not sent after a later call failed), empty when all landed; raises
+        DeliveryFailed when the sink failed as a whole and none could be sent."""
         ...
 
 
@@ -149,8 +169,9 @@ class FanscoreSource(Protocol):
 class RetryQueue(Protocol):
     """Requests to re-run enrichment of entries (SPEC PUB-005): SQS in production, the store embedded."""
 
-    def enqueue(self, requests: Sequence[RetryRequest]) -> None:
-        """Queues every request (duplicates may be merged); raises DeliveryFailed when the queue is down."""
+    def enqueue(self, requests: Sequence[RetryRequest]) -> dict[RetryRequest, str]:
+        """Queues every request (duplicates may be merged); returns ``{request: reason}`` of those the queue
+        refused one by one (empty when all were queued); raises DeliveryFailed when the queue is down."""
         ...
 
     def receive(self, max_count: int, wait_seconds: float) -> list[tuple[str, RetryRequest]]:

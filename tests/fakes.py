@@ -18,7 +18,7 @@ from entrycore.errors import (
     StaleEntry,
 )
 from entrycore.model import Campaign, Entry, UserAccount
-from entrycore.outbox import OutboxMessage, RetryRequest
+from entrycore.outbox import NEVER, DeadLetter, OutboxMessage, RetryRequest
 
 
 @attrs.define
@@ -78,6 +78,8 @@ class Pending:
     owner: str | None = None
     lease_until: datetime | None = None
     attempts: int = 0
+    error: str | None = None
+    parked_at: datetime | None = None
 
 
 @attrs.define
@@ -168,17 +170,56 @@ class FakeEntryStore:
             if done:
                 self.last_delivered_at = now
 
-    def retry_later(self, owner: str, ids: Sequence[str], at: datetime) -> None:
+    def retry_later(
+        self, owner: str, ids: Sequence[str], at: datetime, *, error: str | None = None, counted: bool = True
+    ) -> None:
         with self.lock:
             for item in self.pending:
                 if item.message.id in ids and item.owner == owner:
                     item.owner, item.lease_until, item.due = None, None, at
+                    item.attempts += 1 if counted else 0
+                    item.error = error if error is not None else item.error
+
+    def park(self, owner: str, ids: Sequence[str], now: datetime, error: str) -> None:
+        with self.lock:
+            for item in self.pending:
+                if item.message.id in ids and item.owner == owner:
+                    item.owner, item.lease_until, item.due = None, None, NEVER
                     item.attempts += 1
+                    item.error, item.parked_at = error, now
+
+    def dead_letters(self, limit: int) -> list[DeadLetter]:
+        with self.lock:
+            dead = sorted((p for p in self.pending if p.parked_at is not None), key=lambda p: (p.parked_at, p.seq))
+            return [
+                DeadLetter(
+                    attrs.evolve(p.message, attempts=p.attempts),
+                    p.parked_at,
+                    p.error or "",
+                    sum(1 for o in self.pending if o.seq > p.seq and _same_entry(o, p) and o.parked_at is None),
+                )
+                for p in dead[:limit]
+                if p.parked_at is not None
+            ]
+
+    def requeue_dead_letters(self, ids: Sequence[str] | None, now: datetime) -> int:
+        with self.lock:
+            chosen = [p for p in self.pending if p.parked_at is not None and (ids is None or p.message.id in ids)]
+            for item in chosen:
+                item.parked_at, item.due, item.attempts = None, None, 0
+            return len(chosen)
 
     def outbox_status(self) -> dict[str, Any]:
         with self.lock:
-            oldest = min((p.message.created_at for p in self.pending), default=None)
-            return {"backlog": len(self.pending), "lastDeliveredAt": self.last_delivered_at, "oldestPendingAt": oldest}
+            live = [p for p in self.pending if p.parked_at is None]
+            dead = [p.parked_at for p in self.pending if p.parked_at is not None]
+            return {
+                "backlog": len(live),
+                "lastDeliveredAt": self.last_delivered_at,
+                "oldestPendingAt": min((p.message.created_at for p in live), default=None),
+                "deadLetters": len(dead),
+                "oldestDeadLetterAt": min(dead, default=None),
+            }
 
     def find_by_code(self, campaign_id: str, code: str) -> Entry | None:
         return next(
@@ -199,6 +240,10 @@ class FakeEntryStore:
     def entries_of_user(self, user_id: str) -> list[Entry]:
         found = [Entry.from_document(d) for (_, uid), d in self.docs.items() if uid == user_id]
         return sorted(found, key=lambda e: (e.date_created, e.campaign_id), reverse=True)
+
+
+def _same_entry(one: Pending, other: Pending) -> bool:
+    return (one.message.campaign_id, one.message.user_id) == (other.message.campaign_id, other.message.user_id)
 
 
 @attrs.define
@@ -240,7 +285,7 @@ class FakeRetryQueue:
     def hidden(self) -> dict[str, RetryRequest]:
         return {str(i.handle): i.request for i in self.items if not i.visible}
 
-    def enqueue(self, requests: Sequence[RetryRequest]) -> None:
+    def enqueue(self, requests: Sequence[RetryRequest]) -> dict[RetryRequest, str]:
         if self.down:
             raise DeliveryFailed("retry queue down")
         for request in requests:
@@ -249,6 +294,7 @@ class FakeRetryQueue:
                 self.items.append(_Queued(request))
             elif same.handle is not None:
                 same.requeue = True
+        return {}
 
     def receive(self, max_count: int, wait_seconds: float) -> list[tuple[str, RetryRequest]]:
         if self.down:

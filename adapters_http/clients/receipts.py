@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -10,15 +11,20 @@ from typing import Any
 import httpx
 
 from adapters_http.clients.service import checked_base, http_timeout
-from entrycore.errors import DeliveryFailed
+from entrycore.errors import DeliveryFailed, MessageRejected
 from entrycore.timefmt import iso
 
 log = logging.getLogger(__name__)
+# The answers that refuse this one receipt. Any other failure (401/403 credentials, 404 a wrong URL, 408, 429,
+# 5xx) speaks of the service, not of the receipt: every receipt waits for it rather than being parked.
+_REFUSES_RECEIPT = {400, 413, 415, 422}
 
 
 class HttpxReceiptSender:
     """``ENTRY_RECEIPTS=http(s)://…``: POSTs each receipt (API.md §6 shape plus ``sentAt``) as JSON with an
-    ``Idempotency-Key`` header; any answer but 2xx, or no answer in time, raises DeliveryFailed (retried)."""
+    ``Idempotency-Key`` header. A 400, 413, 415 or 422 answer refuses this receipt (MessageRejected: it is
+    retried alone, then parked), and so does a receipt that cannot be encoded; any other failure, or no
+    answer in time, is the service failing (DeliveryFailed: every receipt waits for it)."""
 
     def __init__(self, url: str, timeout: float = 3.0, client: httpx.Client | None = None) -> None:
         self._url = checked_base("email service", url)
@@ -28,15 +34,24 @@ class HttpxReceiptSender:
 
     def send(self, receipt: Mapping[str, Any]) -> None:
         body = {**receipt, "sentAt": iso(datetime.now(UTC))}
-        headers = {"Idempotency-Key": str(receipt.get("idempotencyKey", ""))}
+        headers = {"Idempotency-Key": str(receipt.get("idempotencyKey", "")).encode("ascii", "replace").decode()}
         try:
-            answer = self._client.post(self._url, json=body, headers=headers, timeout=self._timeout)
+            content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        except (UnicodeEncodeError, ValueError, TypeError) as exc:
+            raise MessageRejected(f"cannot be encoded as UTF-8 JSON: {type(exc).__name__}") from None
+        headers["Content-Type"] = "application/json"
+        try:
+            answer = self._client.post(self._url, content=content, headers=headers, timeout=self._timeout)
         except httpx.HTTPError as exc:
             log.warning("email service failed: %s", type(exc).__name__)
             raise DeliveryFailed(f"email service unreachable: {type(exc).__name__}") from None
-        if not 200 <= answer.status_code < 300:
-            log.warning("email service answered HTTP %s", answer.status_code)
-            raise DeliveryFailed(f"email service answered HTTP {answer.status_code}")
+        status = answer.status_code
+        if status in _REFUSES_RECEIPT:
+            log.warning("email service refused a receipt: HTTP %s", status)
+            raise MessageRejected(f"email service answered HTTP {status}")
+        if not 200 <= status < 300:
+            log.warning("email service answered HTTP %s", status)
+            raise DeliveryFailed(f"email service answered HTTP {status}")
 
     def close(self) -> None:
         if self._owns_client:

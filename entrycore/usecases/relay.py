@@ -1,20 +1,28 @@
-"""The outbox relay: delivers pending events and receipts after the commit, in order per entry, with retries
+"""The outbox relay: delivers pending events, receipts and retry requests after the commit, in order per
+entry, with retries; one bad message fails alone and is parked as a dead letter after its attempts run out
 (SPEC PUB-002, PUB-006)."""
 
 from __future__ import annotations
 
+import logging
 import random
-from collections.abc import Callable, Sequence
-from datetime import timedelta
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta
 
 import attrs
 
-from entrycore.errors import DeliveryFailed
+from entrycore.errors import DeliveryFailed, MessageRejected
 from entrycore.outbox import EVENT, RECEIPT, RETRY, OutboxMessage, RetryRequest
 from entrycore.ports import Clock, EventSink, Outbox, ReceiptSender, RetryQueue
 
-BASE_DELAY = 0.5  # seconds before the first retry
-MAX_DELAY = 300.0  # retries back off exponentially up to five minutes
+log = logging.getLogger("entry_service.relay")
+
+BASE_DELAY = 0.5  # seconds before a refused message's first retry
+MAX_DELAY = 300.0  # its retries back off exponentially up to five minutes
+MAX_ATTEMPTS = 10  # refusals of one message before it is parked: 0.5 s … 256 s, about 4 to 8.5 minutes in all
+OUTAGE_MAX_DELAY = 30.0  # while a sink is down as a whole, its messages are tried again at most this far apart
+
+Key = tuple[str, str]
 
 
 @attrs.frozen
@@ -22,6 +30,22 @@ class RelayReport:
     claimed: int
     delivered: int
     retried: int
+    parked: int = 0
+
+
+@attrs.define
+class _Outcome:
+    """What one run did with each claimed message."""
+
+    delivered: list[str] = attrs.Factory(list)
+    rejected: dict[str, tuple[OutboxMessage, str]] = attrs.Factory(dict)  # refused alone: id -> (message, why)
+    down: dict[str, tuple[OutboxMessage, str]] = attrs.Factory(dict)  # its sink failed as a whole
+    held: list[OutboxMessage] = attrs.Factory(list)  # behind an older message of its entry that failed
+    down_channels: dict[str, str] = attrs.Factory(dict)  # kind -> why, for the rest of the run
+
+    def failed_keys(self) -> set[Key]:
+        failed = [m for m, _ in (*self.rejected.values(), *self.down.values())] + self.held
+        return {(m.campaign_id, m.user_id) for m in failed}
 
 
 @attrs.frozen
@@ -34,29 +58,24 @@ class Relay:
     owner: str
     batch: int = 500
     lease: timedelta = timedelta(seconds=30)  # after a crash, its claimed messages wait this long
+    max_attempts: int = MAX_ATTEMPTS
     jitter: Callable[[], float] = random.random  # injectable: tests are deterministic
+    # kind -> consecutive runs in which that sink failed as a whole (this relay's own view; one thread uses it)
+    _outages: dict[str, int] = attrs.field(factory=dict, eq=False, repr=False)
 
     def run_once(self) -> RelayReport:
-        """Claims up to ``batch`` due messages and delivers them; failures are retried later with backoff."""
+        """Claims up to ``batch`` due messages and delivers them. A message its sink refused is retried alone
+        with its own backoff, then parked; messages of a sink that failed as a whole wait for the sink (not
+        counted against them); an entry's later messages wait behind its failed one, no other entry's do."""
         messages = self.outbox.claim(self.owner, self.batch, self.clock.now(), self.lease)
-        delivered: list[str] = []
-        failed: list[OutboxMessage] = []
+        outcome = _Outcome()
         for round_ in _rounds(messages):
-            blocked = {(m.campaign_id, m.user_id) for m in failed}
-            ready = [m for m in round_ if (m.campaign_id, m.user_id) not in blocked]
-            failed += [m for m in round_ if (m.campaign_id, m.user_id) in blocked]
-            ok, bad = self._deliver(ready)
-            delivered += ok
-            failed += bad
-        now = self.clock.now()
-        if delivered:
-            self.outbox.delivered(self.owner, delivered, now)
-        by_attempts: dict[int, list[str]] = {}
-        for message in failed:  # one retry_later per backoff step, not per message (a durable write each)
-            by_attempts.setdefault(message.attempts, []).append(message.id)
-        for attempts, ids in by_attempts.items():
-            self.outbox.retry_later(self.owner, ids, now + timedelta(seconds=self._delay(attempts)))
-        return RelayReport(claimed=len(messages), delivered=len(delivered), retried=len(failed))
+            failed = outcome.failed_keys()
+            outcome.held += [m for m in round_ if (m.campaign_id, m.user_id) in failed]
+            self._deliver([m for m in round_ if (m.campaign_id, m.user_id) not in failed], outcome)
+        parked = self._settle(outcome, self.clock.now())
+        retried = len(messages) - len(outcome.delivered) - parked
+        return RelayReport(claimed=len(messages), delivered=len(outcome.delivered), retried=retried, parked=parked)
 
     def keep_going(self, report: RelayReport) -> bool:
         """Whether a polling relay should run again at once: after a batch of at least a tenth of ``batch``
@@ -76,52 +95,171 @@ class Relay:
                 break
         return total
 
-    def _deliver(self, messages: Sequence[OutboxMessage]) -> tuple[list[str], list[OutboxMessage]]:
-        ok: list[str] = []
-        bad: list[OutboxMessage] = []
-        events = [m for m in messages if m.kind == EVENT]
-        if events:
-            try:
-                failed_ids = set(self.events.publish(events))
-            except DeliveryFailed:
-                failed_ids = {m.id for m in events}
-            ok += [m.id for m in events if m.id not in failed_ids]
-            bad += [m for m in events if m.id in failed_ids]
+    # Delivery, one channel at a time
+
+    def _deliver(self, messages: Sequence[OutboxMessage], outcome: _Outcome) -> None:
+        self._publish([m for m in messages if m.kind == EVENT], outcome)
         for message in (m for m in messages if m.kind == RECEIPT):
-            try:
-                self.receipts.send(message.body)
-            except DeliveryFailed:
-                bad.append(message)
+            self._send_receipt(message, outcome)
+        self._enqueue([m for m in messages if m.kind == RETRY], outcome)
+
+    def _publish(self, events: Sequence[OutboxMessage], outcome: _Outcome) -> None:
+        if not events or self._skipped(EVENT, events, outcome):
+            return
+        try:
+            refused = self.events.publish(events)
+        except DeliveryFailed as exc:  # part-way, perhaps: what landed before it failed is done
+            landed = set(exc.delivered)
+            outcome.delivered += [e.id for e in events if e.id in landed]
+            for event in (e for e in events if e.id in exc.refused):
+                self._reject(event, exc.refused[event.id], outcome)
+            rest = [e for e in events if e.id not in landed and e.id not in exc.refused]
+            self._sink_down(EVENT, rest, str(exc), outcome)
+            return
+        except Exception as exc:  # a sink's own bug with some message: find it by sending each alone
+            if len(events) == 1:
+                self._reject(events[0], _unexpected(exc), outcome)
+                return
+            log.warning("event sink failed a batch with %s; sending its %d events one by one", _name(exc), len(events))
+            for event in events:
+                self._publish([event], outcome)
+            return
+        self._outages.pop(EVENT, None)
+        for event in events:
+            if event.id in refused:
+                self._reject(event, refused[event.id], outcome)
             else:
-                ok.append(message.id)
-        retries = [m for m in messages if m.kind == RETRY]
-        requests = []
+                outcome.delivered.append(event.id)
+
+    def _send_receipt(self, message: OutboxMessage, outcome: _Outcome) -> None:
+        if self._skipped(RECEIPT, [message], outcome):
+            return
+        try:
+            self.receipts.send(message.body)
+        except DeliveryFailed as exc:
+            self._sink_down(RECEIPT, [message], str(exc), outcome)
+        except MessageRejected as exc:
+            self._outages.pop(RECEIPT, None)
+            self._reject(message, str(exc), outcome)
+        except Exception as exc:  # a sender's own bug with this receipt
+            self._reject(message, _unexpected(exc), outcome)
+        else:
+            self._outages.pop(RECEIPT, None)
+            outcome.delivered.append(message.id)
+
+    def _enqueue(self, retries: Sequence[OutboxMessage], outcome: _Outcome) -> None:
+        requests: dict[str, RetryRequest] = {}
         for message in retries:
             try:
-                requests.append(RetryRequest.from_document(message.body))
-            except ValueError:
-                ok.append(message.id)  # not a request (only a corrupted row could be): drop it, never block
-                retries = [m for m in retries if m is not message]
-        if retries:
-            try:
-                self.retries.enqueue(requests)
-            except DeliveryFailed:
-                bad += retries
+                requests[message.id] = RetryRequest.from_document(message.body)
+            except ValueError:  # not a request (only a corrupted row could be): drop it, never block
+                outcome.delivered.append(message.id)
+        sendable = [m for m in retries if m.id in requests]
+        if not sendable or self._skipped(RETRY, sendable, outcome):
+            return
+        try:
+            refused = self.retries.enqueue([requests[m.id] for m in sendable])
+        except DeliveryFailed as exc:
+            self._sink_down(RETRY, sendable, str(exc), outcome)
+            return
+        except Exception as exc:
+            if len(sendable) == 1:
+                self._reject(sendable[0], _unexpected(exc), outcome)
+                return
+            for message in sendable:
+                self._enqueue([message], outcome)
+            return
+        self._outages.pop(RETRY, None)
+        for message in sendable:
+            why = refused.get(requests[message.id])
+            if why is None:
+                outcome.delivered.append(message.id)
             else:
-                ok += [m.id for m in retries]
-        return ok, bad
+                self._reject(message, why, outcome)
 
-    def _delay(self, attempts: int) -> float:
+    def _skipped(self, kind: str, messages: Sequence[OutboxMessage], outcome: _Outcome) -> bool:
+        """A sink that failed as a whole earlier in this run is not asked again in it."""
+        why = outcome.down_channels.get(kind)
+        if why is not None:
+            outcome.down.update({m.id: (m, why) for m in messages})
+        return why is not None
+
+    def _sink_down(self, kind: str, messages: Iterable[OutboxMessage], why: str, outcome: _Outcome) -> None:
+        if kind not in outcome.down_channels:
+            self._outages[kind] = self._outages.get(kind, 0) + 1
+            log.warning("%s sink unavailable (%s); its messages wait for it", kind, why)
+        outcome.down_channels[kind] = why = _storable(why)
+        outcome.down.update({m.id: (m, why) for m in messages})
+
+    def _reject(self, message: OutboxMessage, why: str, outcome: _Outcome) -> None:
+        outcome.rejected[message.id] = (message, _storable(why))
+
+    # Writing back what happened
+
+    def _settle(self, outcome: _Outcome, now: datetime) -> int:
+        """Marks the delivered messages, releases the others with their due times and parks the refused
+        ones whose attempts ran out; returns how many were parked. One outbox write per group, not per
+        message (each is a durable write)."""
+        if outcome.delivered:
+            self.outbox.delivered(self.owner, outcome.delivered, now)
+        parked = 0
+        groups: dict[tuple[int, str], list[str]] = {}
+        for message, why in outcome.rejected.values():
+            if message.attempts + 1 >= self.max_attempts:
+                log.error(
+                    "outbox message %s (%s) parked as a dead letter after %d attempts: %s",
+                    message.id,
+                    message.kind,
+                    message.attempts + 1,
+                    why,
+                )
+                self.outbox.park(self.owner, [message.id], now, why)
+                parked += 1
+            else:
+                groups.setdefault((message.attempts, why), []).append(message.id)
+        for (attempts, why), ids in groups.items():
+            log.warning("%d outbox message(s) refused (%s); each is retried alone", len(ids), why)
+            self.outbox.retry_later(self.owner, ids, now + self._backoff(attempts), error=why)
+        by_kind: dict[str, list[str]] = {}
+        for message, _ in outcome.down.values():
+            by_kind.setdefault(message.kind, []).append(message.id)
+        for kind, ids in by_kind.items():
+            at = now + self._outage_delay(kind)
+            self.outbox.retry_later(self.owner, ids, at, error=outcome.down_channels[kind], counted=False)
+        if outcome.held:  # not tried: due at once, yet still behind their entry's failed message
+            self.outbox.retry_later(self.owner, [m.id for m in outcome.held], now, counted=False)
+        return parked
+
+    def _backoff(self, attempts: int) -> timedelta:
         """Exponential backoff with full jitter in its upper half: 0.5 s, 1 s, 2 s … up to 5 minutes."""
         ceiling: float = min(MAX_DELAY, BASE_DELAY * 2.0 ** min(attempts, 20))
-        return ceiling * (0.5 + float(self.jitter()) / 2)
+        return timedelta(seconds=ceiling * (0.5 + float(self.jitter()) / 2))
+
+    def _outage_delay(self, kind: str) -> timedelta:
+        """While a sink is down its messages are tried again 0.5 s, 1 s, 2 s … at most 30 s apart."""
+        ceiling: float = min(OUTAGE_MAX_DELAY, BASE_DELAY * 2.0 ** min(self._outages.get(kind, 1) - 1, 20))
+        return timedelta(seconds=ceiling * (0.5 + float(self.jitter()) / 2))
+
+
+def _storable(why: str) -> str:
+    """An error text any store and log can keep: valid UTF-8 (a sink's message may quote the bad text), short."""
+    return why.encode("utf-8", "backslashreplace").decode("utf-8")[:500]
+
+
+def _name(exc: BaseException) -> str:
+    return type(exc).__name__
+
+
+def _unexpected(exc: BaseException) -> str:
+    log.error("a sink failed on one message", exc_info=exc)
+    return f"{_name(exc)}: {exc}"[:500]
 
 
 def _rounds(messages: Sequence[OutboxMessage]) -> list[list[OutboxMessage]]:
     """Round k holds the k-th message of each entry: an entry's messages go out one round at a time, so a
     failure holds back that entry's later messages (order per entry) but no other entry's."""
     rounds: list[list[OutboxMessage]] = []
-    seen: dict[tuple[str, str], int] = {}
+    seen: dict[Key, int] = {}
     for message in messages:
         key = (message.campaign_id, message.user_id)
         index = seen.get(key, 0)

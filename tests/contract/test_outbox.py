@@ -14,6 +14,7 @@ from tests.contract.conftest import Stores
 from tests.contract.entries import T0, an_entry
 
 LEASE = timedelta(seconds=60)
+NO_DEAD = {"deadLetters": 0, "oldestDeadLetterAt": None}
 
 
 def a_message(entry: Entry, number: int, *, at: timedelta = timedelta(0), kind: str = EVENT) -> OutboxMessage:
@@ -85,7 +86,7 @@ def test_a_lease_holds_until_it_expires_then_anyone_may_claim(stores: Stores) ->
     assert stores.outbox.claim("relay-2", 10, T0 + LEASE - timedelta(milliseconds=1), LEASE) == []
     assert ids(stores.outbox.claim("relay-2", 10, T0 + LEASE, LEASE)) == ["msg-0001", "msg-0002"]
     stores.outbox.delivered("relay-1", ["msg-0001", "msg-0002"], T0 + LEASE)  # no longer relay-1's
-    assert stores.outbox.outbox_status() == {"backlog": 2, "lastDeliveredAt": None, "oldestPendingAt": T0}
+    assert stores.outbox.outbox_status() == {"backlog": 2, "lastDeliveredAt": None, "oldestPendingAt": T0, **NO_DEAD}
     stores.outbox.delivered("relay-2", ["msg-0001"], T0 + LEASE)
     assert stores.outbox.outbox_status()["backlog"] == 1
 
@@ -94,7 +95,7 @@ def test_delivered_messages_are_gone(stores: Stores) -> None:
     ana, bob = an_entry(user_id="ana"), an_entry(user_id="bob", phone="+12125550100")
     stores.entries.create(ana, [a_message(ana, 1)])
     stores.entries.create(bob, [a_message(bob, 2, at=timedelta(seconds=2))])
-    assert stores.outbox.outbox_status() == {"backlog": 2, "lastDeliveredAt": None, "oldestPendingAt": T0}
+    assert stores.outbox.outbox_status() == {"backlog": 2, "lastDeliveredAt": None, "oldestPendingAt": T0, **NO_DEAD}
     stores.outbox.claim("relay-1", 10, T0 + timedelta(seconds=2), LEASE)
     done = T0 + timedelta(seconds=3)
     stores.outbox.delivered("relay-1", ["msg-0001", "unknown"], done)
@@ -102,12 +103,14 @@ def test_delivered_messages_are_gone(stores: Stores) -> None:
         "backlog": 1,
         "lastDeliveredAt": done,
         "oldestPendingAt": T0 + timedelta(seconds=2),
+        **NO_DEAD,
     }
     stores.outbox.delivered("relay-1", ["msg-0002"], done + timedelta(seconds=1))
     assert stores.outbox.outbox_status() == {
         "backlog": 0,
         "lastDeliveredAt": done + timedelta(seconds=1),
         "oldestPendingAt": None,
+        **NO_DEAD,
     }
     assert stores.outbox.claim("relay-1", 10, done + 2 * LEASE, LEASE) == []  # not even after the lease
     stores.entries.replace(attrs.evolve(ana, version=2), 1, [a_message(ana, 3, at=timedelta(seconds=9))])
@@ -148,7 +151,7 @@ def test_a_relay_cannot_deliver_or_retry_what_it_does_not_hold(stores: Stores) -
     stores.outbox.claim("relay-1", 10, T0, LEASE)
     stores.outbox.delivered("relay-2", ["msg-0001"], T0)
     stores.outbox.retry_later("relay-2", ["msg-0001"], T0 + timedelta(hours=1))
-    assert stores.outbox.outbox_status() == {"backlog": 1, "lastDeliveredAt": None, "oldestPendingAt": T0}
+    assert stores.outbox.outbox_status() == {"backlog": 1, "lastDeliveredAt": None, "oldestPendingAt": T0, **NO_DEAD}
     assert stores.outbox.claim("relay-2", 10, T0 + LEASE, LEASE) == [a_message(ana, 1)]  # attempts still 0
 
 

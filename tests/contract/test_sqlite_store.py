@@ -16,6 +16,7 @@ from adapters_sqlite.schema import MIGRATIONS, SCHEMA_VERSION
 from entrycore.errors import DependencyUnavailable
 from entrycore.outbox import EVENT, OutboxMessage
 from tests.contract.entries import T0, an_entry
+from tests.contract.test_outbox import NO_DEAD
 
 
 def _mode(path: Path) -> int:
@@ -153,13 +154,14 @@ def test_a_delivered_message_is_deleted_at_once_and_its_time_kept(tmp_path: Path
         assert _rows(store.path, "SELECT id FROM outbox") == [("m3",)]
         store.delivered("other-relay", ["m3"], T0 + timedelta(seconds=1))  # not its lease: nothing changes
         assert _rows(store.path, "SELECT id FROM outbox") == [("m3",)]
-        assert store.outbox_status() == {"backlog": 1, "lastDeliveredAt": T0, "oldestPendingAt": T0}
+        assert store.outbox_status() == {"backlog": 1, "lastDeliveredAt": T0, "oldestPendingAt": T0, **NO_DEAD}
         store.delivered("relay", ["m3"], T0 + timedelta(seconds=2))
         assert _rows(store.path, "SELECT id FROM outbox") == []
         assert store.outbox_status() == {
             "backlog": 0,
             "lastDeliveredAt": T0 + timedelta(seconds=2),
             "oldestPendingAt": None,
+            **NO_DEAD,
         }
     finally:
         store.close()

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from botocore.stub import Stubber
 
@@ -184,7 +185,7 @@ def register(service: Registrations, n: int, **changes: Any) -> bool:
 def test_PUB_001_events_land_with_their_partition_keys_and_bodies_in_order(kinesis: Any, stream: str) -> None:
     events = [message(n, key=f"c1:+1212555{1000 + n % 3}") for n in range(12)]
     sink = KinesisEventSink(stream, client=kinesis)
-    assert sink.publish(events) == []
+    assert sink.publish(events) == {}
     records = landed(kinesis, stream)
     assert sorted(body["eventId"] for _, body in records) == [e.id for e in events]
     assert all(key == events[body["n"]].partition_key for key, body in records)
@@ -196,7 +197,7 @@ def test_PUB_001_events_land_with_their_partition_keys_and_bodies_in_order(kines
 def test_PUB_002_more_than_500_events_go_out_in_calls_of_500_in_order(kinesis: Any, stream: str) -> None:
     events = [message(n, key=f"c1:k{n % 7}") for n in range(1_100)]
     calls = record_calls(kinesis, "kinesis.PutRecords")
-    assert KinesisEventSink(stream, client=kinesis).publish(events) == []
+    assert KinesisEventSink(stream, client=kinesis).publish(events) == {}
     assert [len(call["Records"]) for call in calls] == [500, 500, 100]
     sent = [json.loads(record["Data"])["n"] for call in calls for record in call["Records"]]
     assert sent == list(range(1_100))
@@ -210,7 +211,7 @@ def test_PUB_002_calls_stay_under_5_mib_and_a_record_over_1_mib_is_returned_fail
     big = [message(n, size=900_000) for n in range(6)]
     too_big = message(6, size=1_100_000)
     calls = record_calls(kinesis, "kinesis.PutRecords")
-    assert KinesisEventSink(stream, client=kinesis).publish([*big[:3], too_big, *big[3:]]) == [too_big.id]
+    assert list(KinesisEventSink(stream, client=kinesis).publish([*big[:3], too_big, *big[3:]])) == [too_big.id]
     assert [len(call["Records"]) for call in calls] == [5, 1]
     assert sorted(body["eventId"] for _, body in landed(kinesis, stream)) == [e.id for e in big]
 
@@ -241,6 +242,29 @@ def test_PUB_007_an_unreachable_or_slow_endpoint_raises_delivery_failed_in_time(
         slow.close()
 
 
+def test_PUB_002_an_event_kinesis_could_not_take_is_refused_alone_and_the_others_land(
+    kinesis: Any, stream: str
+) -> None:
+    unencodable = attrs.evolve(message(1), body={**message(1).body, "name": "\ud800"})
+    long_key = message(2, key="c1:" + "x" * 300)  # a key over 256 characters would fail the whole call
+    good = [message(0), message(3)]
+    refused = KinesisEventSink(stream, client=kinesis).publish([good[0], unencodable, long_key, good[1]])
+    assert set(refused) == {unencodable.id, long_key.id}
+    assert "UTF-8" in refused[unencodable.id] and "partition key" in refused[long_key.id]
+    assert sorted(body["eventId"] for _, body in landed(kinesis, stream)) == [e.id for e in good]
+
+
+def test_PUB_002_a_stream_refusing_every_record_is_a_failure_of_the_sink(aws: AwsServer) -> None:
+    client = aws.client("kinesis")
+    events = [message(n) for n in range(3)]
+    with Stubber(client) as stubber:
+        stubber.add_response("put_records", put_records_answer([True] * 3), put_records_params("s", events))
+        with pytest.raises(DeliveryFailed, match="refused every record") as failed:
+            KinesisEventSink("s", client=client).publish(events)
+        assert failed.value.delivered == () and failed.value.refused == {}
+    client.close()
+
+
 def test_PUB_002_refused_records_are_returned_exactly(aws: AwsServer) -> None:
     client = aws.client("kinesis")  # botocore's Stubber answers it: nothing reaches the server
     events = [message(n) for n in range(4)]
@@ -248,19 +272,25 @@ def test_PUB_002_refused_records_are_returned_exactly(aws: AwsServer) -> None:
         stubber.add_response(
             "put_records", put_records_answer([False, True, False, True]), put_records_params("s", events)
         )
-        assert KinesisEventSink("s", client=client).publish(events) == [events[1].id, events[3].id]
+        refused = KinesisEventSink("s", client=client).publish(events)
+        assert refused == {
+            events[1].id: "ProvisionedThroughputExceededException",
+            events[3].id: "ProvisionedThroughputExceededException",
+        }
         stubber.assert_no_pending_responses()
     client.close()
 
 
-def test_PUB_002_a_failed_later_call_returns_its_records_and_a_failed_first_call_raises(aws: AwsServer) -> None:
+def test_PUB_002_a_failed_later_call_names_what_landed_and_a_failed_first_call_raises(aws: AwsServer) -> None:
     client = aws.client("kinesis")
     events = [message(n) for n in range(600)]
     sink = KinesisEventSink("s", client=client)
     with Stubber(client) as stubber:
         stubber.add_response("put_records", put_records_answer([False] * 500), put_records_params("s", events[:500]))
         stubber.add_client_error("put_records", "InternalFailure", http_status_code=500)
-        assert sink.publish(events) == [e.id for e in events[500:]]  # the 500 that landed are not sent again
+        with pytest.raises(DeliveryFailed, match="InternalFailure") as failed:
+            sink.publish(events)
+        assert failed.value.delivered == tuple(e.id for e in events[:500])  # those are not sent again
         stubber.add_client_error("put_records", "InternalFailure", http_status_code=500)
         with pytest.raises(DeliveryFailed, match="InternalFailure"):
             sink.publish(events)
@@ -402,7 +432,7 @@ def test_PUB_007_the_adapters_work_from_boto3s_environment_alone(kinesis: Any, s
         assert (config.connect_timeout, config.read_timeout) == (1, 3)
         assert config.retries == {"mode": "standard", "total_max_attempts": 3}
         assert retries.client.meta.config.read_timeout == 3
-        assert sink.publish([message(1)]) == []
+        assert sink.publish([message(1)]) == {}
         assert [body["eventId"] for _, body in landed(kinesis, stream)] == [message(1).id]
         retries.enqueue([RetryRequest("c1", "u1")])
         (handle, request), *_ = retries.receive(10, 0)

@@ -12,7 +12,7 @@ import pytest
 
 from adapters_files.sinks import FileEventSink, FileReceiptSender
 from adapters_http.clients import HttpxReceiptSender
-from entrycore.errors import DeliveryFailed
+from entrycore.errors import DeliveryFailed, MessageRejected
 from entrycore.outbox import EVENT, OutboxMessage
 from entrycore.timefmt import parse_iso
 from tests.loopback import LoopbackServer, unused_url
@@ -37,13 +37,39 @@ def test_httpx_receipt_sender_posts_json_with_idempotency_key(
     assert {k: body[k] for k in RECEIPT} == RECEIPT and parse_iso(body["sentAt"])
 
 
-@pytest.mark.parametrize("status", [400, 429, 500, 503])
-def test_httpx_receipt_sender_failures_are_delivery_failures(
+@pytest.mark.parametrize("status", [401, 403, 404, 408, 429, 500, 503])
+def test_httpx_receipt_sender_failures_of_the_service_are_delivery_failures(
     loopback: LoopbackServer, http_client: httpx.Client, status: int
 ) -> None:
     loopback.fail("/receipts", status=status, method="POST")
     with pytest.raises(DeliveryFailed):
         HttpxReceiptSender(f"{loopback.url}/receipts", client=http_client).send(RECEIPT)
+
+
+@pytest.mark.parametrize("status", [400, 413, 415, 422])
+def test_httpx_receipt_sender_a_receipt_the_service_refuses_is_rejected_alone(
+    loopback: LoopbackServer, http_client: httpx.Client, status: int
+) -> None:
+    loopback.fail("/receipts", status=status, method="POST")
+    with pytest.raises(MessageRejected, match=str(status)):
+        HttpxReceiptSender(f"{loopback.url}/receipts", client=http_client).send(RECEIPT)
+
+
+def test_receipt_senders_reject_a_receipt_that_is_not_valid_unicode(
+    loopback: LoopbackServer, http_client: httpx.Client, tmp_path: Path
+) -> None:
+    broken = {**RECEIPT, "email": "\ud800@example.com"}
+    loopback.json("/receipts", {"ok": True}, status=202, method="POST")
+    with pytest.raises(MessageRejected, match="UTF-8"):
+        HttpxReceiptSender(f"{loopback.url}/receipts", client=http_client).send(broken)
+    assert loopback.requests_to("/receipts", method="POST") == []
+    sender = FileReceiptSender(tmp_path / "receipts.jsonl")
+    with pytest.raises(MessageRejected, match="UTF-8"):
+        sender.send(broken)
+    sender.send(RECEIPT)
+    assert [json.loads(line)["email"] for line in (tmp_path / "receipts.jsonl").read_text().splitlines()] == [
+        RECEIPT["email"]
+    ]
 
 
 def test_httpx_receipt_sender_slow_or_down(loopback: LoopbackServer) -> None:
@@ -78,7 +104,7 @@ def test_file_event_sink_appends_event_bodies_from_several_writers(tmp_path: Pat
     message = OutboxMessage(
         "e1", EVENT, "c1", "u1", "c1:u1", {"eventId": "e1", "type": "entry.created"}, parse_iso("2026-11-27T12:00:00Z")
     )
-    assert first.publish([message]) == []
+    assert first.publish([message]) == {}
     second.publish([message, message])
     first.publish([message])
     first.close()
@@ -91,3 +117,15 @@ def test_file_sinks_report_unwritable_paths(tmp_path: Path) -> None:
     blocker.write_text("")
     with pytest.raises(DeliveryFailed):
         FileReceiptSender(blocker / "receipts.jsonl").send(RECEIPT)
+
+
+def test_file_event_sink_refuses_an_event_that_is_not_valid_unicode_and_writes_the_others(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    sink = FileEventSink(path)
+    at = parse_iso("2026-11-27T12:00:00Z")
+    good = [OutboxMessage(f"e{n}", EVENT, "c1", f"u{n}", f"c1:u{n}", {"eventId": f"e{n}"}, at) for n in (1, 3)]
+    bad = OutboxMessage("e2", EVENT, "c1", "u2", "c1:u2", {"eventId": "e2", "name": "\ud800"}, at)
+    refused = sink.publish([good[0], bad, good[1]])
+    assert list(refused) == ["e2"] and "UTF-8" in refused["e2"]
+    assert [json.loads(line)["eventId"] for line in path.read_text().splitlines()] == ["e1", "e3"]
+    sink.close()

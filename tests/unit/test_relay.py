@@ -22,10 +22,10 @@ class FlakySink:
     down: bool = False
     published: list[str] = attrs.field(factory=list)
 
-    def publish(self, events: Sequence[OutboxMessage]) -> list[str]:
+    def publish(self, events: Sequence[OutboxMessage]) -> dict[str, str]:
         if self.down:
             raise DeliveryFailed("down")
-        failed = [e.id for e in events if e.id in self.fail_ids]
+        failed = {e.id: "refused" for e in events if e.id in self.fail_ids}
         self.published += [e.id for e in events if e.id not in self.fail_ids]
         return failed
 
@@ -109,7 +109,7 @@ def test_PUB_002_outage_loses_nothing() -> None:
 
 def test_backoff_grows_exponentially_up_to_a_cap() -> None:
     r = relay(FakeEntryStore(), FakeClock(), FlakySink(), FlakySender())
-    delays = [r._delay(a) for a in range(12)]
+    delays = [r._backoff(a).total_seconds() for a in range(12)]
     assert delays[:3] == [0.5, 1.0, 2.0] and delays[-1] == 300.0
     assert all(b >= a for a, b in itertools.pairwise(delays))
 
