@@ -13,7 +13,7 @@ from typing import Any
 import click
 import jwt
 
-from entry_service.bootstrap import Services, build, build_store
+from entry_service.bootstrap import Services, build, build_store, prepare_store
 from entry_service.settings import ConfigError, Settings
 from entrycore.caller import Caller
 from entrycore.errors import DeliveryFailed, EntryError
@@ -169,18 +169,55 @@ def db() -> None:
 
 @db.command("init")
 def db_init() -> None:
-    """Create the datastore's tables or collections and indexes (idempotent)."""
+    """Create the datastore's tables or collections and indexes (idempotent; every start does it too)."""
     settings = _settings()
     store = build_store(settings)
     try:
-        if hasattr(store, "ensure_indexes"):
-            store.ensure_indexes()
+        prepare_store(store)
         store.ping()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
     except EntryError as exc:
         raise click.ClickException(f"{exc.code}: {exc.message}") from None
     finally:
         store.close()
     click.echo(f"datastore ready: {settings.store.split('@')[-1]}")
+
+
+@cli.group()
+def outbox() -> None:
+    """The outbox of pending events, receipts and retry requests."""
+
+
+@outbox.command("dead-letters")
+@click.option("--retry", is_flag=True, help="Put the dead letters back in the queue (all, or those of --id).")
+@click.option("--id", "ids", multiple=True, help="Only this message (repeatable).")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 100_000), help="How many to list.")
+@click.pass_context
+def dead_letters(ctx: click.Context, retry: bool, ids: tuple[str, ...], limit: int) -> None:
+    """List the messages parked after their attempts ran out, or put them back in the queue with --retry.
+
+    A dead letter holds back the later messages of its own entry (HELD column) until it is delivered."""
+    outbox = _services(ctx).relay.outbox
+    try:
+        if retry:
+            count = outbox.requeue_dead_letters(list(ids) if ids else None, _services(ctx).clock.now())
+            click.echo(f"{count} dead letter(s) put back in the queue; the relay delivers them at once")
+            return
+        dead = [d for d in outbox.dead_letters(limit) if not ids or d.message.id in ids]
+        status = outbox.outbox_status()
+    except EntryError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.message}") from None
+    if dead:
+        click.echo("ID\tKIND\tCAMPAIGN\tUSER\tATTEMPTS\tPARKED\tHELD\tERROR")
+    for letter in dead:
+        row = letter.to_document()
+        click.echo(
+            "\t".join(
+                str(row[k]) for k in ("id", "kind", "campaignId", "userId", "attempts", "parkedAt", "heldBack", "error")
+            )
+        )
+    click.echo(f"{status['deadLetters']} dead letter(s) in all, {status['backlog']} message(s) pending", err=True)
 
 
 @cli.group()

@@ -1,11 +1,14 @@
-"""The indexes of the entries, attempts and retry_queue collections, by name; created idempotently
-(``entry-service db init``)."""
+"""The indexes of the entries, attempts and retry_queue collections, by name; ensured idempotently whenever
+a store is wired (every process start: one listIndexes per collection when they exist) and by
+``entry-service db init``."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
+from pymongo.errors import OperationFailure
 
 ENTRY_KEY = "campaign_user"  # unique: one entry per fan per campaign (SPEC ENT-001)
 CAMPAIGN_CODE = "campaign_code"  # unique: referral codes per campaign (ENT-008)
@@ -32,6 +35,7 @@ _PENDING_ONLY = {"partialFilterExpression": {"outboxSince": {"$exists": True}}}
 OUTBOX_INDEXES: dict[str, tuple[list[tuple[str, int]], dict[str, Any]]] = {
     "outbox_claim": ([("outboxSince", ASCENDING), ("outboxReadyAt", ASCENDING)], _PENDING_ONLY),
     "outbox_ids": ([("outbox.id", ASCENDING)], _PENDING_ONLY),
+    "outbox_parked": ([("outbox.parkedAt", ASCENDING)], _PENDING_ONLY),  # dead letters (outbox.py)
 }
 
 # Failed phone confirmations of one entry, counted over a window (SPEC PHN-010).
@@ -47,19 +51,58 @@ RETRY_INDEXES: dict[str, tuple[list[tuple[str, int]], dict[str, Any]]] = {
 }
 
 
+IndexSpec = dict[str, tuple[list[tuple[str, int]], dict[str, Any]]]
+_INDEX_CONFLICT = {85, 86}  # IndexOptionsConflict, IndexKeySpecsConflict
+
+
+class IndexConflict(Exception):
+    """An index of the database contradicts one the store relies on (same name or keys, other options)."""
+
+
+def ensure_indexes(collection: Any, wanted: IndexSpec) -> None:
+    """Creates every index of ``wanted`` that ``collection`` lacks; one listIndexes when all exist. Raises
+    IndexConflict when an existing index has a wanted name or key pattern with other keys or options (a
+    unique index that is not unique, say): the store would not enforce what it promises."""
+    existing = list(collection.list_indexes())
+    for name, (keys, options) in wanted.items():
+        same_name = next((ix for ix in existing if ix.get("name") == name), None)
+        same_keys = [ix for ix in existing if _keys(ix) == keys]
+        if same_name is not None:
+            if _keys(same_name) != keys or not _same_options(same_name, options):
+                raise IndexConflict(f"index {name} of {collection.name} exists with other keys or options")
+            continue
+        if same_keys:
+            if any(_same_options(ix, options) for ix in same_keys):
+                continue  # the same index under another name serves
+            raise IndexConflict(f"an index on the keys of {name} of {collection.name} exists with other options")
+        try:
+            collection.create_index(keys, name=name, **options)
+        except OperationFailure as err:
+            if err.code in _INDEX_CONFLICT or "already exists" in str(err):
+                raise IndexConflict(f"index {name} of {collection.name}: {err}") from None
+            raise
+
+
+def _keys(index: Mapping[str, Any]) -> list[tuple[str, int]]:
+    return [(field, int(order)) for field, order in dict(index.get("key", {})).items()]
+
+
+def _same_options(index: Mapping[str, Any], options: Mapping[str, Any]) -> bool:
+    return bool(index.get("unique", False)) == bool(options.get("unique", False)) and index.get(
+        "partialFilterExpression"
+    ) == options.get("partialFilterExpression")
+
+
 def create_entry_indexes(entries: Any) -> None:
-    """Creates every index of ``entries`` that is missing (a no-op for those that exist as specified)."""
-    for name, (keys, options) in {**ENTRY_INDEXES, **OUTBOX_INDEXES}.items():
-        entries.create_index(keys, name=name, **options)
+    """Ensures every index of ``entries`` (see ``ensure_indexes``)."""
+    ensure_indexes(entries, {**ENTRY_INDEXES, **OUTBOX_INDEXES})
 
 
 def create_attempt_indexes(attempts: Any) -> None:
-    """Creates the index of ``attempts`` if missing."""
-    for name, (keys, options) in ATTEMPT_INDEXES.items():
-        attempts.create_index(keys, name=name, **options)
+    """Ensures the index of ``attempts``."""
+    ensure_indexes(attempts, ATTEMPT_INDEXES)
 
 
 def create_retry_indexes(retries: Any) -> None:
-    """Creates the indexes of ``retry_queue`` that are missing."""
-    for name, (keys, options) in RETRY_INDEXES.items():
-        retries.create_index(keys, name=name, **options)
+    """Ensures the indexes of ``retry_queue``."""
+    ensure_indexes(retries, RETRY_INDEXES)

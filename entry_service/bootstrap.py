@@ -67,6 +67,22 @@ def build_store(settings: Settings) -> Any:
     return connect(settings.store)
 
 
+def prepare_store(store: Any) -> None:
+    """Makes a store enforce what it promises before anything uses it: MongoDB's unique indexes (ENT-001,
+    PHN-003) are ensured at every start, cheaply when they exist (SQLite migrates when it opens). A
+    conflicting existing index stops the process (ConfigError); an unreachable MongoDB raises
+    DependencyUnavailable."""
+    ensure = getattr(store, "ensure_indexes", None)
+    if ensure is None:
+        return
+    from adapters_mongo.indexes import IndexConflict  # noqa: PLC0415 - only a MongoDB store has indexes to ensure
+
+    try:
+        ensure()
+    except IndexConflict as exc:
+        raise ConfigError(f"ENTRY_STORE: {exc}; drop or rename it, then start again") from None
+
+
 def build_campaigns(settings: Settings) -> CampaignSource:
     if settings.campaigns.startswith("file:"):
         from adapters_files.sources import FileCampaignSource  # noqa: PLC0415
@@ -183,10 +199,13 @@ def build_verifier(settings: Settings) -> TokenVerifier:
         raise ConfigError(f"ENTRY_AUTH_SECRET: {exc}") from None
 
 
-def build(settings: Settings) -> Services:
-    """Wires every service from ``settings`` (secrets filled from the data folder when unset)."""
+def build(settings: Settings, store: Any = None) -> Services:
+    """Wires every service from ``settings`` (secrets filled from the data folder when unset), on ``store``
+    when given (a store the caller made, e.g. on its own MongoDB client) instead of ``ENTRY_STORE``'s."""
     settings = settings.with_secrets()
-    store: Any = build_store(settings)
+    if store is None:
+        store = build_store(settings)
+    prepare_store(store)
     entries: EntryStore = store
     invite_store: InviteStore = store
     campaigns = build_campaigns(settings)

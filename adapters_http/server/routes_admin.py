@@ -48,5 +48,7 @@ def outbox() -> Any:
             "backlog": status["backlog"],
             "lastDeliveredAt": iso(status["lastDeliveredAt"]),
             "oldestPendingAt": iso(status["oldestPendingAt"]),
+            "deadLetters": status["deadLetters"],
+            "oldestDeadLetterAt": iso(status["oldestDeadLetterAt"]),
         }
     )

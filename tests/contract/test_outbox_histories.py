@@ -35,7 +35,9 @@ def history(stores: Stores, seed: int) -> list[Any]:
     numbers = iter(range(1, 1_000_000))
     answers: list[Any] = []
     for _ in range(STEPS):
-        step = rng.choices(["write", "claim", "delivered", "retry", "tick"], weights=[4, 3, 2, 1, 2])[0]
+        step = rng.choices(
+            ["write", "claim", "delivered", "retry", "park", "requeue", "tick"], weights=[4, 3, 2, 1, 0.5, 0.3, 2]
+        )[0]
         owner = rng.choice(OWNERS)
         if step == "write":
             user = rng.choice(USERS)
@@ -60,13 +62,18 @@ def history(stores: Stores, seed: int) -> list[Any]:
             claimed = stores.outbox.claim(owner, limit, now, lease)
             held[owner] = [m.id for m in claimed]
             answers.append(("claim", owner, [(m.id, m.attempts) for m in claimed]))
-        elif step in ("delivered", "retry"):
+        elif step == "requeue":
+            answers.append(("requeue", stores.outbox.requeue_dead_letters(None, now)))
+        elif step in ("delivered", "retry", "park"):
             others = [i for o, mine in held.items() if o != owner for i in mine]
             chosen = rng.sample(held[owner], k=rng.randint(0, len(held[owner]))) + rng.sample(
                 others, k=min(len(others), rng.randint(0, 1))
             )
             if step == "delivered":
                 stores.outbox.delivered(owner, chosen, now)
+            elif step == "park":
+                stores.outbox.park(owner, chosen, now, "refused")
+                answers.append([(d.message.id, d.held_back) for d in stores.outbox.dead_letters(100)])
             else:
                 stores.outbox.retry_later(owner, chosen, now + timedelta(seconds=rng.randint(0, 20)))
             answers.append((step, owner, chosen))

@@ -53,7 +53,13 @@ def test_rejected_writes_publish_nothing(api: Api) -> None:
 def test_outbox_route(api: Api) -> None:
     assert_error(api.call("GET", "/outbox"), 403, "FORBIDDEN")
     empty = api.call("GET", "/outbox", user="boss", supreme=True).get_json()
-    assert empty == {"backlog": 0, "lastDeliveredAt": None, "oldestPendingAt": None}
+    assert empty == {
+        "backlog": 0,
+        "lastDeliveredAt": None,
+        "oldestPendingAt": None,
+        "deadLetters": 0,
+        "oldestDeadLetterAt": None,
+    }
     api.register(VALID_FIELDS)
     pending = api.call("GET", "/outbox", user="boss", supreme=True).get_json()
     assert pending["backlog"] == 2 and pending["oldestPendingAt"].endswith("Z")  # event + receipt

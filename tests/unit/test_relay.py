@@ -10,7 +10,7 @@ from typing import Any
 import attrs
 
 from entrycore.errors import DeliveryFailed
-from entrycore.outbox import EVENT, OutboxMessage, RetryRequest, receipt, retry
+from entrycore.outbox import EVENT, RECEIPT, OutboxMessage, RetryRequest, receipt, retry
 from entrycore.usecases.relay import Relay
 from tests.fakes import FakeClock, FakeEntryStore, FakeRetryQueue
 from tests.unit.conftest import World
@@ -34,8 +34,10 @@ class FlakySink:
 class FlakySender:
     down: bool = False
     sent: list[Mapping[str, Any]] = attrs.field(factory=list)
+    tries: int = 0
 
     def send(self, receipt: Mapping[str, Any]) -> None:
+        self.tries += 1
         if self.down:
             raise DeliveryFailed("down")
         self.sent.append(receipt)
@@ -157,3 +159,94 @@ def test_a_polling_relay_goes_again_at_once_only_after_a_batch_of_a_tenth_that_w
         event(store, clock, user, 0)
     failed = pacer.run_once()
     assert (failed.claimed, failed.delivered, pacer.keep_going(failed)) == (4, 0, False)  # sink down: back off
+
+
+@attrs.define
+class BuggySink:
+    """A sink with a bug on one message: it raises something other than DeliveryFailed for it."""
+
+    bad: str
+    published: list[str] = attrs.field(factory=list)
+
+    def publish(self, events: Sequence[OutboxMessage]) -> dict[str, str]:
+        if any(e.id == self.bad for e in events):
+            raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
+        self.published += [e.id for e in events]
+        return {}
+
+
+def test_PUB_002_a_refused_message_fails_alone_is_retried_then_parked_and_holds_back_only_its_entry() -> None:
+    store, clock, sink, sender = FakeEntryStore(), FakeClock(), FlakySink(fail_ids={"a-0"}), FlakySender()
+    for n in range(2):
+        event(store, clock, "a", n)
+        event(store, clock, "b", n)
+    r = attrs.evolve(relay(store, clock, sink, sender), max_attempts=3)
+    first = r.run_once()
+    assert sink.published == ["b-0", "b-1"] and (first.delivered, first.retried, first.parked) == (2, 2, 0)
+    for _ in range(2):
+        clock.advance(minutes=10)
+        r.run_once()
+    status = store.outbox_status()
+    assert (status["deadLetters"], status["backlog"]) == (1, 1)  # a-0 parked; a-1 waits behind it
+    (dead,) = store.dead_letters(10)
+    assert (dead.message.id, dead.message.attempts, dead.error, dead.held_back) == ("a-0", 3, "refused", 1)
+    event(store, clock, "b", 2)
+    clock.advance(days=365)
+    r.run_once()
+    assert sink.published == ["b-0", "b-1", "b-2"]  # other entries go on; a-1 stays behind a-0
+    sink.fail_ids.clear()
+    assert store.requeue_dead_letters(None, clock.now()) == 1
+    assert r.drain() == 2 and sink.published[-2:] == ["a-0", "a-1"]
+    assert store.outbox_status()["backlog"] == store.outbox_status()["deadLetters"] == 0
+
+
+def test_PUB_002_a_sink_down_as_a_whole_never_parks_a_message() -> None:
+    store, clock, sink, sender = FakeEntryStore(), FakeClock(), FlakySink(down=True), FlakySender(down=True)
+    event(store, clock, "a", 0)
+    store._enqueue([OutboxMessage("a-r", RECEIPT, "c1", "a", "c1:a", {"email": "a@example.com"}, clock.now())])
+    r = attrs.evolve(relay(store, clock, sink, sender), max_attempts=2)
+    for _ in range(20):
+        assert r.run_once().parked == 0
+        clock.advance(minutes=1)
+    assert store.outbox_status()["deadLetters"] == 0 and store.pending[0].attempts == 0
+    sink.down = sender.down = False
+    assert r.drain() == 2
+
+
+def test_PUB_002_a_sink_down_is_asked_once_per_run_and_tried_again_within_30_seconds() -> None:
+    store, clock, sink, sender = FakeEntryStore(), FakeClock(), FlakySink(), FlakySender(down=True)
+    for user in "abcde":
+        store._enqueue([OutboxMessage(f"{user}-r", RECEIPT, "c1", user, "k", {"u": user}, clock.now())])
+    r = relay(store, clock, sink, sender)
+    for _ in range(10):
+        r.run_once()
+        clock.advance(seconds=30)
+    assert sender.tries == 10  # one receipt tried per run while the service is down, not all five
+    assert store.outbox_status()["backlog"] == 5
+
+
+def test_PUB_002_a_sink_bug_on_one_event_isolates_it() -> None:
+    store, clock, sender = FakeEntryStore(), FakeClock(), FlakySender()
+    sink = BuggySink(bad="b-0")
+    for user in "abc":
+        event(store, clock, user, 0)
+    r = Relay(outbox=store, events=sink, receipts=sender, retries=FakeRetryQueue(), clock=clock, owner="r1")
+    report = r.run_once()
+    assert sink.published == ["a-0", "c-0"] and (report.delivered, report.retried) == (2, 1)
+    assert "UnicodeEncodeError" in (store.pending[0].error or "")
+
+
+def test_PUB_002_a_sink_that_fails_part_way_keeps_what_landed() -> None:
+    store, clock, sender = FakeEntryStore(), FakeClock(), FlakySender()
+
+    class PartWay:
+        def publish(self, events: Sequence[OutboxMessage]) -> dict[str, str]:
+            raise DeliveryFailed("stream gone", delivered=[events[0].id], refused={events[1].id: "too large"})
+
+    for user in "abc":
+        event(store, clock, user, 0)
+    r = Relay(outbox=store, events=PartWay(), receipts=sender, retries=FakeRetryQueue(), clock=clock, owner="r1")
+    report = r.run_once()
+    assert [m.id for m in store.delivered_messages] == ["a-0"] and report.retried == 2
+    attempts = {p.message.id: (p.attempts, p.error) for p in store.pending}
+    assert attempts == {"b-0": (1, "too large"), "c-0": (0, "stream gone")}
