@@ -10,6 +10,7 @@ from entrycore.errors import InvalidField, MissingFields
 from entrycore.markets import MARKET_TYPES, ranked_markets
 from entrycore.model import Campaign, Preference
 from entrycore.phones import InvalidPhone, normalize_phone
+from entrycore.text import holds_only_unicode
 
 _TRUE = {"true": True, "false": False}
 
@@ -66,7 +67,9 @@ def normalize(campaign: Campaign, values: Mapping[str, Any]) -> tuple[dict[str, 
     for pref in campaign.preferences:
         value = values.get(pref.id)
         if is_empty(value) or pref.type in MARKET_TYPES:
-            continue
+            continue  # a market id that is not valid Unicode is no market of the campaign: ENTRY_INVALID_MARKET
+        if not holds_only_unicode(value):  # valid JSON, yet no store or sink could keep it
+            raise InvalidField.of(pref.id, "is not valid Unicode text")
         normalized = normalize_value(campaign, pref, value)
         if not is_empty(normalized):
             stored[pref.id] = normalized

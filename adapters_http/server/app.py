@@ -57,6 +57,9 @@ def create_app(services: AppServices, config: HttpConfig) -> Flask:
     from adapters_http.server.routes_ops import ops  # noqa: PLC0415
 
     app = Flask(__name__, static_folder=None)
+    # A JSON API answers, it does not redirect: with merge_slashes Werkzeug would answer ``/c1//entries``
+    # with a 308 of its own; without it such a path is a 404 in the envelope.
+    app.url_map.merge_slashes = False
     app.config["MAX_CONTENT_LENGTH"] = config.admin_body_limit
     app.extensions["entry_services"] = services
     app.extensions["entry_config"] = config

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from jwt.algorithms import HMACAlgorithm
 
 from entrycore.errors import Unauthorized
+from entrycore.text import is_unicode
 
 MAX_CACHED_TOKENS = 100_000
 
@@ -70,9 +71,10 @@ class TokenVerifier:
 
     def verify(self, header: str | None) -> tuple[str, bool]:
         """``(user id, is supreme)`` from an ``Authorization: Bearer …`` header; raises Unauthorized."""
-        if not header or not header.startswith("Bearer "):
+        scheme, _, token = (header or "").strip().partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:  # the scheme is case-insensitive (RFC 7235)
             raise Unauthorized("A bearer token is required.")
-        token = header[len("Bearer ") :].strip()
         known = self._verified.get(token)
         if known is not None and known[2] > time.time():
             return known[0], known[1]
@@ -89,7 +91,7 @@ class TokenVerifier:
         except (jwt.PyJWTError, ValueError, TypeError):
             raise Unauthorized("The bearer token is invalid or expired.") from None
         subject = claims.get("sub", claims.get("userId"))
-        if not isinstance(subject, str) or not subject:
+        if not isinstance(subject, str) or not subject or not is_unicode(subject):
             raise Unauthorized("The bearer token names no user.")
         supreme = claims.get("isSupreme") is True
         if len(self._verified) >= MAX_CACHED_TOKENS:

@@ -10,6 +10,7 @@ import cattrs
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 
 from entrycore.errors import BadRequest
+from entrycore.text import is_unicode
 
 
 @attrs.frozen
@@ -89,12 +90,51 @@ CONVERTER = make_converter()
 T = TypeVar("T")
 
 
+MAX_DEPTH = 32  # nesting of arrays and objects; no body of API.md comes near it
+# Values inside an object under this key are the campaign's preference fields: entrycore judges them
+# (ENTRY_INVALID_FIELD naming the field, API.md §2), never BAD_REQUEST.
+_DOMAIN_FIELDS = "fields"
+
+
 def parse_json(raw: bytes) -> Any:
-    """The JSON value of a body; BAD_REQUEST when it is not JSON."""
+    """The JSON value of a body; BAD_REQUEST when it is not JSON, nests deeper than MAX_DEPTH, or holds text
+    that is not valid Unicode (a lone UTF-16 surrogate such as ``"\\ud800"`` is valid JSON, but no store or
+    sink can keep it) outside the preference ``fields``."""
     try:
-        return json.loads(raw)
+        value = json.loads(raw)
+    except RecursionError:
+        raise BadRequest.at([("$", f"nested deeper than {MAX_DEPTH} levels")]) from None
     except (ValueError, UnicodeDecodeError):
         raise BadRequest.at([("$", "the body is not valid JSON")]) from None
+    problems = _inspect(value)
+    if problems:
+        raise BadRequest.at(problems)
+    return value
+
+
+def _inspect(value: Any) -> list[tuple[str, str]]:
+    """Depth and text problems of a parsed body, with their paths; iterative (no recursion to exhaust)."""
+    problems: list[tuple[str, str]] = []
+    stack: list[tuple[Any, str, int, bool]] = [(value, "$", 0, True)]
+    while stack:
+        item, path, depth, check_text = stack.pop()
+        if isinstance(item, str):
+            if check_text and not is_unicode(item):
+                problems.append((path, "is not valid Unicode text"))
+            continue
+        if not isinstance(item, dict | list):
+            continue
+        if depth >= MAX_DEPTH:
+            return [("$", f"nested deeper than {MAX_DEPTH} levels")]
+        if isinstance(item, list):
+            stack.extend((v, f"{path}[{i}]", depth + 1, check_text) for i, v in enumerate(item))
+            continue
+        for key, v in item.items():
+            inner = f"{path}.{key}" if is_unicode(key) else f"{path}.{key!a}"
+            if check_text and not is_unicode(key):
+                problems.append((inner, "is not valid Unicode text"))
+            stack.append((v, inner, depth + 1, check_text and not (key == _DOMAIN_FIELDS and isinstance(v, dict))))
+    return sorted(problems)
 
 
 def structure(value: Any, cls: type[T]) -> T:

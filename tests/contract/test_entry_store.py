@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import attrs
 import pytest
 
-from entrycore.errors import EntryExists, PhoneTaken, ReferralCodeTaken, StaleEntry
+from adapters_mongo import MongoStore
+from adapters_sqlite import SqliteStore
+from entrycore.errors import DependencyUnavailable, EntryExists, PhoneTaken, ReferralCodeTaken, StaleEntry
 from tests.contract.conftest import Stores
 from tests.contract.entries import T0, a_full_entry, an_entry
+from tests.contract.test_retry_queue import _BrokenDatabase
 
 PHONE = "+12125550123"
 
 
-def test_ping_answers(stores: Stores) -> None:
-    stores.entries.ping()
+def test_ping_answers(stores: Stores, tmp_path: Path) -> None:
+    assert stores.entries.ping() is None
+    stores.entries.create(a_full_entry())
+    assert stores.entries.ping() is None and stores.entries.get("c1", "u1") == a_full_entry()  # it changes nothing
+    if stores.kind == "sqlite":  # the same store where its file cannot be: ping says so
+        (tmp_path / "not-a-folder").write_text("")
+        with pytest.raises(DependencyUnavailable):
+            SqliteStore(tmp_path / "not-a-folder" / "entries.db").ping()
+    if stores.kind == "mongomock":
+        with pytest.raises(DependencyUnavailable):
+            MongoStore(_BrokenDatabase()).ping()
 
 
 def test_a_created_entry_reads_back_equal(stores: Stores) -> None:

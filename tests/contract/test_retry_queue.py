@@ -270,8 +270,13 @@ class _BrokenCollection:
 
 
 class _BrokenDatabase:
+    """A database whose collections and commands all fail as pymongo does when the server is gone."""
+
     def __getitem__(self, name: str) -> _BrokenCollection:
         return _BrokenCollection()
+
+    def command(self, *args: Any, **kwargs: Any) -> Any:
+        raise AutoReconnect("connection closed")
 
 
 def test_a_failing_mongodb_is_delivery_failed() -> None:

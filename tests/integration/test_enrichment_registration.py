@@ -3,20 +3,25 @@ failing, slow or garbled source never fails or holds a registration, and queues 
 
 from __future__ import annotations
 
+import json
 import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import attrs
 import httpx
 import pytest
 
+from adapters_files.sources import FileCampaignSource, FileUserSource
 from adapters_http.clients import HttpxFanscoreSource, HttpxFraudCheck
+from adapters_sqlite import SqliteStore
 from entrycore.caller import Caller
 from entrycore.model import Entry, FraudResult, Origin
 from entrycore.outbox import RETRY, RetryRequest
+from entrycore.system import RandomIds, SystemClock
 from entrycore.usecases.enrichment import Enrichment
 from entrycore.usecases.registrations import Registrations, Submission
-from tests.builders import VALID_FIELDS, campaign
-from tests.fakes import FakeCampaignSource, FakeClock, FakeEntryStore, FakeIds, FakeInviteStore, FakeUserSource
+from tests.builders import VALID_FIELDS, campaign_doc
 from tests.loopback import Answer, LoopbackServer, unused_url
 
 TIMEOUT = 0.5  # the bound asserted is 2 x this: generous enough for a loaded CI machine
@@ -49,22 +54,26 @@ FANSCORE_ANSWERS: dict[str, Answer] = {
 
 @attrs.define
 class Wiring:
-    """The Registrations use case on the fakes of tests/fakes.py, enriched by ``enrichment``."""
+    """The Registrations use case on the real embedded parts (a SQLite store, the file campaign and user
+    sources in ``folder``), enriched by ``enrichment``."""
 
     enrichment: Enrichment
-    entries: FakeEntryStore = attrs.field(factory=FakeEntryStore)
+    folder: Path
+    entries: SqliteStore = attrs.field(init=False)
+    registrations: Registrations = attrs.field(init=False)
 
-    @property
-    def registrations(self) -> Registrations:
-        campaigns = FakeCampaignSource()
-        campaigns.campaigns["c1"] = campaign()
-        return Registrations(
-            campaigns=campaigns,
-            users=FakeUserSource(),
+    def __attrs_post_init__(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / "campaigns.json").write_text(json.dumps({"campaigns": [campaign_doc(id="c1")]}))
+        (self.folder / "users.json").write_text(json.dumps({"users": []}))
+        self.entries = SqliteStore(self.folder / "entries.db")
+        self.registrations = Registrations(
+            campaigns=FileCampaignSource(self.folder / "campaigns.json", default_region="US"),
+            users=FileUserSource(self.folder / "users.json"),
             entries=self.entries,
-            invites=FakeInviteStore(),
-            clock=FakeClock(),
-            ids=FakeIds(),
+            invites=self.entries,
+            clock=SystemClock(),
+            ids=RandomIds(),
             enrichment=self.enrichment,
         )
 
@@ -80,7 +89,9 @@ class Wiring:
         return entry
 
     def retries(self) -> list[RetryRequest]:
-        return [RetryRequest.from_document(p.message.body) for p in self.entries.pending if p.message.kind == RETRY]
+        """The retry requests pending in the store's outbox (looked at with a lease that ends at once)."""
+        pending = self.entries.claim("inspector", 10_000, datetime.now(UTC) + timedelta(days=1), timedelta(0))
+        return [RetryRequest.from_document(m.body) for m in pending if m.kind == RETRY]
 
 
 def script(loopback: LoopbackServer, nudetect: str, fanscore: str) -> tuple[str, str]:
@@ -95,15 +106,14 @@ def script(loopback: LoopbackServer, nudetect: str, fanscore: str) -> tuple[str,
     return urls[0], urls[1]
 
 
-def wired(loopback: LoopbackServer, client: httpx.Client, nudetect: str, fanscore: str) -> Wiring:
+def wired(loopback: LoopbackServer, client: httpx.Client, nudetect: str, fanscore: str, folder: Path) -> Wiring:
     """Registrations whose Nudetect and fanscore peers behave as named."""
     fraud_url, fanscore_url = script(loopback, nudetect, fanscore)
-    return Wiring(
-        Enrichment(
-            fraud=HttpxFraudCheck(fraud_url, timeout=TIMEOUT, client=client),
-            fanscore=HttpxFanscoreSource(fanscore_url, timeout=TIMEOUT, client=client),
-        )
+    enrichment = Enrichment(
+        fraud=HttpxFraudCheck(fraud_url, timeout=TIMEOUT, client=client),
+        fanscore=HttpxFanscoreSource(fanscore_url, timeout=TIMEOUT, client=client),
     )
+    return Wiring(enrichment, folder)
 
 
 def expect(nudetect: str, fanscore: str) -> tuple[FraudResult, float | None, int]:
@@ -120,9 +130,9 @@ def placements(loopback: LoopbackServer) -> list[str]:
 @pytest.mark.parametrize("fanscore", BEHAVIOURS)
 @pytest.mark.parametrize("nudetect", BEHAVIOURS)
 def test_a_create_succeeds_in_time_whatever_the_sources_do(
-    loopback: LoopbackServer, http_client: httpx.Client, nudetect: str, fanscore: str
+    loopback: LoopbackServer, tmp_path: Path, http_client: httpx.Client, nudetect: str, fanscore: str
 ) -> None:
-    wiring = wired(loopback, http_client, nudetect, fanscore)
+    wiring = wired(loopback, http_client, nudetect, fanscore, tmp_path)
     entry, is_new, took = wiring.register()
     assert is_new
     assert took < 2 * TIMEOUT  # both sources are asked at once: two slow ones cost one timeout
@@ -138,9 +148,9 @@ def test_a_create_succeeds_in_time_whatever_the_sources_do(
     ("nudetect", "fanscore"), [(NORMAL, NORMAL), (SLOW, SLOW), (ERROR, NORMAL), (NORMAL, MALFORMED)]
 )
 def test_an_update_is_enriched_as_an_edit(
-    loopback: LoopbackServer, http_client: httpx.Client, nudetect: str, fanscore: str
+    loopback: LoopbackServer, tmp_path: Path, http_client: httpx.Client, nudetect: str, fanscore: str
 ) -> None:
-    wiring = wired(loopback, http_client, NORMAL, NORMAL)
+    wiring = wired(loopback, http_client, NORMAL, NORMAL, tmp_path)
     wiring.register()
     assert wiring.retries() == []
     script(loopback, nudetect, fanscore)  # the same peers now behave so
@@ -157,9 +167,9 @@ def test_an_update_is_enriched_as_an_edit(
 
 
 def test_the_peers_receive_the_origin_and_the_fans_authorization(
-    loopback: LoopbackServer, http_client: httpx.Client
+    loopback: LoopbackServer, tmp_path: Path, http_client: httpx.Client
 ) -> None:
-    wired(loopback, http_client, NORMAL, NORMAL).register()
+    wired(loopback, http_client, NORMAL, NORMAL, tmp_path).register()
     (check,) = loopback.requests_to(NUDETECT, method="POST")
     body = check.json()
     assert (body["placement"], body["ip"], body["userAgent"]) == ("VerifiedFanSignUp", ORIGIN.ip, ORIGIN.user_agent)
@@ -174,17 +184,17 @@ def test_the_peers_receive_the_origin_and_the_fans_authorization(
 
 
 def test_an_account_without_fanscore_is_null_and_queues_nothing(
-    loopback: LoopbackServer, http_client: httpx.Client
+    loopback: LoopbackServer, tmp_path: Path, http_client: httpx.Client
 ) -> None:
-    wiring = wired(loopback, http_client, NORMAL, NORMAL)
+    wiring = wired(loopback, http_client, NORMAL, NORMAL, tmp_path)
     loopback.json(GRAPHQL, {"data": {"accountFanscore": None}}, method="POST")
     entry, _, _ = wiring.register()
     assert (entry.fraud, entry.fanscore) == (SCORED, None)
     assert wiring.retries() == []
 
 
-def test_sources_off_give_null_and_queue_nothing(loopback: LoopbackServer) -> None:
-    wiring = Wiring(Enrichment(fraud=None, fanscore=None))
+def test_sources_off_give_null_and_queue_nothing(loopback: LoopbackServer, tmp_path: Path) -> None:
+    wiring = Wiring(Enrichment(fraud=None, fanscore=None), tmp_path)
     entry, _, _ = wiring.register()
     assert (entry.fraud, entry.fanscore) == (None, None)
     assert (wiring.stored().fraud, wiring.stored().fanscore) == (None, None)
@@ -195,10 +205,10 @@ def test_sources_off_give_null_and_queue_nothing(loopback: LoopbackServer) -> No
 @pytest.mark.parametrize("behaviour", [SLOW, ERROR, MALFORMED, REFUSED])
 @pytest.mark.parametrize("configured", ["fraud", "fanscore"])
 def test_one_failing_source_with_the_other_off_queues_one_retry(
-    loopback: LoopbackServer, http_client: httpx.Client, configured: str, behaviour: str
+    loopback: LoopbackServer, tmp_path: Path, http_client: httpx.Client, configured: str, behaviour: str
 ) -> None:
-    both = wired(loopback, http_client, behaviour, behaviour).enrichment
-    wiring = Wiring(attrs.evolve(both, **{"fanscore" if configured == "fraud" else "fraud": None}))
+    both = wired(loopback, http_client, behaviour, behaviour, tmp_path / "both").enrichment
+    wiring = Wiring(attrs.evolve(both, **{"fanscore" if configured == "fraud" else "fraud": None}), tmp_path)
     entry, _, took = wiring.register()
     assert took < 2 * TIMEOUT
     assert (entry.fraud, entry.fanscore) == ((UNKNOWN if configured == "fraud" else None), None)

@@ -45,9 +45,14 @@ def test_PUB_001_create_update_confirm_publish_api_events(api: Api) -> None:
 
 
 def test_rejected_writes_publish_nothing(api: Api) -> None:
-    api.register({**VALID_FIELDS, "score": 1})
-    api.register(VALID_FIELDS, campaign="closed")
+    assert_error(api.register({**VALID_FIELDS, "score": 1}), 400, "ENTRY_INVALID_FIELD")
+    assert_error(api.register(VALID_FIELDS, campaign="closed"), 403, "CAMPAIGN_NOT_OPEN")
+    assert_error(api.register({**VALID_FIELDS, "first_name": "\ud800"}), 400, "ENTRY_INVALID_FIELD")
+    assert api.services.store.get("c1", "u1") is None and api.services.store.get("closed", "u1") is None
+    assert api.services.store.outbox_status()["backlog"] == 0
     assert events(api) == []
+    assert api.register(VALID_FIELDS).status_code == 201  # the same fan, now valid: exactly its own event
+    assert [e["type"] for e in events(api)] == ["entry.created"]
 
 
 def test_outbox_route(api: Api) -> None:
