@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -11,8 +12,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from adapters_sqlite import SqliteStore
+from entrycore.outbox import EVENT, OutboxMessage
 from tests.builders import VALID_FIELDS
-from tests.e2e.serve import ServeProcess
+from tests.contract.entries import T0, an_entry
+from tests.e2e.serve import SCRIPT, ServeProcess
 from tests.http_app import make_token
 
 pytestmark = pytest.mark.e2e
@@ -94,3 +98,46 @@ def test_PUB_002_kill_minus_nine_loses_no_answered_registration(tmp_path: Path) 
         wait_for(lambda: httpx.get(f"{restarted.url}/outbox", headers=admin, timeout=10).json()["backlog"] == 0, 90)
     finally:
         restarted.stop()
+
+
+def test_PUB_002_a_message_the_sink_cannot_take_stalls_no_other_fan(tmp_path: Path) -> None:
+    """The issue-8 request is refused at the door; a message that cannot be written anyway (stored by an older
+    version) fails alone: another fan's event still arrives within the relay's normal delay, and the
+    ``relay --once`` command reports instead of crashing."""
+    store = SqliteStore(tmp_path / "data" / "entries.db")  # the default ENTRY_STORE of the data folder
+    stuck = OutboxMessage("stuck-1", EVENT, "c1", "old-fan", "c1:old-fan", {"first_name": "\ud800"}, T0)
+    store.create(an_entry(user_id="old-fan"), [stuck])
+    store.close()
+    server = ServeProcess(tmp_path).start()
+    try:
+        hostile = b'{"fields": {"email": "s@example.com", "first_name": "\\ud800", "market": "nyc"}}'
+        headers = {"Authorization": f"Bearer {make_token('mallory')}", "Content-Type": "application/json"}
+        refused = httpx.post(f"{server.url}/c1/entries", content=hostile, headers=headers, timeout=10)
+        assert refused.status_code == 400 and refused.json()["code"] in ("ENTRY_INVALID_FIELD", "ENTRY_MISSING_FIELDS")
+        fields = {**VALID_FIELDS, "first_name": "\ud800"}
+        body = json.dumps({"fields": fields}).encode()  # ASCII JSON: the surrogate as its escape
+        refused = httpx.post(f"{server.url}/c1/entries", content=body, headers=headers, timeout=10)
+        assert refused.status_code == 400 and refused.json()["payload"] == {"field": "first_name"}
+
+        other = {"Authorization": f"Bearer {make_token('fan-ok')}"}
+        answer = httpx.post(f"{server.url}/c1/entries", json={"fields": VALID_FIELDS}, headers=other, timeout=10)
+        assert answer.status_code == 201
+        took = wait_for(lambda: any(e["entry"]["userId"] == "fan-ok" for e in published(tmp_path)), 10)  # type: ignore[index]
+        assert took < 2.0, f"event delivered {took:.2f} s after the answer"
+        assert not any(e.get("entry", {}).get("userId") == "mallory" for e in published(tmp_path))  # type: ignore[union-attr]
+        admin = {"Authorization": f"Bearer {make_token('boss', True)}"}
+        status = httpx.get(f"{server.url}/outbox", headers=admin, timeout=10).json()
+        assert status["backlog"] + status["deadLetters"] == 1  # only the stuck message: retrying, or parked
+    finally:
+        server.stop()
+    relay = subprocess.run(
+        [str(SCRIPT), "relay", "--once"],
+        cwd=tmp_path,
+        env=server.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert relay.returncode == 0 and "Traceback" not in relay.stderr, relay.stderr
+    assert "still pending" in relay.stdout
