@@ -8,7 +8,8 @@ document with pending messages carries:
   fixed width, so string order is time order);
 - ``outboxSince``: ``"<createdAt> <id>"`` of the oldest pending message: the claim order across entries
   (oldest first, a total order), and the oldest pending time of ``outbox_status``;
-- ``outboxReadyAt``: when the first message stops being leased or waiting for its retry (``""``: now).
+- ``outboxReadyAt``: when the first message of some channel (kind) stops being leased or waiting for its retry
+  (``""``: now); each channel keeps its own order, so only those first messages can be claimable.
   The entry has nothing claimable before, so the claim query skips it in the index. Entry writes only
   ever lower it (``$min``); a value too low costs the claim one look, and the claim corrects it;
 - ``outboxRev``: bumped by every change of ``outbox``, never reset. The relay changes the array by
@@ -35,6 +36,7 @@ from entrycore.timefmt import iso, parse_iso
 _PENDING = {"outboxSince": {"$exists": True}}  # implies the partial filter of the outbox indexes
 _RELAY_VIEW = {"outbox": True, "outboxRev": True, "outboxReadyAt": True, "outboxSince": True}
 _RETRIES = 32  # guarded writes lost to concurrent writes of the same entry before giving up
+_MAX_WINDOW = 20_000  # entries one claim reads at most
 _META = "outbox"
 _READY_NOW = ""
 # A dead letter stays in its entry's outbox, due never: the claim passes it and holds back the entry's later
@@ -77,8 +79,15 @@ class MongoOutbox:
         if limit <= 0:
             return []
         at, until = _text(now), _text(now + lease)
-        docs, cutoff = self._ready(at, window=2 * limit)
-        chosen = _choose(docs, limit, at, cutoff)
+        window = 2 * limit
+        while True:
+            docs, cutoff = self._ready(at, window)
+            chosen = _choose(docs, limit, at, cutoff)
+            # An entry is read in the order of its oldest message, but its claimable message may be of a later
+            # channel, past an entry not read yet (cutoff): then read further, within bounds.
+            if len(chosen) >= limit or cutoff is None or window >= _MAX_WINDOW:
+                break
+            window = min(_MAX_WINDOW, window * 4)
         leased: dict[int, list[Doc]] = {}  # doc index -> its outbox as leased
         for index in dict.fromkeys(index for index, _ in chosen):
             doc = docs[index]
@@ -94,20 +103,20 @@ class MongoOutbox:
         return [OutboxMessage.from_document(leased[i][p]) for i, p in chosen if i in leased]
 
     def _ready(self, at: str, window: int) -> tuple[list[Doc], str | None]:
-        """Up to ``window`` entries whose first message is claimable, oldest first, and the ``outboxSince``
+        """Up to ``window`` entries with a claimable message, oldest first, and the ``outboxSince``
         of the next one (None when there is none). Entries found not ready after all (their outboxReadyAt
-        was too low) get it corrected, and are looked past: each ready entry gives the claim a message."""
+        was too low) get it corrected, and are looked past."""
         query = {**_PENDING, "outboxReadyAt": {"$lte": at}}
         for _ in range(_RETRIES):
             with unavailable():
                 docs = list(self._entries.find(query, _RELAY_VIEW).sort("outboxSince", ASCENDING).limit(window + 1))
-            stale = [doc for doc in docs if not _claimable(doc["outbox"][0], at)]
+            stale = [doc for doc in docs if not _any_claimable(doc["outbox"], at)]
             for doc in stale:
                 self._guarded(doc, {"$set": {"outboxReadyAt": _ready_at(doc["outbox"])}})
             if not stale or len(docs) <= window:
                 break
         cutoff = docs.pop()["outboxSince"] if len(docs) > window else None  # later entries were not read
-        return [doc for doc in docs if _claimable(doc["outbox"][0], at)], cutoff
+        return [doc for doc in docs if _any_claimable(doc["outbox"], at)], cutoff
 
     def delivered(self, owner: str, ids: Sequence[str], now: datetime) -> None:
         wanted = set(ids)
@@ -134,11 +143,34 @@ class MongoOutbox:
     def retry_later(
         self, owner: str, ids: Sequence[str], at: datetime, *, error: str | None = None, counted: bool = True
     ) -> None:
-        fields: Doc = {"due": _text(at)} if error is None else {"due": _text(at), "lastError": error}
+        fields: Doc = {"due": _text(at), "waiting": not counted}
+        if error is not None:
+            fields["lastError"] = error
         self._change_each(ids, _releasing(owner, set(ids), fields, int(counted)))
 
+    def release_waiting(self, kind: str, now: datetime) -> int:
+        with unavailable():
+            docs = list(self._entries.find({**_PENDING, "outbox": {"$elemMatch": {"kind": kind, "waiting": True}}}))
+        ids = [m["id"] for doc in docs for m in doc["outbox"] if m["kind"] == kind and m.get("waiting")]
+
+        def release(outbox: list[Doc]) -> tuple[Doc, int] | None:
+            outbox = [dict(m) for m in outbox]
+            changes: Doc = {}
+            drops: Doc = {}
+            for position, message in enumerate(outbox):
+                if message["kind"] == kind and message.get("waiting"):
+                    message.pop("due", None)
+                    message["waiting"] = changes[f"outbox.{position}.waiting"] = False
+                    drops[f"outbox.{position}.due"] = ""
+            if not changes:
+                return None
+            changes["outboxReadyAt"] = _ready_at(outbox)
+            return {"$set": changes, "$unset": drops, "$inc": {"outboxRev": 1}}, len(drops)
+
+        return self._change_each(ids, release)
+
     def park(self, owner: str, ids: Sequence[str], now: datetime, error: str) -> None:
-        fields = {"due": _PARKED, "parkedAt": _text(now), "lastError": error}
+        fields = {"due": _PARKED, "parkedAt": _text(now), "lastError": error, "waiting": False}
         self._change_each(ids, _releasing(owner, set(ids), fields, 1))
 
     def dead_letters(self, limit: int) -> list[DeadLetter]:
@@ -151,7 +183,8 @@ class MongoOutbox:
             outbox = doc["outbox"]
             for position, message in enumerate(outbox):
                 if "parkedAt" in message:
-                    later = sum(1 for m in outbox[position + 1 :] if "parkedAt" not in m)
+                    lane = outbox[position + 1 :]
+                    later = sum(1 for m in lane if m["kind"] == message["kind"] and "parkedAt" not in m)
                     dead = OutboxMessage.from_document(message)
                     found.append(DeadLetter(dead, parse_iso(message["parkedAt"]), message.get("lastError", ""), later))
         found.sort(key=lambda d: (d.parked_at, d.message.created_at, d.message.id))
@@ -174,6 +207,7 @@ class MongoOutbox:
                         message.pop(name, None)
                         drops[f"outbox.{position}.{name}"] = ""
                     message["attempts"] = changes[f"outbox.{position}.attempts"] = 0
+                    message["waiting"] = changes[f"outbox.{position}.waiting"] = False
             if not changes:
                 return None
             changes["outboxReadyAt"] = _ready_at(outbox)
@@ -267,12 +301,14 @@ def _choose(docs: Sequence[Mapping[str, Any]], limit: int, at: str, cutoff: str 
     """The fake's claim over the messages of ``docs`` merged oldest first: (doc index, position)s in order."""
     lanes = [[(_key(m), index, position) for position, m in enumerate(doc["outbox"])] for index, doc in enumerate(docs)]
     chosen: list[tuple[int, int]] = []
-    blocked: set[int] = set()
+    blocked: set[tuple[int, str]] = set()  # (entry, channel): each channel keeps its own order
     for key, index, position in heapq.merge(*lanes):  # keeps each entry's own (commit) order
         if cutoff is not None and key > cutoff:
             break  # an entry not read may hold older messages
-        if index in blocked or not _claimable(docs[index]["outbox"][position], at):
-            blocked.add(index)
+        message = docs[index]["outbox"][position]
+        lane = (index, str(message["kind"]))
+        if lane in blocked or not _claimable(message, at):
+            blocked.add(lane)
             continue
         if len(chosen) >= limit:
             break
@@ -284,9 +320,18 @@ def _claimable(message: Mapping[str, Any], at: str) -> bool:
     return bool(message.get("leaseUntil", _READY_NOW) <= at and message.get("due", _READY_NOW) <= at)
 
 
+def _heads(outbox: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The first pending message of each channel (kind): the only ones that can be claimable."""
+    return list({str(m["kind"]): m for m in reversed(outbox)}.values())
+
+
+def _any_claimable(outbox: Sequence[Mapping[str, Any]], at: str) -> bool:
+    return any(_claimable(head, at) for head in _heads(outbox))
+
+
 def _ready_at(outbox: Sequence[Mapping[str, Any]]) -> str:
-    head = outbox[0]
-    return str(max(head.get("leaseUntil", _READY_NOW), head.get("due", _READY_NOW)))
+    """When the entry's first message of some channel stops being leased or waiting for its retry."""
+    return min(str(max(h.get("leaseUntil", _READY_NOW), h.get("due", _READY_NOW))) for h in _heads(outbox))
 
 
 def _text(moment: datetime) -> str:

@@ -19,7 +19,8 @@ _INSERT = (
     "INSERT INTO outbox (id, kind, campaign_id, user_id, partition_key, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 # The fake's rule (tests/fakes.py) in SQL: a pending message is claimable when it is neither leased nor
-# waiting for its retry, and no older pending message of its entry is (which would block it). A delivered
+# waiting for its retry, and no older pending message of its entry and channel (kind) is (which would block
+# it): events, receipts and retry requests keep their order each, and never wait for one another (PUB-002). A delivered
 # message is deleted (an older version marked it: every query still says delivered_at IS NULL). The claim
 # walks outbox_due in seq order — the due check from the index alone, a row read only for the due ones —
 # on the relay's own connection, then re-checks and leases the candidates by key in one short write job:
@@ -29,8 +30,8 @@ _BLOCKERS = """
     (o.due_at IS NULL OR o.due_at <= :now) AND (o.lease_until IS NULL OR o.lease_until <= :now)
     AND NOT EXISTS (
         SELECT 1 FROM outbox AS b
-         WHERE b.campaign_id = o.campaign_id AND b.user_id = o.user_id AND b.delivered_at IS NULL
-           AND b.seq < o.seq AND (b.lease_until > :now OR b.due_at > :now))
+         WHERE b.campaign_id = o.campaign_id AND b.user_id = o.user_id AND b.kind = o.kind
+           AND b.delivered_at IS NULL AND b.seq < o.seq AND (b.lease_until > :now OR b.due_at > :now))
 """
 _CLAIMABLE = f"""
     SELECT seq, id, kind, campaign_id, user_id, partition_key, body, created_at, attempts
@@ -48,21 +49,25 @@ _LEASE = "UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE seq = ?"
 _DELIVERED = "DELETE FROM outbox WHERE id = ? AND lease_owner = ? AND delivered_at IS NULL"
 _LAST_DELIVERED = "UPDATE outbox_meta SET last_delivered_at = max(coalesce(last_delivered_at, ''), ?) WHERE id = 1"
 _RETRY = (
-    "UPDATE outbox SET lease_owner = NULL, lease_until = NULL, due_at = ?, attempts = attempts + ?,"
+    "UPDATE outbox SET lease_owner = NULL, lease_until = NULL, due_at = ?, attempts = attempts + ?, waiting = ?,"
     " last_error = coalesce(?, last_error) WHERE id = ? AND lease_owner = ? AND delivered_at IS NULL"
+)
+_RELEASE_WAITING = (
+    "UPDATE outbox INDEXED BY outbox_waiting SET due_at = NULL, waiting = 0"
+    " WHERE kind = ? AND waiting = 1 AND delivered_at IS NULL"
 )
 _PARKED = iso(NEVER)
 # A parked message is a pending row due never (schema migration 6): the claim passes it and holds back
 # the later messages of its entry by the rules above, with no change.
 _PARK = (
-    "UPDATE outbox SET lease_owner = NULL, lease_until = NULL, due_at = ?, attempts = attempts + 1,"
+    "UPDATE outbox SET lease_owner = NULL, lease_until = NULL, due_at = ?, attempts = attempts + 1, waiting = 0,"
     " parked_at = ?, last_error = ? WHERE id = ? AND lease_owner = ? AND delivered_at IS NULL"
 )
 _DEAD = """
     SELECT seq, id, kind, campaign_id, user_id, partition_key, body, created_at, attempts, parked_at, last_error,
            (SELECT count(*) FROM outbox AS b
-             WHERE b.campaign_id = o.campaign_id AND b.user_id = o.user_id AND b.seq > o.seq
-               AND b.delivered_at IS NULL AND b.parked_at IS NULL)
+             WHERE b.campaign_id = o.campaign_id AND b.user_id = o.user_id AND b.kind = o.kind
+               AND b.seq > o.seq AND b.delivered_at IS NULL AND b.parked_at IS NULL)
       FROM outbox AS o INDEXED BY outbox_parked
      WHERE o.parked_at IS NOT NULL AND o.delivered_at IS NULL
      ORDER BY o.parked_at, o.seq
@@ -159,8 +164,16 @@ class SqliteOutbox:
     def retry_later(
         self, owner: str, ids: Sequence[str], at: datetime, *, error: str | None = None, counted: bool = True
     ) -> None:
-        rows = [(iso(at), int(counted), error, message_id, owner) for message_id in dict.fromkeys(ids)]
+        rows = [(iso(at), int(counted), int(not counted), error, m, owner) for m in dict.fromkeys(ids)]
         self._write_each(_RETRY, rows)
+
+    def release_waiting(self, kind: str, now: datetime) -> int:
+        def release(conn: sqlite3.Connection) -> int:
+            before = conn.total_changes
+            conn.execute(_RELEASE_WAITING, (kind,))
+            return conn.total_changes - before
+
+        return self._db.write(release)
 
     def park(self, owner: str, ids: Sequence[str], now: datetime, error: str) -> None:
         self._write_each(_PARK, [(_PARKED, iso(now), error, message_id, owner) for message_id in dict.fromkeys(ids)])

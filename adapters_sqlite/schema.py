@@ -144,6 +144,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         CREATE INDEX IF NOT EXISTS outbox_parked
             ON outbox (parked_at, seq) WHERE parked_at IS NOT NULL AND delivered_at IS NULL
         """,
+        # A message released because its sink failed as a whole waits for that sink (``waiting`` = 1): when
+        # the relay's probe finds the sink back, all of them become due at once (release_waiting).
+        "ALTER TABLE outbox ADD COLUMN waiting INTEGER NOT NULL DEFAULT 0",
+        """
+        CREATE INDEX IF NOT EXISTS outbox_waiting
+            ON outbox (kind, seq) WHERE waiting = 1 AND delivered_at IS NULL
+        """,
     ),
 )
 

@@ -1,8 +1,9 @@
 """Outbox messages: side effects recorded in the same atomic write as the entry (DESIGN.md, SPEC PUB-002).
 
-A message is either a registration event for the stream (``kind="event"``, API.md §8) or a receipt email
-(``kind="receipt"``, API.md §6, SPEC PUB-006). The relay delivers them after the commit, in commit order
-per entry, retrying until they are delivered.
+A message is a registration event for the stream (``kind="event"``, API.md §8), a receipt email
+(``kind="receipt"``, API.md §6, SPEC PUB-006) or an enrichment retry request (``kind="retry"``, PUB-005):
+three channels. The relay delivers them after the commit, in commit order per entry within each channel,
+retrying until they are delivered.
 """
 
 from __future__ import annotations
@@ -85,8 +86,8 @@ class OutboxMessage:
 @attrs.frozen
 class DeadLetter:
     """A message parked after its attempts ran out: never dropped, kept with its last error. It holds back
-    the ``held_back`` later messages of its own entry (and no other entry's) until it is put back in the
-    queue (``entry-service outbox dead-letters --retry``)."""
+    the ``held_back`` later messages of its own entry in its own channel (no other entry's, no other
+    channel's) until it is put back in the queue (``entry-service outbox dead-letters --retry``)."""
 
     message: OutboxMessage
     parked_at: datetime

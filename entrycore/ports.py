@@ -102,7 +102,8 @@ class Outbox(Protocol):
 
     def claim(self, owner: str, limit: int, now: datetime, lease: timedelta) -> list[OutboxMessage]:
         """Leases up to ``limit`` due messages to ``owner`` until ``now + lease``, oldest first; never a
-        message of an entry while an older message of that entry is pending and not claimable."""
+        message of an entry while an older message of that entry in the same channel (``kind``) is pending
+        and not claimable: each channel keeps its order, and no channel waits for another (PUB-002)."""
         ...
 
     def delivered(self, owner: str, ids: Sequence[str], now: datetime) -> None:
@@ -113,12 +114,18 @@ class Outbox(Protocol):
         self, owner: str, ids: Sequence[str], at: datetime, *, error: str | None = None, counted: bool = True
     ) -> None:
         """Releases the owner's leased messages, due again at ``at``, with their last ``error``; one more
-        attempt counted unless ``counted`` is false (the sink as a whole failed, not these messages)."""
+        attempt counted, unless ``counted`` is false: then the messages are not at fault, they wait for their
+        sink (``release_waiting`` makes them due at once)."""
+        ...
+
+    def release_waiting(self, kind: str, now: datetime) -> int:
+        """Makes every message of channel ``kind`` that waits for its sink (released uncounted) due at once,
+        leases untouched; returns how many. For a sink that is back after an outage."""
         ...
 
     def park(self, owner: str, ids: Sequence[str], now: datetime, error: str) -> None:
         """Parks the owner's leased messages as dead letters (one more attempt counted, ``error`` kept): never
-        claimed again until requeued, and each holds back the later messages of its own entry."""
+        claimed again until requeued, and each holds back the later messages of its own entry and channel."""
         ...
 
     def dead_letters(self, limit: int) -> list[DeadLetter]:

@@ -80,6 +80,7 @@ class Pending:
     attempts: int = 0
     error: str | None = None
     parked_at: datetime | None = None
+    waiting: bool = False  # released uncounted: waits for its sink
 
 
 @attrs.define
@@ -146,10 +147,10 @@ class FakeEntryStore:
 
     def claim(self, owner: str, limit: int, now: datetime, lease: timedelta) -> list[OutboxMessage]:
         with self.lock:
-            blocked: set[tuple[str, str]] = set()
+            blocked: set[tuple[str, str, str]] = set()
             claimed: list[OutboxMessage] = []
             for item in sorted(self.pending, key=lambda p: p.seq):
-                key = (item.message.campaign_id, item.message.user_id)
+                key = (item.message.campaign_id, item.message.user_id, item.message.kind)  # order per channel
                 leased = item.lease_until is not None and item.lease_until > now
                 claimable = not leased and (item.due is None or item.due <= now)
                 if key in blocked or not claimable:
@@ -179,6 +180,14 @@ class FakeEntryStore:
                     item.owner, item.lease_until, item.due = None, None, at
                     item.attempts += 1 if counted else 0
                     item.error = error if error is not None else item.error
+                    item.waiting = not counted
+
+    def release_waiting(self, kind: str, now: datetime) -> int:
+        with self.lock:
+            waiting = [p for p in self.pending if p.waiting and p.message.kind == kind]
+            for item in waiting:
+                item.due, item.waiting = None, False
+            return len(waiting)
 
     def park(self, owner: str, ids: Sequence[str], now: datetime, error: str) -> None:
         with self.lock:
@@ -186,7 +195,7 @@ class FakeEntryStore:
                 if item.message.id in ids and item.owner == owner:
                     item.owner, item.lease_until, item.due = None, None, NEVER
                     item.attempts += 1
-                    item.error, item.parked_at = error, now
+                    item.error, item.parked_at, item.waiting = error, now, False
 
     def dead_letters(self, limit: int) -> list[DeadLetter]:
         with self.lock:
@@ -196,7 +205,7 @@ class FakeEntryStore:
                     attrs.evolve(p.message, attempts=p.attempts),
                     p.parked_at,
                     p.error or "",
-                    sum(1 for o in self.pending if o.seq > p.seq and _same_entry(o, p) and o.parked_at is None),
+                    sum(1 for o in self.pending if o.seq > p.seq and _same_lane(o, p) and o.parked_at is None),
                 )
                 for p in dead[:limit]
                 if p.parked_at is not None
@@ -206,7 +215,7 @@ class FakeEntryStore:
         with self.lock:
             chosen = [p for p in self.pending if p.parked_at is not None and (ids is None or p.message.id in ids)]
             for item in chosen:
-                item.parked_at, item.due, item.attempts = None, None, 0
+                item.parked_at, item.due, item.attempts, item.waiting = None, None, 0, False
             return len(chosen)
 
     def outbox_status(self) -> dict[str, Any]:
@@ -242,8 +251,10 @@ class FakeEntryStore:
         return sorted(found, key=lambda e: (e.date_created, e.campaign_id), reverse=True)
 
 
-def _same_entry(one: Pending, other: Pending) -> bool:
-    return (one.message.campaign_id, one.message.user_id) == (other.message.campaign_id, other.message.user_id)
+def _same_lane(one: Pending, other: Pending) -> bool:
+    """Same entry and same channel: the order the outbox keeps (PUB-002)."""
+    mine, theirs = one.message, other.message
+    return (mine.campaign_id, mine.user_id, mine.kind) == (theirs.campaign_id, theirs.user_id, theirs.kind)
 
 
 @attrs.define

@@ -1,6 +1,6 @@
 """The outbox relay: delivers pending events, receipts and retry requests after the commit, in order per
-entry, with retries; one bad message fails alone and is parked as a dead letter after its attempts run out
-(SPEC PUB-002, PUB-006)."""
+entry within each channel, with retries; one bad message fails alone and is parked as a dead letter after its
+attempts run out; a channel whose sink is down never delays another (SPEC PUB-002, PUB-006)."""
 
 from __future__ import annotations
 
@@ -20,9 +20,13 @@ log = logging.getLogger("entry_service.relay")
 BASE_DELAY = 0.5  # seconds before a refused message's first retry
 MAX_DELAY = 300.0  # its retries back off exponentially up to five minutes
 MAX_ATTEMPTS = 10  # refusals of one message before it is parked: 0.5 s … 256 s, about 4 to 8.5 minutes in all
-OUTAGE_MAX_DELAY = 30.0  # while a sink is down as a whole, its messages are tried again at most this far apart
+PROBE_MAX_DELAY = 5.0  # while a sink is down as a whole, it is probed at most this far apart
 
-Key = tuple[str, str]
+Key = tuple[str, str, str]  # (campaign, user, kind): the outbox keeps the order of each entry in each channel
+
+
+def _lane(message: OutboxMessage) -> Key:
+    return message.campaign_id, message.user_id, message.kind
 
 
 @attrs.frozen
@@ -43,9 +47,19 @@ class _Outcome:
     held: list[OutboxMessage] = attrs.Factory(list)  # behind an older message of its entry that failed
     down_channels: dict[str, str] = attrs.Factory(dict)  # kind -> why, for the rest of the run
 
-    def failed_keys(self) -> set[Key]:
+    def failed_lanes(self) -> set[Key]:
         failed = [m for m, _ in (*self.rejected.values(), *self.down.values())] + self.held
-        return {(m.campaign_id, m.user_id) for m in failed}
+        return {_lane(m) for m in failed}
+
+
+@attrs.define
+class _SinkCircuit:
+    """A sink's circuit breaker: closed while it works; after it fails as a whole, open until ``down_until``
+    (its messages wait, marked as waiting for it, and it is not asked); then the next messages due are the
+    probe. A probe that goes through closes it and makes every waiting message of the channel due at once."""
+
+    failures: int = 0  # consecutive runs in which the sink failed as a whole
+    down_until: datetime | None = None
 
 
 @attrs.frozen
@@ -60,19 +74,20 @@ class Relay:
     lease: timedelta = timedelta(seconds=30)  # after a crash, its claimed messages wait this long
     max_attempts: int = MAX_ATTEMPTS
     jitter: Callable[[], float] = random.random  # injectable: tests are deterministic
-    # kind -> consecutive runs in which that sink failed as a whole (this relay's own view; one thread uses it)
-    _outages: dict[str, int] = attrs.field(factory=dict, eq=False, repr=False)
+    # kind -> its sink's circuit as this relay sees it (one thread uses a relay)
+    _sinks: dict[str, _SinkCircuit] = attrs.field(factory=dict, eq=False, repr=False)
 
     def run_once(self) -> RelayReport:
         """Claims up to ``batch`` due messages and delivers them. A message its sink refused is retried alone
         with its own backoff, then parked; messages of a sink that failed as a whole wait for the sink (not
-        counted against them); an entry's later messages wait behind its failed one, no other entry's do."""
+        counted against them); an entry's later messages of the same channel wait behind its failed one, no
+        other entry's and no other channel's do (PUB-002)."""
         messages = self.outbox.claim(self.owner, self.batch, self.clock.now(), self.lease)
         outcome = _Outcome()
         for round_ in _rounds(messages):
-            failed = outcome.failed_keys()
-            outcome.held += [m for m in round_ if (m.campaign_id, m.user_id) in failed]
-            self._deliver([m for m in round_ if (m.campaign_id, m.user_id) not in failed], outcome)
+            failed = outcome.failed_lanes()
+            outcome.held += [m for m in round_ if _lane(m) in failed]
+            self._deliver([m for m in round_ if _lane(m) not in failed], outcome)
         parked = self._settle(outcome, self.clock.now())
         retried = len(messages) - len(outcome.delivered) - parked
         return RelayReport(claimed=len(messages), delivered=len(outcome.delivered), retried=retried, parked=parked)
@@ -124,7 +139,7 @@ class Relay:
             for event in events:
                 self._publish([event], outcome)
             return
-        self._outages.pop(EVENT, None)
+        self._sink_up(EVENT)
         for event in events:
             if event.id in refused:
                 self._reject(event, refused[event.id], outcome)
@@ -139,12 +154,12 @@ class Relay:
         except DeliveryFailed as exc:
             self._sink_down(RECEIPT, [message], str(exc), outcome)
         except MessageRejected as exc:
-            self._outages.pop(RECEIPT, None)
+            self._sink_up(RECEIPT)
             self._reject(message, str(exc), outcome)
         except Exception as exc:  # a sender's own bug with this receipt
             self._reject(message, _unexpected(exc), outcome)
         else:
-            self._outages.pop(RECEIPT, None)
+            self._sink_up(RECEIPT)
             outcome.delivered.append(message.id)
 
     def _enqueue(self, retries: Sequence[OutboxMessage], outcome: _Outcome) -> None:
@@ -169,7 +184,7 @@ class Relay:
             for message in sendable:
                 self._enqueue([message], outcome)
             return
-        self._outages.pop(RETRY, None)
+        self._sink_up(RETRY)
         for message in sendable:
             why = refused.get(requests[message.id])
             if why is None:
@@ -178,18 +193,36 @@ class Relay:
                 self._reject(message, why, outcome)
 
     def _skipped(self, kind: str, messages: Sequence[OutboxMessage], outcome: _Outcome) -> bool:
-        """A sink that failed as a whole earlier in this run is not asked again in it."""
+        """A sink that failed as a whole earlier in this run, or whose circuit is open, is not asked: its
+        messages wait for the next probe."""
         why = outcome.down_channels.get(kind)
+        circuit = self._sinks.get(kind)
+        if why is None and circuit is not None and circuit.down_until and self.clock.now() < circuit.down_until:
+            why = outcome.down_channels[kind] = f"{kind} sink down: waiting for the next probe"
         if why is not None:
             outcome.down.update({m.id: (m, why) for m in messages})
         return why is not None
 
     def _sink_down(self, kind: str, messages: Iterable[OutboxMessage], why: str, outcome: _Outcome) -> None:
         if kind not in outcome.down_channels:
-            self._outages[kind] = self._outages.get(kind, 0) + 1
-            log.warning("%s sink unavailable (%s); its messages wait for it", kind, why)
+            circuit = self._sinks.setdefault(kind, _SinkCircuit())
+            circuit.failures += 1
+            circuit.down_until = self.clock.now() + self._probe_delay(circuit.failures)
+            if circuit.failures == 1:
+                log.warning(
+                    "%s sink down (%s): its messages wait, probed every %.0f s at most", kind, why, PROBE_MAX_DELAY
+                )
         outcome.down_channels[kind] = why = _storable(why)
         outcome.down.update({m.id: (m, why) for m in messages})
+
+    def _sink_up(self, kind: str) -> None:
+        """The sink took a call: if it was down, its circuit closes and every message waiting for it is due."""
+        circuit = self._sinks.pop(kind, None)
+        if circuit is not None and circuit.failures:
+            released = self.outbox.release_waiting(kind, self.clock.now())
+            log.warning(
+                "%s sink back after %d failed probe(s): %d waiting message(s) due now", kind, circuit.failures, released
+            )
 
     def _reject(self, message: OutboxMessage, why: str, outcome: _Outcome) -> None:
         outcome.rejected[message.id] = (message, _storable(why))
@@ -223,8 +256,9 @@ class Relay:
         by_kind: dict[str, list[str]] = {}
         for message, _ in outcome.down.values():
             by_kind.setdefault(message.kind, []).append(message.id)
-        for kind, ids in by_kind.items():
-            at = now + self._outage_delay(kind)
+        for kind, ids in by_kind.items():  # waiting for their sink: due at its next probe, or when it is back
+            circuit = self._sinks.get(kind)
+            at = circuit.down_until if circuit is not None and circuit.down_until else now
             self.outbox.retry_later(self.owner, ids, at, error=outcome.down_channels[kind], counted=False)
         if outcome.held:  # not tried: due at once, yet still behind their entry's failed message
             self.outbox.retry_later(self.owner, [m.id for m in outcome.held], now, counted=False)
@@ -235,9 +269,9 @@ class Relay:
         ceiling: float = min(MAX_DELAY, BASE_DELAY * 2.0 ** min(attempts, 20))
         return timedelta(seconds=ceiling * (0.5 + float(self.jitter()) / 2))
 
-    def _outage_delay(self, kind: str) -> timedelta:
-        """While a sink is down its messages are tried again 0.5 s, 1 s, 2 s … at most 30 s apart."""
-        ceiling: float = min(OUTAGE_MAX_DELAY, BASE_DELAY * 2.0 ** min(self._outages.get(kind, 1) - 1, 20))
+    def _probe_delay(self, failures: int) -> timedelta:
+        """While a sink is down it is probed 0.5 s, 1 s, 2 s … at most 5 s apart."""
+        ceiling: float = min(PROBE_MAX_DELAY, BASE_DELAY * 2.0 ** min(failures - 1, 20))
         return timedelta(seconds=ceiling * (0.5 + float(self.jitter()) / 2))
 
 
@@ -256,12 +290,13 @@ def _unexpected(exc: BaseException) -> str:
 
 
 def _rounds(messages: Sequence[OutboxMessage]) -> list[list[OutboxMessage]]:
-    """Round k holds the k-th message of each entry: an entry's messages go out one round at a time, so a
-    failure holds back that entry's later messages (order per entry) but no other entry's."""
+    """Round k holds the k-th message of each entry in each channel: those go out one round at a time, so a
+    failure holds back that entry's later messages of its channel (the order PUB-002 keeps) but no other
+    entry's and no other channel's."""
     rounds: list[list[OutboxMessage]] = []
     seen: dict[Key, int] = {}
     for message in messages:
-        key = (message.campaign_id, message.user_id)
+        key = _lane(message)
         index = seen.get(key, 0)
         seen[key] = index + 1
         if index == len(rounds):

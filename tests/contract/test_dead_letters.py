@@ -14,7 +14,7 @@ LATER = T0 + timedelta(seconds=5)
 
 
 def parked_ana(stores: Stores) -> None:
-    """ana: messages 1 (parked), 2 and 3 behind it; bob: message 4."""
+    """ana: event 1 (parked), receipt 2 (another channel: not held back), event 3 behind 1; bob: event 4."""
     ana, bob = an_entry(user_id="ana"), an_entry(user_id="bob", phone="+12125550100")
     stores.entries.create(ana, [a_message(ana, 1), a_message(ana, 2, kind=RECEIPT), a_message(ana, 3)])
     stores.entries.create(bob, [a_message(bob, 4)])
@@ -26,19 +26,19 @@ def test_a_parked_message_is_kept_with_its_error_and_reported_apart_from_the_bac
     parked_ana(stores)
     status = stores.outbox.outbox_status()
     assert status["deadLetters"] == 1 and status["oldestDeadLetterAt"] == LATER
-    assert status["backlog"] == 3 and status["oldestPendingAt"] == T0  # ana's 2 and 3 wait behind it, bob's 4
+    assert status["backlog"] == 3 and status["oldestPendingAt"] == T0  # ana's 2 and 3, bob's 4
     (dead,) = stores.outbox.dead_letters(10)
     assert dead.message.id == "msg-0001" and dead.message.attempts == 1
-    assert (dead.parked_at, dead.error, dead.held_back) == (LATER, "cannot be written as UTF-8 JSON", 2)
+    assert (dead.parked_at, dead.error, dead.held_back) == (LATER, "cannot be written as UTF-8 JSON", 1)
     assert dead.message.body == a_message(an_entry(user_id="ana"), 1).body
     assert stores.outbox.dead_letters(0) == []
 
 
-def test_a_parked_message_holds_back_its_own_entry_only_and_is_never_claimed(stores: Stores) -> None:
+def test_a_parked_message_holds_back_its_own_entry_and_channel_only_and_is_never_claimed(stores: Stores) -> None:
     parked_ana(stores)
     much_later = T0 + timedelta(days=3650)
-    assert ids(stores.outbox.claim("relay-2", 10, much_later, LEASE)) == ["msg-0004"]
-    stores.outbox.delivered("relay-2", ["msg-0004"], much_later)
+    assert ids(stores.outbox.claim("relay-2", 10, much_later, LEASE)) == ["msg-0002", "msg-0004"]
+    stores.outbox.delivered("relay-2", ["msg-0002", "msg-0004"], much_later)
     assert stores.outbox.claim("relay-3", 10, much_later + LEASE, LEASE) == []
 
 
@@ -56,9 +56,9 @@ def test_requeued_dead_letters_are_due_at_once_with_attempts_from_zero_in_order(
 
 def test_requeue_of_every_dead_letter(stores: Stores) -> None:
     parked_ana(stores)
-    assert ids(stores.outbox.claim("relay-1", 10, LATER, LEASE)) == ["msg-0004"]
+    assert ids(stores.outbox.claim("relay-1", 10, LATER, LEASE)) == ["msg-0002", "msg-0004"]
     stores.outbox.park("relay-1", ["msg-0004"], LATER + timedelta(seconds=1), "HTTP 422")
-    assert [(d.message.id, d.held_back) for d in stores.outbox.dead_letters(10)] == [("msg-0001", 2), ("msg-0004", 0)]
+    assert [(d.message.id, d.held_back) for d in stores.outbox.dead_letters(10)] == [("msg-0001", 1), ("msg-0004", 0)]
     assert [d.message.id for d in stores.outbox.dead_letters(1)] == ["msg-0001"]  # oldest parked first
     assert stores.outbox.requeue_dead_letters(None, LATER) == 2
     assert stores.outbox.dead_letters(10) == [] and stores.outbox.outbox_status()["backlog"] == 4

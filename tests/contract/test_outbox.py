@@ -9,7 +9,7 @@ import pytest
 
 from entrycore.errors import EntryExists, PhoneTaken, ReferralCodeTaken, StaleEntry
 from entrycore.model import Entry
-from entrycore.outbox import EVENT, RECEIPT, OutboxMessage
+from entrycore.outbox import EVENT, RECEIPT, RETRY, OutboxMessage
 from tests.contract.conftest import Stores
 from tests.contract.entries import T0, an_entry
 
@@ -161,3 +161,33 @@ def test_an_expired_lease_still_lets_its_holder_finish(stores: Stores) -> None:
     stores.outbox.claim("relay-1", 10, T0, LEASE)
     stores.outbox.delivered("relay-1", ["msg-0001"], T0 + 2 * LEASE)  # late, but nobody took it over
     assert stores.outbox.outbox_status()["backlog"] == 0
+
+
+def test_PUB_002_each_channel_keeps_its_order_and_none_waits_for_another(stores: Stores) -> None:
+    ana = an_entry(user_id="ana")
+    messages = [a_message(ana, 1), a_message(ana, 2, kind=RECEIPT), a_message(ana, 3), a_message(ana, 4, kind=RETRY)]
+    stores.entries.create(ana, messages)
+    assert ids(stores.outbox.claim("relay-1", 1, T0, LEASE)) == ["msg-0001"]
+    stores.outbox.retry_later("relay-1", ["msg-0001"], T0 + timedelta(minutes=5), error="stream down", counted=False)
+    # The event waits for the stream: the later event waits behind it, the receipt and the retry request do not.
+    assert ids(stores.outbox.claim("relay-1", 10, T0, LEASE)) == ["msg-0002", "msg-0004"]
+    stores.outbox.delivered("relay-1", ["msg-0002", "msg-0004"], T0)
+    assert stores.outbox.claim("relay-1", 10, T0 + LEASE, LEASE) == []
+    assert ids(stores.outbox.claim("relay-1", 10, T0 + timedelta(minutes=5), LEASE)) == ["msg-0001", "msg-0003"]
+
+
+def test_messages_waiting_for_their_sink_are_due_at_once_when_it_is_back(stores: Stores) -> None:
+    ana, bob = an_entry(user_id="ana"), an_entry(user_id="bob", phone="+12125550100")
+    stores.entries.create(ana, [a_message(ana, 1), a_message(ana, 2, kind=RECEIPT)])
+    stores.entries.create(bob, [a_message(bob, 3), a_message(bob, 4)])
+    assert ids(stores.outbox.claim("relay-1", 10, T0, LEASE)) == ["msg-0001", "msg-0002", "msg-0003", "msg-0004"]
+    later = T0 + timedelta(hours=1)
+    down = ["msg-0001", "msg-0003", "msg-0004"]
+    stores.outbox.retry_later("relay-1", down, later, error="stream down", counted=False)
+    stores.outbox.retry_later("relay-1", ["msg-0002"], later, error="HTTP 422")  # refused alone: keeps its backoff
+    assert stores.outbox.claim("relay-1", 10, T0, LEASE) == []
+    assert stores.outbox.release_waiting(RECEIPT, T0) == 0
+    assert stores.outbox.release_waiting(EVENT, T0) == 3
+    claimed = stores.outbox.claim("relay-1", 10, T0, LEASE)
+    assert [(m.id, m.attempts) for m in claimed] == [("msg-0001", 0), ("msg-0003", 0), ("msg-0004", 0)]
+    assert stores.outbox.release_waiting(EVENT, T0) == 0

@@ -17,13 +17,14 @@ import pytest
 
 from entrycore.errors import StaleEntry
 from entrycore.model import Entry
-from entrycore.outbox import EVENT, OutboxMessage
+from entrycore.outbox import EVENT, RECEIPT, RETRY, OutboxMessage
 from tests.contract.conftest import KINDS, Stores, open_stores
 from tests.contract.entries import T0, an_entry
 
 USERS = [f"fan-{n}" for n in range(12)]
 OWNERS = ["relay-a", "relay-b", "relay-c"]
 STEPS = 150
+CHANNELS = [EVENT, RECEIPT, RETRY]
 
 
 def history(stores: Stores, seed: int) -> list[Any]:
@@ -36,7 +37,8 @@ def history(stores: Stores, seed: int) -> list[Any]:
     answers: list[Any] = []
     for _ in range(STEPS):
         step = rng.choices(
-            ["write", "claim", "delivered", "retry", "park", "requeue", "tick"], weights=[4, 3, 2, 1, 0.5, 0.3, 2]
+            ["write", "claim", "delivered", "retry", "park", "requeue", "release", "tick"],
+            weights=[4, 3, 2, 1, 0.5, 0.3, 0.5, 2],
         )[0]
         owner = rng.choice(OWNERS)
         if step == "write":
@@ -64,6 +66,9 @@ def history(stores: Stores, seed: int) -> list[Any]:
             answers.append(("claim", owner, [(m.id, m.attempts) for m in claimed]))
         elif step == "requeue":
             answers.append(("requeue", stores.outbox.requeue_dead_letters(None, now)))
+        elif step == "release":
+            channel = rng.choice(CHANNELS)
+            answers.append(("release", channel, stores.outbox.release_waiting(channel, now)))
         elif step in ("delivered", "retry", "park"):
             others = [i for o, mine in held.items() if o != owner for i in mine]
             chosen = rng.sample(held[owner], k=rng.randint(0, len(held[owner]))) + rng.sample(
@@ -75,7 +80,9 @@ def history(stores: Stores, seed: int) -> list[Any]:
                 stores.outbox.park(owner, chosen, now, "refused")
                 answers.append([(d.message.id, d.held_back) for d in stores.outbox.dead_letters(100)])
             else:
-                stores.outbox.retry_later(owner, chosen, now + timedelta(seconds=rng.randint(0, 20)))
+                counted = rng.random() < 0.7  # else the sink was down: uncounted, waiting for it
+                at = now + timedelta(seconds=rng.randint(0, 20))
+                stores.outbox.retry_later(owner, chosen, at, error="down", counted=counted)
             answers.append((step, owner, chosen))
         else:
             now += timedelta(milliseconds=rng.choice([0, 1, 500, 5_000, 20_000]))
@@ -85,7 +92,8 @@ def history(stores: Stores, seed: int) -> list[Any]:
 
 def _message(entry: Entry, number: int, now: Any) -> OutboxMessage:
     body = {"campaignId": entry.campaign_id, "userId": entry.user_id, "n": number}
-    return OutboxMessage(f"m{number:06d}", EVENT, entry.campaign_id, entry.user_id, entry.user_id, body, now)
+    kind = CHANNELS[number % 5 % 3]  # mostly events, some receipts and retry requests: one order per channel
+    return OutboxMessage(f"m{number:06d}", kind, entry.campaign_id, entry.user_id, entry.user_id, body, now)
 
 
 @pytest.mark.parametrize("seed", range(3))

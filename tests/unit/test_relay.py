@@ -21,8 +21,10 @@ class FlakySink:
     fail_ids: set[str] = attrs.field(factory=set)
     down: bool = False
     published: list[str] = attrs.field(factory=list)
+    calls: int = 0
 
     def publish(self, events: Sequence[OutboxMessage]) -> dict[str, str]:
+        self.calls += 1
         if self.down:
             raise DeliveryFailed("down")
         failed = {e.id: "refused" for e in events if e.id in self.fail_ids}
@@ -250,3 +252,49 @@ def test_PUB_002_a_sink_that_fails_part_way_keeps_what_landed() -> None:
     assert [m.id for m in store.delivered_messages] == ["a-0"] and report.retried == 2
     attempts = {p.message.id: (p.attempts, p.error) for p in store.pending}
     assert attempts == {"b-0": (1, "too large"), "c-0": (0, "stream gone")}
+
+
+def test_PUB_002_an_event_stream_outage_never_delays_a_receipt_and_a_dead_email_service_never_delays_events() -> None:
+    store, clock, sink, sender = FakeEntryStore(), FakeClock(), FlakySink(down=True), FlakySender()
+    for user in "ab":
+        event(store, clock, user, 0)
+        store._enqueue([OutboxMessage(f"{user}-r", RECEIPT, "c1", user, "k", {"u": user}, clock.now())])
+        event(store, clock, user, 1)
+    r = relay(store, clock, sink, sender)
+    r.run_once()
+    assert [s["u"] for s in sender.sent] == ["a", "b"] and sink.published == []  # receipts went at once
+    sink.down, sender.down = False, True
+    for user in "cd":
+        store._enqueue([OutboxMessage(f"{user}-r", RECEIPT, "c1", user, "k", {"u": user}, clock.now())])
+        event(store, clock, user, 0)
+    clock.advance(seconds=1)
+    r.run_once()
+    assert sorted(sink.published) == ["a-0", "a-1", "b-0", "b-1", "c-0", "d-0"]  # events despite the email outage
+    assert [p.message.id for p in store.pending] == ["c-r", "d-r"]
+
+
+def test_a_sink_that_is_back_gets_every_waiting_message_at_once_not_after_each_ones_backoff() -> None:
+    store, clock, sink, sender = FakeEntryStore(), FakeClock(), FlakySink(down=True), FlakySender()
+    for n in range(30):
+        event(store, clock, f"u{n}", 0)
+    r = relay(store, clock, sink, sender)
+    for _ in range(20):  # a long outage: probes every few seconds at most, nothing counted
+        r.run_once()
+        clock.advance(seconds=6)
+        event(store, clock, f"late{clock.now().second}", 0)
+    assert store.outbox_status()["deadLetters"] == 0 and all(p.attempts == 0 for p in store.pending)
+    sink.down = False
+    clock.advance(seconds=6)  # the next probe is due
+    total = r.drain()
+    assert total == len(sink.published) == 50 and store.outbox_status()["backlog"] == 0  # no message waited on
+
+
+def test_a_down_sink_is_probed_at_most_every_five_seconds() -> None:
+    store, clock, sink, sender = FakeEntryStore(), FakeClock(), FlakySink(down=True), FlakySender()
+    r = relay(store, clock, sink, sender)
+    for second in range(60):  # a registration a second, a relay run every 0.2 s
+        event(store, clock, f"u{second}", 0)
+        for _ in range(5):
+            r.run_once()
+            clock.advance(seconds=0.2)
+    assert 10 <= sink.calls <= 20  # about one probe per 5 s once backed off, not one per run (300)
