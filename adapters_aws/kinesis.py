@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Iterator, Sequence
@@ -17,7 +18,7 @@ log = logging.getLogger(__name__)
 MAX_RECORDS = 500
 MAX_REQUEST_BYTES = 5 * 1024 * 1024
 MAX_RECORD_BYTES = 1024 * 1024
-MAX_PARTITION_KEY = 256  # Unicode characters; a longer key fails the whole call with a ValidationException
+MAX_PARTITION_KEY = 256  # Unicode characters; a longer key would fail the whole call (ValidationException)
 
 _Record = tuple[str, dict[str, Any], int]  # (event id, PutRecords entry, bytes it counts for)
 
@@ -27,14 +28,13 @@ class KinesisEventSink:
     its partition key the event's ``partitionKey``; records go out in the given order, in PutRecords calls of
     at most 500 records and 5 MiB.
 
-    One bad event never fails the others: an event that cannot be encoded, is over the 1 MiB record limit or
-    has a partition key Kinesis would refuse (the whole call would fail) is returned refused, with its
-    reason, and so is a record Kinesis refused inside its answer (throttling, internal failure) while others
-    landed. The stream failing as a whole raises DeliveryFailed: no call got through (stream missing, no
-    connection, timeout, any botocore error), or every record was refused inside the answers; when a later
-    call of a large publish fails, the exception names the records that landed before, so they are not sent
-    twice. No botocore exception leaves this class. The client is built from boto3's own configuration
-    unless given.
+    One bad event never fails the others: an event that cannot be encoded or is over the 1 MiB record limit
+    is returned refused, with its reason (a partition key over 256 characters is sent as its digest). Kinesis
+    itself refuses records inside its answer only for its own state (throttling, an internal failure), so
+    those raise DeliveryFailed like a call that got no answer (stream missing, no connection, timeout, any
+    botocore error): the stream is failing, not the records. The exception names the records that landed
+    (so they are not sent twice) and the ones refused for good. No botocore exception leaves this class.
+    The client is built from boto3's own configuration unless given.
     """
 
     def __init__(self, stream_name: str, client: Any = None, *, region: str | None = None) -> None:
@@ -73,10 +73,14 @@ class KinesisEventSink:
             failed = self._refused(batch, answer)
             throttled.update(failed)
             landed += [event_id for event_id, _, _ in batch if event_id not in failed]
-        if throttled and not landed:  # the stream refused everything: it is failing, not these records
+        if throttled:  # throttling or an internal failure: the stream's state, not these records' fault
             reasons = sorted(set(throttled.values()))
-            raise DeliveryFailed(f"Kinesis stream {self.stream_name} refused every record: {reasons}", refused=refused)
-        return {**refused, **throttled}
+            raise DeliveryFailed(
+                f"Kinesis stream {self.stream_name} refused {len(throttled)} record(s): {reasons}",
+                delivered=landed,
+                refused=refused,
+            )
+        return refused
 
     def _refused(self, batch: Sequence[_Record], answer: dict[str, Any]) -> dict[str, str]:
         """The records of a 200 answer that carry an ``ErrorCode`` (or that it does not mention), with it."""
@@ -97,19 +101,27 @@ class KinesisEventSink:
             self._client.close()
 
 
+def partition_key(key: str) -> str:
+    """The record's partition key: the event's, or for one longer than Kinesis takes (a long campaign or
+    user id) a digest of it. The key only picks the shard, and the same key always gives the same digest,
+    so the order per key holds."""
+    if 1 <= len(key) <= MAX_PARTITION_KEY:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode("utf-8", "backslashreplace")).hexdigest()
+
+
 def _record(event: OutboxMessage) -> _Record | str:
-    """The PutRecords entry of ``event``, or why Kinesis could not take it."""
+    """The PutRecords entry of ``event``, or why Kinesis could never take it."""
+    key = partition_key(event.partition_key)
     try:
         data = json.dumps(event.body, separators=(",", ":"), ensure_ascii=False).encode()
-        key = event.partition_key.encode()
+        key_bytes = key.encode()
     except (UnicodeEncodeError, ValueError, TypeError, RecursionError) as exc:
         return f"cannot be encoded as UTF-8 JSON: {type(exc).__name__}"
-    if not 1 <= len(event.partition_key) <= MAX_PARTITION_KEY:
-        return f"partition key of {len(event.partition_key)} characters (Kinesis takes 1 to {MAX_PARTITION_KEY})"
-    size = len(data) + len(key)
+    size = len(data) + len(key_bytes)
     if size > MAX_RECORD_BYTES:
         return f"{size} bytes, over the Kinesis record limit"
-    return event.id, {"Data": data, "PartitionKey": event.partition_key}, size
+    return event.id, {"Data": data, "PartitionKey": key}, size
 
 
 def _batches(records: Sequence[_Record]) -> Iterator[list[_Record]]:

@@ -26,8 +26,8 @@ class SqsRetryQueue:
     ``{"campaignId", "userId"}``. Received messages stay hidden for ``visibility_timeout`` seconds unless
     acknowledged (deleted), then come back. A message whose body is not a retry request is deleted and
     skipped with a warning, so it cannot come back forever; a receipt handle SQS calls invalid is skipped
-    with a warning too. ``enqueue`` returns the requests SQS refused one by one while others got in; every
-    other failure of SQS (queue missing, no connection, timeout, every message of a call refused) raises
+    with a warning too. ``enqueue`` returns the requests SQS refused as the sender's fault; every other
+    failure of SQS (queue missing, no connection, timeout, a message failed on SQS's side) raises
     DeliveryFailed; no botocore exception leaves this class. The client is built from
     boto3's own configuration unless given. A standard queue does not merge duplicate requests across calls
     (the port allows that): refreshing an entry twice is harmless.
@@ -67,12 +67,12 @@ class SqsRetryQueue:
                 request = chunk[int(failure["Id"])]
                 why = f"{failure.get('Code')}: {failure.get('Message', '')}".rstrip(": ")
                 (refused if failure.get("SenderFault") else transient)[request] = why
-        if transient and len(transient) + len(refused) == len(unique):  # nothing got in: the queue is failing
+        if transient:  # SQS's own failure: the queue's state, not these requests' (sending one twice is harmless)
             reasons = sorted(set(transient.values()))
-            raise DeliveryFailed(f"SQS refused {len(transient)} of {len(unique)} retry requests: {reasons}")
-        if refused or transient:
-            log.warning("SQS refused %d of %d retry requests", len(refused) + len(transient), len(unique))
-        return {**refused, **transient}
+            raise DeliveryFailed(f"SQS failed {len(transient)} of {len(unique)} retry requests: {reasons}")
+        if refused:
+            log.warning("SQS refused %d of %d retry requests (sender fault)", len(refused), len(unique))
+        return refused
 
     def receive(self, max_count: int, wait_seconds: float) -> list[tuple[str, RetryRequest]]:
         if max_count <= 0:

@@ -209,10 +209,13 @@ def _outbox(ctx: click.Context) -> Outbox:
     return found
 
 
+MAX_LISTED = 100_000
+
+
 @outbox.command("dead-letters")
 @click.option("--retry", is_flag=True, help="Put the dead letters back in the queue (all, or those of --id).")
 @click.option("--id", "ids", multiple=True, help="Only this message (repeatable).")
-@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 100_000), help="How many to list.")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, MAX_LISTED), help="How many to list.")
 @click.pass_context
 def dead_letters(ctx: click.Context, retry: bool, ids: tuple[str, ...], limit: int) -> None:
     """List the messages parked after their attempts ran out, or put them back in the queue with --retry.
@@ -224,7 +227,7 @@ def dead_letters(ctx: click.Context, retry: bool, ids: tuple[str, ...], limit: i
             count = outbox.requeue_dead_letters(list(ids) if ids else None, datetime.now(UTC))
             click.echo(f"{count} dead letter(s) put back in the queue; the relay delivers them at once")
             return
-        dead = [d for d in outbox.dead_letters(limit) if not ids or d.message.id in ids]
+        dead = [d for d in outbox.dead_letters(MAX_LISTED if ids else limit) if not ids or d.message.id in ids]
         status = outbox.outbox_status()
     except EntryError as exc:
         raise click.ClickException(f"{exc.code}: {exc.message}") from None
@@ -232,11 +235,8 @@ def dead_letters(ctx: click.Context, retry: bool, ids: tuple[str, ...], limit: i
         click.echo("ID\tKIND\tCAMPAIGN\tUSER\tATTEMPTS\tPARKED\tHELD\tERROR")
     for letter in dead:
         row = letter.to_document()
-        click.echo(
-            "\t".join(
-                str(row[k]) for k in ("id", "kind", "campaignId", "userId", "attempts", "parkedAt", "heldBack", "error")
-            )
-        )
+        columns = ("id", "kind", "campaignId", "userId", "attempts", "parkedAt", "heldBack", "error")
+        click.echo("\t".join(" ".join(str(row[k]).split()) for k in columns))  # no tab or newline inside a cell
     click.echo(f"{status['deadLetters']} dead letter(s) in all, {status['backlog']} message(s) pending", err=True)
 
 

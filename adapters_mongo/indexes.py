@@ -83,8 +83,13 @@ def ensure_indexes(collection: Any, wanted: IndexSpec) -> None:
             raise
 
 
-def _keys(index: Mapping[str, Any]) -> list[tuple[str, int]]:
-    return [(field, int(order)) for field, order in dict(index.get("key", {})).items()]
+def _keys(index: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """The key pattern as stored: a number for an ordered field (1.0 read as 1), else its kind ("hashed",
+    "text", "2dsphere" …) as is, so an unrelated index of another kind never matches, nor breaks the start."""
+    return [
+        (field, int(order) if isinstance(order, int | float) else order)
+        for field, order in dict(index.get("key", {})).items()
+    ]
 
 
 def _same_options(index: Mapping[str, Any], options: Mapping[str, Any]) -> bool:

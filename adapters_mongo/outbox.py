@@ -187,7 +187,7 @@ class MongoOutbox:
                     later = sum(1 for m in lane if m["kind"] == message["kind"] and "parkedAt" not in m)
                     dead = OutboxMessage.from_document(message)
                     found.append(DeadLetter(dead, parse_iso(message["parkedAt"]), message.get("lastError", ""), later))
-        found.sort(key=lambda d: (d.parked_at, d.message.created_at, d.message.id))
+        found.sort(key=lambda d: (d.parked_at, d.message.id))
         return found[:limit]
 
     def requeue_dead_letters(self, ids: Sequence[str] | None, now: datetime) -> int:

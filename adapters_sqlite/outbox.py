@@ -70,7 +70,7 @@ _DEAD = """
                AND b.seq > o.seq AND b.delivered_at IS NULL AND b.parked_at IS NULL)
       FROM outbox AS o INDEXED BY outbox_parked
      WHERE o.parked_at IS NOT NULL AND o.delivered_at IS NULL
-     ORDER BY o.parked_at, o.seq
+     ORDER BY o.parked_at, o.id
      LIMIT ?
 """
 _REQUEUE = (

@@ -139,6 +139,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # entry unchanged; ``parked_at`` says when, ``last_error`` the sink's last reason (also kept while a
         # message is retried). Database skips an ADD COLUMN whose column exists, so these stay idempotent too.
         "ALTER TABLE outbox ADD COLUMN parked_at TEXT",
+        # Attempts counted outage retries before; from here they count a message's own refusals only.
+        "UPDATE outbox SET attempts = 0 WHERE delivered_at IS NULL",
         "ALTER TABLE outbox ADD COLUMN last_error TEXT",
         """
         CREATE INDEX IF NOT EXISTS outbox_parked

@@ -129,7 +129,8 @@ class Outbox(Protocol):
         ...
 
     def dead_letters(self, limit: int) -> list[DeadLetter]:
-        """Up to ``limit`` dead letters, oldest parked first, each with how many messages it holds back."""
+        """Up to ``limit`` dead letters, oldest parked first (then by id), each with how many messages it holds
+        back."""
         ...
 
     def requeue_dead_letters(self, ids: Sequence[str] | None, now: datetime) -> int:

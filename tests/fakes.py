@@ -199,7 +199,9 @@ class FakeEntryStore:
 
     def dead_letters(self, limit: int) -> list[DeadLetter]:
         with self.lock:
-            dead = sorted((p for p in self.pending if p.parked_at is not None), key=lambda p: (p.parked_at, p.seq))
+            dead = sorted(
+                (p for p in self.pending if p.parked_at is not None), key=lambda p: (p.parked_at, p.message.id)
+            )
             return [
                 DeadLetter(
                     attrs.evolve(p.message, attempts=p.attempts),

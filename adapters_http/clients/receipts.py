@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import string
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -18,6 +20,7 @@ log = logging.getLogger(__name__)
 # The answers that refuse this one receipt. Any other failure (401/403 credentials, 404 a wrong URL, 408, 429,
 # 5xx) speaks of the service, not of the receipt: every receipt waits for it rather than being parked.
 _REFUSES_RECEIPT = {400, 413, 415, 422}
+_VISIBLE = string.punctuation.replace("%", "")  # kept as is in the header; anything else is %-encoded
 
 
 class HttpxReceiptSender:
@@ -34,7 +37,7 @@ class HttpxReceiptSender:
 
     def send(self, receipt: Mapping[str, Any]) -> None:
         body = {**receipt, "sentAt": iso(datetime.now(UTC))}
-        headers = {"Idempotency-Key": str(receipt.get("idempotencyKey", "")).encode("ascii", "replace").decode()}
+        headers = {"Idempotency-Key": quote(str(receipt.get("idempotencyKey", "")), safe=_VISIBLE)}
         try:
             content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
         except (UnicodeEncodeError, ValueError, TypeError) as exc:
@@ -42,6 +45,8 @@ class HttpxReceiptSender:
         headers["Content-Type"] = "application/json"
         try:
             answer = self._client.post(self._url, content=content, headers=headers, timeout=self._timeout)
+        except httpx.LocalProtocolError as exc:  # this request cannot be written: the receipt's fault
+            raise MessageRejected(f"cannot be sent: {type(exc).__name__}") from None
         except httpx.HTTPError as exc:
             log.warning("email service failed: %s", type(exc).__name__)
             raise DeliveryFailed(f"email service unreachable: {type(exc).__name__}") from None

@@ -12,9 +12,9 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from jwt.algorithms import HMACAlgorithm
 
 from entrycore.errors import Unauthorized
-from entrycore.text import is_unicode
 
 MAX_CACHED_TOKENS = 100_000
+MAX_SUBJECT = 200  # characters of a user id
 
 
 class _PreparedHmac(HMACAlgorithm):
@@ -91,7 +91,9 @@ class TokenVerifier:
         except (jwt.PyJWTError, ValueError, TypeError):
             raise Unauthorized("The bearer token is invalid or expired.") from None
         subject = claims.get("sub", claims.get("userId"))
-        if not isinstance(subject, str) or not subject or not is_unicode(subject):
+        if not isinstance(subject, str) or not 1 <= len(subject) <= MAX_SUBJECT or not subject.isprintable():
+            # A user id travels into keys, headers and partition keys: no control characters, no lone
+            # surrogates (isprintable refuses both), and a bounded length.
             raise Unauthorized("The bearer token names no user.")
         supreme = claims.get("isSupreme") is True
         if len(self._verified) >= MAX_CACHED_TOKENS:

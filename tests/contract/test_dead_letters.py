@@ -85,3 +85,13 @@ def test_only_the_leaseholder_parks(stores: Stores) -> None:
     stores.outbox.claim("relay-1", 10, T0, LEASE)
     stores.outbox.park("relay-2", ["msg-0001"], T0, "not mine")
     assert stores.outbox.dead_letters(10) == [] and stores.outbox.outbox_status()["deadLetters"] == 0
+
+
+def test_dead_letters_parked_together_are_listed_by_id(stores: Stores) -> None:
+    ana, bob = an_entry(user_id="ana"), an_entry(user_id="bob", phone="+12125550100")
+    stores.entries.create(bob, [a_message(bob, 2)])  # committed first, yet its id sorts after ana's
+    stores.entries.create(ana, [a_message(ana, 1)])
+    assert sorted(ids(stores.outbox.claim("relay-1", 10, T0, LEASE))) == ["msg-0001", "msg-0002"]
+    stores.outbox.park("relay-1", ["msg-0002", "msg-0001"], LATER, "refused")
+    assert [d.message.id for d in stores.outbox.dead_letters(10)] == ["msg-0001", "msg-0002"]
+    assert [d.message.id for d in stores.outbox.dead_letters(1)] == ["msg-0001"]

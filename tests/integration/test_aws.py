@@ -15,6 +15,7 @@ import pytest
 from botocore.stub import Stubber
 
 from adapters_aws import KinesisEventSink, SqsRetryQueue
+from adapters_aws.kinesis import partition_key
 from adapters_files.sinks import FileEventSink, FileReceiptSender
 from adapters_sqlite import SqliteStore
 from entrycore.caller import Caller
@@ -251,12 +252,16 @@ def test_PUB_002_an_event_kinesis_could_not_take_is_refused_alone_and_the_others
     kinesis: Any, stream: str
 ) -> None:
     unencodable = attrs.evolve(message(1), body={**message(1).body, "name": "\ud800"})
-    long_key = message(2, key="c1:" + "x" * 300)  # a key over 256 characters would fail the whole call
-    good = [message(0), message(3)]
-    refused = KinesisEventSink(stream, client=kinesis).publish([good[0], unencodable, long_key, good[1]])
-    assert set(refused) == {unencodable.id, long_key.id}
-    assert "UTF-8" in refused[unencodable.id] and "partition key" in refused[long_key.id]
-    assert sorted(body["eventId"] for _, body in landed(kinesis, stream)) == [e.id for e in good]
+    too_large = message(2, size=1_100_000)
+    long_key = message(4, key="c1:" + "x" * 300)  # over 256 characters: sent as its digest, not refused
+    good = [message(0), message(3), long_key]
+    refused = KinesisEventSink(stream, client=kinesis).publish([good[0], unencodable, too_large, good[1], long_key])
+    assert set(refused) == {unencodable.id, too_large.id}
+    assert "UTF-8" in refused[unencodable.id] and "record limit" in refused[too_large.id]
+    records = landed(kinesis, stream)
+    assert sorted(body["eventId"] for _, body in records) == sorted(e.id for e in good)
+    (digest,) = [key for key, body in records if body["eventId"] == long_key.id]
+    assert digest == partition_key(long_key.partition_key) and digest.startswith("sha256:") and len(digest) == 71
 
 
 def test_PUB_002_a_stream_refusing_every_record_is_a_failure_of_the_sink(aws: AwsServer) -> None:
@@ -264,24 +269,22 @@ def test_PUB_002_a_stream_refusing_every_record_is_a_failure_of_the_sink(aws: Aw
     events = [message(n) for n in range(3)]
     with Stubber(client) as stubber:
         stubber.add_response("put_records", put_records_answer([True] * 3), put_records_params("s", events))
-        with pytest.raises(DeliveryFailed, match="refused every record") as failed:
+        with pytest.raises(DeliveryFailed, match="refused 3 record") as failed:
             KinesisEventSink("s", client=client).publish(events)
         assert failed.value.delivered == () and failed.value.refused == {}
     client.close()
 
 
-def test_PUB_002_refused_records_are_returned_exactly(aws: AwsServer) -> None:
+def test_PUB_002_throttled_records_are_the_stream_failing_and_the_landed_ones_are_named(aws: AwsServer) -> None:
     client = aws.client("kinesis")  # botocore's Stubber answers it: nothing reaches the server
     events = [message(n) for n in range(4)]
     with Stubber(client) as stubber:
         stubber.add_response(
             "put_records", put_records_answer([False, True, False, True]), put_records_params("s", events)
         )
-        refused = KinesisEventSink("s", client=client).publish(events)
-        assert refused == {
-            events[1].id: "ProvisionedThroughputExceededException",
-            events[3].id: "ProvisionedThroughputExceededException",
-        }
+        with pytest.raises(DeliveryFailed, match="ProvisionedThroughputExceededException") as failed:
+            KinesisEventSink("s", client=client).publish(events)
+        assert failed.value.delivered == (events[0].id, events[2].id) and failed.value.refused == {}
         stubber.assert_no_pending_responses()
     client.close()
 
@@ -408,6 +411,29 @@ def test_PUB_005_receive_keeps_to_the_sqs_limits_and_ends_long_polls_before_the_
     assert len(retries.receive(3, 1.9)) == 1  # a message is there: no waiting
     limits = [(c["MaxNumberOfMessages"], c["WaitTimeSeconds"], c["VisibilityTimeout"]) for c in calls]
     assert limits == [(10, 2, 30), (3, 1, 30)]  # the client reads for 3 s at most: a 20 s poll would time out
+
+
+def test_PUB_005_a_request_sqs_refuses_as_the_senders_fault_is_returned_and_its_own_failure_raises(
+    aws: AwsServer,
+) -> None:
+    client = aws.client("sqs")
+    url = "https://sqs.us-east-1.amazonaws.com/123456789012/q"
+    requests = [RetryRequest("c1", f"u{n}") for n in range(3)]
+    queue = SqsRetryQueue(url, client=client)
+
+    def answer(failed: dict[str, bool]) -> dict[str, Any]:
+        ok = [{"Id": str(n), "MessageId": f"m{n}", "MD5OfMessageBody": "x"} for n in range(3) if str(n) not in failed]
+        bad = [{"Id": i, "SenderFault": fault, "Code": "X", "Message": "m"} for i, fault in failed.items()]
+        return {"Successful": ok, "Failed": bad}
+
+    with Stubber(client) as stubber:
+        stubber.add_response("send_message_batch", answer({"1": True}))
+        assert queue.enqueue(requests) == {requests[1]: "X: m"}
+        stubber.add_response("send_message_batch", answer({"2": False}))  # SQS's own failure: the queue's state
+        with pytest.raises(DeliveryFailed, match="failed 1 of 3"):
+            queue.enqueue(requests)
+        stubber.assert_no_pending_responses()
+    client.close()
 
 
 def test_PUB_005_a_missing_queue_raises_delivery_failed(sqs: Any, aws: AwsServer) -> None:

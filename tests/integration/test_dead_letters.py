@@ -51,8 +51,7 @@ class Channel:
 
 
 def message(kind: str, user: str, n: int, body: dict[str, Any]) -> OutboxMessage:
-    key = "c1:" + "x" * 300 if user == POISONED and n == 1 else f"c1:{user}"  # too long for Kinesis
-    return OutboxMessage(f"m-{user}-{n}", kind, "c1", user, key, body, T0)
+    return OutboxMessage(f"m-{user}-{n}", kind, "c1", user, f"c1:{user}", body, T0)
 
 
 @pytest.fixture(params=["sqlite", "mongomock"])
@@ -91,14 +90,17 @@ def _lines(path: Path) -> Callable[[], list[str]]:
 
 
 def kinesis_channel(kinesis: Any, stream: str) -> Channel:  # noqa: F811 - the fixture's value
-    """Kinesis refuses a record for its content only by failing the whole call (a partition key over 256
-    characters, say), so the sink refuses such an event itself and sends the others. (A record refused inside
-    Kinesis's answer is throttling or an internal failure of a shard: transient, never parked.)"""
+    """Kinesis refuses a record for its content only by failing the whole call (one over 1 MiB, say), so the
+    sink refuses such an event itself and sends the others. (A record refused inside Kinesis's answer is
+    throttling or an internal failure of a shard: the stream's state, never parked.)"""
 
     def landed() -> list[str]:
         return list(dict.fromkeys(json.loads(data)["userId"] for _, data in read_stream(kinesis, stream)))
 
-    return Channel(EVENT, {"events": KinesisEventSink(stream, client=kinesis)}, landed, None, lambda u: {"userId": u})
+    def body(user: str) -> dict[str, Any]:
+        return {"userId": user, "pad": "x" * (1_100_000 if user == POISONED else 10)}
+
+    return Channel(EVENT, {"events": KinesisEventSink(stream, client=kinesis)}, landed, None, body)
 
 
 def sqs_channel(sqs: Any, queue: str) -> Channel:  # noqa: F811

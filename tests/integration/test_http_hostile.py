@@ -141,3 +141,19 @@ def test_a_campaign_id_that_is_not_unicode_is_an_unknown_campaign(api: Api) -> N
     answer = api.call("POST", "/%ED%A0%80/entries", body={"fields": VALID_FIELDS})
     assert_error(answer, 404, "CAMPAIGN_NOT_FOUND")
     nothing_stored(api)
+
+
+@pytest.mark.parametrize("subject", ["evil\r\nX-Injected: 1", "tab\there", "nul\x00", "x" * 201, "\u2028"])
+def test_a_token_subject_with_control_characters_or_too_long_is_unauthorized(api: Api, subject: str) -> None:
+    answer = api.call("POST", "/c1/entries", user=None, body={"fields": VALID_FIELDS}, headers=bearer(subject))
+    assert_error(answer, 401, "UNAUTHORIZED")
+    nothing_stored(api)
+
+
+def test_a_long_but_bounded_subject_is_a_user(api: Api) -> None:
+    answer = api.call("POST", "/c1/entries", user=None, body={"fields": VALID_FIELDS}, headers=bearer("u" * 200))
+    assert answer.status_code == 201
+
+
+def bearer(subject: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {make_token(subject)}"}

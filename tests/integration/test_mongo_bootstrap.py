@@ -73,3 +73,12 @@ def test_an_index_on_the_same_keys_with_other_options_stops_the_start(database: 
     database["entries"].create_index([("campaignId", 1), ("userId", 1)], name="mine")  # not unique
     with pytest.raises(ConfigError, match="ENTRY_STORE: an index on the keys of campaign_user"):
         services_on(database, tmp_path)
+
+
+def test_unrelated_indexes_of_other_kinds_do_not_stop_the_start(database: Any, tmp_path: Path) -> None:
+    database["entries"].create_index([("userId", "hashed")], name="shard_key")
+    database["entries"].create_index([("email", "text")], name="search")
+    services = services_on(database, tmp_path)
+    services.store.create(an_entry(user_id="ana"))
+    with pytest.raises(EntryExists):
+        services.store.create(an_entry(user_id="ana", code="OTHER"))

@@ -129,3 +129,14 @@ def test_file_event_sink_refuses_an_event_that_is_not_valid_unicode_and_writes_t
     assert list(refused) == ["e2"] and "UTF-8" in refused["e2"]
     assert [json.loads(line)["eventId"] for line in path.read_text().splitlines()] == ["e1", "e3"]
     sink.close()
+
+
+def test_a_receipt_key_with_control_characters_is_sent_percent_encoded(
+    loopback: LoopbackServer, http_client: httpx.Client
+) -> None:
+    loopback.json("/receipts", {"ok": True}, status=202, method="POST")
+    odd = {**RECEIPT, "idempotencyKey": "c1:evil\r\nX-Injected: 1:2026"}
+    HttpxReceiptSender(f"{loopback.url}/receipts", client=http_client).send(odd)
+    (request,) = loopback.requests_to("/receipts", method="POST")
+    assert request.headers["idempotency-key"] == "c1:evil%0D%0AX-Injected:%201:2026"
+    assert "x-injected" not in request.headers and request.json()["idempotencyKey"] == odd["idempotencyKey"]
