@@ -54,3 +54,5 @@ def configure_logging(level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    for chatty in ("httpx", "httpcore"):  # a line per outbound call at INFO: only their warnings are news
+        logging.getLogger(chatty).setLevel(max(level, logging.WARNING))

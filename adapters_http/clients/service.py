@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 import httpx
 
+from adapters_http.clients.breaker import Breaker
 from entrycore.errors import DependencyUnavailable
 
 log = logging.getLogger(__name__)
@@ -36,10 +37,20 @@ class JsonService:
     DependencyUnavailable naming the service; no httpx exception escapes. The details, which may
     name internal hosts, go to the log, not into the message fans may see. The body is read under
     a deadline of ``timeout`` seconds, so a server trickling bytes cannot hold the caller for long.
+    Calls go through the dependency's circuit breaker (breaker.py): after repeated failures it is
+    skipped at once for a while.
     """
 
-    def __init__(self, name: str, base_url: str, timeout: float = 3.0, client: httpx.Client | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        timeout: float = 3.0,
+        client: httpx.Client | None = None,
+        breaker: Breaker | None = None,
+    ) -> None:
         self.name = name
+        self.breaker = breaker if breaker is not None else Breaker(name)
         self._base = checked_base(name, base_url)
         self._total = timeout
         self._timeout = http_timeout(timeout)
@@ -48,19 +59,29 @@ class JsonService:
 
     def get_json(self, path: str, authorization: str | None = None) -> Any | None:
         """The JSON value answered with 200 to ``GET base+path``, or None for a 404."""
-        url = self._base + path
-        status, body = self._exchange("GET", url, authorization)
-        if status == 404:
-            return None
-        return self._json(url, status, body)
+        return self._call("GET", self._base + path, authorization, None, missing_ok=True)
 
     def post_json(self, path: str, value: Any, authorization: str | None = None) -> Any:
         """The JSON value answered with 200 to ``POST base+path`` with ``value`` as its JSON body; any
         other status (404 included) raises DependencyUnavailable like every other failure."""
-        url = self._base + path
         content = json.dumps(value, separators=(",", ":")).encode()
-        status, body = self._exchange("POST", url, authorization, content)
-        return self._json(url, status, body)
+        return self._call("POST", self._base + path, authorization, content, missing_ok=False)
+
+    def _call(self, method: str, url: str, authorization: str | None, content: bytes | None, missing_ok: bool) -> Any:
+        """One call through the dependency's circuit: skipped at once while it is open (PUB-007). Errors,
+        timeouts, other statuses and bodies that are not JSON count against the circuit; an answer the
+        client then finds malformed does not (it cost no time)."""
+        ticket = self.breaker.admit()
+        if ticket is None:
+            raise DependencyUnavailable(f"{self.name} is unavailable (circuit open).")
+        try:
+            status, body = self._exchange(method, url, authorization, content)
+            value = None if missing_ok and status == 404 else self._json(url, status, body)
+        except DependencyUnavailable as exc:
+            self.breaker.failed(ticket, exc.message)
+            raise
+        self.breaker.succeeded(ticket)
+        return value
 
     def _exchange(
         self, method: str, url: str, authorization: str | None, content: bytes | None = None

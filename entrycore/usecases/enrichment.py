@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -69,7 +70,10 @@ class Enrichment:
         timeout, a bug) is a failed score, never a failed registration."""
         pending: Future[FraudResult] | None = None
         if self.fraud is not None:
-            pending = _pool().submit(self.fraud.check, entry, placement)
+            # In the caller's context (contextvars): what it carries, such as the request whose correlation
+            # id every log line of the call must show (OPS-001), goes along to the pool thread.
+            context = contextvars.copy_context()
+            pending = _pool().submit(context.run, self.fraud.check, entry, placement)
         fanscore, fanscore_failed = None, False
         if self.fanscore is not None:
             try:
