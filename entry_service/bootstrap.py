@@ -83,6 +83,13 @@ def prepare_store(store: Any) -> None:
         raise ConfigError(f"ENTRY_STORE: {exc}; drop or rename it, then start again") from None
 
 
+def breaker(settings: Settings, name: str) -> Any:
+    """The circuit breaker of the HTTP dependency ``name`` (ENTRY_BREAKER_FAILURES, ENTRY_BREAKER_COOLDOWN)."""
+    from adapters_http.clients import Breaker  # noqa: PLC0415 - only HTTP dependencies have one
+
+    return Breaker(name, failures=settings.breaker_failures, cool_down=settings.breaker_cool_down)
+
+
 def build_campaigns(settings: Settings) -> CampaignSource:
     if settings.campaigns.startswith("file:"):
         from adapters_files.sources import FileCampaignSource  # noqa: PLC0415
@@ -95,7 +102,10 @@ def build_campaigns(settings: Settings) -> CampaignSource:
 
     try:
         return HttpxCampaignSource(
-            settings.campaigns, timeout=settings.http_timeout, default_region=settings.default_region
+            settings.campaigns,
+            timeout=settings.http_timeout,
+            default_region=settings.default_region,
+            breaker=breaker(settings, "campaign-service"),
         )
     except ValueError as exc:
         raise ConfigError(f"ENTRY_CAMPAIGNS: {exc}") from None
@@ -114,7 +124,7 @@ def build_users(settings: Settings) -> UserSource:
     from adapters_http.clients import HttpxUserSource  # noqa: PLC0415
 
     try:
-        return HttpxUserSource(settings.users, timeout=settings.http_timeout)
+        return HttpxUserSource(settings.users, timeout=settings.http_timeout, breaker=breaker(settings, "user-service"))
     except ValueError as exc:
         raise ConfigError(f"ENTRY_USERS: {exc}") from None
 
@@ -169,7 +179,7 @@ def build_enrichment(settings: Settings, users: UserSource) -> Enrichment:
         from adapters_http.clients import HttpxFraudCheck  # noqa: PLC0415
 
         try:
-            fraud = HttpxFraudCheck(settings.fraud, timeout=timeout)
+            fraud = HttpxFraudCheck(settings.fraud, timeout=timeout, breaker=breaker(settings, "Nudetect"))
         except ValueError as exc:
             raise ConfigError(f"ENTRY_FRAUD: {exc}") from None
     fanscore: FanscoreSource | None = None
@@ -179,7 +189,9 @@ def build_enrichment(settings: Settings, users: UserSource) -> Enrichment:
         from adapters_http.clients import HttpxFanscoreSource  # noqa: PLC0415
 
         try:
-            fanscore = HttpxFanscoreSource(settings.fanscore, timeout=timeout)
+            fanscore = HttpxFanscoreSource(
+                settings.fanscore, timeout=timeout, breaker=breaker(settings, "fanscore service")
+            )
         except ValueError as exc:
             raise ConfigError(f"ENTRY_FANSCORE: {exc}") from None
     return Enrichment(fraud=fraud, fanscore=fanscore, wait=timeout + 0.5)  # queueing in the pool is bounded too

@@ -43,6 +43,8 @@ class Settings:
     enrichment_timeout: float
     cors_origins: tuple[str, ...]
     aws_region: str | None = None  # AWS_REGION (boto3 itself reads only AWS_DEFAULT_REGION and its files)
+    breaker_failures: int = 5  # ENTRY_BREAKER_FAILURES: consecutive failures that open a dependency's circuit
+    breaker_cool_down: float = 10.0  # ENTRY_BREAKER_COOLDOWN: seconds it stays open before a probe
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -74,6 +76,18 @@ class Settings:
             raise ConfigError("ENTRY_ENRICHMENT_TIMEOUT: must be a number of seconds") from None
         if not 0 < enrichment_timeout <= timeout:
             raise ConfigError("ENTRY_ENRICHMENT_TIMEOUT: must be above 0 and at most ENTRY_HTTP_TIMEOUT")
+        try:
+            breaker_failures = int(get("ENTRY_BREAKER_FAILURES", "5"))
+        except ValueError:
+            raise ConfigError("ENTRY_BREAKER_FAILURES: must be a whole number from 1 to 1000") from None
+        if not 1 <= breaker_failures <= 1000:
+            raise ConfigError("ENTRY_BREAKER_FAILURES: must be a whole number from 1 to 1000")
+        try:
+            breaker_cool_down = float(get("ENTRY_BREAKER_COOLDOWN", "10"))
+        except ValueError:
+            raise ConfigError("ENTRY_BREAKER_COOLDOWN: must be a number of seconds from 0.1 to 3600") from None
+        if not 0.1 <= breaker_cool_down <= 3600:
+            raise ConfigError("ENTRY_BREAKER_COOLDOWN: must be a number of seconds from 0.1 to 3600")
         cors = get("ENTRY_CORS_ORIGINS", "none")
         origins = () if cors == "none" else tuple(o.strip() for o in cors.split(",") if o.strip())
         for origin in origins:
@@ -120,6 +134,8 @@ class Settings:
             enrichment_timeout=enrichment_timeout,
             cors_origins=origins,
             aws_region=environ.get("AWS_REGION") or None,
+            breaker_failures=breaker_failures,
+            breaker_cool_down=breaker_cool_down,
         )
 
     def with_secrets(self) -> Settings:

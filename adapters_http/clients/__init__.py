@@ -1,5 +1,6 @@
 """httpx clients of the other services: campaign/user sources, receipts, Nudetect fraud check, fanscore."""
 
+from adapters_http.clients.breaker import Breaker
 from adapters_http.clients.campaigns import HttpxCampaignSource
 from adapters_http.clients.fanscore import HttpxFanscoreSource
 from adapters_http.clients.nudetect import HttpxFraudCheck
@@ -8,6 +9,7 @@ from adapters_http.clients.service import JsonService, http_timeout, path_segmen
 from adapters_http.clients.users import HttpxUserSource
 
 __all__ = [
+    "Breaker",
     "HttpxCampaignSource",
     "HttpxFanscoreSource",
     "HttpxFraudCheck",

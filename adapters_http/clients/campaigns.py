@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import httpx
 
+from adapters_http.clients.breaker import Breaker
 from adapters_http.clients.cache import ExpiringCache
 from adapters_http.clients.service import JsonService, ServiceClient, path_segment
 from entrycore.model import Campaign, DocumentError
@@ -32,8 +33,9 @@ class HttpxCampaignSource(ServiceClient):
         *,
         default_region: str = "US",
         unknown_cache_seconds: float = 1.0,
+        breaker: Breaker | None = None,
     ) -> None:
-        self._service = JsonService(SERVICE, base_url, timeout, client)
+        self._service = JsonService(SERVICE, base_url, timeout, client, breaker)
         self._timeout = timeout
         self._default_region = default_region
         self._found_seconds = cache_seconds

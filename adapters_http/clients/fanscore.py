@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 
+from adapters_http.clients.breaker import Breaker
 from adapters_http.clients.service import JsonService, ServiceClient
 from entrycore.errors import DependencyUnavailable, EnrichmentFailed
 from entrycore.model import UserAccount
@@ -41,8 +42,10 @@ class HttpxFanscoreSource(ServiceClient):
     Authorization (module docstring: the request and answer). ``timeout`` bounds the call like every
     client of another service (connect ≤ 1 s, the body read under the same deadline)."""
 
-    def __init__(self, url: str, timeout: float = 1.0, client: httpx.Client | None = None) -> None:
-        self._service = JsonService(SERVICE, url, timeout, client)
+    def __init__(
+        self, url: str, timeout: float = 1.0, client: httpx.Client | None = None, breaker: Breaker | None = None
+    ) -> None:
+        self._service = JsonService(SERVICE, url, timeout, client, breaker)
 
     def fanscore(self, user_id: str, authorization: str | None, account: UserAccount | None = None) -> float | None:
         """The account's raw fanscore, or None when it has none; ``account`` is not used (the GraphQL

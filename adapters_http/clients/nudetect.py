@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 
+from adapters_http.clients.breaker import Breaker
 from adapters_http.clients.service import JsonService, ServiceClient
 from entrycore.errors import DependencyUnavailable, EnrichmentFailed
 from entrycore.model import Entry, FraudResult
@@ -41,8 +42,10 @@ class HttpxFraudCheck(ServiceClient):
     Nudetect costs a fan at most about ``timeout`` seconds.
     """
 
-    def __init__(self, url: str, timeout: float = 1.0, client: httpx.Client | None = None) -> None:
-        self._service = JsonService(SERVICE, url, timeout, client)
+    def __init__(
+        self, url: str, timeout: float = 1.0, client: httpx.Client | None = None, breaker: Breaker | None = None
+    ) -> None:
+        self._service = JsonService(SERVICE, url, timeout, client, breaker)
 
     def check(self, entry: Entry, placement: str) -> FraudResult:
         """Nudetect's score for ``entry`` at ``placement``; raises EnrichmentFailed when there is none."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 
+from adapters_http.clients.breaker import Breaker
 from adapters_http.clients.service import JsonService, ServiceClient, path_segment
 from entrycore.model import DocumentError, UserAccount
 
@@ -17,8 +18,10 @@ class HttpxUserSource(ServiceClient):
     read per caller and change (linked accounts, cards). Failures raise DependencyUnavailable.
     """
 
-    def __init__(self, base_url: str, timeout: float = 3.0, client: httpx.Client | None = None) -> None:
-        self._service = JsonService(SERVICE, base_url, timeout, client)
+    def __init__(
+        self, base_url: str, timeout: float = 3.0, client: httpx.Client | None = None, breaker: Breaker | None = None
+    ) -> None:
+        self._service = JsonService(SERVICE, base_url, timeout, client, breaker)
 
     def get(self, user_id: str, authorization: str | None = None) -> UserAccount:
         """The fan's account, or an empty one when user-service answers 404."""
