@@ -166,11 +166,20 @@ class FraudCheck(Protocol):
         error, a timeout or an answer that is not a valid score — never a pass (SPEC PUB-003)."""
         ...
 
+    def trusted(self) -> bool:
+        """Whether the service answers normally now. When not (its circuit is open, or being probed), a
+        fan's request does not wait for ``check``: it may still run, unwaited, as the probe (PUB-007)."""
+        ...
+
 
 class FanscoreSource(Protocol):
     def fanscore(self, user_id: str, authorization: str | None, account: UserAccount | None = None) -> float | None:
         """The fan's account fanscore, or None when the account has none; ``account`` when the caller has
         already read it. Raises EnrichmentFailed on an error, a timeout or a malformed answer (PUB-004)."""
+        ...
+
+    def trusted(self) -> bool:
+        """Whether the source answers normally now (see FraudCheck.trusted)."""
         ...
 
 

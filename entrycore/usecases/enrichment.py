@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextvars
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import attrs
 
@@ -17,6 +19,7 @@ SIGN_UP = "VerifiedFanSignUp"
 EDIT = "VerifiedFanEdit"
 UNKNOWN = FraudResult(score=None, status="unknown")
 
+T = TypeVar("T")
 _pool_lock = threading.Lock()
 _pools: dict[int, ThreadPoolExecutor] = {}
 
@@ -28,6 +31,12 @@ def _pool() -> ThreadPoolExecutor:
         if pool is None:
             pool = _pools[os.getpid()] = ThreadPoolExecutor(max_workers=64, thread_name_prefix="enrichment")
         return pool
+
+
+def _submit(call: Callable[..., T], *args: Any) -> Future[T]:
+    """``call(*args)`` on the pool, in the caller's context (contextvars): what it carries, such as the request
+    whose correlation id every log line of the call must show (OPS-001), goes along to the pool thread."""
+    return _pool().submit(contextvars.copy_context().run, call, *args)
 
 
 @attrs.frozen
@@ -67,20 +76,26 @@ class Enrichment:
         self, entry: Entry, placement: str, authorization: str | None, account: UserAccount | None = None
     ) -> Scores:
         """Asks both sources at once, each bounded by its timeout. Any failure of a source (its error, a
-        timeout, a bug) is a failed score, never a failed registration."""
+        timeout, a bug) is a failed score, never a failed registration. A source that is not trusted now
+        (PUB-007: its circuit is open or being probed) is not waited for: its score fails at once, and the
+        call, when it is made at all, runs in the background as the probe."""
         pending: Future[FraudResult] | None = None
+        fraud, fraud_failed = None, False
         if self.fraud is not None:
-            # In the caller's context (contextvars): what it carries, such as the request whose correlation
-            # id every log line of the call must show (OPS-001), goes along to the pool thread.
-            context = contextvars.copy_context()
-            pending = _pool().submit(context.run, self.fraud.check, entry, placement)
+            waiting = self.fraud.trusted()
+            pending = _submit(self.fraud.check, entry, placement)
+            if not waiting:
+                pending, fraud, fraud_failed = None, UNKNOWN, True
         fanscore, fanscore_failed = None, False
         if self.fanscore is not None:
-            try:
-                fanscore = self.fanscore.fanscore(entry.user_id, authorization, account)
-            except Exception:  # PUB-005: a source can never fail the fan's write
+            if self.fanscore.trusted():
+                try:
+                    fanscore = self.fanscore.fanscore(entry.user_id, authorization, account)
+                except Exception:  # PUB-005: a source can never fail the fan's write
+                    fanscore_failed = True
+            else:
+                _submit(self.fanscore.fanscore, entry.user_id, authorization, account)
                 fanscore_failed = True
-        fraud, fraud_failed = None, False
         if pending is not None:
             try:
                 fraud = pending.result(timeout=self.wait)
@@ -110,3 +125,7 @@ class AccountFanscore:
             except DependencyUnavailable as exc:
                 raise EnrichmentFailed(exc.message) from None
         return account.fanscore
+
+    def trusted(self) -> bool:
+        """The account was read for the request already (or is read as the request's own dependency)."""
+        return True

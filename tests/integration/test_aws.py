@@ -539,6 +539,9 @@ class FailingFraudCheck:
     def check(self, entry: Entry, placement: str) -> FraudResult:
         raise EnrichmentFailed("timeout")
 
+    def trusted(self) -> bool:
+        return True
+
 
 def test_PUB_005_a_queue_outage_keeps_retry_requests_until_the_queue_is_back(
     sqs: Any, store: SqliteStore, receipts: FileReceiptSender, tmp_path: Path

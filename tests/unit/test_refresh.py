@@ -28,6 +28,9 @@ class ScriptedFraud:
             raise EnrichmentFailed("nudetect down")
         return FraudResult(score=0.12, status="scored")
 
+    def trusted(self) -> bool:
+        return True
+
 
 @attrs.define
 class ScriptedFanscore:
@@ -37,6 +40,9 @@ class ScriptedFanscore:
         if self.fail:
             raise EnrichmentFailed("fanscore down")
         return 0.75
+
+    def trusted(self) -> bool:
+        return True
 
 
 def kinds(world: World) -> list[str]:
