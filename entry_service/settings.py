@@ -7,6 +7,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TypeVar
 
 import attrs
 import phonenumbers
@@ -64,30 +65,21 @@ class Settings:
         region = get("ENTRY_DEFAULT_REGION", "US").upper()
         if region not in phonenumbers.SUPPORTED_REGIONS:
             raise ConfigError(f"ENTRY_DEFAULT_REGION={region!r}: not a phone region (e.g. US, GB, MX)")
-        try:
-            timeout = float(get("ENTRY_HTTP_TIMEOUT", "3"))
-        except ValueError:
-            raise ConfigError("ENTRY_HTTP_TIMEOUT: must be a number of seconds") from None
-        if not 0 < timeout <= 60:
-            raise ConfigError("ENTRY_HTTP_TIMEOUT: must be between 0 and 60 seconds")
-        try:
-            enrichment_timeout = float(get("ENTRY_ENRICHMENT_TIMEOUT", str(min(1.0, timeout))))
-        except ValueError:
-            raise ConfigError("ENTRY_ENRICHMENT_TIMEOUT: must be a number of seconds") from None
-        if not 0 < enrichment_timeout <= timeout:
-            raise ConfigError("ENTRY_ENRICHMENT_TIMEOUT: must be above 0 and at most ENTRY_HTTP_TIMEOUT")
-        try:
-            breaker_failures = int(get("ENTRY_BREAKER_FAILURES", "5"))
-        except ValueError:
-            raise ConfigError("ENTRY_BREAKER_FAILURES: must be a whole number from 1 to 1000") from None
-        if not 1 <= breaker_failures <= 1000:
-            raise ConfigError("ENTRY_BREAKER_FAILURES: must be a whole number from 1 to 1000")
-        try:
-            breaker_cool_down = float(get("ENTRY_BREAKER_COOLDOWN", "10"))
-        except ValueError:
-            raise ConfigError("ENTRY_BREAKER_COOLDOWN: must be a number of seconds from 0.1 to 3600") from None
-        if not 0.1 <= breaker_cool_down <= 3600:
-            raise ConfigError("ENTRY_BREAKER_COOLDOWN: must be a number of seconds from 0.1 to 3600")
+        timeout = _number(
+            "ENTRY_HTTP_TIMEOUT", get("ENTRY_HTTP_TIMEOUT", "3"), float, low=0.001, high=60, unit="seconds"
+        )
+        enrichment_timeout = _number(
+            "ENTRY_ENRICHMENT_TIMEOUT",
+            get("ENTRY_ENRICHMENT_TIMEOUT", str(min(1.0, timeout))),
+            float,
+            low=0.001,
+            high=timeout,
+            unit="seconds (at most ENTRY_HTTP_TIMEOUT)",
+        )
+        breaker_failures = _number("ENTRY_BREAKER_FAILURES", get("ENTRY_BREAKER_FAILURES", "5"), int, low=1, high=1000)
+        breaker_cool_down = _number(
+            "ENTRY_BREAKER_COOLDOWN", get("ENTRY_BREAKER_COOLDOWN", "10"), float, low=0.1, high=3600, unit="seconds"
+        )
         cors = get("ENTRY_CORS_ORIGINS", "none")
         origins = () if cors == "none" else tuple(o.strip() for o in cors.split(",") if o.strip())
         for origin in origins:
@@ -148,6 +140,22 @@ class Settings:
             auth_secret=self.auth_secret or stored["authSecret"],
             phone_token_secret=self.phone_token_secret or stored["phoneTokenSecret"],
         )
+
+
+N = TypeVar("N", int, float)
+
+
+def _number(name: str, text: str, kind: type[N], *, low: float, high: float, unit: str = "") -> N:
+    """``text`` as a ``kind`` within ``low..high``; ConfigError naming the variable and what is allowed."""
+    what = "a whole number" if kind is int else "a number"
+    allowed = f"{name}: must be {what}{' of ' + unit if unit else ''} from {low:g} to {high:g}"
+    try:
+        value = kind(text)
+    except ValueError:
+        raise ConfigError(allowed) from None
+    if not low <= value <= high:  # NaN compares false: refused too
+        raise ConfigError(allowed)
+    return value
 
 
 def ensure_private_dir(path: Path) -> None:

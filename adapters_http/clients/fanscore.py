@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from adapters_http.clients.breaker import CLOSED, Breaker
+from adapters_http.clients.breaker import Breaker
 from adapters_http.clients.service import JsonService, ServiceClient
 from entrycore.errors import DependencyUnavailable, EnrichmentFailed
 from entrycore.model import UserAccount
@@ -46,10 +46,6 @@ class HttpxFanscoreSource(ServiceClient):
         self, url: str, timeout: float = 1.0, client: httpx.Client | None = None, breaker: Breaker | None = None
     ) -> None:
         self._service = JsonService(SERVICE, url, timeout, client, breaker)
-
-    def trusted(self) -> bool:
-        """Whether the circuit is closed: while it is open or probed, fans do not wait for this service."""
-        return self._service.breaker.state == CLOSED
 
     def fanscore(self, user_id: str, authorization: str | None, account: UserAccount | None = None) -> float | None:
         """The account's raw fanscore, or None when it has none; ``account`` is not used (the GraphQL

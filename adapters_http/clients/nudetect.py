@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from adapters_http.clients.breaker import CLOSED, Breaker
+from adapters_http.clients.breaker import Breaker
 from adapters_http.clients.service import JsonService, ServiceClient
 from entrycore.errors import DependencyUnavailable, EnrichmentFailed
 from entrycore.model import Entry, FraudResult
@@ -46,10 +46,6 @@ class HttpxFraudCheck(ServiceClient):
         self, url: str, timeout: float = 1.0, client: httpx.Client | None = None, breaker: Breaker | None = None
     ) -> None:
         self._service = JsonService(SERVICE, url, timeout, client, breaker)
-
-    def trusted(self) -> bool:
-        """Whether the circuit is closed: while it is open or probed, fans do not wait for this service."""
-        return self._service.breaker.state == CLOSED
 
     def check(self, entry: Entry, placement: str) -> FraudResult:
         """Nudetect's score for ``entry`` at ``placement``; raises EnrichmentFailed when there is none."""

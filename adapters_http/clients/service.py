@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import httpx
 
-from adapters_http.clients.breaker import Breaker
+from adapters_http.clients.breaker import CLOSED, Breaker
 from entrycore.errors import DependencyUnavailable
 
 log = logging.getLogger(__name__)
@@ -140,6 +140,10 @@ class ServiceClient:
     def close(self) -> None:
         """Releases the HTTP connections (when the client was made here)."""
         self._service.close()
+
+    def trusted(self) -> bool:
+        """Whether the service's circuit is closed: while it is open or probed, fans do not wait for it."""
+        return self._service.breaker.state == CLOSED
 
     def __enter__(self) -> Self:
         return self

@@ -66,3 +66,10 @@ class ServeProcess:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         self.process = None
+
+
+def run_cli(*args: str, folder: Path, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``entry-service ARGS`` as an operator runs it in ``folder`` with ``env``; its output captured."""
+    return subprocess.run(
+        [str(SCRIPT), *args], cwd=folder, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )

@@ -4,7 +4,6 @@ other channels (SPEC PUB-002, PUB-005, PUB-007)."""
 from __future__ import annotations
 
 import json
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,7 +16,7 @@ from moto.server import ThreadedMotoServer
 
 from tests.aws_server import AwsServer, read_stream
 from tests.builders import VALID_FIELDS
-from tests.e2e.serve import SCRIPT, ServeProcess, free_port
+from tests.e2e.serve import ServeProcess, free_port, run_cli
 from tests.http_app import make_token
 from tests.loopback import Answer, LoopbackServer, Received
 
@@ -103,15 +102,7 @@ def test_PUB_007_a_slow_fraud_service_is_skipped_once_its_circuit_opens_and_scor
         finally:
             server.stop()
         # ... with a retry queued for each: the worker fills the scores now that Nudetect answers.
-        worker = subprocess.run(
-            [str(SCRIPT), "worker", "--once"],
-            cwd=tmp_path,
-            env=server.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        worker = run_cli("worker", "--once", folder=tmp_path, env=server.env)
         assert worker.returncode == 0, worker.stderr
         assert f"{len(unscored)} refreshed, 0 still failing" in worker.stdout
         restarted = ServeProcess(tmp_path, workers=1, ENTRY_FRAUD=f"{loopback.url}/score").start()

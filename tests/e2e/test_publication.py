@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -16,7 +15,7 @@ from adapters_sqlite import SqliteStore
 from entrycore.outbox import EVENT, OutboxMessage
 from tests.builders import VALID_FIELDS
 from tests.contract.entries import T0, an_entry
-from tests.e2e.serve import SCRIPT, ServeProcess
+from tests.e2e.serve import ServeProcess, run_cli
 from tests.http_app import make_token
 
 pytestmark = pytest.mark.e2e
@@ -130,14 +129,6 @@ def test_PUB_002_a_message_the_sink_cannot_take_stalls_no_other_fan(tmp_path: Pa
         assert status["backlog"] + status["deadLetters"] == 1  # only the stuck message: retrying, or parked
     finally:
         server.stop()
-    relay = subprocess.run(
-        [str(SCRIPT), "relay", "--once"],
-        cwd=tmp_path,
-        env=server.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    relay = run_cli("relay", "--once", folder=tmp_path, env=server.env, timeout=60)
     assert relay.returncode == 0 and "Traceback" not in relay.stderr, relay.stderr
     assert "still pending" in relay.stdout
