@@ -51,14 +51,48 @@ def cli() -> None:
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), envvar="ENTRY_WORKERS")
 @click.option(
     "--threads",
-    default=1,
+    default=8,
     show_default=True,
-    type=click.IntRange(1, 64),
+    type=click.IntRange(1, 256),
     envvar="ENTRY_THREADS",
-    help="Threads per worker (more than 1 uses gunicorn's gthread worker).",
+    help="Threads per worker running requests (each request is read whole before one runs it).",
 )
-def serve(host: str, port: int, workers: int, threads: int) -> None:
-    """Run the HTTP service on gunicorn."""
+@click.option(
+    "--header-timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(0.5, 60),
+    envvar="ENTRY_HEADER_TIMEOUT",
+    help="Seconds a client has to send its headers; idle connections are closed after it.",
+)
+@click.option(
+    "--body-timeout",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0.5, 600),
+    envvar="ENTRY_BODY_TIMEOUT",
+    help="Seconds a client has to send its body (408 after).",
+)
+@click.option(
+    "--max-connections",
+    default=1024,
+    show_default=True,
+    type=click.IntRange(16, 65536),
+    envvar="ENTRY_MAX_CONNECTIONS",
+    help="Connections each worker reads or answers at once; more wait in the listen backlog.",
+)
+def serve(
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    header_timeout: float,
+    body_timeout: float,
+    max_connections: int,
+) -> None:
+    """Run the HTTP service on granian, with the outbox relay in every worker."""
+    from adapters_cli.serve import ServeOptions  # noqa: PLC0415
     from adapters_cli.serve import serve as run  # noqa: PLC0415
 
     try:  # check the whole configuration, and create secrets and the store, before any worker starts
@@ -68,8 +102,9 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
         raise click.ClickException(str(exc)) from None
     except EntryError as exc:
         raise click.ClickException(f"{exc.code}: {exc.message}") from None
-    click.echo(f"entry-service listening on http://{host}:{port} ({workers} workers)", err=True)
-    run(host, port, workers, threads)
+    click.echo(f"entry-service listening on http://{host}:{port} ({workers} workers x {threads} threads)", err=True)
+    options = ServeOptions(host, port, workers, threads, header_timeout, body_timeout, max_connections)
+    run(options)
 
 
 def _sign(claims: dict[str, Any], key: str) -> str:

@@ -1,42 +1,63 @@
-"""``entry-service serve``: the Flask app on gunicorn (a production WSGI server), one app per worker."""
+"""``entry-service serve``: the app on granian (a Rust HTTP server), one app per worker process.
+
+Granian reads every request on its event loop; the app's threads only ever see complete requests
+(``adapters_http.server.rsgi``), so clients that send slowly, or nothing, hold no thread (docs/decisions.md:
+the servers compared). Workers are forked processes; each builds its own services and relay thread.
+"""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from gunicorn.app.base import BaseApplication
+import attrs
+
+APP = "entry_service.wsgi:create_rsgi"
 
 
-class GunicornServer(BaseApplication):  # type: ignore[misc]
-    """Runs ``entry_service.wsgi.create()`` in each worker process (nothing shared across a fork)."""
+@attrs.frozen
+class ServeOptions:
+    """How ``serve`` runs: the CLI's options, with their defaults for a 2-core machine."""
 
-    def __init__(self, options: dict[str, Any]) -> None:
-        self.options = options
-        super().__init__()
-
-    def load_config(self) -> None:
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
-
-    def load(self) -> Any:
-        from entry_service.wsgi import create  # noqa: PLC0415 - built in the worker, after the fork
-
-        return create()
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 2  # one per core: each worker is a Python process (its own GIL)
+    threads: int = 8  # per worker: requests in the app at once (SQLite group commit wants several)
+    header_timeout: float = 10.0  # seconds to send the headers; an idle kept-alive connection is closed after it
+    body_timeout: float = 30.0  # seconds to send the body
+    max_connections: int = 1024  # per worker, being read or answered; more wait in the backlog
+    backlog: int = 2048
 
 
-def serve(host: str, port: int, workers: int, threads: int) -> None:
-    options: dict[str, Any] = {
-        "bind": f"{host}:{port}",
-        "workers": workers,
-        "threads": threads,
-        "worker_class": "gthread" if threads > 1 else "sync",
-        "control_socket_disable": True,  # gunicorn ≥ 27 would write under ~/.gunicorn (DESIGN.md)
-        "accesslog": None,
-        "errorlog": "-",
-        "loglevel": "warning",
-        "timeout": 30,
-        "graceful_timeout": 10,
-        "keepalive": 5,
-        "backlog": 2048,
+def granian_options(options: ServeOptions, target: str = APP) -> dict[str, Any]:
+    """The Granian server's arguments for ``options`` (the benchmark serves its bare app with the same)."""
+    from granian.constants import HTTPModes, Interfaces  # noqa: PLC0415 - imported when serving only
+    from granian.http import HTTP1Settings  # noqa: PLC0415
+    from granian.log import LogLevels  # noqa: PLC0415
+
+    return {
+        "target": target,
+        "address": options.host,
+        "port": options.port,
+        "interface": Interfaces.RSGI,
+        "factory": True,
+        "workers": options.workers,
+        "http": HTTPModes.http1,
+        "websockets": False,
+        "backlog": options.backlog,
+        "backpressure": options.max_connections,
+        "http1_settings": HTTP1Settings(header_read_timeout=int(options.header_timeout * 1000)),
+        "log_level": LogLevels.warning,
+        "log_access": False,
+        "workers_kill_timeout": int(options.body_timeout + options.header_timeout) + 5,
+        "respawn_failed_workers": True,
     }
-    GunicornServer(options).run()
+
+
+def serve(options: ServeOptions, target: str = APP) -> None:
+    """Runs granian in the foreground until SIGTERM/SIGINT (requests in flight are answered first)."""
+    from granian.server import Server  # noqa: PLC0415
+
+    os.environ["ENTRY_THREADS"] = str(options.threads)  # read by each worker's create_rsgi()
+    os.environ["ENTRY_BODY_TIMEOUT"] = str(options.body_timeout)
+    Server(**granian_options(options, target)).serve()

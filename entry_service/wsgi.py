@@ -1,4 +1,5 @@
-"""The WSGI application for gunicorn: ``entry_service.wsgi:create()`` builds it from the environment."""
+"""The application of each ``serve`` worker: ``create()`` builds the WSGI app from the environment, with its
+outbox relay thread; ``create_rsgi()`` serves it to granian, each request read whole first."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 from flask import Flask
 
 from adapters_http.server import AppServices, HttpConfig, create_app
+from adapters_http.server.rsgi import RsgiBridge
 from entry_service import __version__
 from entry_service.bootstrap import Services, build
 from entry_service.logs import configure_logging
@@ -27,6 +29,14 @@ def app_for(services: Services) -> Flask:
         ping=services.ping,
     )
     return create_app(app_services, HttpConfig(version=__version__, cors_origins=services.settings.cors_origins))
+
+
+def create_rsgi() -> RsgiBridge:
+    """The app for granian's RSGI interface (``entry-service serve``): ``ENTRY_THREADS`` threads run requests,
+    a body must arrive within ``ENTRY_BODY_TIMEOUT`` seconds (both set by ``serve`` from its options)."""
+    threads = int(os.environ.get("ENTRY_THREADS", "8"))
+    body_timeout = float(os.environ.get("ENTRY_BODY_TIMEOUT", "30"))
+    return RsgiBridge(create(), threads, body_timeout=body_timeout)
 
 
 def create() -> Flask:

@@ -1,0 +1,161 @@
+"""The WSGI app served over granian's RSGI interface, each request read whole before a thread runs it.
+
+Why not granian's own WSGI interface: it hands the app a body stream read on the app's thread, so clients
+that trickle their bodies hold every thread of a worker (measured: 200 such connections and ``/heartbeat``
+timed out). Here the event loop of the worker (Rust underneath) reads headers and body, however slowly they
+come, and only a complete request takes one of ``threads`` threads. Slow or idle clients cost a coroutine,
+never a thread; headers have granian's read timeout, bodies ``body_timeout``.
+
+Memory is bounded: a body is read up to ``max_body`` bytes (the largest any route takes; the app then
+applies each route's own limit), and bodies larger than ``small_body`` are read ``large_bodies`` at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import sys
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+Headers = list[tuple[str, str]]
+
+SMALL_BODY = 64 * 1024  # a fan route's whole limit
+LARGE_BODIES = 4  # bodies above SMALL_BODY read at once per worker
+
+
+class RsgiBridge:
+    """An RSGI application (granian) running the WSGI ``app`` on a pool of ``threads`` threads."""
+
+    def __init__(
+        self,
+        app: WsgiApp,
+        threads: int = 8,
+        *,
+        max_body: int = 16 * 1024 * 1024,
+        body_timeout: float = 30.0,
+        small_body: int = SMALL_BODY,
+        large_bodies: int = LARGE_BODIES,
+    ) -> None:
+        self.app = app
+        self.threads = threads
+        self.max_body, self.body_timeout, self.small_body = max_body, body_timeout, small_body
+        self._large_bodies = large_bodies
+        self._large: asyncio.Semaphore | None = None
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="wsgi")
+
+    def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._large = asyncio.Semaphore(self._large_bodies)
+
+    def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._pool.shutdown(wait=True)  # requests in flight are answered before the worker exits
+
+    async def __rsgi__(self, scope: Any, protocol: Any) -> None:
+        if scope.proto != "http":
+            return  # no websocket route: granian refuses the upgrade
+        headers = scope.headers
+        length = _length(headers.get("content-length"))
+        if length is not None and length > self.max_body:
+            body = b""  # never read: the app answers 413 from Content-Length alone
+        else:
+            try:
+                body = await asyncio.wait_for(self._body(protocol, length), self.body_timeout)
+            except TimeoutError:
+                _refuse(protocol, 408, "REQUEST_TIMEOUT", f"The body did not arrive within {self.body_timeout:g} s.")
+                return
+            except _TooLarge:
+                _refuse(protocol, 413, "PAYLOAD_TOO_LARGE", f"The body is over {self.max_body} bytes.")
+                return
+        environ = _environ(scope, body)
+        loop = asyncio.get_running_loop()
+        status, response_headers, content = await loop.run_in_executor(self._pool, self._call, environ)
+        protocol.response_bytes(status, response_headers, content)
+
+    async def _body(self, protocol: Any, length: int | None) -> bytes:
+        if length is not None and length <= self.small_body:
+            return bytes(await protocol())
+        chunks: list[bytes] = []
+        size = 0
+        large = self._large
+        assert large is not None  # __rsgi_init__ ran
+        async with large:  # a large body (or one of unknown size) is read a few at a time
+            async for chunk in protocol:
+                size += len(chunk)
+                if size > self.max_body:
+                    raise _TooLarge
+                chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _call(self, environ: dict[str, Any]) -> tuple[int, Headers, bytes]:
+        answer: dict[str, Any] = {}
+
+        def start_response(status: str, headers: Headers, exc_info: Any = None) -> Callable[[bytes], None]:
+            answer["status"], answer["headers"] = int(status[:3]), headers
+            return _no_write
+
+        result = self.app(environ, start_response)
+        try:
+            content = b"".join(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        return answer["status"], answer["headers"], content
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _no_write(data: bytes) -> None:
+    raise RuntimeError("write() is not supported: return the body")
+
+
+def _length(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        length = int(value)
+    except ValueError:
+        return None
+    return length if length >= 0 else None
+
+
+def _environ(scope: Any, body: bytes) -> dict[str, Any]:
+    """The PEP 3333 environ of an RSGI HTTP scope (header names as WSGI servers give them)."""
+    server_host, _, server_port = str(scope.server).rpartition(":")
+    client_host = str(scope.client).rpartition(":")[0]
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": scope.method,
+        "SCRIPT_NAME": "",
+        "PATH_INFO": scope.path,
+        "QUERY_STRING": scope.query_string,
+        "SERVER_NAME": server_host,
+        "SERVER_PORT": server_port,
+        "SERVER_PROTOCOL": f"HTTP/{scope.http_version}",
+        "REMOTE_ADDR": client_host.strip("[]"),
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scope.scheme,
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "wsgi.input_terminated": True,  # the whole body is here, chunked or not
+    }
+    for name, value in scope.headers.items():
+        key = name.upper().replace("-", "_")
+        if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            key = "HTTP_" + key
+        environ[key] = f"{environ[key]}, {value}" if key in environ else value
+    environ.setdefault("CONTENT_LENGTH", str(len(body)))  # a chunked body, now whole
+    return environ
+
+
+def _refuse(protocol: Any, status: int, code: str, message: str) -> None:
+    """An answer in the API.md envelope, given before the app saw the request."""
+    body = json.dumps({"status": status, "code": code, "message": message, "payload": {}}) + "\n"
+    protocol.response_bytes(status, [("content-type", "application/json"), ("connection", "close")], body.encode())
