@@ -1,4 +1,4 @@
-"""The benchmark's baseline: a bare Flask ``GET /hello`` on exactly ``entry-service serve``'s gunicorn setup.
+"""The benchmark's baseline: a bare Flask ``GET /hello`` on exactly ``entry-service serve``'s server setup.
 
 With ``--floor-db FILE`` it also serves the *floor* of a durable registration on this stack (target (d) of
 ``http_entries.py --floor``): ``POST /{campaignId}/entries`` checks the bearer token with PyJWT (HS256,
@@ -7,13 +7,14 @@ With ``--floor-db FILE`` it also serves the *floor* of a durable registration on
 201 with the row. Nothing else of a registration: no rules, outbox, events, relay, referral code or view.
 It tells how much of the bare route any durable registration can reach on this machine and setup.
 
-``adapters_cli.serve.serve()`` builds its gunicorn option dict (bind, workers, threads, worker class,
-keepalive, backlog, timeouts, logging) and runs ``GunicornServer(options)``. Here ``GunicornServer`` is
-replaced, in this process only, by a subclass whose ``load()`` returns the bare app; then that same
-``serve()`` is called. So the options cannot drift from the service's. The options gunicorn actually
-got are written as JSON to ``--options-out`` (when given) for the benchmark's report.
+``adapters_cli.serve.serve()`` is called with this module's ``create_rsgi`` as granian's target instead of the
+service's: the same granian options, the same RSGI bridge and threads, so the setup cannot drift from the
+service's. The options granian got are written as JSON to ``--options-out`` (when given) for the report.
+``--server gunicorn-sync`` serves the same app on gunicorn with sync workers instead, for the record (the
+setup ``serve`` had before granian).
 
-    python benchmarks/bare_app.py --port 8081 --workers 2 [--threads 1] [--options-out FILE] [--floor-db FILE]
+    python benchmarks/bare_app.py --port 8081 --workers 2 [--threads 8] [--server granian|gunicorn-sync]
+        [--options-out FILE] [--floor-db FILE]
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ import phonenumbers
 from flask import Flask, Response, jsonify, request
 
 import adapters_cli.serve as serve_module
+from adapters_http.server.rsgi import RsgiBridge
+
+TARGET = "bare_app:create_rsgi"
 
 
 def create_app(floor_db: Path | None = None) -> Flask:
@@ -79,29 +83,66 @@ def add_floor(app: Flask, db: Path, secret: str) -> None:
         return Response(doc, status=201, mimetype="application/json")
 
 
-def run(port: int, workers: int, threads: int, options_out: Path | None, floor_db: Path | None = None) -> None:
-    class BareServer(serve_module.GunicornServer):
-        def __init__(self, options: dict[str, Any]) -> None:
-            if options_out is not None:
-                options_out.write_text(json.dumps(options, default=str))
-            super().__init__(options)
+def create_rsgi() -> RsgiBridge:
+    """The bare app as ``entry-service serve`` serves its own: granian's RSGI, read whole, ENTRY_THREADS threads."""
+    floor = os.environ.get("BENCH_FLOOR_DB")
+    return RsgiBridge(create_app(Path(floor) if floor else None), int(os.environ.get("ENTRY_THREADS", "8")))
+
+
+def run(
+    port: int, workers: int, threads: int, server: str, options_out: Path | None, floor_db: Path | None = None
+) -> None:
+    if floor_db is not None:
+        os.environ["BENCH_FLOOR_DB"] = str(floor_db)
+    if server == "granian":  # exactly the service's serve(), with this app as its target
+        options = serve_module.ServeOptions(port=port, workers=workers, threads=threads)
+        if options_out is not None:
+            used = serve_module.granian_options(options, TARGET)
+            options_out.write_text(json.dumps({**used, "threads": threads}, default=str))
+        serve_module.serve(options, target=TARGET)
+        return
+    run_gunicorn_sync(port, workers, options_out, floor_db)
+
+
+def run_gunicorn_sync(port: int, workers: int, options_out: Path | None, floor_db: Path | None) -> None:
+    """For the record: the setup ``serve`` had before granian (gunicorn, sync workers)."""
+    from gunicorn.app.base import BaseApplication  # noqa: PLC0415 - the benchmark's extra
+
+    options = {
+        "bind": f"127.0.0.1:{port}",
+        "workers": workers,
+        "worker_class": "sync",
+        "control_socket_disable": True,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "warning",
+        "keepalive": 5,
+        "backlog": 2048,
+    }
+    if options_out is not None:
+        options_out.write_text(json.dumps(options))
+
+    class Gunicorn(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
 
         def load(self) -> Any:
             return create_app(floor_db)
 
-    serve_module.GunicornServer = BareServer  # type: ignore[misc]  # serve() looks it up when called
-    serve_module.serve("127.0.0.1", port, workers, threads)
+    Gunicorn().run()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--server", choices=["granian", "gunicorn-sync"], default="granian")
     parser.add_argument("--options-out", type=Path)
     parser.add_argument("--floor-db", type=Path, help="also serve the durable-registration floor on this SQLite file")
     args = parser.parse_args()
-    run(args.port, args.workers, args.threads, args.options_out, args.floor_db)
+    run(args.port, args.workers, args.threads, args.server, args.options_out, args.floor_db)
 
 
 if __name__ == "__main__":
