@@ -8,6 +8,8 @@ import re
 import sys
 from datetime import UTC, datetime
 
+from adapters_http.server.context import CORRELATION_KEY
+
 _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+)")
 _PHONE = re.compile(r"\+\d{4}(\d{3,})(\d{2})")
 _TOKEN = re.compile(r"(Bearer\s+|eyJ)[A-Za-z0-9._\-]+")
@@ -34,9 +36,6 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             line["error"] = mask(self.formatException(record.exc_info))
         return json.dumps(line)
-
-
-CORRELATION_KEY = "entry_service.correlation_id"  # adapters_http.server.app puts it there (a test checks)
 
 
 def _correlation_id() -> str | None:

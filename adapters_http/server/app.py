@@ -2,60 +2,29 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
 from collections.abc import Callable
 from typing import Any
 
-import attrs
-from flask import Flask, Response, current_app
+from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
-from adapters_http.server.auth import TokenVerifier
+from adapters_http.server.context import CORRELATION_KEY, AppServices, HttpConfig, json_response
 from adapters_http.server.errors import envelope, status_of
+from adapters_http.server.routes_admin import admin
+from adapters_http.server.routes_fan import fan
+from adapters_http.server.routes_ops import ops
 from entrycore.errors import EntryError
-from entrycore.ports import Clock, Outbox
-from entrycore.usecases.invites import Invites
-from entrycore.usecases.phones import PhoneConfirmations
-from entrycore.usecases.refresh import ScoreRefresher
-from entrycore.usecases.registrations import Registrations
 
 log = logging.getLogger("entry_service.http")
 _CORRELATION = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
-CORRELATION_KEY = "entry_service.correlation_id"
 _HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE", 400: "BAD_REQUEST"}
-
-
-@attrs.frozen
-class AppServices:
-    """What the HTTP layer drives: use cases, the token verifier and a datastore health check."""
-
-    registrations: Registrations
-    phones: PhoneConfirmations
-    invites: Invites
-    refresher: ScoreRefresher
-    outbox: Outbox
-    verifier: TokenVerifier
-    clock: Clock
-    ping: Callable[[], None]
-
-
-@attrs.frozen
-class HttpConfig:
-    version: str = "0.0.0"
-    fan_body_limit: int = 64 * 1024
-    admin_body_limit: int = 16 * 1024 * 1024
-    cors_origins: tuple[str, ...] = ()
 
 
 def create_app(services: AppServices, config: HttpConfig) -> Flask:
     """A Flask app serving API.md; reads no environment (the composition root configures it)."""
-    from adapters_http.server.routes_admin import admin  # noqa: PLC0415 - blueprints import app helpers
-    from adapters_http.server.routes_fan import fan  # noqa: PLC0415
-    from adapters_http.server.routes_ops import ops  # noqa: PLC0415
-
     app = Flask(__name__, static_folder=None)
     # A JSON API answers, it does not redirect: with merge_slashes Werkzeug would answer ``/c1//entries``
     # with a 308 of its own; without it such a path is a 404 in the envelope.
@@ -124,17 +93,3 @@ class _Headers:
             return start_response(status, headers + extra, exc_info)
 
         return self._app(environ, respond)
-
-
-def json_response(body: Any, status: int = 200) -> Response:
-    """Every answer's JSON: what ``jsonify`` writes (compact, ASCII, keys in order), without the JSON
-    provider's indirections (a tenth of a GET's time)."""
-    return Response(json.dumps(body, separators=(",", ":")) + "\n", status=status, mimetype="application/json")
-
-
-def services() -> AppServices:
-    return current_app.extensions["entry_services"]  # type: ignore[no-any-return]
-
-
-def config() -> HttpConfig:
-    return current_app.extensions["entry_config"]  # type: ignore[no-any-return]

@@ -6,8 +6,8 @@ from typing import Any, TypeVar
 
 from flask import request
 
-from adapters_http.server.app import config, services
 from adapters_http.server.bodies import parse_json, structure
+from adapters_http.server.context import config, services
 from entrycore.caller import Caller
 from entrycore.errors import BadRequest, PayloadTooLarge
 from entrycore.model import Origin

@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import Blueprint
 
-from adapters_http.server.app import json_response, services
 from adapters_http.server.bodies import InvitesBody, RefreshBody
+from adapters_http.server.context import json_response, services
 from adapters_http.server.requests import admin_batch, caller
 from entrycore.outbox import RetryRequest
 from entrycore.timefmt import iso

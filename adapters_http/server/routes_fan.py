@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from adapters_http.server.app import json_response, services
 from adapters_http.server.bodies import ConfirmBody, EntryBody
+from adapters_http.server.context import json_response, services
 from adapters_http.server.requests import body_as, caller, raw_body
 from adapters_http.server.views import admin_view, fan_view
 from entrycore.caller import Caller

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint
 
-from adapters_http.server.app import config, json_response, services
+from adapters_http.server.context import config, json_response, services
 from adapters_http.server.openapi import document
 from entrycore.errors import DependencyUnavailable
 from entrycore.timefmt import iso
