@@ -17,18 +17,6 @@ MAX_CACHED_TOKENS = 100_000
 MAX_SUBJECT = 200  # characters of a user id
 
 
-class _PreparedHmac(HMACAlgorithm):
-    """HS256 with our secret checked and encoded once: pyjwt prepares the key again at every decode (a
-    third of a token's verification). Only ever given the verifier's own secret, so it ignores ``key``."""
-
-    def __init__(self, secret: str) -> None:
-        super().__init__(HMACAlgorithm.SHA256)
-        self._prepared = super().prepare_key(secret)
-
-    def prepare_key(self, key: Any) -> bytes:
-        return self._prepared
-
-
 @attrs.frozen
 class TokenVerifier:
     """Verifies bearer tokens: HS256 with a shared secret, or RS256/ES256 with a PEM public key."""
@@ -46,16 +34,11 @@ class TokenVerifier:
     @classmethod
     def for_secret(cls, secret: str, audience: str | None = None, issuer: str | None = None) -> TokenVerifier:
         """Raises ValueError for a secret pyjwt refuses as an HMAC key (e.g. one that looks like a PEM key)."""
-        decoder = jwt.PyJWT()
         try:
-            prepared = _PreparedHmac(secret)
+            HMACAlgorithm(HMACAlgorithm.SHA256).prepare_key(secret)  # pyjwt's public check, once, at start
         except jwt.InvalidKeyError as exc:
             raise ValueError(f"not usable as an HS256 secret: {exc}") from None
-        signatures = getattr(decoder, "_jws", None)  # pyjwt keeps its PyJWS here; without it, the default path
-        if isinstance(signatures, jwt.PyJWS):
-            signatures.unregister_algorithm("HS256")
-            signatures.register_algorithm("HS256", prepared)
-        return cls(key=secret, algorithms=("HS256",), audience=audience, issuer=issuer, decoder=decoder)
+        return cls(key=secret, algorithms=("HS256",), audience=audience, issuer=issuer)
 
     @classmethod
     def for_public_key(cls, pem: str, audience: str | None = None, issuer: str | None = None) -> TokenVerifier:
