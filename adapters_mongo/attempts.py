@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from adapters_mongo.errors import unavailable
+from entrycore.ports import ATTEMPTS_KEPT
 from entrycore.timefmt import utc_ms
-
-KEEP_ATTEMPTS = timedelta(days=1)  # far longer than any attempt window (PHN-010: 10 minutes)
 
 
 class MongoAttempts:
@@ -22,7 +21,7 @@ class MongoAttempts:
         key = {"campaignId": campaign_id, "userId": user_id}
         with unavailable():
             self._attempts.insert_one({**key, "at": utc_ms(at)})
-            self._attempts.delete_many({**key, "at": {"$lt": utc_ms(at - KEEP_ATTEMPTS)}})
+            self._attempts.delete_many({**key, "at": {"$lt": utc_ms(at - ATTEMPTS_KEPT)}})
 
     def failed_attempts(self, campaign_id: str, user_id: str, since: datetime) -> int:
         query = {"campaignId": campaign_id, "userId": user_id, "at": {"$gt": utc_ms(since)}}

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
 from bson.errors import InvalidDocument
-from pymongo.errors import PyMongoError
+from pymongo.errors import BulkWriteError, PyMongoError
 
 from entrycore.errors import DependencyUnavailable, Internal
 
@@ -21,3 +22,15 @@ def unavailable() -> Iterator[None]:
         raise DependencyUnavailable(f"MongoDB store failed: {type(err).__name__}") from err
     except (InvalidDocument, UnicodeEncodeError) as err:
         raise Internal(f"MongoDB cannot store this document: {type(err).__name__}") from err
+
+
+DUPLICATE_KEY = 11000  # MongoDB's error code for a unique index violation
+
+
+def inserted_despite_duplicates(err: BulkWriteError) -> int:
+    """How many documents an unordered ``insert_many`` stored when some were duplicate keys; re-raises ``err``
+    when anything else failed (another write error, a write concern error)."""
+    details: Mapping[str, Any] = err.details or {}
+    if details.get("writeConcernErrors") or any(e.get("code") != DUPLICATE_KEY for e in details.get("writeErrors", ())):
+        raise err
+    return int(details.get("nInserted", 0))

@@ -13,19 +13,17 @@ gone stale (received again after the timeout) deletes nothing. Time is the wall 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING
 from pymongo.errors import BulkWriteError
 
-from adapters_mongo.errors import unavailable
+from adapters_mongo.errors import inserted_despite_duplicates, unavailable
 from entrycore.outbox import RetryRequest
 from entrycore.retry_queues import queue_down, wait_for
 from entrycore.timefmt import utc_ms
-
-_DUPLICATE_KEY = 11000
 
 
 class MongoRetries:
@@ -43,7 +41,7 @@ class MongoRetries:
             try:
                 self._retries.insert_many(docs, ordered=False)
             except BulkWriteError as err:
-                _only_duplicates(err)  # those entries have a request queued or received: merged
+                inserted_despite_duplicates(err)  # those entries have a request queued or received: merged
                 # ... and one a worker holds is re-queued when acknowledged (it may have read older data)
                 merged = [doc["_id"] for doc in docs]
                 self._retries.update_many(
@@ -84,12 +82,3 @@ class MongoRetries:
                 break
             received.append((handle, RetryRequest.from_document(doc["_id"])))
         return received
-
-
-def _only_duplicates(err: BulkWriteError) -> None:
-    """Re-raises ``err`` unless its only failures are duplicate keys."""
-    details: Mapping[str, Any] = err.details or {}
-    if details.get("writeConcernErrors") or any(
-        e.get("code") != _DUPLICATE_KEY for e in details.get("writeErrors", ())
-    ):
-        raise err

@@ -11,6 +11,7 @@ from pymongo import DESCENDING
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from adapters_mongo.attempts import MongoAttempts
+from adapters_mongo.errors import inserted_despite_duplicates
 from adapters_mongo.errors import unavailable as _unavailable
 from adapters_mongo.indexes import (
     CAMPAIGN_CODE,
@@ -29,7 +30,6 @@ from entrycore.outbox import OutboxMessage
 from entrycore.retry_queues import DEFAULT_VISIBILITY, visibility_timeout
 
 DEFAULT_DATABASE = "entry_service"
-_DUPLICATE_KEY = 11000
 _INVITE_BATCH = 1000  # invites per insert_many: bounded requests, any number of values
 # An entry as Entry.from_document reads it: without the relay's fields (outbox.py), which may be large.
 _ENTRY_ONLY = {"_id": False, "outbox": False, "outboxSince": False, "outboxReadyAt": False, "outboxRev": False}
@@ -166,7 +166,7 @@ class MongoStore(MongoOutbox, MongoAttempts, MongoRetries):
                 try:
                     added += len(self._invites.insert_many(docs, ordered=False).inserted_ids)
                 except BulkWriteError as err:
-                    added += _inserted_despite_duplicates(err)
+                    added += inserted_despite_duplicates(err)  # the others were on the list already
         return added
 
     def contains(self, campaign_id: str, value: str) -> bool:
@@ -185,13 +185,3 @@ def _index_of(err: DuplicateKeyError) -> str | None:
                 return name
     found = _INDEX_IN_MESSAGE.search(str(details.get("errmsg") or err))
     return found.group(1) if found else None
-
-
-def _inserted_despite_duplicates(err: BulkWriteError) -> int:
-    """How many invites an unordered insert_many stored; anything but duplicates is a failure."""
-    details: Mapping[str, Any] = err.details or {}
-    if details.get("writeConcernErrors") or any(
-        e.get("code") != _DUPLICATE_KEY for e in details.get("writeErrors", ())
-    ):
-        raise err
-    return int(details.get("nInserted", 0))

@@ -11,9 +11,8 @@ from typing import Any
 from adapters_sqlite.database import Database
 from entrycore.errors import Internal
 from entrycore.outbox import NEVER, DeadLetter, OutboxMessage
+from entrycore.ports import ATTEMPTS_KEPT
 from entrycore.timefmt import iso, parse_iso, parse_iso_opt
-
-KEEP_ATTEMPTS = timedelta(days=1)  # far longer than any attempt window (PHN-010: 10 minutes)
 
 _INSERT = (
     "INSERT INTO outbox (id, kind, campaign_id, user_id, partition_key, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -225,7 +224,7 @@ class SqliteOutbox:
     def record_failed_attempt(self, campaign_id: str, user_id: str, at: datetime) -> None:
         def record(conn: sqlite3.Connection) -> None:
             conn.execute(_RECORD_ATTEMPT, (campaign_id, user_id, iso(at)))
-            conn.execute(_FORGET_ATTEMPTS, (campaign_id, user_id, iso(at - KEEP_ATTEMPTS)))  # bounded: one entry
+            conn.execute(_FORGET_ATTEMPTS, (campaign_id, user_id, iso(at - ATTEMPTS_KEPT)))  # bounded: one entry
 
         self._db.write(record)
 

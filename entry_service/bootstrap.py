@@ -36,6 +36,7 @@ class Services:
     """Everything the driving adapters (HTTP, CLI) need, wired from one Settings value."""
 
     settings: Settings
+    campaigns: CampaignSource
     registrations: Registrations
     phones: PhoneConfirmations
     invites: Invites
@@ -260,6 +261,7 @@ def build(settings: Settings, store: Any = None) -> Services:
     closers = tuple(part.close for part in unique if hasattr(part, "close"))
     return Services(
         settings=settings,
+        campaigns=campaigns,
         registrations=registrations,
         phones=phones,
         relay=relay,

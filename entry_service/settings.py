@@ -17,10 +17,12 @@ class ConfigError(ValueError):
     """A configuration variable has a bad value; the message names it in one line."""
 
 
-def _scheme(name: str, value: str, allowed: tuple[str, ...]) -> str:
-    if not value.startswith(allowed):
-        raise ConfigError(f"{name}={value!r}: expected one of {', '.join(a + '…' for a in allowed)}")
-    return value
+def _scheme(name: str, value: str, allowed: tuple[str, ...], words: tuple[str, ...] = ()) -> str:
+    """``value`` when it is one of ``words`` or starts with one of the ``allowed`` schemes; else ConfigError."""
+    if value in words or value.startswith(allowed):
+        return value
+    expected = [*words, *(a + "…" for a in allowed)]
+    raise ConfigError(f"{name}={value!r}: expected one of {', '.join(expected)}")
 
 
 @attrs.frozen
@@ -95,9 +97,7 @@ class Settings:
             campaigns=_scheme(
                 "ENTRY_CAMPAIGNS", get("ENTRY_CAMPAIGNS", "file:campaigns.json"), ("file:", "http://", "https://")
             ),
-            users=get("ENTRY_USERS", "none")
-            if get("ENTRY_USERS", "none") == "none"
-            else _scheme("ENTRY_USERS", get("ENTRY_USERS", "none"), ("file:", "http://", "https://")),
+            users=_scheme("ENTRY_USERS", get("ENTRY_USERS", "none"), ("file:", "http://", "https://"), ("none",)),
             default_region=region,
             data_dir=data_dir,
             auth_secret=environ.get("ENTRY_AUTH_SECRET") or None,
@@ -108,15 +108,11 @@ class Settings:
             events=_scheme(
                 "ENTRY_EVENTS", get("ENTRY_EVENTS", f"file:{data_dir / 'events.jsonl'}"), ("file:", "kinesis:")
             ),
-            retry_queue=get("ENTRY_RETRY_QUEUE", "store")
-            if get("ENTRY_RETRY_QUEUE", "store") == "store"
-            else _scheme("ENTRY_RETRY_QUEUE", get("ENTRY_RETRY_QUEUE", "store"), ("sqs:",)),
-            fraud=get("ENTRY_FRAUD", "off")
-            if get("ENTRY_FRAUD", "off") == "off"
-            else _scheme("ENTRY_FRAUD", get("ENTRY_FRAUD", "off"), ("http://", "https://")),
-            fanscore=get("ENTRY_FANSCORE", "account")
-            if get("ENTRY_FANSCORE", "account") in ("off", "account")
-            else _scheme("ENTRY_FANSCORE", get("ENTRY_FANSCORE", "account"), ("http://", "https://")),
+            retry_queue=_scheme("ENTRY_RETRY_QUEUE", get("ENTRY_RETRY_QUEUE", "store"), ("sqs:",), ("store",)),
+            fraud=_scheme("ENTRY_FRAUD", get("ENTRY_FRAUD", "off"), ("http://", "https://"), ("off",)),
+            fanscore=_scheme(
+                "ENTRY_FANSCORE", get("ENTRY_FANSCORE", "account"), ("http://", "https://"), ("off", "account")
+            ),
             receipts=_scheme(
                 "ENTRY_RECEIPTS",
                 get("ENTRY_RECEIPTS", f"file:{data_dir / 'receipts.jsonl'}"),

@@ -20,6 +20,7 @@ def app_for(services: Services) -> Flask:
     """The Flask app driving ``services``."""
     app_services = AppServices(
         registrations=services.registrations,
+        campaigns=services.campaigns,
         phones=services.phones,
         invites=services.invites,
         refresher=services.refresher,

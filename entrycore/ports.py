@@ -87,6 +87,9 @@ class InviteStore(Protocol):
         ...
 
 
+ATTEMPTS_KEPT = timedelta(days=1)  # a store may forget failed attempts older than this (PHN-010 looks 10 min back)
+
+
 class AttemptStore(Protocol):
     def record_failed_attempt(self, campaign_id: str, user_id: str, at: datetime) -> None:
         """Records one failed phone confirmation of the entry (SPEC PHN-010)."""

@@ -11,7 +11,7 @@ import attrs
 from flask import Response, current_app
 
 from adapters_http.server.auth import TokenVerifier
-from entrycore.ports import Clock, Outbox
+from entrycore.ports import CampaignSource, Clock, Outbox
 from entrycore.usecases.invites import Invites
 from entrycore.usecases.phones import PhoneConfirmations
 from entrycore.usecases.refresh import ScoreRefresher
@@ -25,6 +25,7 @@ class AppServices:
     """What the HTTP layer drives: use cases, the token verifier and a datastore health check."""
 
     registrations: Registrations
+    campaigns: CampaignSource  # for the views (the campaign's name, share domain) and the admin page
     phones: PhoneConfirmations
     invites: Invites
     refresher: ScoreRefresher

@@ -21,7 +21,7 @@ MAX_REFRESH = 1_000
 def campaigns() -> Any:
     who = caller()
     who.require_supreme()
-    found = services().registrations.campaigns.list(who.authorization)
+    found = services().campaigns.list(who.authorization)
     return json_response({"campaigns": [{"id": c.id, "name": c.name, "status": c.status} for c in found]})
 
 

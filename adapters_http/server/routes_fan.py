@@ -19,7 +19,7 @@ fan = Blueprint("fan", __name__)
 
 def _view(who: Caller, entry: Entry, admin: bool = False) -> dict[str, Any]:
     svc = services()
-    campaign = svc.registrations.campaigns.get(entry.campaign_id, who.authorization)
+    campaign = svc.campaigns.get(entry.campaign_id, who.authorization)
     return (admin_view if admin else fan_view)(entry, campaign, svc.clock.now())
 
 
