@@ -150,7 +150,8 @@ class MongoOutbox:
 
     def release_waiting(self, kind: str, now: datetime) -> int:
         with unavailable():
-            docs = list(self._entries.find({**_PENDING, "outbox": {"$elemMatch": {"kind": kind, "waiting": True}}}))
+            waiting = {**_PENDING, "outbox": {"$elemMatch": {"kind": kind, "waiting": True}}}
+            docs = list(self._entries.find(waiting, {"outbox.id": True, "outbox.kind": True, "outbox.waiting": True}))
         ids = [m["id"] for doc in docs for m in doc["outbox"] if m["kind"] == kind and m.get("waiting")]
 
         def release(outbox: list[Doc]) -> tuple[Doc, int] | None:

@@ -139,13 +139,15 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # entry unchanged; ``parked_at`` says when, ``last_error`` the sink's last reason (also kept while a
         # message is retried). Database skips an ADD COLUMN whose column exists, so these stay idempotent too.
         "ALTER TABLE outbox ADD COLUMN parked_at TEXT",
-        # Attempts counted outage retries before; from here they count a message's own refusals only.
-        "UPDATE outbox SET attempts = 0 WHERE delivered_at IS NULL",
         "ALTER TABLE outbox ADD COLUMN last_error TEXT",
         """
         CREATE INDEX IF NOT EXISTS outbox_parked
             ON outbox (parked_at, seq) WHERE parked_at IS NOT NULL AND delivered_at IS NULL
         """,
+    ),
+    (
+        # Attempts counted outage retries before; from here they count a message's own refusals only.
+        "UPDATE outbox SET attempts = 0 WHERE delivered_at IS NULL",
         # A message released because its sink failed as a whole waits for that sink (``waiting`` = 1): when
         # the relay's probe finds the sink back, all of them become due at once (release_waiting).
         "ALTER TABLE outbox ADD COLUMN waiting INTEGER NOT NULL DEFAULT 0",

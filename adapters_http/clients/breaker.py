@@ -100,6 +100,8 @@ class Breaker:
         if state == OPEN:
             self._opened_at = self._clock()
             log.warning("circuit of %s open (%s): skipped for %.0f s, then probed", self.name, why, self._cool_down)
+        elif state == HALF_OPEN:
+            log.warning("circuit of %s half-open: probing it, one call at a time", self.name)
         elif state == CLOSED:
             log.warning("circuit of %s closed: %d probes went through", self.name, self._probes)
         self.state = state

@@ -15,6 +15,7 @@ from entrycore.errors import DependencyUnavailable
 
 log = logging.getLogger(__name__)
 
+_SERVICE_STATE = {408, 429}  # 4xx answers that speak of the service's state, not of the request
 # A bigger answer is a broken dependency, not a campaign list; reading it would only eat memory.
 MAX_ANSWER_BYTES = 16 * 1024 * 1024
 
@@ -68,20 +69,36 @@ class JsonService:
         return self._call("POST", self._base + path, authorization, content, missing_ok=False)
 
     def _call(self, method: str, url: str, authorization: str | None, content: bytes | None, missing_ok: bool) -> Any:
-        """One call through the dependency's circuit: skipped at once while it is open (PUB-007). Errors,
-        timeouts, other statuses and bodies that are not JSON count against the circuit; an answer the
-        client then finds malformed does not (it cost no time)."""
+        """One call through the dependency's circuit: skipped at once while it is open (PUB-007). What counts
+        against the circuit is the service's own state: no answer in time, a transport error, 5xx, 408, 429,
+        a 200 that is not JSON. Another 4xx speaks of this one request (one fan's data or token) and does not;
+        nor does an answer the client then finds malformed (it cost no time)."""
         ticket = self.breaker.admit()
         if ticket is None:
             raise DependencyUnavailable(f"{self.name} is unavailable (circuit open).")
+        failure: str | None = "no answer"  # until the call says otherwise; settled exactly once, below
         try:
             status, body = self._exchange(method, url, authorization, content)
-            value = None if missing_ok and status == 404 else self._json(url, status, body)
+            failure = f"HTTP {status}" if status >= 500 or status in _SERVICE_STATE else None
+            if missing_ok and status == 404:
+                return None
+            if status != 200:
+                raise self.unavailable(f"answered HTTP {status}", url)
+            failure = "an answer that is not JSON"
+            value = self._json(url, status, body)
+            failure = None
+            return value
         except DependencyUnavailable as exc:
-            self.breaker.failed(ticket, exc.message)
+            failure = failure and exc.message
             raise
-        self.breaker.succeeded(ticket)
-        return value
+        except BaseException as exc:  # never leave a probe out: the circuit would stay half-open for good
+            failure = type(exc).__name__
+            raise
+        finally:
+            if failure is None:
+                self.breaker.succeeded(ticket)
+            else:
+                self.breaker.failed(ticket, failure)
 
     def _exchange(
         self, method: str, url: str, authorization: str | None, content: bytes | None = None

@@ -21,6 +21,10 @@ BASE_DELAY = 0.5  # seconds before a refused message's first retry
 MAX_DELAY = 300.0  # its retries back off exponentially up to five minutes
 MAX_ATTEMPTS = 10  # refusals of one message before it is parked: 0.5 s … 256 s, about 4 to 8.5 minutes in all
 PROBE_MAX_DELAY = 5.0  # while a sink is down as a whole, it is probed at most this far apart
+# Messages waiting for a sink that is down are due again this late: the probe (the messages last sent) comes
+# due far sooner, and when it goes through all of them are made due at once. This is only the fallback for a
+# relay that stopped meanwhile (its circuit, in memory, is gone).
+WAITING_MAX_DELAY = timedelta(seconds=60)
 
 Key = tuple[str, str, str]  # (campaign, user, kind): the outbox keeps the order of each entry in each channel
 
@@ -43,13 +47,15 @@ class _Outcome:
 
     delivered: list[str] = attrs.Factory(list)
     rejected: dict[str, tuple[OutboxMessage, str]] = attrs.Factory(dict)  # refused alone: id -> (message, why)
-    down: dict[str, tuple[OutboxMessage, str]] = attrs.Factory(dict)  # its sink failed as a whole
+    down: dict[str, tuple[OutboxMessage, str]] = attrs.Factory(dict)  # sent as its sink failed as a whole
+    waiting: dict[str, tuple[OutboxMessage, str]] = attrs.Factory(dict)  # not sent: its sink is down
     held: list[OutboxMessage] = attrs.Factory(list)  # behind an older message of its entry that failed
     down_channels: dict[str, str] = attrs.Factory(dict)  # kind -> why, for the rest of the run
+    recovered: set[str] = attrs.Factory(set)  # kinds whose sink took a call after being down
 
     def failed_lanes(self) -> set[Key]:
-        failed = [m for m, _ in (*self.rejected.values(), *self.down.values())] + self.held
-        return {_lane(m) for m in failed}
+        failed = [m for m, _ in (*self.rejected.values(), *self.down.values(), *self.waiting.values())]
+        return {_lane(m) for m in failed + self.held}
 
 
 @attrs.define
@@ -76,6 +82,7 @@ class Relay:
     jitter: Callable[[], float] = random.random  # injectable: tests are deterministic
     # kind -> its sink's circuit as this relay sees it (one thread uses a relay)
     _sinks: dict[str, _SinkCircuit] = attrs.field(factory=dict, eq=False, repr=False)
+    _seen_up: set[str] = attrs.field(factory=set, eq=False, repr=False)  # kinds whose sink took a call since start
 
     def run_once(self) -> RelayReport:
         """Claims up to ``batch`` due messages and delivers them. A message its sink refused is retried alone
@@ -89,6 +96,10 @@ class Relay:
             outcome.held += [m for m in round_ if _lane(m) in failed]
             self._deliver([m for m in round_ if _lane(m) not in failed], outcome)
         parked = self._settle(outcome, self.clock.now())
+        for kind in outcome.recovered:  # after the claimed batch is settled: no lease waits on this
+            released = self.outbox.release_waiting(kind, self.clock.now())
+            if released:
+                log.warning("%s sink answering: %d message(s) that waited for it are due now", kind, released)
         retried = len(messages) - len(outcome.delivered) - parked
         return RelayReport(claimed=len(messages), delivered=len(outcome.delivered), retried=retried, parked=parked)
 
@@ -139,7 +150,7 @@ class Relay:
             for event in events:
                 self._publish([event], outcome)
             return
-        self._sink_up(EVENT)
+        self._sink_up(EVENT, outcome)
         for event in events:
             if event.id in refused:
                 self._reject(event, refused[event.id], outcome)
@@ -154,12 +165,12 @@ class Relay:
         except DeliveryFailed as exc:
             self._sink_down(RECEIPT, [message], str(exc), outcome)
         except MessageRejected as exc:
-            self._sink_up(RECEIPT)
+            self._sink_up(RECEIPT, outcome)
             self._reject(message, str(exc), outcome)
         except Exception as exc:  # a sender's own bug with this receipt
             self._reject(message, _unexpected(exc), outcome)
         else:
-            self._sink_up(RECEIPT)
+            self._sink_up(RECEIPT, outcome)
             outcome.delivered.append(message.id)
 
     def _enqueue(self, retries: Sequence[OutboxMessage], outcome: _Outcome) -> None:
@@ -184,7 +195,7 @@ class Relay:
             for message in sendable:
                 self._enqueue([message], outcome)
             return
-        self._sink_up(RETRY)
+        self._sink_up(RETRY, outcome)
         for message in sendable:
             why = refused.get(requests[message.id])
             if why is None:
@@ -200,7 +211,7 @@ class Relay:
         if why is None and circuit is not None and circuit.down_until and self.clock.now() < circuit.down_until:
             why = outcome.down_channels[kind] = f"{kind} sink down: waiting for the next probe"
         if why is not None:
-            outcome.down.update({m.id: (m, why) for m in messages})
+            outcome.waiting.update({m.id: (m, why) for m in messages})
         return why is not None
 
     def _sink_down(self, kind: str, messages: Iterable[OutboxMessage], why: str, outcome: _Outcome) -> None:
@@ -215,14 +226,15 @@ class Relay:
         outcome.down_channels[kind] = why = _storable(why)
         outcome.down.update({m.id: (m, why) for m in messages})
 
-    def _sink_up(self, kind: str) -> None:
-        """The sink took a call: if it was down, its circuit closes and every message waiting for it is due."""
+    def _sink_up(self, kind: str, outcome: _Outcome) -> None:
+        """The sink took a call. If it was down (or this relay just started: another may have seen it down),
+        its circuit closes, and once the run is settled every message waiting for it is made due."""
         circuit = self._sinks.pop(kind, None)
-        if circuit is not None and circuit.failures:
-            released = self.outbox.release_waiting(kind, self.clock.now())
-            log.warning(
-                "%s sink back after %d failed probe(s): %d waiting message(s) due now", kind, circuit.failures, released
-            )
+        if (circuit is not None and circuit.failures) or kind not in self._seen_up:
+            outcome.recovered.add(kind)
+            if circuit is not None and circuit.failures:
+                log.warning("%s sink back after %d failed probe(s)", kind, circuit.failures)
+        self._seen_up.add(kind)
 
     def _reject(self, message: OutboxMessage, why: str, outcome: _Outcome) -> None:
         outcome.rejected[message.id] = (message, _storable(why))
@@ -253,13 +265,17 @@ class Relay:
         for (attempts, why), ids in groups.items():
             log.warning("%d outbox message(s) refused (%s); each is retried alone", len(ids), why)
             self.outbox.retry_later(self.owner, ids, now + self._backoff(attempts), error=why)
-        by_kind: dict[str, list[str]] = {}
-        for message, _ in outcome.down.values():
-            by_kind.setdefault(message.kind, []).append(message.id)
-        for kind, ids in by_kind.items():  # waiting for their sink: due at its next probe, or when it is back
-            circuit = self._sinks.get(kind)
-            at = circuit.down_until if circuit is not None and circuit.down_until else now
-            self.outbox.retry_later(self.owner, ids, at, error=outcome.down_channels[kind], counted=False)
+        # Waiting for their sink, uncounted: those just sent are the next probe, due with it; the others wait
+        # until a probe goes through (release_waiting), so a long outage is not rewritten every probe.
+        for sent, (messages) in ((True, outcome.down), (False, outcome.waiting)):
+            by_kind: dict[str, list[str]] = {}
+            for message, _ in messages.values():
+                by_kind.setdefault(message.kind, []).append(message.id)
+            for kind, ids in by_kind.items():
+                circuit = self._sinks.get(kind)
+                probe = circuit.down_until if circuit is not None and circuit.down_until else now
+                at = probe if sent else max(probe, now + WAITING_MAX_DELAY)
+                self.outbox.retry_later(self.owner, ids, at, error=outcome.down_channels[kind], counted=False)
         if outcome.held:  # not tried: due at once, yet still behind their entry's failed message
             self.outbox.retry_later(self.owner, [m.id for m in outcome.held], now, counted=False)
         return parked

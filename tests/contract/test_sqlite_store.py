@@ -210,3 +210,28 @@ def test_rows_an_older_version_marked_delivered_are_neither_claimed_nor_counted(
         assert _rows(store.path, "SELECT id, attempts FROM outbox ORDER BY seq") == [("m1", 0), ("m2", 0)]
     finally:
         store.close()
+
+
+def test_a_file_of_schema_6_gains_waiting_and_its_attempts_start_over(tmp_path: Path) -> None:
+    path = tmp_path / "v6.db"
+    raw = sqlite3.connect(path)
+    for migration in MIGRATIONS[:6]:
+        for statement in migration:
+            raw.execute(statement)
+    raw.execute(
+        "INSERT INTO outbox (id, kind, campaign_id, user_id, partition_key, body, created_at, attempts)"
+        " VALUES ('m1', 'event', 'c1', 'u1', 'c1:u1', '{}', '2026-11-27T12:00:00.123Z', 7)"
+    )
+    raw.execute("PRAGMA user_version = 6")
+    raw.commit()
+    raw.close()
+    store = SqliteStore(path)
+    try:
+        (claimed,) = store.claim("relay", 10, T0, timedelta(seconds=5))
+        assert claimed.attempts == 0  # they counted outages before version 7
+        store.retry_later("relay", ["m1"], T0 + timedelta(hours=1), error="down", counted=False)
+        assert store.release_waiting("event", T0) == 1
+        assert [m.id for m in store.claim("relay", 10, T0, timedelta(seconds=5))] == ["m1"]
+        assert _rows(store.path, "PRAGMA user_version") == [(SCHEMA_VERSION,)] == [(7,)]
+    finally:
+        store.close()

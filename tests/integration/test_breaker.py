@@ -134,3 +134,39 @@ def test_a_404_is_an_answer_and_does_not_count_against_the_circuit(loopback: Loo
     with pytest.raises(DependencyUnavailable, match="circuit open"):
         service.get_json("/users/nobody")
     service.close()
+
+
+def test_a_4xx_about_one_request_does_not_count_but_5xx_408_and_429_do(loopback: LoopbackServer) -> None:
+    breaker = Breaker("users-4xx", failures=2)
+    service = JsonService("user-service", loopback.url, timeout=1.0, breaker=breaker)
+    for status in (400, 401, 403, 422, 400):
+        loopback.fail("/users/x", status=status)
+        with pytest.raises(DependencyUnavailable, match=f"HTTP {status}"):
+            service.get_json("/users/x")
+    assert breaker.state == CLOSED  # one fan's request, five times: the service is fine
+    for status in (429, 503):
+        loopback.fail("/users/x", status=status)
+        with pytest.raises(DependencyUnavailable, match=f"HTTP {status}"):
+            service.get_json("/users/x")
+    assert breaker.state == OPEN
+    service.close()
+
+
+def test_a_probe_that_raises_anything_else_is_settled_and_the_circuit_can_close(loopback: LoopbackServer) -> None:
+    clock = Ticking()
+    breaker = Breaker("closed-client", failures=1, cool_down=1, probes=1, clock=clock)
+    client = httpx.Client()
+    service = JsonService("user-service", loopback.url, timeout=1.0, client=client, breaker=breaker)
+    loopback.fail("/users/x", status=503)
+    with pytest.raises(DependencyUnavailable):
+        service.get_json("/users/x")
+    client.close()
+    clock.now = 1
+    with pytest.raises(RuntimeError):  # httpx: the client has been closed (not an httpx.HTTPError)
+        service.get_json("/users/x")
+    assert breaker.state == OPEN  # the probe failed and was settled: not stuck half-open
+    healthy = JsonService("user-service", loopback.url, timeout=1.0, breaker=breaker)
+    loopback.json("/users/x", {"id": "x"})
+    clock.now = 2
+    assert healthy.get_json("/users/x") == {"id": "x"} and breaker.state == CLOSED
+    healthy.close()

@@ -298,3 +298,24 @@ def test_a_down_sink_is_probed_at_most_every_five_seconds() -> None:
             r.run_once()
             clock.advance(seconds=0.2)
     assert 10 <= sink.calls <= 20  # about one probe per 5 s once backed off, not one per run (300)
+
+
+def test_PUB_002_a_long_event_outage_under_load_never_starves_the_receipts() -> None:
+    """A backlog of waiting events is not claimed again at every probe: receipts keep flowing all along."""
+    store, clock, sink, sender = FakeEntryStore(), FakeClock(), FlakySink(down=True), FlakySender()
+    r = attrs.evolve(relay(store, clock, sink, sender), batch=50)
+    for second in range(120):  # two minutes of outage, 20 registrations a second (an event and a receipt each)
+        for n in range(20):
+            user = f"u{second}-{n}"
+            event(store, clock, user, 0)
+            store._enqueue([OutboxMessage(f"{user}-r", RECEIPT, "c1", user, "k", {"u": user}, clock.now())])
+        for _ in range(5):
+            while r.keep_going(r.run_once()):
+                pass
+            clock.advance(seconds=0.2)
+        assert len(sender.sent) == 20 * (second + 1), f"receipts fell behind at second {second}"
+    assert sink.calls <= 120 / 5 * 2 + 5  # about one probe per 5 s
+    sink.down = False
+    clock.advance(seconds=6)
+    r.drain()
+    assert len(sink.published) == 2400 and store.outbox_status()["backlog"] == 0
