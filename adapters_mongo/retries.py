@@ -12,6 +12,7 @@ gone stale (received again after the timeout) deletes nothing. Time is the wall 
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -53,7 +54,9 @@ class MongoRetries:
         if max_count <= 0:
             return []
         with queue_down(), unavailable():
-            return wait_for(lambda: self._receive_visible(max_count), wait_seconds)
+            return wait_for(
+                lambda: self._receive_visible(max_count), wait_seconds, monotonic=time.monotonic, sleep=time.sleep
+            )
 
     def acknowledge(self, handles: Sequence[str]) -> None:
         if not handles:

@@ -11,6 +11,7 @@ nothing. Time is the wall clock (``datetime.now(UTC)``): the stores have no Cloc
 from __future__ import annotations
 
 import sqlite3
+import time
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -58,7 +59,9 @@ class SqliteRetries:
         if max_count <= 0:
             return []
         with queue_down():
-            return wait_for(lambda: self._receive_visible(max_count), wait_seconds)
+            return wait_for(
+                lambda: self._receive_visible(max_count), wait_seconds, monotonic=time.monotonic, sleep=time.sleep
+            )
 
     def acknowledge(self, handles: Sequence[str]) -> None:
         if not handles:

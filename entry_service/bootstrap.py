@@ -6,11 +6,12 @@ import os
 import socket
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import attrs
 
 from adapters_http.server.auth import TokenVerifier
+from entry_service.background import ThreadRunner
 from entry_service.settings import ConfigError, Settings, ensure_private_dir
 from entrycore.ports import (
     CampaignSource,
@@ -20,6 +21,7 @@ from entrycore.ports import (
     InviteStore,
     ReceiptSender,
     RetryQueue,
+    Store,
     UserSource,
 )
 from entrycore.system import NoAccounts, RandomIds, SystemClock
@@ -29,6 +31,11 @@ from entrycore.usecases.phones import PhoneConfirmations
 from entrycore.usecases.refresh import ScoreRefresher
 from entrycore.usecases.registrations import Registrations
 from entrycore.usecases.relay import Relay
+
+if TYPE_CHECKING:
+    from adapters_http.clients import Breaker
+
+RUNNER = ThreadRunner()  # one per process (its pool is made on first use, after any fork)
 
 
 @attrs.frozen
@@ -44,7 +51,7 @@ class Services:
     refresher: ScoreRefresher
     verifier: TokenVerifier
     clock: SystemClock
-    store: Any
+    store: Store
     closers: tuple[Callable[[], None], ...] = ()
 
     def ping(self) -> None:
@@ -55,7 +62,7 @@ class Services:
             close()
 
 
-def build_store(settings: Settings) -> Any:
+def build_store(settings: Settings) -> Store:
     """The EntryStore/InviteStore adapter of ``ENTRY_STORE``."""
     if settings.store.startswith("sqlite:///"):
         from adapters_sqlite import SqliteStore  # noqa: PLC0415 - only the configured adapter is imported
@@ -68,7 +75,7 @@ def build_store(settings: Settings) -> Any:
     return connect(settings.store)
 
 
-def prepare_store(store: Any) -> None:
+def prepare_store(store: Store) -> None:
     """Makes a store enforce what it promises before anything uses it: MongoDB's unique indexes (ENT-001,
     PHN-003) are ensured at every start, cheaply when they exist (SQLite migrates when it opens). A
     conflicting existing index stops the process (ConfigError); an unreachable MongoDB raises
@@ -84,7 +91,7 @@ def prepare_store(store: Any) -> None:
         raise ConfigError(f"ENTRY_STORE: {exc}; drop or rename it, then start again") from None
 
 
-def breaker(settings: Settings, name: str) -> Any:
+def breaker(settings: Settings, name: str) -> Breaker:
     """The circuit breaker of the HTTP dependency ``name`` (ENTRY_BREAKER_FAILURES, ENTRY_BREAKER_COOLDOWN)."""
     from adapters_http.clients import Breaker  # noqa: PLC0415 - only HTTP dependencies have one
 
@@ -160,10 +167,9 @@ def build_event_sink_kinesis(settings: Settings, stream: str) -> EventSink:
         raise ConfigError(f"ENTRY_EVENTS: {exc}") from None
 
 
-def build_retry_queue(settings: Settings, store: Any) -> RetryQueue:
+def build_retry_queue(settings: Settings, store: Store) -> RetryQueue:
     if settings.retry_queue == "store":
-        queue: RetryQueue = store
-        return queue
+        return store
     from adapters_aws import SqsRetryQueue  # noqa: PLC0415
 
     try:
@@ -195,7 +201,8 @@ def build_enrichment(settings: Settings, users: UserSource) -> Enrichment:
             )
         except ValueError as exc:
             raise ConfigError(f"ENTRY_FANSCORE: {exc}") from None
-    return Enrichment(fraud=fraud, fanscore=fanscore, wait=timeout + 0.5)  # queueing in the pool is bounded too
+    # The fraud check runs on the process's thread pool beside the fanscore; queueing there is bounded too.
+    return Enrichment(fraud=fraud, fanscore=fanscore, wait=timeout + 0.5, runner=RUNNER)
 
 
 def build_verifier(settings: Settings) -> TokenVerifier:
@@ -212,7 +219,7 @@ def build_verifier(settings: Settings) -> TokenVerifier:
         raise ConfigError(f"ENTRY_AUTH_SECRET: {exc}") from None
 
 
-def build(settings: Settings, store: Any = None) -> Services:
+def build(settings: Settings, store: Store | None = None) -> Services:
     """Wires every service from ``settings`` (secrets filled from the data folder when unset), on ``store``
     when given (a store the caller made, e.g. on its own MongoDB client) instead of ``ENTRY_STORE``'s."""
     settings = settings.with_secrets()

@@ -2,12 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from entrycore.model import Campaign, Entry, FraudResult, UserAccount
 from entrycore.outbox import DeadLetter, OutboxMessage, RetryRequest
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+
+class Pending(Protocol[T_co]):
+    """A call running elsewhere (a ``concurrent.futures.Future`` is one)."""
+
+    def result(self, timeout: float | None = None) -> T_co:
+        """Its value, waiting up to ``timeout`` seconds; raises what the call raised, or TimeoutError."""
+        ...
+
+    def cancel(self) -> bool:
+        """Cancels it if it has not started; whether it was cancelled."""
+        ...
+
+
+class Runner(Protocol):
+    """Where calls that must not hold the caller run (the fraud check beside the fanscore, unwaited probes)."""
+
+    def submit(self, call: Callable[..., T], /, *args: Any) -> Pending[T]:
+        """Starts ``call(*args)`` at once, in the caller's context (contextvars: the request's correlation id
+        goes along); returns without waiting for it."""
+        ...
 
 
 class Clock(Protocol):
@@ -202,4 +226,12 @@ class RetryQueue(Protocol):
 
     def acknowledge(self, handles: Sequence[str]) -> None:
         """Removes handled requests from the queue; raises DeliveryFailed when the queue is down."""
+        ...
+
+
+class Store(EntryStore, InviteStore, AttemptStore, Outbox, RetryQueue, Protocol):
+    """A datastore adapter (SQLite, MongoDB): every port above that lives in the datastore, on one object."""
+
+    def close(self) -> None:
+        """Releases its connections; the store is not used after."""
         ...

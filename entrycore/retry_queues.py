@@ -3,7 +3,6 @@ visibility timeout, the waiting receive, and its failures as the RetryQueue port
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -24,15 +23,22 @@ def visibility_timeout(seconds: float) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def wait_for(look: Callable[[], list[T]], wait_seconds: float) -> list[T]:
-    """``look()`` until it finds something or ``wait_seconds`` have passed; always looks at least once."""
-    deadline = time.monotonic() + max(0.0, wait_seconds)
+def wait_for(
+    look: Callable[[], list[T]],
+    wait_seconds: float,
+    *,
+    monotonic: Callable[[], float],
+    sleep: Callable[[float], object],
+) -> list[T]:
+    """``look()`` until it finds something or ``wait_seconds`` have passed; always looks at least once. The
+    rule lives here; how time passes (``monotonic``, ``sleep``) is the adapter's."""
+    deadline = monotonic() + max(0.0, wait_seconds)
     while True:
         found = look()
-        left = deadline - time.monotonic()
+        left = deadline - monotonic()
         if found or left <= 0:
             return found
-        time.sleep(min(POLL_INTERVAL, left))
+        sleep(min(POLL_INTERVAL, left))
 
 
 @contextmanager

@@ -2,41 +2,46 @@
 
 from __future__ import annotations
 
-import contextvars
-import os
-import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import attrs
 
 from entrycore.errors import DependencyUnavailable, EnrichmentFailed
 from entrycore.model import Entry, FraudResult, UserAccount
-from entrycore.ports import FanscoreSource, FraudCheck, UserSource
+from entrycore.ports import FanscoreSource, FraudCheck, Pending, Runner, UserSource
+
+T = TypeVar("T")
 
 SIGN_UP = "VerifiedFanSignUp"
 EDIT = "VerifiedFanEdit"
 UNKNOWN = FraudResult(score=None, status="unknown")
 
-T = TypeVar("T")
-_pool_lock = threading.Lock()
-_pools: dict[int, ThreadPoolExecutor] = {}
+
+@attrs.frozen
+class _Done(Generic[T]):
+    """A call already run (the inline Runner's answer)."""
+
+    value: T | None = None
+    error: BaseException | None = None
+
+    def result(self, timeout: float | None = None) -> T:
+        if self.error is not None:
+            raise self.error
+        return self.value  # type: ignore[return-value]  # set whenever error is None
+
+    def cancel(self) -> bool:
+        return False
 
 
-def _pool() -> ThreadPoolExecutor:
-    """One small pool per process (made on first use, so never inherited through a fork)."""
-    with _pool_lock:
-        pool = _pools.get(os.getpid())
-        if pool is None:
-            pool = _pools[os.getpid()] = ThreadPoolExecutor(max_workers=64, thread_name_prefix="enrichment")
-        return pool
+class Inline:
+    """A Runner that runs each call at once, in the caller (tests, tools): nothing runs beside anything."""
 
-
-def _submit(call: Callable[..., T], *args: Any) -> Future[T]:
-    """``call(*args)`` on the pool, in the caller's context (contextvars): what it carries, such as the request
-    whose correlation id every log line of the call must show (OPS-001), goes along to the pool thread."""
-    return _pool().submit(contextvars.copy_context().run, call, *args)
+    def submit(self, call: Callable[..., T], /, *args: Any) -> Pending[T]:
+        try:
+            return _Done(call(*args))
+        except Exception as exc:  # handed back as the call's outcome, like a Future's
+            return _Done(error=exc)
 
 
 @attrs.frozen
@@ -71,6 +76,7 @@ class Enrichment:
     fraud: FraudCheck | None = None
     fanscore: FanscoreSource | None = None
     wait: float | None = None
+    runner: Runner = attrs.field(factory=Inline)  # the composition root gives a thread pool
 
     def scores(
         self, entry: Entry, placement: str, authorization: str | None, account: UserAccount | None = None
@@ -79,11 +85,11 @@ class Enrichment:
         timeout, a bug) is a failed score, never a failed registration. A source that is not trusted now
         (PUB-007: its circuit is open or being probed) is not waited for: its score fails at once, and the
         call, when it is made at all, runs in the background as the probe."""
-        pending: Future[FraudResult] | None = None
+        pending: Pending[FraudResult] | None = None
         fraud, fraud_failed = None, False
         if self.fraud is not None:
             waiting = self.fraud.trusted()
-            pending = _submit(self.fraud.check, entry, placement)
+            pending = self.runner.submit(self.fraud.check, entry, placement)
             if not waiting:
                 pending, fraud, fraud_failed = None, UNKNOWN, True
         fanscore, fanscore_failed = None, False
@@ -94,7 +100,7 @@ class Enrichment:
                 except Exception:  # PUB-005: a source can never fail the fan's write
                     fanscore_failed = True
             else:
-                _submit(self.fanscore.fanscore, entry.user_id, authorization, account)
+                self.runner.submit(self.fanscore.fanscore, entry.user_id, authorization, account)
                 fanscore_failed = True
         if pending is not None:
             try:

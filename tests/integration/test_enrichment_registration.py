@@ -15,6 +15,7 @@ import pytest
 from adapters_files.sources import FileCampaignSource, FileUserSource
 from adapters_http.clients import HttpxFanscoreSource, HttpxFraudCheck
 from adapters_sqlite import SqliteStore
+from entry_service.background import ThreadRunner
 from entrycore.caller import Caller
 from entrycore.model import Entry, FraudResult, Origin
 from entrycore.outbox import RETRY, RetryRequest
@@ -112,6 +113,7 @@ def wired(loopback: LoopbackServer, client: httpx.Client, nudetect: str, fanscor
     enrichment = Enrichment(
         fraud=HttpxFraudCheck(fraud_url, timeout=TIMEOUT, client=client),
         fanscore=HttpxFanscoreSource(fanscore_url, timeout=TIMEOUT, client=client),
+        runner=ThreadRunner(),  # as the composition root wires it: the fraud check beside the fanscore
     )
     return Wiring(enrichment, folder)
 

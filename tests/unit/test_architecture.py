@@ -24,6 +24,7 @@ FORBIDDEN = {
     "httpx",
     "click",
     "gunicorn",
+    "granian",
     "cattrs",
     "entry_service",
 }
@@ -74,3 +75,50 @@ def test_ARCH_the_checker_sees_every_import_form(tmp_path: Path) -> None:
         "def late():\n    import httpx\n    return __import__('boto3')\n"
     )
     assert imported_top_levels(sample) == {"os", "flask", "pymongo", "adapters_sqlite", "httpx", "boto3"}
+
+
+# The core decides what (the rules, the deadlines); how threads, processes and waiting run is an adapter's or
+# the composition root's, passed in behind a port (Runner, a sleep function). A line that must still use one
+# of these says why with a "# infra:" comment.
+INFRASTRUCTURE = {"os", "threading", "concurrent", "multiprocessing", "asyncio", "subprocess", "socket", "signal"}
+WHY = "# infra:"
+
+
+def infrastructure_uses(path: Path) -> list[str]:
+    """``line: what`` for each use of threads, processes, the OS or sleeping that no ``# infra:`` explains."""
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(text, filename=str(path))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names if a.name.split(".")[0] in INFRASTRUCTURE]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            top = node.module.split(".")[0]
+            if top in INFRASTRUCTURE:
+                found.append((node.lineno, node.module))
+            elif top == "time" and any(a.name == "sleep" for a in node.names):
+                found.append((node.lineno, "time.sleep"))
+        elif isinstance(node, ast.Attribute) and node.attr == "sleep" and getattr(node.value, "id", None) == "time":
+            found.append((node.lineno, "time.sleep"))
+    return [f"{line}: {what}" for line, what in sorted(found) if WHY not in lines[line - 1]]
+
+
+@pytest.mark.parametrize("path", CORE_FILES, ids=lambda p: str(p.relative_to(CORE)))
+def test_ARCH_entrycore_runs_no_threads_processes_or_sleeps_of_its_own(path: Path) -> None:
+    assert infrastructure_uses(path) == [], f"{path.relative_to(CORE.parent)}: say why with '{WHY}' or inject it"
+
+
+def test_ARCH_the_infrastructure_checker_sees_every_form(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "import os\nimport threading\nfrom concurrent.futures import Future\nimport time\n"
+        "from time import sleep\ntime.sleep(1)\nimport asyncio  # infra: an event loop is the point here\n"
+        "time.monotonic()\n"
+    )
+    assert infrastructure_uses(sample) == [
+        "1: os",
+        "2: threading",
+        "3: concurrent.futures",
+        "5: time.sleep",
+        "6: time.sleep",
+    ]

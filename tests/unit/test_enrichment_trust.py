@@ -9,6 +9,7 @@ import time
 
 import attrs
 
+from entry_service.background import ThreadRunner
 from entrycore.model import Entry, FraudResult, UserAccount
 from entrycore.usecases.enrichment import SIGN_UP, UNKNOWN, Enrichment
 from tests.contract.entries import an_entry
@@ -39,7 +40,8 @@ class SlowSource:
 def test_an_untrusted_source_is_not_waited_for_but_still_called_as_the_probe() -> None:
     fraud, fanscore = SlowSource(is_trusted=False), SlowSource(is_trusted=False)
     started = time.monotonic()
-    scores = Enrichment(fraud=fraud, fanscore=fanscore, wait=5.0).scores(an_entry(), SIGN_UP, None)
+    enrichment = Enrichment(fraud=fraud, fanscore=fanscore, wait=5.0, runner=ThreadRunner())
+    scores = enrichment.scores(an_entry(), SIGN_UP, None)
     assert time.monotonic() - started < 1.0  # not the sources' 2 s: a bound that only catches waiting
     assert (scores.fraud, scores.fanscore, scores.failed) == (UNKNOWN, None, True)
     assert fraud.called.wait(5) and fanscore.called.wait(5)  # the probes ran in the background
