@@ -92,7 +92,7 @@ def _create_fifty(store: SqliteStore, worker: int) -> None:
 
 
 # Python >= 3.12 warns on fork() while other threads run (here: the store's writer thread); forking is the
-# point of this test, as gunicorn forks its workers.
+# point of this test, as granian (like gunicorn before it) forks its workers.
 @pytest.mark.filterwarnings("ignore:This process .* is multi-threaded, use of fork:DeprecationWarning")
 def test_one_store_serves_forked_processes(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "entries.db")

@@ -1,11 +1,13 @@
-"""End to end: the installed ``entry-service serve`` (gunicorn, 2 workers, SQLite) over real HTTP."""
+"""End to end: the installed ``entry-service serve`` (granian, 2 workers, SQLite) over real HTTP."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import stat
 import subprocess
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,6 +19,7 @@ import pytest
 from tests.builders import VALID_FIELDS
 from tests.e2e.serve import SCRIPT, ServeProcess
 from tests.http_app import make_token
+from tests.loopback import Answer, LoopbackServer
 
 pytestmark = pytest.mark.e2e
 
@@ -93,3 +96,32 @@ def test_token_command_signs_with_the_generated_secret(tmp_path: Path) -> None:
     secret = json.loads(secrets_file.read_text())["authSecret"]
     assert jwt.decode(token, secret, algorithms=["HS256"])["isSupreme"] is True
     assert jwt.decode(again, secret, algorithms=["HS256"])["isSupreme"] is False
+
+
+def test_sigterm_answers_the_requests_in_flight_then_exits_0(tmp_path: Path) -> None:
+    """SIGTERM stops serve gracefully: requests already being handled (here a fraud check taking 0.8 s) are
+    answered and stored before the process exits with status 0."""
+    with LoopbackServer() as nudetect:
+        nudetect.answer("/score", Answer(body=b'{"score": 1}', delay=0.8), method="POST")
+        process = ServeProcess(tmp_path, workers=1, ENTRY_FRAUD=f"{nudetect.url}/score").start()
+        assert process.process is not None
+        answers: list[int] = []
+
+        def register(n: int) -> None:
+            fields = {**VALID_FIELDS, "phone": f"+1212555{n:04d}"}
+            answer = httpx.post(f"{process.url}/c1/entries", json={"fields": fields}, headers=auth(f"term-{n}"))
+            answers.append(answer.status_code)
+
+        with ThreadPoolExecutor(4) as pool:
+            for n in range(4):
+                pool.submit(register, n)
+            time.sleep(0.3)  # the four are in the app, waiting for Nudetect
+            os.killpg(process.process.pid, signal.SIGTERM)
+            status = process.process.wait(timeout=20)
+    assert answers == [201] * 4 and status == 0
+    restarted = ServeProcess(tmp_path, workers=1).start()
+    try:
+        for n in range(4):
+            assert httpx.get(f"{restarted.url}/c1/entries", headers=auth(f"term-{n}"), timeout=10).status_code == 200
+    finally:
+        restarted.stop()
