@@ -92,9 +92,13 @@ def serve(
     max_connections: int,
 ) -> None:
     """Run the HTTP service on granian, with the outbox relay in every worker."""
-    from adapters_cli.serve import ServeOptions  # noqa: PLC0415
+    from adapters_cli.serve import PortUnavailable, ServeOptions, check_port  # noqa: PLC0415
     from adapters_cli.serve import serve as run  # noqa: PLC0415
 
+    try:
+        check_port(host, port)
+    except PortUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
     try:  # check the whole configuration, and create secrets and the store, before any worker starts
         services = build(_settings())
         services.close()
@@ -104,7 +108,10 @@ def serve(
         raise click.ClickException(f"{exc.code}: {exc.message}") from None
     click.echo(f"entry-service listening on http://{host}:{port} ({workers} workers x {threads} threads)", err=True)
     options = ServeOptions(host, port, workers, threads, header_timeout, body_timeout, max_connections)
-    run(options)
+    try:
+        run(options)
+    except PortUnavailable as exc:  # taken between the check and the start
+        raise click.ClickException(str(exc)) from None
 
 
 def _sign(claims: dict[str, Any], key: str) -> str:

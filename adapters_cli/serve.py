@@ -8,6 +8,7 @@ the servers compared). Workers are forked processes; each builds its own service
 from __future__ import annotations
 
 import os
+import socket
 from typing import Any
 
 import attrs
@@ -31,7 +32,7 @@ class ServeOptions:
 
 def granian_options(options: ServeOptions, target: str = APP) -> dict[str, Any]:
     """The Granian server's arguments for ``options`` (the benchmark serves its bare app with the same)."""
-    from granian.constants import HTTPModes, Interfaces, TaskImpl  # noqa: PLC0415 - imported when serving only
+    from granian.constants import HTTPModes, Interfaces  # noqa: PLC0415 - imported when serving only
     from granian.http import HTTP1Settings  # noqa: PLC0415
     from granian.log import LogLevels  # noqa: PLC0415
 
@@ -40,7 +41,6 @@ def granian_options(options: ServeOptions, target: str = APP) -> dict[str, Any]:
         "address": options.host,
         "port": options.port,
         "interface": Interfaces.RSGI,
-        "task_impl": TaskImpl.rust,  # granian's own task scheduling: measured faster than asyncio's here
         "factory": True,
         "workers": options.workers,
         "http": HTTPModes.http1,
@@ -55,10 +55,28 @@ def granian_options(options: ServeOptions, target: str = APP) -> dict[str, Any]:
     }
 
 
+class PortUnavailable(Exception):
+    """The address cannot be bound (already in use, or not this machine's)."""
+
+
+def check_port(host: str, port: int) -> None:
+    """Binds and releases the address once, so a port already in use is one clear line at once rather
+    than a traceback from the server's workers; raises PortUnavailable."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds: TIME_WAIT is no conflict
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise PortUnavailable(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
 def serve(options: ServeOptions, target: str = APP) -> None:
-    """Runs granian in the foreground until SIGTERM/SIGINT (requests in flight are answered first)."""
+    """Runs granian in the foreground until SIGTERM/SIGINT (requests in flight are answered first); raises
+    PortUnavailable at once when the address cannot be bound."""
     from granian.server import Server  # noqa: PLC0415
 
+    check_port(options.host, options.port)
     os.environ["ENTRY_THREADS"] = str(options.threads)  # read by each worker's create_rsgi()
     os.environ["ENTRY_BODY_TIMEOUT"] = str(options.body_timeout)
     Server(**granian_options(options, target)).serve()

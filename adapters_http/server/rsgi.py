@@ -10,7 +10,7 @@ Memory is bounded: a body is read up to ``max_body`` bytes (the largest any rout
 applies each route's own limit), and bodies larger than ``small_body`` are read ``large_bodies`` at a time.
 
 Requests without a body (GET, HEAD) run at once on the worker's event loop thread instead: the hop to a
-thread and back cost a GET about half its throughput (measured: 3,700 against 6,550 req/s). The price: such
+thread and back cost a GET about a third of its throughput (measured: 3,700 against 5,700 req/s). The price: such
 a request that waits on a remote dependency (user-service for registrationEligibility, campaign-service on
 a cache miss, an unreachable MongoDB) holds the worker's other requests for that wait, which the client
 timeouts and circuit breakers bound (PUB-007). With the embedded defaults (files, SQLite) no GET waits on

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import stat
 import subprocess
 import time
@@ -125,3 +126,24 @@ def test_sigterm_answers_the_requests_in_flight_then_exits_0(tmp_path: Path) -> 
             assert httpx.get(f"{restarted.url}/c1/entries", headers=auth(f"term-{n}"), timeout=10).status_code == 200
     finally:
         restarted.stop()
+
+
+def test_a_port_in_use_is_one_line_and_a_non_zero_exit_at_once(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process = ServeProcess(tmp_path)
+        started = time.monotonic()
+        done = subprocess.run(
+            [str(SCRIPT), "serve", "--port", str(port)],
+            cwd=tmp_path,
+            env=process.env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    assert done.returncode != 0 and time.monotonic() - started < 10
+    lines = done.stderr.strip().splitlines()
+    assert lines == [f"Error: cannot listen on 127.0.0.1:{port}: Address already in use"], done.stderr
