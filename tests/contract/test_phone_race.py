@@ -42,6 +42,8 @@ def phone_token(clock: FakeClock, campaign_id: str, user_id: str) -> str:
 
 
 def test_many_fans_racing_to_confirm_one_phone_leave_one_winner(stores: Stores) -> None:
+    if stores.kind == "mongomock":  # it failed once with mongomock's own "dictionary changed size during iteration"
+        pytest.skip("mongomock is not thread-safe: its races prove nothing (DESIGN.md); SQLite and e2e carry it")
     clock = FakeClock()
     phones = confirmations(stores, clock)
     fans = [f"fan-{n:02d}" for n in range(FANS)]
