@@ -82,6 +82,8 @@ class RsgiBridge:
             except _TooLarge:
                 _refuse(protocol, 413, "PAYLOAD_TOO_LARGE", f"The body is over {self.max_body} bytes.")
                 return
+            except RuntimeError:  # granian's ProtocolClosed/ProtocolError: the client went away mid-body
+                return
         environ = _environ(scope, body)
         loop = asyncio.get_running_loop()
         status, response_headers, content = await loop.run_in_executor(self._pool, self._call, environ)
