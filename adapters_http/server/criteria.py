@@ -1,0 +1,113 @@
+"""The selection criteria and paging of API.md §4 from a query string, structured with cattrs: every bad
+parameter is named in one BAD_REQUEST (SPEC SCR-003, SCR-005); unknown parameters are ignored."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import cattrs
+from cattrs.errors import ClassValidationError
+
+from entrycore.eligibility import DEFAULT_LIMIT, MAX_LIMIT, EligibilityCriteria
+from entrycore.errors import BadRequest
+
+MAX_OFFSET = 10**9
+
+# query parameter -> EligibilityCriteria field
+PARAMETERS = {
+    "marketIds": "market_ids",
+    "minScore": "min_score",
+    "maxScore": "max_score",
+    "includeFiltered": "include_filtered",
+    "selectedOnly": "selected_only",
+    "reassign": "reassign",
+    "excludeIntlPhone": "exclude_intl_phone",
+    "singleMarketSelection": "single_market_selection",
+    "tag": "tag",
+    "excludeTag": "exclude_tag",
+    "randomSelection": "random_selection",
+    "orderByPreference": "order_by_preference",
+}
+
+
+@attrs.frozen
+class Page:
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+
+
+def _boolean(value: Any, _: Any) -> bool:
+    if value not in ("true", "false"):
+        raise ValueError("must be true or false")
+    return bool(value == "true")
+
+
+def _number(value: Any, _: Any) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError("must be a number") from None
+    if not math.isfinite(number):
+        raise ValueError("must be a finite number")
+    return number
+
+
+def _text(value: Any, _: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("must not be empty")
+    return value.strip()
+
+
+def _markets(value: Any, _: Any) -> tuple[str, ...]:
+    ids = tuple(dict.fromkeys(part.strip() for part in str(value).split(",") if part.strip()))
+    if not ids:
+        raise ValueError("must list market ids, comma-separated")
+    return ids
+
+
+def make_converter() -> cattrs.Converter:
+    """Query strings are text: each field type gets a hook that reads it from text, strictly."""
+    converter = cattrs.Converter()
+    converter.register_structure_hook(bool, _boolean)
+    converter.register_structure_hook(float, _number)
+    converter.register_structure_hook(str, _text)
+    converter.register_structure_hook_func(lambda t: t == tuple[str, ...], _markets)
+    return converter
+
+
+CONVERTER = make_converter()
+
+
+def criteria_from(query: Mapping[str, str]) -> EligibilityCriteria:
+    """The criteria of ``query``; BAD_REQUEST naming every parameter with a bad value."""
+    given = {field: query[name] for name, field in PARAMETERS.items() if name in query}
+    try:
+        return CONVERTER.structure(given, EligibilityCriteria)
+    except ClassValidationError as exc:
+        names = {field: name for name, field in PARAMETERS.items()}
+        problems = []
+        for sub in exc.exceptions:
+            note = next((n for n in getattr(sub, "__notes__", []) if "@ attribute " in str(n)), "")
+            field = str(note).rsplit("@ attribute ", 1)[-1]
+            problems.append((f"query.{names.get(field, field)}", str(sub) or "is invalid"))
+        raise BadRequest.at(sorted(problems)) from None
+
+
+def page_from(query: Mapping[str, str]) -> Page:
+    """``limit`` (1..10,000, default 50) and ``offset`` (from 0); BAD_REQUEST naming each bad one."""
+    values: dict[str, int] = {}
+    problems: list[tuple[str, str]] = []
+    for name, low, high in (("limit", 1, MAX_LIMIT), ("offset", 0, MAX_OFFSET)):
+        text = query.get(name)
+        if text is None:
+            continue
+        if not text.isdigit() or not low <= int(text) <= high:
+            problems.append((f"query.{name}", f"must be a whole number from {low} to {high}"))
+        else:
+            values[name] = int(text)
+    if problems:
+        raise BadRequest.at(problems)
+    return Page(**values)
