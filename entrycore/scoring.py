@@ -1,0 +1,114 @@
+"""Scoring uploads (SPEC SCR-001, SCR-002): reading one uploaded row, and the summary an upload answers.
+
+A row is ``{phone, score, verdict?, randomScore?, tags?}``. Bad rows never fail the batch: each is reported
+with its index and reason (``INVALID_PHONE``, ``INVALID_SCORE``; ``NO_CONFIRMED_ENTRY`` when no phone-confirmed
+entry has the phone). Matching rows to entries and storing them is the store's (a port), not this module's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from entrycore.phones import InvalidPhone, normalize_phone
+
+INVALID_PHONE = "INVALID_PHONE"
+INVALID_SCORE = "INVALID_SCORE"
+NO_CONFIRMED_ENTRY = "NO_CONFIRMED_ENTRY"
+MAX_REJECTED_SHOWN = 100  # SCR-002: the answer lists up to 100 rejected rows
+
+
+@attrs.frozen
+class ScoreRow:
+    """One valid uploaded row: the phone in E.164 (PHN-006 folding), the score, and what was given of the
+    rest (None = not given: ``verdict`` defaults to true on insert, ``random_score`` is drawn on insert and
+    kept on re-upload)."""
+
+    index: int
+    phone: str
+    score: float
+    verdict: bool | None = None
+    random_score: float | None = None
+    tags: Mapping[str, bool] = attrs.field(factory=dict, hash=False)
+
+
+@attrs.frozen
+class Rejected:
+    index: int
+    reason: str
+
+    def to_document(self) -> dict[str, Any]:
+        return {"index": self.index, "reason": self.reason}
+
+
+def read_row(index: int, row: Any, region: str = "US") -> ScoreRow | Rejected:
+    """The row at ``index`` of an upload, or why it is rejected (SCR-002)."""
+    if not isinstance(row, Mapping):
+        return Rejected(index, INVALID_PHONE)
+    try:
+        phone = normalize_phone(row.get("phone"), region)  # type: ignore[arg-type]  # checked inside
+    except InvalidPhone:
+        return Rejected(index, INVALID_PHONE)
+    score = _number(row.get("score"))
+    verdict = row.get("verdict")
+    random_score = row.get("randomScore")
+    tags = row.get("tags", {})
+    if (
+        score is None
+        or (verdict is not None and not isinstance(verdict, bool))
+        or (random_score is not None and not _unit(random_score))
+        or not isinstance(tags, Mapping)
+        or not all(isinstance(k, str) and k and isinstance(v, bool) for k, v in tags.items())
+    ):
+        return Rejected(index, INVALID_SCORE)
+    return ScoreRow(index, phone, score, verdict, None if random_score is None else float(random_score), dict(tags))
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _unit(value: Any) -> bool:
+    number = _number(value)
+    return number is not None and 0 <= number < 1
+
+
+@attrs.define
+class UploadSummary:
+    """SCR-002's answer, added up over the batches of an upload of any size."""
+
+    received: int = 0
+    matched: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unmatched: int = 0
+    invalid: int = 0
+    rejected: list[Rejected] = attrs.Factory(list)
+
+    def reject(self, rejected: Rejected) -> None:
+        if rejected.reason == NO_CONFIRMED_ENTRY:
+            self.unmatched += 1
+        else:
+            self.invalid += 1
+        if len(self.rejected) < MAX_REJECTED_SHOWN:
+            self.rejected.append(rejected)
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "received": self.received,
+            "matched": self.matched,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unmatched": self.unmatched,
+            "invalid": self.invalid,
+            "rejected": [r.to_document() for r in self.rejected],
+        }

@@ -1,0 +1,55 @@
+"""Reading scoring upload rows and adding up the upload's answer (SPEC SCR-001, SCR-002)."""
+
+from __future__ import annotations
+
+import pytest
+
+from entrycore.scoring import (
+    INVALID_PHONE,
+    INVALID_SCORE,
+    NO_CONFIRMED_ENTRY,
+    Rejected,
+    ScoreRow,
+    UploadSummary,
+    read_row,
+)
+
+
+def test_SCR_001_a_valid_row_is_read_with_its_phone_normalised_and_what_was_given() -> None:
+    row = {"phone": "(212) 555-0123", "score": 87.5, "verdict": False, "randomScore": 0.42, "tags": {"vip": True}}
+    assert read_row(3, row) == ScoreRow(3, "+12125550123", 87.5, False, 0.42, {"vip": True})
+    assert read_row(0, {"phone": "+52 1 55 1234 5678", "score": 1}) == ScoreRow(0, "+525512345678", 1.0)  # PHN-006
+
+
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        ({"phone": "not a phone", "score": 1}, INVALID_PHONE),
+        ({"score": 1}, INVALID_PHONE),
+        ("a string", INVALID_PHONE),
+        ({"phone": "+12125550123"}, INVALID_SCORE),
+        ({"phone": "+12125550123", "score": "87"}, INVALID_SCORE),
+        ({"phone": "+12125550123", "score": True}, INVALID_SCORE),
+        ({"phone": "+12125550123", "score": float("nan")}, INVALID_SCORE),
+        ({"phone": "+12125550123", "score": 10**400}, INVALID_SCORE),
+        ({"phone": "+12125550123", "score": 1, "verdict": "yes"}, INVALID_SCORE),
+        ({"phone": "+12125550123", "score": 1, "randomScore": 1.0}, INVALID_SCORE),
+        ({"phone": "+12125550123", "score": 1, "tags": {"vip": "yes"}}, INVALID_SCORE),
+        ({"phone": "+12125550123", "score": 1, "tags": ["vip"]}, INVALID_SCORE),
+    ],
+)
+def test_SCR_002_a_bad_row_is_rejected_with_its_reason(row: object, reason: str) -> None:
+    assert read_row(7, row) == Rejected(7, reason)
+
+
+def test_SCR_002_the_summary_counts_invalid_and_unmatched_rows_and_shows_at_most_100() -> None:
+    summary = UploadSummary(received=250, matched=100, inserted=60, updated=40)
+    for n in range(120):
+        summary.reject(Rejected(n, INVALID_PHONE if n % 2 else NO_CONFIRMED_ENTRY))
+    document = summary.to_document()
+    assert (document["invalid"], document["unmatched"], len(document["rejected"])) == (60, 60, 100)
+    assert document["rejected"][:2] == [
+        {"index": 0, "reason": NO_CONFIRMED_ENTRY},
+        {"index": 1, "reason": INVALID_PHONE},
+    ]
+    assert set(document) == {"received", "matched", "inserted", "updated", "unmatched", "invalid", "rejected"}
