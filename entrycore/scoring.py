@@ -112,3 +112,59 @@ class UploadSummary:
             "invalid": self.invalid,
             "rejected": [r.to_document() for r in self.rejected],
         }
+
+
+@attrs.frozen
+class ScoringRecord:
+    """Per fan and campaign (SPEC §1, SCR-001): the uploaded score with the entry's name, email, phone, locale
+    and ranked markets copied at upload, the fan's codes and tags. ``to_document`` is API.md §4's shape."""
+
+    campaign_id: str
+    user_id: str
+    phone: str
+    score: float
+    random_score: float
+    verdict: bool = True
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    locale: str | None = None
+    markets: tuple[str, ...] = ()
+    codes: tuple[tuple[str, str | None], ...] = ()  # (code, codeConfigId)
+    tags: Mapping[str, bool] = attrs.field(factory=dict, hash=False)
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "userId": self.user_id,
+            "campaignId": self.campaign_id,
+            "name": {"first": self.first_name, "last": self.last_name},
+            "email": self.email,
+            "phone": self.phone,
+            "score": self.score,
+            "randomScore": self.random_score,
+            "verdict": self.verdict,
+            "locale": self.locale,
+            "marketIds": list(self.markets),
+            "codes": [{"code": code, "codeConfigId": config} for code, config in self.codes],
+            "tags": dict(self.tags),
+        }
+
+    @classmethod
+    def from_document(cls, doc: Mapping[str, Any]) -> ScoringRecord:
+        """Reads ``to_document``'s shape back (a store's own documents: trusted, not validated)."""
+        name = doc.get("name") or {}
+        return cls(
+            campaign_id=doc["campaignId"],
+            user_id=doc["userId"],
+            phone=doc["phone"],
+            score=float(doc["score"]),
+            random_score=float(doc["randomScore"]),
+            verdict=bool(doc.get("verdict", True)),
+            first_name=name.get("first"),
+            last_name=name.get("last"),
+            email=doc.get("email"),
+            locale=doc.get("locale"),
+            markets=tuple(doc.get("marketIds") or ()),
+            codes=tuple((c["code"], c.get("codeConfigId")) for c in doc.get("codes") or ()),
+            tags=dict(doc.get("tags") or {}),
+        )

@@ -10,6 +10,7 @@ from entrycore.scoring import (
     NO_CONFIRMED_ENTRY,
     Rejected,
     ScoreRow,
+    ScoringRecord,
     UploadSummary,
     read_row,
 )
@@ -53,3 +54,36 @@ def test_SCR_002_the_summary_counts_invalid_and_unmatched_rows_and_shows_at_most
         {"index": 1, "reason": INVALID_PHONE},
     ]
     assert set(document) == {"received", "matched", "inserted", "updated", "unmatched", "invalid", "rejected"}
+
+
+def test_a_scoring_record_has_the_api_shape_and_reads_back_equal() -> None:
+    record = ScoringRecord(
+        campaign_id="c1",
+        user_id="u1",
+        phone="+12125550123",
+        score=87.5,
+        random_score=0.42,
+        verdict=False,
+        first_name="Ana",
+        email="ana@example.com",
+        locale="en-US",
+        markets=("nyc", "bos"),
+        codes=(("CODE-1", "presale"), ("CODE-2", None)),
+        tags={"vip": True},
+    )
+    document = record.to_document()
+    assert document == {
+        "userId": "u1",
+        "campaignId": "c1",
+        "name": {"first": "Ana", "last": None},
+        "email": "ana@example.com",
+        "phone": "+12125550123",
+        "score": 87.5,
+        "randomScore": 0.42,
+        "verdict": False,
+        "locale": "en-US",
+        "marketIds": ["nyc", "bos"],
+        "codes": [{"code": "CODE-1", "codeConfigId": "presale"}, {"code": "CODE-2", "codeConfigId": None}],
+        "tags": {"vip": True},
+    }
+    assert ScoringRecord.from_document(document) == record
