@@ -267,7 +267,7 @@ class Relay:
             self.outbox.retry_later(self.owner, ids, now + self._backoff(attempts), error=why)
         # Waiting for their sink, uncounted: those just sent are the next probe, due with it; the others wait
         # until a probe goes through (release_waiting), so a long outage is not rewritten every probe.
-        for sent, (messages) in ((True, outcome.down), (False, outcome.waiting)):
+        for sent, messages in ((True, outcome.down), (False, outcome.waiting)):
             by_kind: dict[str, list[str]] = {}
             for message, _ in messages.values():
                 by_kind.setdefault(message.kind, []).append(message.id)
@@ -281,13 +281,16 @@ class Relay:
         return parked
 
     def _backoff(self, attempts: int) -> timedelta:
-        """Exponential backoff with full jitter in its upper half: 0.5 s, 1 s, 2 s … up to 5 minutes."""
-        ceiling: float = min(MAX_DELAY, BASE_DELAY * 2.0 ** min(attempts, 20))
-        return timedelta(seconds=ceiling * (0.5 + float(self.jitter()) / 2))
+        """A refused message's next try: 0.5 s, 1 s, 2 s … up to 5 minutes."""
+        return self._doubling(attempts, MAX_DELAY)
 
     def _probe_delay(self, failures: int) -> timedelta:
         """While a sink is down it is probed 0.5 s, 1 s, 2 s … at most 5 s apart."""
-        ceiling: float = min(PROBE_MAX_DELAY, BASE_DELAY * 2.0 ** min(failures - 1, 20))
+        return self._doubling(failures - 1, PROBE_MAX_DELAY)
+
+    def _doubling(self, steps: int, cap: float) -> timedelta:
+        """BASE_DELAY doubled ``steps`` times, at most ``cap``, with jitter in its upper half."""
+        ceiling: float = min(cap, BASE_DELAY * 2.0 ** min(steps, 20))
         return timedelta(seconds=ceiling * (0.5 + float(self.jitter()) / 2))
 
 
@@ -302,7 +305,7 @@ def _name(exc: BaseException) -> str:
 
 def _unexpected(exc: BaseException) -> str:
     log.error("a sink failed on one message", exc_info=exc)
-    return f"{_name(exc)}: {exc}"[:500]
+    return f"{_name(exc)}: {exc}"  # made storable (and short) by _reject
 
 
 def _rounds(messages: Sequence[OutboxMessage]) -> list[list[OutboxMessage]]:
