@@ -149,25 +149,14 @@ class MongoOutbox:
         self._change_each(ids, _releasing(owner, set(ids), fields, int(counted)))
 
     def release_waiting(self, kind: str, now: datetime) -> int:
+        def waits(message: Doc) -> bool:
+            return bool(message["kind"] == kind and message.get("waiting"))
+
         with unavailable():
             waiting = {**_PENDING, "outbox": {"$elemMatch": {"kind": kind, "waiting": True}}}
             docs = list(self._entries.find(waiting, {"outbox.id": True, "outbox.kind": True, "outbox.waiting": True}))
-        ids = [m["id"] for doc in docs for m in doc["outbox"] if m["kind"] == kind and m.get("waiting")]
-
-        def release(outbox: list[Doc]) -> tuple[Doc, int] | None:
-            outbox = [dict(m) for m in outbox]
-            changes: Doc = {}
-            drops: Doc = {}
-            for position, message in enumerate(outbox):
-                if message["kind"] == kind and message.get("waiting"):
-                    message.pop("due", None)
-                    message["waiting"] = changes[f"outbox.{position}.waiting"] = False
-                    drops[f"outbox.{position}.due"] = ""
-            if not changes:
-                return None
-            changes["outboxReadyAt"] = _ready_at(outbox)
-            return {"$set": changes, "$unset": drops, "$inc": {"outboxRev": 1}}, len(drops)
-
+        ids = [m["id"] for doc in docs for m in doc["outbox"] if waits(m)]
+        release = _editing(waits, lambda _: ({"waiting": False}, ("due",)))
         return self._change_each(ids, release)
 
     def park(self, owner: str, ids: Sequence[str], now: datetime, error: str) -> None:
@@ -198,22 +187,10 @@ class MongoOutbox:
             ids = [m["id"] for doc in docs for m in doc["outbox"] if "parkedAt" in m]
         wanted = set(ids)
 
-        def requeue(outbox: list[Doc]) -> tuple[Doc, int] | None:
-            outbox = [dict(m) for m in outbox]
-            changes: Doc = {}
-            drops: Doc = {}
-            for position, message in enumerate(outbox):
-                if message["id"] in wanted and "parkedAt" in message:
-                    for name in ("parkedAt", "due"):
-                        message.pop(name, None)
-                        drops[f"outbox.{position}.{name}"] = ""
-                    message["attempts"] = changes[f"outbox.{position}.attempts"] = 0
-                    message["waiting"] = changes[f"outbox.{position}.waiting"] = False
-            if not changes:
-                return None
-            changes["outboxReadyAt"] = _ready_at(outbox)
-            return {"$set": changes, "$unset": drops, "$inc": {"outboxRev": 1}}, len(drops) // 2
+        def parked(message: Doc) -> bool:
+            return message["id"] in wanted and "parkedAt" in message
 
+        requeue = _editing(parked, lambda _: ({"attempts": 0, "waiting": False}, ("parkedAt", "due")))
         return self._change_each(ids, requeue)
 
     def outbox_status(self) -> dict[str, Any]:
@@ -274,28 +251,43 @@ def _releasing(owner: str, wanted: set[str], fields: Doc, attempts: int) -> Chan
     """The change that releases the owner's leased messages among ``wanted``: ``fields`` set on each, its
     attempts raised by ``attempts``."""
 
-    def release(outbox: list[Doc]) -> tuple[Doc, int] | None:
-        outbox = [dict(m) for m in outbox]
-        changes: Doc = {}
-        drops: Doc = {}
-        released = 0
-        for position, message in enumerate(outbox):
-            if message["id"] in wanted and message.get("leaseOwner") == owner:
-                count = int(message.get("attempts", 0)) + attempts
-                message.update(fields, attempts=count)
-                message.pop("leaseOwner", None)
-                message.pop("leaseUntil", None)
-                changes.update({f"outbox.{position}.{name}": value for name, value in fields.items()})
-                changes[f"outbox.{position}.attempts"] = count
-                drops[f"outbox.{position}.leaseOwner"] = ""
-                drops[f"outbox.{position}.leaseUntil"] = ""
-                released += 1
-        if not changes:
-            return None
-        changes["outboxReadyAt"] = _ready_at(outbox)
-        return {"$set": changes, "$unset": drops, "$inc": {"outboxRev": 1}}, released
+    def leased(message: Doc) -> bool:
+        return message["id"] in wanted and message.get("leaseOwner") == owner
 
-    return release
+    def release(message: Doc) -> tuple[Doc, tuple[str, ...]]:
+        return {**fields, "attempts": int(message.get("attempts", 0)) + attempts}, ("leaseOwner", "leaseUntil")
+
+    return _editing(leased, release)
+
+
+def _editing(select: Callable[[Doc], bool], edit: Callable[[Doc], tuple[Doc, tuple[str, ...]]]) -> Change:
+    """The change that edits each message ``select`` picks: ``edit(message)`` gives the fields to set on it
+    and those to remove; the entry's ready time follows. None when no message is picked."""
+
+    def change(outbox: list[Doc]) -> tuple[Doc, int] | None:
+        outbox = [dict(m) for m in outbox]
+        sets: Doc = {}
+        unsets: Doc = {}
+        edited = 0
+        for position, message in enumerate(outbox):
+            if not select(message):
+                continue
+            new, gone = edit(message)
+            for name in gone:
+                message.pop(name, None)
+                unsets[f"outbox.{position}.{name}"] = ""
+            message.update(new)
+            sets.update({f"outbox.{position}.{name}": value for name, value in new.items()})
+            edited += 1
+        if not edited:
+            return None
+        sets["outboxReadyAt"] = _ready_at(outbox)
+        update: Doc = {"$set": sets, "$inc": {"outboxRev": 1}}
+        if unsets:
+            update["$unset"] = unsets
+        return update, edited
+
+    return change
 
 
 def _choose(docs: Sequence[Mapping[str, Any]], limit: int, at: str, cutoff: str | None) -> list[tuple[int, int]]:
