@@ -107,13 +107,14 @@ def build_campaigns(settings: Settings) -> CampaignSource:
         except ValueError as exc:
             raise ConfigError(f"ENTRY_CAMPAIGNS: {exc}") from None
     from adapters_http.clients import HttpxCampaignSource  # noqa: PLC0415
+    from adapters_http.clients import campaigns as client  # noqa: PLC0415
 
     try:
         return HttpxCampaignSource(
             settings.campaigns,
             timeout=settings.http_timeout,
             default_region=settings.default_region,
-            breaker=breaker(settings, "campaign-service"),
+            breaker=breaker(settings, client.SERVICE),
         )
     except ValueError as exc:
         raise ConfigError(f"ENTRY_CAMPAIGNS: {exc}") from None
@@ -130,9 +131,12 @@ def build_users(settings: Settings) -> UserSource:
         except ValueError as exc:
             raise ConfigError(f"ENTRY_USERS: {exc}") from None
     from adapters_http.clients import HttpxUserSource  # noqa: PLC0415
+    from adapters_http.clients import users as user_client  # noqa: PLC0415
 
     try:
-        return HttpxUserSource(settings.users, timeout=settings.http_timeout, breaker=breaker(settings, "user-service"))
+        return HttpxUserSource(
+            settings.users, timeout=settings.http_timeout, breaker=breaker(settings, user_client.SERVICE)
+        )
     except ValueError as exc:
         raise ConfigError(f"ENTRY_USERS: {exc}") from None
 
@@ -183,10 +187,10 @@ def build_enrichment(settings: Settings, users: UserSource) -> Enrichment:
     timeout = settings.enrichment_timeout
     fraud = None
     if settings.fraud != "off":
-        from adapters_http.clients import HttpxFraudCheck  # noqa: PLC0415
+        from adapters_http.clients import HttpxFraudCheck, nudetect  # noqa: PLC0415
 
         try:
-            fraud = HttpxFraudCheck(settings.fraud, timeout=timeout, breaker=breaker(settings, "Nudetect"))
+            fraud = HttpxFraudCheck(settings.fraud, timeout=timeout, breaker=breaker(settings, nudetect.SERVICE))
         except ValueError as exc:
             raise ConfigError(f"ENTRY_FRAUD: {exc}") from None
     fanscore: FanscoreSource | None = None
@@ -194,10 +198,11 @@ def build_enrichment(settings: Settings, users: UserSource) -> Enrichment:
         fanscore = AccountFanscore(users)
     elif settings.fanscore != "off":
         from adapters_http.clients import HttpxFanscoreSource  # noqa: PLC0415
+        from adapters_http.clients import fanscore as source  # noqa: PLC0415
 
         try:
             fanscore = HttpxFanscoreSource(
-                settings.fanscore, timeout=timeout, breaker=breaker(settings, "fanscore service")
+                settings.fanscore, timeout=timeout, breaker=breaker(settings, source.SERVICE)
             )
         except ValueError as exc:
             raise ConfigError(f"ENTRY_FANSCORE: {exc}") from None
