@@ -3,8 +3,9 @@
 With ``--floor-db FILE`` it also serves the *floor* of a durable registration on this stack (target (d) of
 ``http_entries.py --floor``): ``POST /{campaignId}/entries`` checks the bearer token with PyJWT (HS256,
 ``ENTRY_AUTH_SECRET``, ``exp`` required), parses the body, validates phone (phonenumbers) and email
-(email-validator) and writes one row with one durable SQLite commit (WAL, ``synchronous=FULL``), answering
-201 with the row. Nothing else of a registration: no rules, outbox, events, relay, referral code or view.
+(email-validator) and writes the entry's row and an outbox row in one durable SQLite transaction (WAL,
+``synchronous=FULL``), as SPEC §10 defines the floor, answering
+201 with the row. Nothing else of a registration: no rules, events, relay, referral code or view.
 It tells how much of the bare route any durable registration can reach on this machine and setup.
 
 ``adapters_cli.serve.serve()`` is called with this module's ``create_rsgi`` as granian's target instead of the
@@ -63,6 +64,7 @@ def add_floor(app: Flask, db: Path, secret: str) -> None:
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS entries (campaign_id, user_id, doc, PRIMARY KEY (campaign_id, user_id))"
             )
+            conn.execute("CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY, campaign_id, user_id, doc)")
             local.conn = conn
         return conn
 
@@ -79,7 +81,16 @@ def add_floor(app: Flask, db: Path, secret: str) -> None:
         if "email" in fields:
             email_validator.validate_email(fields["email"], check_deliverability=False)
         doc = json.dumps({"campaignId": campaignId, "userId": claims["sub"], "fields": fields})
-        connection().execute("INSERT OR REPLACE INTO entries VALUES (?, ?, ?)", (campaignId, claims["sub"], doc))
+        conn = connection()
+        conn.execute("BEGIN IMMEDIATE")  # SPEC §10's floor: the entry and an outbox row in one transaction
+        try:
+            conn.execute("INSERT OR REPLACE INTO entries VALUES (?, ?, ?)", (campaignId, claims["sub"], doc))
+            row = (campaignId, claims["sub"], doc)
+            conn.execute("INSERT INTO outbox (campaign_id, user_id, doc) VALUES (?, ?, ?)", row)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
         return Response(doc, status=201, mimetype="application/json")
 
 

@@ -21,10 +21,13 @@ How: everything lives in a private temporary folder (removed at the end unless `
 preloaded directly through ``adapters_sqlite.SqliteStore`` before the server starts (``bench_data.py``).
 Each server is a subprocess on 127.0.0.1 (``entry-service serve --port P --workers W --threads T`` with
 ENTRY_DATA_DIR / ENTRY_STORE / ENTRY_CAMPAIGNS / ENTRY_AUTH_SECRET / ENTRY_USERS=none); each target gets
-``--warmup`` seconds of load before its measured run. wrk sends pre-generated requests from files
-(``rotate.lua``), whose ``done()`` prints a machine-readable line; non-2xx responses and socket errors
-are counted and reported loudly (exit status 1). The POST run's creates are proven by counting the rows
-of the SQLite file with sqlite3 before and after it. Servers are stopped (SIGTERM, then SIGKILL) on
+``--warmup`` seconds of load before its measured run (15 by default: long enough for each worker to
+have seen every one of the GET run's 20,000 tokens once, so the GET run measures fans polling with a token
+the worker has verified before — the steady state; a fan's first request with a new token also pays the
+signature check, which a 3-second warm-up left in most of the run's requests). wrk sends pre-generated
+requests from files (``rotate.lua``), whose ``done()`` prints a machine-readable line; non-2xx responses
+and socket errors are counted and reported loudly (exit status 1). The POST run's creates are proven by counting
+the rows of the SQLite file with sqlite3 before and after it. Servers are stopped (SIGTERM, then SIGKILL) on
 every exit path. ``--profile`` also samples one worker with py-spy during the GET and POST runs (the
 figures of a profiled run are perturbed by the sampler).
 
@@ -34,7 +37,7 @@ each run (``cpu.py``, from /proc) and shown next to it. Before each target the b
 than 10 % of the CPUs is measured again (``--busy-retries``; POSTs continue in their file, so they stay
 creates), keeping the least disturbed run. Figures of a run that stayed disturbed are flagged.
 
-    /work/venv/bin/python benchmarks/http_entries.py [--workers 2] [--threads 1] [--duration 20]
+    .nox/tests/bin/python benchmarks/http_entries.py [--workers 2] [--threads 1] [--duration 20]
         [--connections 32] [--entries 100000] [--keep] [--profile]   (--help for the rest)
 """
 
@@ -107,7 +110,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--duration", type=int, default=20, help="seconds per measured run (≥ 20 for real)")
     parser.add_argument("--connections", type=int, default=32, help="concurrent connections (default 32)")
     parser.add_argument("--entries", type=int, default=100_000, help="entries preloaded (default 100000)")
-    parser.add_argument("--warmup", type=int, default=3, help="seconds of load before each measured run")
+    parser.add_argument(
+        "--warmup", type=int, default=15, help="seconds of load before each measured run (default 15: see above)"
+    )
     parser.add_argument("--wrk-threads", type=int, default=2, help="wrk -t (default 2)")
     parser.add_argument("--get-tokens", type=int, default=20_000, help="fans the GET run rotates over")
     parser.add_argument("--update-every", type=int, default=10, help="every N-th POST is an update")
@@ -637,7 +642,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     wrk = require_wrk()
     if args.profile and profiling.py_spy() is None:
-        raise SystemExit("--profile needs py-spy: /work/venv/bin/pip install py-spy")
+        raise SystemExit("--profile needs py-spy: .nox/tests/bin/pip install py-spy")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the cleanup below on kill too
     work = Path(tempfile.mkdtemp(prefix="entry-bench-"))
     secret = secrets.token_hex(40)  # 80 characters

@@ -2,7 +2,7 @@
 
 ``py-spy record --format raw`` writes collapsed stacks (``frame;frame;… count``); ``summarize`` turns them
 into the functions with the most samples on top of the stack (self) and in the stack (inclusive).
-py-spy is not a project dependency: ``/work/venv/bin/pip install py-spy``.
+py-spy is not a project dependency: ``.nox/tests/bin/pip install py-spy``.
 """
 
 from __future__ import annotations

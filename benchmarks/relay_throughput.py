@@ -5,7 +5,7 @@ the outbox, written through the real Registrations use case from 32 threads so g
 times `Relay.drain()` to (1) the file sink and (2) Kinesis on moto's server over loopback HTTP (a local
 stand-in: its figure is bounded by moto's own speed, not AWS's). Prints events/s for each.
 
-    /work/venv/bin/python benchmarks/relay_throughput.py [--entries 20000]
+    .nox/tests/bin/python benchmarks/relay_throughput.py [--entries 20000]
 """
 
 from __future__ import annotations
