@@ -156,6 +156,61 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             ON outbox (kind, seq) WHERE waiting = 1 AND delivered_at IS NULL
         """,
     ),
+    (
+        # Scoring records (SPEC §7), shaped for the selection queries at a million records (adapters_sqlite/
+        # scoring.py and docs/decisions.md explain the columns). ``id`` is declared so that it never changes:
+        # scoring_tags refers to it.
+        """
+        CREATE TABLE IF NOT EXISTS scoring (
+            id           INTEGER PRIMARY KEY,
+            campaign_id  TEXT    NOT NULL,
+            user_id      TEXT    NOT NULL,
+            phone        TEXT    NOT NULL,
+            score        REAL    NOT NULL,
+            random_score REAL    NOT NULL,
+            state        INTEGER NOT NULL,
+            blocked      INTEGER NOT NULL,
+            intl         INTEGER NOT NULL,
+            combo        INTEGER NOT NULL,
+            mask         INTEGER NOT NULL,
+            doc          TEXT    NOT NULL,
+            UNIQUE (campaign_id, user_id)
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS scoring_phone ON scoring (campaign_id, phone)",
+        # Counts: one pass grouped by (state, combo), the other filters read from the index itself.
+        """
+        CREATE INDEX IF NOT EXISTS scoring_counts
+            ON scoring (campaign_id, blocked, state, combo, score, intl, mask)
+        """,
+        # Lists: walked in their order, filtered in the index, stopped at the page.
+        """
+        CREATE INDEX IF NOT EXISTS scoring_by_score
+            ON scoring (campaign_id, blocked, score DESC, user_id, state, intl, mask, combo)
+        """,
+        """
+        CREATE INDEX IF NOT EXISTS scoring_by_random
+            ON scoring (campaign_id, blocked, random_score, user_id, state, intl, mask, combo)
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS scoring_markets (
+            campaign_id TEXT    NOT NULL,
+            market_id   TEXT    NOT NULL,
+            slot        INTEGER NOT NULL,
+            PRIMARY KEY (campaign_id, market_id),
+            UNIQUE (campaign_id, slot)
+        ) WITHOUT ROWID
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS scoring_tags (
+            campaign_id TEXT    NOT NULL,
+            tag         TEXT    NOT NULL,
+            record      INTEGER NOT NULL,
+            PRIMARY KEY (campaign_id, tag, record)
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX IF NOT EXISTS scoring_tags_record ON scoring_tags (record)",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

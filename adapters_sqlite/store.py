@@ -63,6 +63,11 @@ class SqliteStore(SqliteOutbox, SqliteRetries):
     def path(self) -> Path:
         return self._db.path
 
+    @property
+    def database(self) -> Database:
+        """The file's connections and writer, shared with the adapters of other ports (SqliteScoring)."""
+        return self._db
+
     def close(self) -> None:
         """Closes this process's connections (at shutdown; the store stays usable: they reopen on demand)."""
         self._db.close()

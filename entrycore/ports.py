@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
+from entrycore.eligibility import EligibilityCounts, EligibilityCriteria
 from entrycore.model import Campaign, Entry, FraudResult, UserAccount
 from entrycore.outbox import DeadLetter, OutboxMessage, RetryRequest
+from entrycore.scoring import ScoreRow, ScoringRecord
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -226,6 +228,44 @@ class RetryQueue(Protocol):
 
     def acknowledge(self, handles: Sequence[str]) -> None:
         """Removes handled requests from the queue; raises DeliveryFailed when the queue is down."""
+        ...
+
+
+class ScoringStore(Protocol):
+    """Scoring records and the selection queries over them (SPEC §7), kept in the datastore."""
+
+    def upsert_scores(self, campaign_id: str, rows: Sequence[ScoreRow], random_scores: Sequence[float]) -> list[str]:
+        """Matches each row, in order, to the phone-confirmed entry with its phone in the campaign and stores
+        ``entrycore.scoring.merge`` of it (SCR-001); ``random_scores[i]`` is row i's if it inserts a record
+        without one. Returns per row ``inserted``, ``updated`` or ``NO_CONFIRMED_ENTRY`` (nothing stored)."""
+        ...
+
+    def scoring_record(self, campaign_id: str, user_id: str) -> ScoringRecord | None: ...
+
+    def eligibility_counts(
+        self, campaign_id: str, criteria: EligibilityCriteria, markets: Sequence[str]
+    ) -> EligibilityCounts:
+        """``entrycore.eligibility.eligibility_counts`` of the campaign's records (SCR-004)."""
+        ...
+
+    def eligible_page(
+        self, campaign_id: str, criteria: EligibilityCriteria, limit: int, offset: int
+    ) -> tuple[list[ScoringRecord], int]:
+        """``entrycore.eligibility.eligible_page`` of the campaign's records (SCR-005): the page and the total."""
+        ...
+
+    def eligible(self, campaign_id: str, criteria: EligibilityCriteria) -> Iterator[ScoringRecord]:
+        """Every record of the list, in the list's order, streamed (for exports of any size)."""
+        ...
+
+    def tag(self, campaign_id: str, tag: str, by: str, values: Sequence[str]) -> int:
+        """Sets ``tag`` true on the records whose ``by`` (``phone``, E.164, or ``userId``) is among ``values``;
+        returns how many records carry it by these values (SCR-006)."""
+        ...
+
+    def flip_verdicts(self, campaign_id: str, tag: str, mode: str) -> int:
+        """``exclude``: verdict false on the records carrying ``tag``; ``include``: on those not carrying it
+        (SCR-006). Returns how many records changed from true to false."""
         ...
 
 

@@ -13,6 +13,8 @@ from typing import Any
 
 import attrs
 
+from entrycore.eligibility import Candidate
+from entrycore.model import Entry
 from entrycore.phones import InvalidPhone, normalize_phone
 
 INVALID_PHONE = "INVALID_PHONE"
@@ -132,6 +134,21 @@ class ScoringRecord:
     markets: tuple[str, ...] = ()
     codes: tuple[tuple[str, str | None], ...] = ()  # (code, codeConfigId)
     tags: Mapping[str, bool] = attrs.field(factory=dict, hash=False)
+    blocked: bool = False  # the entry's review.isBlocked, copied: selection never lists it (SCR-008)
+
+    def candidate(self) -> Candidate:
+        """What the eligibility reference reads of the record."""
+        return Candidate(
+            user_id=self.user_id,
+            phone=self.phone,
+            score=self.score,
+            random_score=self.random_score,
+            verdict=self.verdict,
+            markets=self.markets,
+            codes=tuple(code for code, _ in self.codes),
+            tags=self.tags,
+            blocked=self.blocked,
+        )
 
     def to_document(self) -> dict[str, Any]:
         return {
@@ -148,6 +165,10 @@ class ScoringRecord:
             "codes": [{"code": code, "codeConfigId": config} for code, config in self.codes],
             "tags": dict(self.tags),
         }
+
+    def stored(self) -> dict[str, Any]:
+        """``to_document`` plus what the stores keep beyond API.md's shape (``blocked``)."""
+        return {**self.to_document(), "blocked": self.blocked}
 
     @classmethod
     def from_document(cls, doc: Mapping[str, Any]) -> ScoringRecord:
@@ -167,4 +188,32 @@ class ScoringRecord:
             markets=tuple(doc.get("marketIds") or ()),
             codes=tuple((c["code"], c.get("codeConfigId")) for c in doc.get("codes") or ()),
             tags=dict(doc.get("tags") or {}),
+            blocked=bool(doc.get("blocked", False)),
         )
+
+
+INSERTED, UPDATED = "inserted", "updated"
+
+
+def merge(existing: ScoringRecord | None, row: ScoreRow, entry: Entry, random_score: float) -> ScoringRecord:
+    """The scoring record an uploaded row makes of ``entry`` (its phone-confirmed entry, SCR-001): the row's
+    score and verdict (default true), its random score or else the stored one or else ``random_score``, the
+    tags merged into the stored ones, and the entry's name, email, phone, locale, ranked markets, codes and
+    block copied as they are now."""
+    kept = existing.random_score if existing is not None else random_score
+    return ScoringRecord(
+        campaign_id=entry.campaign_id,
+        user_id=entry.user_id,
+        phone=entry.phone or row.phone,
+        score=row.score,
+        random_score=row.random_score if row.random_score is not None else kept,
+        verdict=True if row.verdict is None else row.verdict,
+        first_name=entry.first_name,
+        last_name=entry.last_name,
+        email=entry.email,
+        locale=entry.locale,
+        markets=entry.markets,
+        codes=tuple((c.code, c.code_config_id) for c in entry.codes),
+        tags={**(existing.tags if existing is not None else {}), **row.tags},
+        blocked=entry.is_blocked,
+    )

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import attrs
 
+from entrycore.eligibility import (
+    EligibilityCounts,
+    EligibilityCriteria,
+    eligibility_counts,
+    eligible_page,
+    listed,
+    sort_key,
+)
 from entrycore.errors import (
     DeliveryFailed,
     DependencyUnavailable,
@@ -19,6 +27,7 @@ from entrycore.errors import (
 )
 from entrycore.model import Campaign, Entry, UserAccount
 from entrycore.outbox import NEVER, DeadLetter, OutboxMessage, RetryRequest
+from entrycore.scoring import INSERTED, NO_CONFIRMED_ENTRY, UPDATED, ScoreRow, ScoringRecord, merge
 
 
 @attrs.define
@@ -333,3 +342,65 @@ class FakeRetryQueue:
         next receive, as SQS does)."""
         for item in self.items:
             item.visible = True
+
+
+@attrs.define
+class FakeScoring:
+    """ScoringStore in memory over a FakeEntryStore: the reference functions of entrycore.eligibility applied
+    to every record, so the contract suite compares the real stores with the plain rules."""
+
+    entries: FakeEntryStore
+    records: dict[tuple[str, str], ScoringRecord] = attrs.field(factory=dict)
+
+    def upsert_scores(self, campaign_id: str, rows: Sequence[ScoreRow], random_scores: Sequence[float]) -> list[str]:
+        outcomes = []
+        with self.entries.lock:
+            for row, drawn in zip(rows, random_scores, strict=True):
+                holder = self.entries.confirmed_holder(campaign_id, row.phone)
+                entry = self.entries.get(campaign_id, holder) if holder is not None else None
+                if entry is None:
+                    outcomes.append(NO_CONFIRMED_ENTRY)
+                    continue
+                existing = self.records.get((campaign_id, entry.user_id))
+                self.records[(campaign_id, entry.user_id)] = merge(existing, row, entry, drawn)
+                outcomes.append(INSERTED if existing is None else UPDATED)
+        return outcomes
+
+    def scoring_record(self, campaign_id: str, user_id: str) -> ScoringRecord | None:
+        return self.records.get((campaign_id, user_id))
+
+    def _of(self, campaign_id: str) -> list[ScoringRecord]:
+        return [r for (cid, _), r in self.records.items() if cid == campaign_id]
+
+    def eligibility_counts(
+        self, campaign_id: str, criteria: EligibilityCriteria, markets: Sequence[str]
+    ) -> EligibilityCounts:
+        return eligibility_counts([r.candidate() for r in self._of(campaign_id)], criteria, markets)
+
+    def eligible_page(
+        self, campaign_id: str, criteria: EligibilityCriteria, limit: int, offset: int
+    ) -> tuple[list[ScoringRecord], int]:
+        by_user = {r.user_id: r for r in self._of(campaign_id)}
+        page, total = eligible_page([r.candidate() for r in by_user.values()], criteria, limit, offset)
+        return [by_user[c.user_id] for c in page], total
+
+    def eligible(self, campaign_id: str, criteria: EligibilityCriteria) -> Iterator[ScoringRecord]:
+        chosen = [r for r in self._of(campaign_id) if listed(r.candidate(), criteria)]
+        yield from sorted(chosen, key=lambda r: sort_key(r.candidate(), criteria))
+
+    def tag(self, campaign_id: str, tag: str, by: str, values: Sequence[str]) -> int:
+        wanted, tagged = set(values), 0
+        for key, record in list(self.records.items()):
+            if key[0] == campaign_id and (record.phone if by == "phone" else record.user_id) in wanted:
+                self.records[key] = attrs.evolve(record, tags={**record.tags, tag: True})
+                tagged += 1
+        return tagged
+
+    def flip_verdicts(self, campaign_id: str, tag: str, mode: str) -> int:
+        modified = 0
+        for key, record in list(self.records.items()):
+            carries = record.tags.get(tag) is True
+            if key[0] == campaign_id and record.verdict and carries == (mode == "exclude"):
+                self.records[key] = attrs.evolve(record, verdict=False)
+                modified += 1
+        return modified

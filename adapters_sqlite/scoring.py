@@ -1,0 +1,346 @@
+"""SqliteScoring: the ScoringStore port on the SQLite file of a SqliteStore (its connections, its group commit).
+
+The storage is shaped for SPEC §7's queries at a million records (the design and its measurements are in
+docs/decisions.md, "Scoring storage"):
+
+- one ``scoring`` row per record, with the record's API document in ``doc`` and, as plain integers, what the
+  queries filter, group and order on: ``state`` (2 * verdict + selected), ``blocked``, ``intl`` (phone not
+  ``+1``), ``combo`` (the ranked markets as four 15-bit market slots in one integer) and ``mask`` (one bit per
+  market slot modulo 63, a pre-filter for "any of these markets");
+- ``scoring_markets`` numbers each campaign's markets in order of first sight (slots never change);
+- ``scoring_tags`` holds the true tags (``record`` = the scoring row's id), for the tag criteria.
+
+The counts are one pass over a covering index grouped by ``(state, combo)``: a few tens of thousands of groups
+whose markets are decoded and added up here. Lists walk the index of their order (score, random score) and
+stop at the page; ``orderByPreference`` pages through the four "best rank" buckets in turn.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from adapters_sqlite.database import Database
+from entrycore.eligibility import (
+    MAX_RANKS,
+    EligibilityCounts,
+    EligibilityCriteria,
+    MarketCounts,
+)
+from entrycore.model import Entry
+from entrycore.scoring import INSERTED, NO_CONFIRMED_ENTRY, UPDATED, ScoreRow, ScoringRecord, merge
+
+SLOT_BITS = 15
+NO_SLOT = (1 << SLOT_BITS) - 1  # an unused rank
+MAX_SLOTS = NO_SLOT  # markets per campaign the encoding can number
+MASK_BITS = 63  # bits of the mask column (SQLite integers are signed 64-bit)
+_STREAM_BATCH = 1_000
+
+_ENTRY_BY_PHONE = "SELECT doc FROM entries WHERE campaign_id = ? AND phone = ? AND phone_confirmed = 1"
+_RECORD = "SELECT id, doc FROM scoring WHERE campaign_id = ? AND user_id = ?"
+_INSERT = (
+    "INSERT INTO scoring (campaign_id, user_id, phone, score, random_score, state, blocked, intl, combo, mask, doc)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_UPDATE = (
+    "UPDATE scoring SET phone = ?, score = ?, random_score = ?, state = ?, blocked = ?, intl = ?, combo = ?,"
+    " mask = ?, doc = ? WHERE id = ?"
+)
+_SLOTS = "SELECT market_id, slot FROM scoring_markets WHERE campaign_id = ?"
+_NEW_SLOT = "INSERT INTO scoring_markets (campaign_id, market_id, slot) VALUES (?, ?, ?)"
+_FLIP = {  # SCR-006: exclude = the records carrying the tag, include = those not carrying it
+    "exclude": "UPDATE scoring SET state = state - 2, doc = json_set(doc, '$.verdict', json('false'))"
+    " WHERE campaign_id = ? AND state >= 2"
+    " AND id IN (SELECT record FROM scoring_tags WHERE campaign_id = ? AND tag = ?)",
+    "include": "UPDATE scoring SET state = state - 2, doc = json_set(doc, '$.verdict', json('false'))"
+    " WHERE campaign_id = ? AND state >= 2"
+    " AND id NOT IN (SELECT record FROM scoring_tags WHERE campaign_id = ? AND tag = ?)",
+}
+_SET_TAG = "INSERT OR IGNORE INTO scoring_tags (campaign_id, tag, record) VALUES (?, ?, ?)"
+_UNSET_TAG = "DELETE FROM scoring_tags WHERE campaign_id = ? AND tag = ? AND record = ?"
+
+
+def _slot_sql(rank: int) -> str:
+    return f"((combo >> {SLOT_BITS * rank}) & {NO_SLOT})"
+
+
+class SqliteScoring:
+    """ScoringStore on ``database`` (a SqliteStore's ``database``: same file, connections and writer)."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    # writes
+
+    def upsert_scores(self, campaign_id: str, rows: Sequence[ScoreRow], random_scores: Sequence[float]) -> list[str]:
+        if len(rows) != len(random_scores):
+            raise ValueError("one random score per row")
+
+        def upsert(conn: sqlite3.Connection) -> list[str]:
+            slots = _load_slots(conn, campaign_id)
+            outcomes = []
+            for row, drawn in zip(rows, random_scores, strict=True):
+                hit = conn.execute(_ENTRY_BY_PHONE, (campaign_id, row.phone)).fetchone()
+                if hit is None:
+                    outcomes.append(NO_CONFIRMED_ENTRY)
+                    continue
+                entry = Entry.from_document(json.loads(hit[0]))
+                found = conn.execute(_RECORD, (campaign_id, entry.user_id)).fetchone()
+                existing = None if found is None else _record(found[1])
+                record = merge(existing, row, entry, drawn)
+                columns = _columns(record, _slots_of(conn, campaign_id, record.markets, slots))
+                if found is None:
+                    record_id = conn.execute(_INSERT, (campaign_id, entry.user_id, *columns)).lastrowid
+                else:
+                    record_id = found[0]
+                    conn.execute(_UPDATE, (*columns, record_id))
+                for tag, value in row.tags.items():
+                    conn.execute(_SET_TAG if value else _UNSET_TAG, (campaign_id, tag, record_id))
+                outcomes.append(INSERTED if found is None else UPDATED)
+            return outcomes
+
+        return self._db.write(upsert)
+
+    def tag(self, campaign_id: str, tag: str, by: str, values: Sequence[str]) -> int:
+        column = {"phone": "phone", "userId": "user_id"}[by]
+        select = f"SELECT id, doc FROM scoring WHERE campaign_id = ? AND {column} = ?"  # noqa: S608 - a fixed column
+
+        def set_tag(conn: sqlite3.Connection) -> int:
+            tagged = 0
+            for value in dict.fromkeys(values):
+                found = conn.execute(select, (campaign_id, value)).fetchone()
+                if found is None:
+                    continue
+                doc = json.loads(found[1])
+                if doc["tags"].get(tag) is not True:
+                    doc["tags"][tag] = True
+                    conn.execute("UPDATE scoring SET doc = ? WHERE id = ?", (_dump(doc), found[0]))
+                    conn.execute(_SET_TAG, (campaign_id, tag, found[0]))
+                tagged += 1
+            return tagged
+
+        return self._db.write(set_tag)
+
+    def flip_verdicts(self, campaign_id: str, tag: str, mode: str) -> int:
+        sql = _FLIP[mode]
+
+        def flip(conn: sqlite3.Connection) -> int:
+            return conn.execute(sql, (campaign_id, campaign_id, tag)).rowcount
+
+        return self._db.write(flip)
+
+    # reads
+
+    def scoring_record(self, campaign_id: str, user_id: str) -> ScoringRecord | None:
+        found = self._db.one(_RECORD, (campaign_id, user_id))
+        return None if found is None else _record(found[1])
+
+    def eligibility_counts(
+        self, campaign_id: str, criteria: EligibilityCriteria, markets: Sequence[str]
+    ) -> EligibilityCounts:
+        with self._db.reading() as conn:
+            slots = _load_slots(conn, campaign_id)
+            where, params = _where(campaign_id, criteria, slots, exact_markets=False)
+            sql = f"SELECT state, combo, count(*) FROM scoring INDEXED BY scoring_counts WHERE {where} GROUP BY state, combo"  # noqa: S608,E501 - built from fixed parts
+            groups = conn.execute(sql, params).fetchall()
+        names = {slot: market for market, slot in slots.items()}
+        wanted = {slots[m] for m in criteria.market_ids if m in slots}
+        listed_states = _listed_states(criteria)
+        total = verified = selected = available = 0
+        ranks: dict[str, list[int]] = {market: [0] * MAX_RANKS for market in markets}
+        for state, combo, count in groups:
+            ranked = _decode(combo)
+            if wanted and not wanted.intersection(ranked[:1] if criteria.single_market_selection else ranked):
+                continue  # the mask's pre-filter let it through (slots that share a bit)
+            total += count
+            verified += count if state >= 2 else 0
+            selected += count if state & 1 else 0
+            available += count if state == 2 else 0
+            if state in listed_states:
+                for rank, slot in enumerate(ranked):
+                    counts = ranks.get(names.get(slot, ""))
+                    if counts is not None:
+                        counts[rank] += count
+        by_market = tuple(MarketCounts(m, (r[0], r[1], r[2], r[3])) for m, r in ranks.items())
+        return EligibilityCounts(total, verified, selected, available, by_market)
+
+    def eligible_page(
+        self, campaign_id: str, criteria: EligibilityCriteria, limit: int, offset: int
+    ) -> tuple[list[ScoringRecord], int]:
+        with self._db.reading() as conn:
+            slots = _load_slots(conn, campaign_id)
+            page: list[ScoringRecord] = []
+            total = 0
+            for where, params, index, order in _queries(campaign_id, criteria, slots):
+                count = conn.execute(
+                    f"SELECT count(*) FROM scoring INDEXED BY scoring_counts WHERE {where}",  # noqa: S608
+                    params,
+                ).fetchone()[0]
+                start = max(0, offset - total)
+                if len(page) < limit and start < count:
+                    rows = conn.execute(
+                        f"SELECT doc FROM scoring INDEXED BY {index} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",  # noqa: S608
+                        (*params, limit - len(page), start),
+                    ).fetchall()
+                    page.extend(_record(doc) for (doc,) in rows)
+                total += count
+        return page, total
+
+    def eligible(self, campaign_id: str, criteria: EligibilityCriteria) -> Iterator[ScoringRecord]:
+        with self._db.reading() as conn:
+            slots = _load_slots(conn, campaign_id)
+        for where, params, index, order in _queries(campaign_id, criteria, slots):
+            with self._db.reading() as conn:
+                cursor = conn.execute(
+                    f"SELECT doc FROM scoring INDEXED BY {index} WHERE {where} ORDER BY {order}",  # noqa: S608
+                    params,
+                )
+                try:
+                    while rows := cursor.fetchmany(_STREAM_BATCH):
+                        yield from (_record(doc) for (doc,) in rows)
+                finally:
+                    cursor.close()
+
+
+def _record(doc: str) -> ScoringRecord:
+    return ScoringRecord.from_document(json.loads(doc))
+
+
+def _dump(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, separators=(",", ":"))
+
+
+def _load_slots(conn: sqlite3.Connection, campaign_id: str) -> dict[str, int]:
+    return dict(conn.execute(_SLOTS, (campaign_id,)).fetchall())
+
+
+def _slots_of(conn: sqlite3.Connection, campaign_id: str, markets: Sequence[str], slots: dict[str, int]) -> list[int]:
+    """The slots of ``markets`` (at most 4), numbering the campaign's markets not seen before."""
+    found = []
+    for market in markets[:MAX_RANKS]:
+        slot = slots.get(market)
+        if slot is None:
+            slot = len(slots)
+            if slot >= MAX_SLOTS:
+                raise ValueError(f"a campaign may have at most {MAX_SLOTS} markets")
+            conn.execute(_NEW_SLOT, (campaign_id, market, slot))
+            slots[market] = slot
+        found.append(slot)
+    return found
+
+
+def _columns(record: ScoringRecord, ranked: list[int]) -> tuple[object, ...]:
+    """The row's columns after ``campaign_id, user_id``, in _INSERT order (_UPDATE's too)."""
+    combo = mask = 0
+    for rank in range(MAX_RANKS):
+        slot = ranked[rank] if rank < len(ranked) else NO_SLOT
+        combo |= slot << (SLOT_BITS * rank)
+        if slot != NO_SLOT:
+            mask |= 1 << (slot % MASK_BITS)
+    state = 2 * record.verdict + bool(record.codes)
+    intl = not record.phone.startswith("+1")
+    return (
+        record.phone,
+        record.score,
+        record.random_score,
+        state,
+        int(record.blocked),
+        int(intl),
+        combo,
+        mask,
+        _dump(record.stored()),
+    )
+
+
+def _decode(combo: int) -> tuple[int, ...]:
+    slots = ((combo >> (SLOT_BITS * rank)) & NO_SLOT for rank in range(MAX_RANKS))
+    return tuple(slot for slot in slots if slot != NO_SLOT)
+
+
+def _listed_states(criteria: EligibilityCriteria) -> frozenset[int]:
+    """The ``state`` values (2 * verdict + selected) the list returns (SCR-005)."""
+    verdicts = (0, 1) if criteria.include_filtered else (1,)
+    if criteria.selected_only:
+        chosen: tuple[int, ...] = (1,)
+    elif criteria.reassign:
+        chosen = (0, 1)
+    else:
+        chosen = (0,)
+    return frozenset(2 * v + s for v in verdicts for s in chosen)
+
+
+def _in(values: Sequence[int]) -> str:
+    return "(" + ", ".join(str(int(v)) for v in values) + ")"
+
+
+def _where(
+    campaign_id: str,
+    criteria: EligibilityCriteria,
+    slots: dict[str, int],
+    *,
+    exact_markets: bool = True,
+    states: frozenset[int] | None = None,
+) -> tuple[str, list[Any]]:
+    """SCR-003's criteria as a WHERE clause over ``scoring`` (blocked records never match). The market criterion
+    is exact unless ``exact_markets`` is false, when only the mask pre-filters (the caller checks the slots)."""
+    parts: list[str] = ["campaign_id = ?", "blocked = 0"]
+    params: list[Any] = [campaign_id]
+    if states is not None:
+        parts.append(f"state IN {_in(sorted(states))}")
+    if criteria.market_ids:
+        wanted = sorted({slots[m] for m in criteria.market_ids if m in slots})
+        if not wanted:
+            parts.append("0")  # none of these markets was ever ranked: nothing matches
+        elif criteria.single_market_selection:
+            parts.append(f"{_slot_sql(0)} IN {_in(wanted)}")
+        else:
+            mask = 0
+            for slot in wanted:
+                mask |= 1 << (slot % MASK_BITS)
+            parts.append(f"mask & {mask} != 0")
+            if exact_markets and len(slots) > MASK_BITS:  # bits are shared: check the slots themselves
+                parts.append("(" + " OR ".join(f"{_slot_sql(r)} IN {_in(wanted)}" for r in range(MAX_RANKS)) + ")")
+    if criteria.min_score is not None:
+        parts.append("score >= ?")
+        params.append(criteria.min_score)
+    if criteria.max_score is not None:
+        parts.append("score <= ?")
+        params.append(criteria.max_score)
+    if criteria.exclude_intl_phone:
+        parts.append("intl = 0")
+    if criteria.tag is not None:
+        parts.append("id IN (SELECT record FROM scoring_tags WHERE campaign_id = ? AND tag = ?)")
+        params += [campaign_id, criteria.tag]
+    if criteria.exclude_tag is not None:
+        parts.append("id NOT IN (SELECT record FROM scoring_tags WHERE campaign_id = ? AND tag = ?)")
+        params += [campaign_id, criteria.exclude_tag]
+    return " AND ".join(parts), params
+
+
+def _queries(
+    campaign_id: str, criteria: EligibilityCriteria, slots: dict[str, int]
+) -> Iterator[tuple[str, list[Any], str, str]]:
+    """The list as consecutive parts in its order: ``(where, params, index, ORDER BY)`` each. One part, except
+    with ``orderByPreference``: one per best rank among ``marketIds`` (0…3, then none), each by score."""
+    where, params = _where(campaign_id, criteria, slots, states=_listed_states(criteria))
+    if criteria.random_selection:
+        yield where, params, "scoring_by_random", "random_score, user_id"
+        return
+    if not criteria.order_by_preference:
+        yield where, params, "scoring_by_score", "score DESC, user_id"
+        return
+    wanted = sorted({slots[m] for m in criteria.market_ids if m in slots})
+    if criteria.market_ids and not wanted:
+        return
+    for rank in range(MAX_RANKS + 1):
+        if wanted:
+            earlier = [f"{_slot_sql(r)} NOT IN {_in(wanted)}" for r in range(rank)]
+            here = [f"{_slot_sql(rank)} IN {_in(wanted)}"] if rank < MAX_RANKS else []
+        else:  # any market: the best rank is the first one's, or none without markets
+            earlier = []
+            here = [f"{_slot_sql(0)} != {NO_SLOT}"] if rank == 0 else [f"{_slot_sql(0)} = {NO_SLOT}"]
+            if 0 < rank < MAX_RANKS:
+                continue
+        yield " AND ".join([where, *earlier, *here]), params, "scoring_by_score", "score DESC, user_id"
