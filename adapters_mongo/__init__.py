@@ -1,6 +1,7 @@
 """The production store: entries and invite lists in MongoDB (pymongo; mongomock stands in for tests)."""
 
 from adapters_mongo.client import connect
+from adapters_mongo.scoring import MongoScoring
 from adapters_mongo.store import MongoStore
 
-__all__ = ["MongoStore", "connect"]
+__all__ = ["MongoScoring", "MongoStore", "connect"]

@@ -50,6 +50,22 @@ RETRY_INDEXES: dict[str, tuple[list[tuple[str, int]], dict[str, Any]]] = {
     "handle": ([("handle", ASCENDING)], {}),
 }
 
+# Scoring records (adapters_mongo/scoring.py): by key, by phone (tags), the two list orders, "any of these
+# markets" (multikey), tags.
+SCORING_INDEXES: dict[str, tuple[list[tuple[str, int]], dict[str, Any]]] = {
+    "scoring_key": ([("campaignId", ASCENDING), ("userId", ASCENDING)], {"unique": True}),
+    "scoring_phone": ([("campaignId", ASCENDING), ("phone", ASCENDING)], {}),
+    "scoring_by_score": (
+        [("campaignId", ASCENDING), ("blocked", ASCENDING), ("score", DESCENDING), ("userId", ASCENDING)],
+        {},
+    ),
+    "scoring_by_random": (
+        [("campaignId", ASCENDING), ("blocked", ASCENDING), ("randomScore", ASCENDING), ("userId", ASCENDING)],
+        {},
+    ),
+    "scoring_markets": ([("campaignId", ASCENDING), ("markets", ASCENDING), ("score", DESCENDING)], {}),
+    "scoring_tagged": ([("campaignId", ASCENDING), ("tagged", ASCENDING)], {}),
+}
 
 IndexSpec = dict[str, tuple[list[tuple[str, int]], dict[str, Any]]]
 _INDEX_CONFLICT = {85, 86}  # IndexOptionsConflict, IndexKeySpecsConflict
@@ -106,6 +122,11 @@ def create_entry_indexes(entries: Any) -> None:
 def create_attempt_indexes(attempts: Any) -> None:
     """Ensures the index of ``attempts``."""
     ensure_indexes(attempts, ATTEMPT_INDEXES)
+
+
+def create_scoring_indexes(scoring: Any) -> None:
+    """Ensures the indexes of ``scoring``."""
+    ensure_indexes(scoring, SCORING_INDEXES)
 
 
 def create_retry_indexes(retries: Any) -> None:

@@ -21,6 +21,7 @@ from adapters_mongo.indexes import (
     create_attempt_indexes,
     create_entry_indexes,
     create_retry_indexes,
+    create_scoring_indexes,
 )
 from adapters_mongo.outbox import MongoOutbox, appended, pending_fields
 from adapters_mongo.retries import MongoRetries
@@ -69,6 +70,11 @@ class MongoStore(MongoOutbox, MongoAttempts, MongoRetries):
         self._owns_client = owns_client
 
     @property
+    def database(self) -> Any:
+        """The database, shared with the adapters of other ports (MongoScoring)."""
+        return self._db
+
+    @property
     def database_name(self) -> str:
         return str(self._db.name)
 
@@ -78,6 +84,7 @@ class MongoStore(MongoOutbox, MongoAttempts, MongoRetries):
             create_entry_indexes(self._entries)
             create_attempt_indexes(self._attempts)
             create_retry_indexes(self._retries)
+            create_scoring_indexes(self._db["scoring"])
 
     def close(self) -> None:
         """Closes the client when this store made it (``connect``); otherwise its owner closes it."""
