@@ -1,7 +1,8 @@
 """The production store: entries and invite lists in MongoDB (pymongo; mongomock stands in for tests)."""
 
+from adapters_mongo.audit import MongoAudit
 from adapters_mongo.client import connect
 from adapters_mongo.scoring import MongoScoring
 from adapters_mongo.store import MongoStore
 
-__all__ = ["MongoScoring", "MongoStore", "connect"]
+__all__ = ["MongoAudit", "MongoScoring", "MongoStore", "connect"]

@@ -66,6 +66,11 @@ SCORING_INDEXES: dict[str, tuple[list[tuple[str, int]], dict[str, Any]]] = {
     "scoring_markets": ([("campaignId", ASCENDING), ("markets", ASCENDING), ("score", DESCENDING)], {}),
     "scoring_tagged": ([("campaignId", ASCENDING), ("tagged", ASCENDING)], {}),
 }
+# The audit trail (adapters_mongo/audit.py), newest first, of one campaign or all.
+AUDIT_INDEXES: dict[str, tuple[list[tuple[str, int]], dict[str, Any]]] = {
+    "audit_at": ([("at", DESCENDING)], {}),
+    "audit_campaign_at": ([("campaignId", ASCENDING), ("at", DESCENDING)], {}),
+}
 
 IndexSpec = dict[str, tuple[list[tuple[str, int]], dict[str, Any]]]
 _INDEX_CONFLICT = {85, 86}  # IndexOptionsConflict, IndexKeySpecsConflict
@@ -127,6 +132,11 @@ def create_attempt_indexes(attempts: Any) -> None:
 def create_scoring_indexes(scoring: Any) -> None:
     """Ensures the indexes of ``scoring``."""
     ensure_indexes(scoring, SCORING_INDEXES)
+
+
+def create_audit_indexes(audit: Any) -> None:
+    """Ensures the indexes of ``audit``."""
+    ensure_indexes(audit, AUDIT_INDEXES)
 
 
 def create_retry_indexes(retries: Any) -> None:

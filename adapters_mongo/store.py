@@ -19,6 +19,7 @@ from adapters_mongo.indexes import (
     ENTRY_INDEXES,
     ENTRY_KEY,
     create_attempt_indexes,
+    create_audit_indexes,
     create_entry_indexes,
     create_retry_indexes,
     create_scoring_indexes,
@@ -85,6 +86,7 @@ class MongoStore(MongoOutbox, MongoAttempts, MongoRetries):
             create_attempt_indexes(self._attempts)
             create_retry_indexes(self._retries)
             create_scoring_indexes(self._db["scoring"])
+            create_audit_indexes(self._db["audit"])
 
     def close(self) -> None:
         """Closes the client when this store made it (``connect``); otherwise its owner closes it."""

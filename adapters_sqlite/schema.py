@@ -210,6 +210,17 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         ) WITHOUT ROWID
         """,
         "CREATE INDEX IF NOT EXISTS scoring_tags_record ON scoring_tags (record)",
+        # The audit trail of admin writes (SPEC OPS-002), read newest first, of one campaign or all.
+        """
+        CREATE TABLE IF NOT EXISTS audit (
+            id          INTEGER PRIMARY KEY,
+            at          TEXT NOT NULL,
+            campaign_id TEXT,
+            doc         TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS audit_at ON audit (at)",
+        "CREATE INDEX IF NOT EXISTS audit_campaign_at ON audit (campaign_id, at)",
     ),
 )
 

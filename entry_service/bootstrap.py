@@ -14,6 +14,7 @@ from adapters_http.server.auth import TokenVerifier
 from entry_service.background import ThreadRunner
 from entry_service.settings import ConfigError, Settings, ensure_private_dir
 from entrycore.ports import (
+    AuditTrail,
     CampaignSource,
     EntryStore,
     EventSink,
@@ -21,6 +22,7 @@ from entrycore.ports import (
     InviteStore,
     ReceiptSender,
     RetryQueue,
+    ScoringStore,
     Store,
     UserSource,
 )
@@ -31,6 +33,7 @@ from entrycore.usecases.phones import PhoneConfirmations
 from entrycore.usecases.refresh import ScoreRefresher
 from entrycore.usecases.registrations import Registrations
 from entrycore.usecases.relay import Relay
+from entrycore.usecases.scoring import Scoring
 
 if TYPE_CHECKING:
     from adapters_http.clients import Breaker
@@ -47,6 +50,8 @@ class Services:
     registrations: Registrations
     phones: PhoneConfirmations
     invites: Invites
+    scoring: Scoring
+    audit: AuditTrail
     relay: Relay
     refresher: ScoreRefresher
     verifier: TokenVerifier
@@ -60,6 +65,19 @@ class Services:
     def close(self) -> None:
         for close in self.closers:
             close()
+
+
+def build_selection(store: Store) -> tuple[ScoringStore, AuditTrail]:
+    """The scoring and audit adapters on the same datastore as ``store`` (its connections)."""
+    from adapters_sqlite import SqliteAudit, SqliteScoring, SqliteStore  # noqa: PLC0415
+
+    if isinstance(store, SqliteStore):
+        return SqliteScoring(store.database), SqliteAudit(store.database)
+    from adapters_mongo import MongoAudit, MongoScoring, MongoStore  # noqa: PLC0415
+
+    if isinstance(store, MongoStore):
+        return MongoScoring(store.database), MongoAudit(store.database)
+    raise ConfigError(f"ENTRY_STORE: no scoring adapter for {type(store).__name__}")
 
 
 def build_store(settings: Settings) -> Store:
@@ -255,6 +273,7 @@ def build(settings: Settings, store: Store | None = None) -> Services:
         ids=ids,
         token_secret=settings.phone_token_secret or "",
     )
+    scoring_store, audit = build_selection(store)
     events, receipts = build_event_sink(settings), build_receipts(settings)
     retries = build_retry_queue(settings, store)
     relay = Relay(
@@ -278,7 +297,9 @@ def build(settings: Settings, store: Store | None = None) -> Services:
         phones=phones,
         relay=relay,
         refresher=refresher,
-        invites=Invites(campaigns=campaigns, invites=invite_store),
+        invites=Invites(campaigns=campaigns, invites=invite_store, audit=audit, clock=clock),
+        scoring=Scoring(campaigns=campaigns, store=scoring_store, audit=audit, clock=clock),
+        audit=audit,
         verifier=build_verifier(settings),
         clock=clock,
         store=store,

@@ -24,6 +24,7 @@ def app_for(services: Services) -> Flask:
         phones=services.phones,
         invites=services.invites,
         refresher=services.refresher,
+        scoring=services.scoring,
         outbox=services.store,
         verifier=services.verifier,
         clock=services.clock,

@@ -8,6 +8,7 @@ order, same pages). Nothing here touches a store.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import attrs
 
@@ -69,6 +70,16 @@ class EligibilityCounts:
     selected: int
     available: int
     by_market: tuple[MarketCounts, ...]
+
+    def to_document(self) -> dict[str, Any]:
+        """API.md §4's answer of ``GET /{campaignId}/entries/eligibility``."""
+        return {
+            "total": self.total,
+            "verified": self.verified,
+            "selected": self.selected,
+            "available": self.available,
+            "byMarket": [{"marketId": m.market_id, "counts": list(m.counts)} for m in self.by_market],
+        }
 
 
 def matches(candidate: Candidate, criteria: EligibilityCriteria) -> bool:

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
+from entrycore.audit import AuditRecord
 from entrycore.eligibility import EligibilityCounts, EligibilityCriteria
 from entrycore.model import Campaign, Entry, FraudResult, UserAccount
 from entrycore.outbox import DeadLetter, OutboxMessage, RetryRequest
@@ -266,6 +267,16 @@ class ScoringStore(Protocol):
     def flip_verdicts(self, campaign_id: str, tag: str, mode: str) -> int:
         """``exclude``: verdict false on the records carrying ``tag``; ``include``: on those not carrying it
         (SCR-006). Returns how many records changed from true to false."""
+        ...
+
+
+class AuditTrail(Protocol):
+    """The audit trail in the datastore (SPEC OPS-002)."""
+
+    def record(self, record: AuditRecord) -> None: ...
+
+    def records(self, campaign_id: str | None, since: datetime | None, limit: int) -> list[AuditRecord]:
+        """The newest ``limit`` records (of one campaign, at or after ``since`` when given), newest first."""
         ...
 
 

@@ -101,8 +101,11 @@ class UploadSummary:
             self.unmatched += 1
         else:
             self.invalid += 1
-        if len(self.rejected) < MAX_REJECTED_SHOWN:
+        # The first rows by index: invalid rows are known at once, unmatched ones when their batch is stored.
+        if len(self.rejected) < MAX_REJECTED_SHOWN or rejected.index < self.rejected[-1].index:
             self.rejected.append(rejected)
+            self.rejected.sort(key=lambda r: r.index)
+            del self.rejected[MAX_REJECTED_SHOWN:]
 
     def to_document(self) -> dict[str, Any]:
         return {

@@ -9,6 +9,7 @@ from typing import Any
 
 import attrs
 
+from entrycore.audit import AuditRecord
 from entrycore.eligibility import (
     EligibilityCounts,
     EligibilityCriteria,
@@ -404,3 +405,21 @@ class FakeScoring:
                 self.records[key] = attrs.evolve(record, verdict=False)
                 modified += 1
         return modified
+
+
+@attrs.define
+class FakeAudit:
+    """AuditTrail in memory."""
+
+    kept: list[AuditRecord] = attrs.field(factory=list)
+
+    def record(self, record: AuditRecord) -> None:
+        self.kept.append(record)
+
+    def records(self, campaign_id: str | None, since: datetime | None, limit: int) -> list[AuditRecord]:
+        chosen = [
+            r
+            for r in self.kept
+            if (campaign_id is None or r.campaign_id == campaign_id) and (since is None or r.at >= since)
+        ]
+        return sorted(chosen, key=lambda r: r.at, reverse=True)[:limit]

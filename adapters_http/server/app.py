@@ -16,6 +16,7 @@ from adapters_http.server.errors import envelope, status_of
 from adapters_http.server.routes_admin import admin
 from adapters_http.server.routes_fan import fan
 from adapters_http.server.routes_ops import ops
+from adapters_http.server.routes_scoring import scoring
 from entrycore.errors import EntryError
 
 log = logging.getLogger("entry_service.http")
@@ -34,6 +35,7 @@ def create_app(services: AppServices, config: HttpConfig) -> Flask:
     app.extensions["entry_config"] = config
     app.register_blueprint(ops)
     app.register_blueprint(admin)
+    app.register_blueprint(scoring)
     app.register_blueprint(fan)
 
     app.wsgi_app = _Headers(app.wsgi_app, config.cors_origins)  # type: ignore[method-assign]

@@ -50,6 +50,30 @@ class InvitesBody:
     invites: list[str]
 
 
+@attrs.frozen
+class ScoringBody:
+    """``POST /{campaignId}/entries/scoring`` (API.md §4): each record is read on its own (SCR-002)."""
+
+    records: list[Any]
+
+
+@attrs.frozen
+class TagsBody:
+    """``POST /{campaignId}/scoring/tags`` (API.md §4)."""
+
+    tagName: str
+    by: str
+    values: list[str]
+
+
+@attrs.frozen
+class FlipBody:
+    """``POST /{campaignId}/scoring/flipVerdicts`` (API.md §4)."""
+
+    tagName: str
+    mode: str
+
+
 def _strict(kind: type, name: str) -> Any:
     def structure(value: Any, _: Any) -> Any:
         if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):

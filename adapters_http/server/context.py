@@ -16,6 +16,7 @@ from entrycore.usecases.invites import Invites
 from entrycore.usecases.phones import PhoneConfirmations
 from entrycore.usecases.refresh import ScoreRefresher
 from entrycore.usecases.registrations import Registrations
+from entrycore.usecases.scoring import Scoring
 
 CORRELATION_KEY = "entry_service.correlation_id"  # where the WSGI middleware keeps a request's correlation id
 
@@ -29,6 +30,7 @@ class AppServices:
     phones: PhoneConfirmations
     invites: Invites
     refresher: ScoreRefresher
+    scoring: Scoring
     outbox: Outbox
     verifier: TokenVerifier
     clock: Clock

@@ -6,9 +6,10 @@ from collections.abc import Iterable
 
 import attrs
 
+from entrycore.audit import AuditRecord
 from entrycore.caller import Caller
 from entrycore.gates import normalize_invite
-from entrycore.ports import CampaignSource, InviteStore
+from entrycore.ports import AuditTrail, CampaignSource, Clock, InviteStore
 from entrycore.usecases.common import known_campaign
 
 
@@ -16,10 +17,16 @@ from entrycore.usecases.common import known_campaign
 class Invites:
     campaigns: CampaignSource
     invites: InviteStore
+    audit: AuditTrail | None = None  # OPS-002: the service always wires one
+    clock: Clock | None = None
 
     def add(self, caller: Caller, campaign_id: str, values: Iterable[str]) -> int:
         """Adds invite values (codes, emails, global user ids or member ids); returns how many were new."""
         caller.require_supreme()
         known_campaign(self.campaigns, caller, campaign_id)
         cleaned = [normalize_invite(v) for v in values if v.strip()]
-        return self.invites.add(campaign_id, cleaned) if cleaned else 0
+        added = self.invites.add(campaign_id, cleaned) if cleaned else 0
+        if self.audit is not None and self.clock is not None:
+            counts = {"received": len(cleaned), "added": added}  # invite values may be emails: not kept
+            self.audit.record(AuditRecord(self.clock.now(), caller.user_id, "invites.add", campaign_id, {}, counts))
+        return added

@@ -1,0 +1,54 @@
+"""Scoring and selection routes (API.md §4, SPEC SCR-001…006), supreme callers only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, request
+
+from adapters_http.server.bodies import FlipBody, ScoringBody, TagsBody
+from adapters_http.server.context import json_response, services
+from adapters_http.server.criteria import criteria_from, page_from
+from adapters_http.server.requests import admin_batch, body_as, caller, raw_body
+
+scoring = Blueprint("scoring", __name__)
+MAX_RECORDS = 10_000  # scoring records per request (API.md §2)
+MAX_TAG_VALUES = 10_000
+
+
+@scoring.post("/<campaignId>/entries/scoring")
+def upload_scores(campaignId: str) -> Any:
+    who, _, records = admin_batch(ScoringBody, "records", MAX_RECORDS)
+    return json_response(services().scoring.upload(who, campaignId, records).to_document())
+
+
+@scoring.get("/<campaignId>/entries/scoring")
+def scoring_list(campaignId: str) -> Any:
+    who = caller()
+    who.require_supreme()
+    criteria, page = criteria_from(request.args), page_from(request.args)
+    records, total = services().scoring.page(who, campaignId, criteria, page.limit, page.offset)
+    return json_response({"list": [r.to_document() for r in records], "counts": {"total": total}})
+
+
+@scoring.get("/<campaignId>/entries/eligibility")
+def eligibility(campaignId: str) -> Any:
+    who = caller()
+    who.require_supreme()
+    criteria = criteria_from(request.args)
+    return json_response(services().scoring.counts(who, campaignId, criteria).to_document())
+
+
+@scoring.post("/<campaignId>/scoring/tags")
+def tags(campaignId: str) -> Any:
+    who, body, values = admin_batch(TagsBody, "values", MAX_TAG_VALUES)
+    return json_response({"tagged": services().scoring.tag(who, campaignId, body.tagName, body.by, values)})
+
+
+@scoring.post("/<campaignId>/scoring/flipVerdicts")
+def flip_verdicts(campaignId: str) -> Any:
+    who = caller()
+    raw = raw_body(admin=True)
+    who.require_supreme()
+    body = body_as(FlipBody, raw)
+    return json_response({"modified": services().scoring.flip_verdicts(who, campaignId, body.tagName, body.mode)})

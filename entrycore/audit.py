@@ -1,0 +1,46 @@
+"""The audit trail of admin operations (SPEC OPS-002): who, what, when, parameters without personal data, counts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from entrycore.timefmt import iso, parse_iso
+
+
+@attrs.frozen
+class AuditRecord:
+    """One admin write: ``actor`` is the token's subject, ``action`` names the operation (``scoring.upload``,
+    ``invites.add``…), ``parameters`` what was asked (criteria, tag names, modes: never phones, emails or
+    tokens), ``counts`` what it answered."""
+
+    at: datetime
+    actor: str
+    action: str
+    campaign_id: str | None
+    parameters: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
+    counts: Mapping[str, int] = attrs.field(factory=dict, hash=False)
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "at": iso(self.at),
+            "actor": self.actor,
+            "action": self.action,
+            "campaignId": self.campaign_id,
+            "parameters": dict(self.parameters),
+            "counts": dict(self.counts),
+        }
+
+    @classmethod
+    def from_document(cls, doc: Mapping[str, Any]) -> AuditRecord:
+        return cls(
+            at=parse_iso(doc["at"]),
+            actor=doc["actor"],
+            action=doc["action"],
+            campaign_id=doc.get("campaignId"),
+            parameters=dict(doc.get("parameters") or {}),
+            counts=dict(doc.get("counts") or {}),
+        )

@@ -1,0 +1,153 @@
+"""Scoring and selection for administrators (SPEC SCR-001…006): uploads, eligibility counts, the ranked list,
+tags and verdict flips. Every write is recorded in the audit trail (OPS-002)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import attrs
+
+from entrycore.audit import AuditRecord
+from entrycore.caller import Caller
+from entrycore.eligibility import EligibilityCounts, EligibilityCriteria
+from entrycore.errors import BadRequest
+from entrycore.phones import InvalidPhone, normalize_phone
+from entrycore.ports import AuditTrail, CampaignSource, Clock, ScoringStore
+from entrycore.scoring import INSERTED, NO_CONFIRMED_ENTRY, Rejected, ScoreRow, ScoringRecord, UploadSummary, read_row
+from entrycore.usecases.common import known_campaign
+
+UPLOAD_BATCH = 1_000  # rows per store write: bounded transactions, other writers interleave between them
+TAG_BYS = ("phone", "userId")
+FLIP_MODES = ("exclude", "include")
+
+
+def criteria_parameters(criteria: EligibilityCriteria) -> dict[str, Any]:
+    """The criteria that differ from the defaults, for the audit trail (no personal data in them)."""
+    default = EligibilityCriteria()
+    return {
+        field.name: list(value) if isinstance(value, tuple) else value
+        for field in attrs.fields(EligibilityCriteria)
+        if (value := getattr(criteria, field.name)) != getattr(default, field.name)
+    }
+
+
+@attrs.frozen
+class Scoring:
+    campaigns: CampaignSource
+    store: ScoringStore
+    audit: AuditTrail
+    clock: Clock
+    draw: Callable[[], float] = random.random  # a new record's random score, in [0, 1) (SCR-001)
+
+    def upload(
+        self,
+        caller: Caller,
+        campaign_id: str,
+        rows: Iterable[Any],
+        progress: Callable[[UploadSummary], None] | None = None,
+    ) -> UploadSummary:
+        """Reads, matches and stores the rows in batches (any number: the CLI streams files); bad rows are
+        reported, never fail the upload (SCR-002). ``progress`` is called after each batch."""
+        caller.require_supreme()
+        campaign = known_campaign(self.campaigns, caller, campaign_id)
+        summary = UploadSummary()
+        batch: list[ScoreRow] = []
+        for index, raw in enumerate(rows):
+            summary.received += 1
+            row = read_row(index, raw, campaign.region)
+            if isinstance(row, Rejected):
+                summary.reject(row)
+                continue
+            batch.append(row)
+            if len(batch) == UPLOAD_BATCH:
+                self._store(campaign_id, batch, summary, progress)
+                batch = []
+        if batch:
+            self._store(campaign_id, batch, summary, progress)
+        self._audit(caller, "scoring.upload", campaign_id, {}, summary.to_document())
+        return summary
+
+    def _store(
+        self,
+        campaign_id: str,
+        batch: list[ScoreRow],
+        summary: UploadSummary,
+        progress: Callable[[UploadSummary], None] | None,
+    ) -> None:
+        outcomes = self.store.upsert_scores(campaign_id, batch, [self.draw() for _ in batch])
+        for row, outcome in zip(batch, outcomes, strict=True):
+            if outcome == NO_CONFIRMED_ENTRY:
+                summary.reject(Rejected(row.index, NO_CONFIRMED_ENTRY))
+                continue
+            summary.matched += 1
+            if outcome == INSERTED:
+                summary.inserted += 1
+            else:
+                summary.updated += 1
+        if progress is not None:
+            progress(summary)
+
+    def counts(self, caller: Caller, campaign_id: str, criteria: EligibilityCriteria) -> EligibilityCounts:
+        """SCR-004, ``byMarket`` in the campaign's market order."""
+        caller.require_supreme()
+        campaign = known_campaign(self.campaigns, caller, campaign_id)
+        return self.store.eligibility_counts(campaign_id, criteria, [m.id for m in campaign.markets])
+
+    def page(
+        self, caller: Caller, campaign_id: str, criteria: EligibilityCriteria, limit: int, offset: int
+    ) -> tuple[list[ScoringRecord], int]:
+        """SCR-005: a page of the ranked list and the total under the same criteria."""
+        caller.require_supreme()
+        known_campaign(self.campaigns, caller, campaign_id)
+        return self.store.eligible_page(campaign_id, criteria, limit, offset)
+
+    def export(self, caller: Caller, campaign_id: str, criteria: EligibilityCriteria) -> Iterator[ScoringRecord]:
+        """The whole ranked list, streamed (the campaign is checked before the first record)."""
+        caller.require_supreme()
+        known_campaign(self.campaigns, caller, campaign_id)
+        return self.store.eligible(campaign_id, criteria)
+
+    def tag(self, caller: Caller, campaign_id: str, tag_name: str, by: str, values: Iterable[str]) -> int:
+        """SCR-006: sets the tag on the records chosen by phone (normalised; unreadable phones choose nothing)
+        or by user id; returns how many records carry it by these values."""
+        caller.require_supreme()
+        campaign = known_campaign(self.campaigns, caller, campaign_id)
+        _check_tag(tag_name)
+        if by not in TAG_BYS:
+            raise BadRequest.at([("$.by", "must be phone or userId")])
+        chosen = [_phone_or_none(v, campaign.region) for v in values] if by == "phone" else list(values)
+        tagged = self.store.tag(campaign_id, tag_name, by, [v for v in chosen if v])
+        self._audit(caller, "scoring.tags", campaign_id, {"tagName": tag_name, "by": by}, {"tagged": tagged})
+        return tagged
+
+    def flip_verdicts(self, caller: Caller, campaign_id: str, tag_name: str, mode: str) -> int:
+        """SCR-006: ``exclude`` sets verdict false on the records carrying the tag, ``include`` on the others."""
+        caller.require_supreme()
+        known_campaign(self.campaigns, caller, campaign_id)
+        _check_tag(tag_name)
+        if mode not in FLIP_MODES:
+            raise BadRequest.at([("$.mode", "must be exclude or include")])
+        modified = self.store.flip_verdicts(campaign_id, tag_name, mode)
+        parameters = {"tagName": tag_name, "mode": mode}
+        self._audit(caller, "scoring.flipVerdicts", campaign_id, parameters, {"modified": modified})
+        return modified
+
+    def _audit(
+        self, caller: Caller, action: str, campaign_id: str, parameters: dict[str, Any], answer: dict[str, Any]
+    ) -> None:
+        counts = {k: v for k, v in answer.items() if isinstance(v, int) and not isinstance(v, bool)}
+        self.audit.record(AuditRecord(self.clock.now(), caller.user_id, action, campaign_id, parameters, counts))
+
+
+def _check_tag(tag_name: str) -> None:
+    if not tag_name or not tag_name.strip():
+        raise BadRequest.at([("$.tagName", "must not be empty")])
+
+
+def _phone_or_none(value: str, region: str) -> str | None:
+    try:
+        return normalize_phone(value, region)
+    except InvalidPhone:
+        return None
