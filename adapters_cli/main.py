@@ -14,29 +14,13 @@ from typing import Any
 import click
 import jwt
 
-from entry_service.bootstrap import Services, build, build_store, prepare_store
-from entry_service.settings import ConfigError, Settings
+from adapters_cli import selection
+from adapters_cli.context import _services, _settings
+from entry_service.bootstrap import build, build_store, prepare_store
+from entry_service.settings import ConfigError
 from entrycore.caller import Caller
 from entrycore.errors import DeliveryFailed, EntryError
 from entrycore.ports import Outbox
-
-
-def _settings() -> Settings:
-    try:
-        return Settings.from_env(os.environ)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-def _services(ctx: click.Context) -> Services:
-    """The wired services: given by tests through ``obj``, else built once from the environment."""
-    if ctx.obj is None:
-        try:
-            ctx.obj = build(_settings())
-        except ConfigError as exc:
-            raise click.ClickException(str(exc)) from None
-        ctx.call_on_close(ctx.obj.close)
-    return ctx.obj  # type: ignore[no-any-return]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -326,3 +310,7 @@ def invites_import(ctx: click.Context, file: io.TextIOBase, campaign_id: str, ba
     if show:
         click.echo("", err=True)
     click.echo(f"{read} invites read, {added} added to {campaign_id}")
+
+
+for command in (selection.scoring, selection.eligibility, selection.selection, selection.audit):
+    cli.add_command(command)

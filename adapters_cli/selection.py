@@ -1,0 +1,280 @@
+"""CLI for work too big for HTTP (SPEC §7, OPS-002): scoring uploads of any size, eligibility counts, the ranked
+list exported as CSV, and the audit trail. Long jobs show progress on stderr and a summary at the end."""
+
+from __future__ import annotations
+
+import csv
+import getpass
+import io
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+import click
+
+from adapters_cli.context import _services
+from entrycore.caller import Caller
+from entrycore.eligibility import EligibilityCriteria
+from entrycore.errors import EntryError
+from entrycore.scoring import ScoringRecord, UploadSummary
+from entrycore.timefmt import parse_iso
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection: cells a spreadsheet may evaluate
+EXPORT_COLUMNS = (
+    "rank",
+    "userId",
+    "firstName",
+    "lastName",
+    "email",
+    "phone",
+    "score",
+    "randomScore",
+    "verdict",
+    "locale",
+    "marketIds",
+    "codes",
+    "tags",
+)
+
+
+def admin_caller() -> Caller:
+    """The CLI acts as an administrator; the audit trail names the operating-system user."""
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):
+        who = str(os.getuid()) if hasattr(os, "getuid") else "unknown"
+    return Caller(user_id=f"cli:{who}", is_supreme=True)
+
+
+def _show_progress() -> bool:
+    return sys.stderr.isatty() or os.environ.get("ENTRY_PROGRESS") == "1"
+
+
+def criteria_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """SCR-003's criteria and SCR-005's orders as options (the query parameters of API.md §4)."""
+    options = [
+        click.option("--markets", "market_ids", default="", help="Comma list of market ids (any rank matches)."),
+        click.option("--min-score", type=float, default=None, help="Lowest score, inclusive."),
+        click.option("--max-score", type=float, default=None, help="Highest score, inclusive."),
+        click.option("--include-filtered", is_flag=True, help="Also records whose verdict is false."),
+        click.option("--selected-only", is_flag=True, help="Only fans with a code."),
+        click.option("--reassign", is_flag=True, help="Also fans with a code."),
+        click.option("--exclude-intl-phone", is_flag=True, help="Leave out phones not starting +1."),
+        click.option("--single-market-selection", is_flag=True, help="Only fans whose primary market is listed."),
+        click.option("--tag", default=None, help="Only records carrying this tag."),
+        click.option("--exclude-tag", default=None, help="Leave out records carrying this tag."),
+        click.option("--random-selection", is_flag=True, help="Order by random score."),
+        click.option("--order-by-preference", is_flag=True, help="Order by best rank among --markets, then score."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def criteria_of(options: dict[str, Any]) -> EligibilityCriteria:
+    markets = tuple(m.strip() for m in options.pop("market_ids").split(",") if m.strip())
+    return EligibilityCriteria(market_ids=markets, **options)
+
+
+class _Counting(io.RawIOBase):
+    """A binary file that counts the bytes read from it (the upload's progress)."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._raw.read(len(buffer))
+        buffer[: len(data)] = data
+        self.count += len(data)
+        return len(data)
+
+
+def _csv_value(column: str, text: str) -> Any:
+    """A CSV cell as its JSON value would be (a value that does not read is passed on: the row is rejected)."""
+    value = text.strip()
+    if column in ("score", "randomScore"):
+        if not value:
+            return None
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    if column == "verdict":
+        return {"true": True, "false": False, "": None}.get(value.lower(), value)
+    if column == "tags":
+        try:
+            return json.loads(value) if value else {}
+        except ValueError:
+            return value
+    return text
+
+
+def upload_rows(path: Path, text: IO[str]) -> Iterator[Any]:
+    """The rows of a ``.jsonl`` file (one JSON object per line) or a CSV file with a header row
+    (``phone,score[,verdict][,randomScore][,tags]``; ``tags`` a JSON object). A line that is not JSON is
+    passed on as is: the upload rejects it with its index."""
+    if path.suffix.lower() in (".jsonl", ".ndjson"):
+        for line in text:
+            if line.strip():
+                try:
+                    yield json.loads(line)
+                except ValueError:
+                    yield line
+        return
+    for row in csv.DictReader(text):
+        yield {k: v for k, v in ((k, _csv_value(k, v or "")) for k, v in row.items() if k) if v is not None}
+
+
+@click.group()
+def scoring() -> None:
+    """Scoring records: uploads of scoring results (SPEC SCR-001)."""
+
+
+@scoring.command("upload")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--campaign", "campaign_id", required=True)
+@click.pass_context
+def scoring_upload(ctx: click.Context, file: Path, campaign_id: str) -> None:
+    """Upload FILE (.csv with a header row phone,score[,verdict][,randomScore][,tags], or .jsonl), streamed
+    in batches of 1,000: any size. Prints the SCR-002 summary as JSON."""
+    services = _services(ctx)
+    size = file.stat().st_size
+    with file.open("rb") as raw:
+        counting = _Counting(raw)
+        text = io.TextIOWrapper(io.BufferedReader(counting), encoding="utf-8-sig", errors="replace", newline="")
+        with click.progressbar(length=size, label="uploading", file=sys.stderr, show_pos=True) as bar:
+            shown = 0
+
+            def progress(summary: UploadSummary) -> None:
+                nonlocal shown
+                bar.update(counting.count - shown)
+                shown = counting.count
+                if _show_progress() and not sys.stderr.isatty():
+                    click.echo(f"{summary.received} rows read, {summary.matched} matched", err=True)
+
+            try:
+                summary = services.scoring.upload(
+                    admin_caller(), campaign_id, upload_rows(file, text), progress=progress
+                )
+            except EntryError as exc:
+                raise click.ClickException(f"{exc.code}: {exc.message}") from None
+            bar.update(size - shown)
+    click.echo(json.dumps(summary.to_document()))
+
+
+@click.command("eligibility")
+@click.option("--campaign", "campaign_id", required=True)
+@criteria_options
+@click.pass_context
+def eligibility(ctx: click.Context, /, campaign_id: str, **options: Any) -> None:
+    """Eligibility counts (SCR-004) as a table: totals, then each market's counts by rank."""
+    services = _services(ctx)
+    try:
+        counts = services.scoring.counts(admin_caller(), campaign_id, criteria_of(options))
+    except EntryError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.message}") from None
+    totals = (counts.total, counts.verified, counts.selected, counts.available)
+    click.echo("total {}  verified {}  selected {}  available {}".format(*totals))
+    width = max([len("MARKET"), *(len(m.market_id) for m in counts.by_market)])
+    click.echo(f"{'MARKET':<{width}}  {'RANK 0':>10} {'RANK 1':>10} {'RANK 2':>10} {'RANK 3':>10}")
+    for market in counts.by_market:
+        click.echo(f"{market.market_id:<{width}}  " + " ".join(f"{n:>10}" for n in market.counts))
+
+
+@click.group()
+def selection() -> None:
+    """The ranked list of eligible fans (SCR-005)."""
+
+
+@selection.command("export")
+@click.option("--campaign", "campaign_id", required=True)
+@click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-", help="Default: stdout.")
+@criteria_options
+@click.pass_context
+def selection_export(ctx: click.Context, /, campaign_id: str, output: IO[str], **options: Any) -> None:
+    """Stream the ranked list as CSV (safe to open in a spreadsheet: fan-typed text that could be read
+    as a formula is neutralised, OWASP); progress and the count on stderr."""
+    services = _services(ctx)
+    writer = csv.writer(output, lineterminator="\n")
+    written = 0
+    try:
+        records = services.scoring.export(admin_caller(), campaign_id, criteria_of(options))
+        writer.writerow(EXPORT_COLUMNS)
+        for written, record in enumerate(records, start=1):
+            writer.writerow(export_row(written, record))
+            if written % 10_000 == 0 and _show_progress():
+                click.echo(f"\r{written} fans exported", nl=False, err=True)
+    except EntryError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.message}") from None
+    output.flush()
+    if _show_progress():
+        click.echo("", err=True)
+    click.echo(f"{written} fans exported from {campaign_id}", err=True)
+
+
+@click.group()
+def audit() -> None:
+    """The audit trail of admin operations (SPEC OPS-002)."""
+
+
+@audit.command("list")
+@click.option("--campaign", "campaign_id", default=None, help="Only this campaign's operations.")
+@click.option("--since", default=None, help="ISO-8601 time (with Z or an offset): only operations from then.")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 100_000))
+@click.pass_context
+def audit_list(ctx: click.Context, campaign_id: str | None, since: str | None, limit: int) -> None:
+    """The newest admin operations first: when, who, what, parameters and counts."""
+    start: datetime | None = None
+    if since is not None:
+        try:
+            start = parse_iso(since)
+        except ValueError:
+            raise click.BadParameter("not an ISO-8601 time with Z or an offset", param_hint="--since") from None
+    services = _services(ctx)
+    try:
+        records = services.audit.records(campaign_id, start, limit)
+    except EntryError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.message}") from None
+    click.echo("AT\tACTOR\tACTION\tCAMPAIGN\tPARAMETERS\tCOUNTS")
+    for record in records:
+        doc = record.to_document()
+        cells = (doc["at"], doc["actor"], doc["action"], doc["campaignId"] or "-")
+        line = [*(" ".join(str(c).split()) for c in cells), _compact(doc["parameters"]), _compact(doc["counts"])]
+        click.echo("\t".join(line))
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+def neutralised(text: str | None) -> str:
+    """Fan-typed text as a spreadsheet cannot evaluate it (OWASP CSV injection: a leading ``'``)."""
+    if not text:
+        return ""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def export_row(rank: int, record: ScoringRecord) -> list[Any]:
+    return [
+        rank,
+        neutralised(record.user_id),
+        neutralised(record.first_name),
+        neutralised(record.last_name),
+        neutralised(record.email),
+        record.phone,
+        record.score,
+        record.random_score,
+        "true" if record.verdict else "false",
+        record.locale or "",
+        neutralised("|".join(record.markets)),
+        neutralised("|".join(code for code, _ in record.codes)),
+        _compact(dict(record.tags)),
+    ]
