@@ -18,7 +18,7 @@ from pymongo import ASCENDING, DESCENDING
 from adapters_mongo.errors import unavailable
 from entrycore.eligibility import MAX_RANKS, EligibilityCounts, EligibilityCriteria, MarketCounts
 from entrycore.model import Entry
-from entrycore.scoring import INSERTED, NO_CONFIRMED_ENTRY, UPDATED, ScoreRow, ScoringRecord, merge
+from entrycore.scoring import INSERTED, NO_CONFIRMED_ENTRY, UPDATED, EntryFacts, ScoreRow, ScoringRecord, merge
 
 _BY_SCORE = [("score", DESCENDING), ("userId", ASCENDING)]
 _BY_RANDOM = [("randomScore", ASCENDING), ("userId", ASCENDING)]
@@ -58,7 +58,7 @@ class MongoScoring:
                     outcomes.append(NO_CONFIRMED_ENTRY)
                     continue
                 existing = records.get(entry.user_id)
-                records[entry.user_id] = writes[entry.user_id] = merge(existing, row, entry, drawn)
+                records[entry.user_id] = writes[entry.user_id] = merge(existing, row, EntryFacts.of(entry), drawn)
                 outcomes.append(INSERTED if existing is None else UPDATED)
             for user_id, record in writes.items():  # one write per record: mongomock's bulk_write lags pymongo's
                 self._scoring.replace_one(

@@ -29,8 +29,7 @@ from entrycore.eligibility import (
     EligibilityCriteria,
     MarketCounts,
 )
-from entrycore.model import Entry
-from entrycore.scoring import INSERTED, NO_CONFIRMED_ENTRY, UPDATED, ScoreRow, ScoringRecord, merge
+from entrycore.scoring import INSERTED, NO_CONFIRMED_ENTRY, UPDATED, EntryFacts, ScoreRow, ScoringRecord, merge
 
 SLOT_BITS = 15
 NO_SLOT = (1 << SLOT_BITS) - 1  # an unused rank
@@ -38,8 +37,15 @@ MAX_SLOTS = NO_SLOT  # markets per campaign the encoding can number
 MASK_BITS = 63  # bits of the mask column (SQLite integers are signed 64-bit)
 _STREAM_BATCH = 1_000
 
-_ENTRY_BY_PHONE = "SELECT doc FROM entries WHERE campaign_id = ? AND phone = ? AND phone_confirmed = 1"
+# What a record copies of its entry, read by SQLite from the entry's document in one parse (a JSON array).
+_ENTRIES_BY_PHONE = (
+    "SELECT phone, user_id, json_extract(doc, '$.phone', '$.firstName', '$.lastName', '$.email', '$.locale',"
+    " '$.markets', '$.codes', '$.review.isBlocked') FROM entries"
+    " WHERE campaign_id = ? AND phone IN ({}) AND phone_confirmed = 1"
+)
+_RECORDS = "SELECT user_id, id, doc FROM scoring WHERE campaign_id = ? AND user_id IN ({})"
 _RECORD = "SELECT id, doc FROM scoring WHERE campaign_id = ? AND user_id = ?"
+_CHUNK = 500  # values per IN (…): under SQLite's limit of bound parameters
 _INSERT = (
     "INSERT INTO scoring (campaign_id, user_id, phone, score, random_score, state, blocked, intl, combo, mask, doc)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -77,28 +83,40 @@ class SqliteScoring:
     def upsert_scores(self, campaign_id: str, rows: Sequence[ScoreRow], random_scores: Sequence[float]) -> list[str]:
         if len(rows) != len(random_scores):
             raise ValueError("one random score per row")
+        phones = sorted({row.phone for row in rows})
 
         def upsert(conn: sqlite3.Connection) -> list[str]:
             slots = _load_slots(conn, campaign_id)
+            holders = {
+                phone: _facts(campaign_id, user_id, facts)
+                for chunk in _chunks(phones)
+                for phone, user_id, facts in conn.execute(
+                    _ENTRIES_BY_PHONE.format(_marks(chunk)), (campaign_id, *chunk)
+                )
+            }
+            users = sorted({facts.user_id for facts in holders.values()})
+            found = {
+                user_id: (record_id, _record(doc))
+                for chunk in _chunks(users)
+                for user_id, record_id, doc in conn.execute(_RECORDS.format(_marks(chunk)), (campaign_id, *chunk))
+            }
             outcomes = []
             for row, drawn in zip(rows, random_scores, strict=True):
-                hit = conn.execute(_ENTRY_BY_PHONE, (campaign_id, row.phone)).fetchone()
-                if hit is None:
+                facts = holders.get(row.phone)
+                if facts is None:
                     outcomes.append(NO_CONFIRMED_ENTRY)
                     continue
-                entry = Entry.from_document(json.loads(hit[0]))
-                found = conn.execute(_RECORD, (campaign_id, entry.user_id)).fetchone()
-                existing = None if found is None else _record(found[1])
-                record = merge(existing, row, entry, drawn)
+                record_id, existing = found.get(facts.user_id, (None, None))
+                record = merge(existing, row, facts, drawn)
                 columns = _columns(record, _slots_of(conn, campaign_id, record.markets, slots))
-                if found is None:
-                    record_id = conn.execute(_INSERT, (campaign_id, entry.user_id, *columns)).lastrowid
+                if record_id is None:
+                    record_id = conn.execute(_INSERT, (campaign_id, facts.user_id, *columns)).lastrowid
                 else:
-                    record_id = found[0]
                     conn.execute(_UPDATE, (*columns, record_id))
+                found[facts.user_id] = (record_id, record)
                 for tag, value in row.tags.items():
                     conn.execute(_SET_TAG if value else _UNSET_TAG, (campaign_id, tag, record_id))
-                outcomes.append(INSERTED if found is None else UPDATED)
+                outcomes.append(INSERTED if existing is None else UPDATED)
             return outcomes
 
         return self._db.write(upsert)
@@ -202,6 +220,31 @@ class SqliteScoring:
                         yield from (_record(doc) for (doc,) in rows)
                 finally:
                     cursor.close()
+
+
+def _chunks(values: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+def _marks(values: list[str]) -> str:
+    return ", ".join("?" * len(values))
+
+
+def _facts(campaign_id: str, user_id: str, extracted: str) -> EntryFacts:
+    phone, first, last, email, locale, markets, codes, blocked = json.loads(extracted)
+    return EntryFacts(
+        campaign_id=campaign_id,
+        user_id=user_id,
+        phone=phone,
+        first_name=first,
+        last_name=last,
+        email=email,
+        locale=locale,
+        markets=tuple(markets or ()),
+        codes=tuple((c["code"], c.get("codeConfigId")) for c in codes or ()),
+        blocked=bool(blocked),
+    )
 
 
 def _record(doc: str) -> ScoringRecord:

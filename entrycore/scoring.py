@@ -8,6 +8,7 @@ entry has the phone). Matching rows to entries and storing them is the store's (
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,6 +18,7 @@ from entrycore.eligibility import Candidate
 from entrycore.model import Entry
 from entrycore.phones import InvalidPhone, normalize_phone
 
+_E164_TEXT = re.compile(r"\+[1-9][0-9]{6,14}\Z")
 INVALID_PHONE = "INVALID_PHONE"
 INVALID_SCORE = "INVALID_SCORE"
 NO_CONFIRMED_ENTRY = "NO_CONFIRMED_ENTRY"
@@ -35,6 +37,9 @@ class ScoreRow:
     verdict: bool | None = None
     random_score: float | None = None
     tags: Mapping[str, bool] = attrs.field(factory=dict, hash=False)
+    # False when the phone was given in E.164 form and not run through phonenumbers yet (``read_row``'s
+    # ``defer_phone_check``): it is checked only if no confirmed entry has it exactly.
+    phone_checked: bool = True
 
 
 @attrs.frozen
@@ -46,14 +51,24 @@ class Rejected:
         return {"index": self.index, "reason": self.reason}
 
 
-def read_row(index: int, row: Any, region: str = "US") -> ScoreRow | Rejected:
-    """The row at ``index`` of an upload, or why it is rejected (SCR-002)."""
+def read_row(index: int, row: Any, region: str = "US", *, defer_phone_check: bool = False) -> ScoreRow | Rejected:
+    """The row at ``index`` of an upload, or why it is rejected (SCR-002).
+
+    ``defer_phone_check``: a phone already written in E.164 is taken as is (``phone_checked`` false) and
+    checked only when it matches no confirmed entry (``check_phone``). Every stored phone is a checked E.164
+    number, so a row whose E.164 text matches one exactly is valid: phonenumbers (~0.1 ms a number) runs only
+    for the rows that need it, which makes uploads of millions of rows several times faster."""
     if not isinstance(row, Mapping):
         return Rejected(index, INVALID_PHONE)
-    try:
-        phone = normalize_phone(row.get("phone"), region)  # type: ignore[arg-type]  # checked inside
-    except InvalidPhone:
-        return Rejected(index, INVALID_PHONE)
+    given = row.get("phone")
+    checked = not (defer_phone_check and isinstance(given, str) and _E164_TEXT.match(given))
+    if checked:
+        try:
+            phone = normalize_phone(given, region)  # type: ignore[arg-type]  # checked inside
+        except InvalidPhone:
+            return Rejected(index, INVALID_PHONE)
+    else:
+        phone = str(given)
     score = _number(row.get("score"))
     verdict = row.get("verdict")
     random_score = row.get("randomScore")
@@ -66,7 +81,18 @@ def read_row(index: int, row: Any, region: str = "US") -> ScoreRow | Rejected:
         or not all(isinstance(k, str) and k and isinstance(v, bool) for k, v in tags.items())
     ):
         return Rejected(index, INVALID_SCORE)
-    return ScoreRow(index, phone, score, verdict, None if random_score is None else float(random_score), dict(tags))
+    random = None if random_score is None else float(random_score)
+    return ScoreRow(index, phone, score, verdict, random, dict(tags), checked)
+
+
+def check_phone(row: ScoreRow, region: str) -> ScoreRow | Rejected:
+    """A deferred row's phone run through the full check: INVALID_PHONE, or the row with its normalised phone
+    (the same text when it was canonical already, e.g. not a +52 1 number that PHN-006 folds)."""
+    try:
+        phone = normalize_phone(row.phone, region)
+    except InvalidPhone:
+        return Rejected(row.index, INVALID_PHONE)
+    return attrs.evolve(row, phone=phone, phone_checked=True)
 
 
 def _number(value: Any) -> float | None:
@@ -198,11 +224,42 @@ class ScoringRecord:
 INSERTED, UPDATED = "inserted", "updated"
 
 
-def merge(existing: ScoringRecord | None, row: ScoreRow, entry: Entry, random_score: float) -> ScoringRecord:
-    """The scoring record an uploaded row makes of ``entry`` (its phone-confirmed entry, SCR-001): the row's
-    score and verdict (default true), its random score or else the stored one or else ``random_score``, the
-    tags merged into the stored ones, and the entry's name, email, phone, locale, ranked markets, codes and
-    block copied as they are now."""
+@attrs.frozen
+class EntryFacts:
+    """What a scoring record copies of its phone-confirmed entry at upload (SCR-001)."""
+
+    campaign_id: str
+    user_id: str
+    phone: str | None
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+    locale: str | None
+    markets: tuple[str, ...]
+    codes: tuple[tuple[str, str | None], ...]
+    blocked: bool
+
+    @classmethod
+    def of(cls, entry: Entry) -> EntryFacts:
+        return cls(
+            campaign_id=entry.campaign_id,
+            user_id=entry.user_id,
+            phone=entry.phone,
+            first_name=entry.first_name,
+            last_name=entry.last_name,
+            email=entry.email,
+            locale=entry.locale,
+            markets=entry.markets,
+            codes=tuple((c.code, c.code_config_id) for c in entry.codes),
+            blocked=entry.is_blocked,
+        )
+
+
+def merge(existing: ScoringRecord | None, row: ScoreRow, entry: EntryFacts, random_score: float) -> ScoringRecord:
+    """The scoring record an uploaded row makes of its phone-confirmed entry (SCR-001): the row's score and
+    verdict (default true), its random score or else the stored one or else ``random_score``, the tags merged
+    into the stored ones, and the entry's name, email, phone, locale, ranked markets, codes and block copied
+    as they are now."""
     kept = existing.random_score if existing is not None else random_score
     return ScoringRecord(
         campaign_id=entry.campaign_id,
@@ -216,7 +273,7 @@ def merge(existing: ScoringRecord | None, row: ScoreRow, entry: Entry, random_sc
         email=entry.email,
         locale=entry.locale,
         markets=entry.markets,
-        codes=tuple((c.code, c.code_config_id) for c in entry.codes),
+        codes=entry.codes,
         tags={**(existing.tags if existing is not None else {}), **row.tags},
-        blocked=entry.is_blocked,
+        blocked=entry.blocked,
     )

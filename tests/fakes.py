@@ -28,7 +28,7 @@ from entrycore.errors import (
 )
 from entrycore.model import Campaign, Entry, UserAccount
 from entrycore.outbox import NEVER, DeadLetter, OutboxMessage, RetryRequest
-from entrycore.scoring import INSERTED, NO_CONFIRMED_ENTRY, UPDATED, ScoreRow, ScoringRecord, merge
+from entrycore.scoring import INSERTED, NO_CONFIRMED_ENTRY, UPDATED, EntryFacts, ScoreRow, ScoringRecord, merge
 
 
 @attrs.define
@@ -363,7 +363,7 @@ class FakeScoring:
                     outcomes.append(NO_CONFIRMED_ENTRY)
                     continue
                 existing = self.records.get((campaign_id, entry.user_id))
-                self.records[(campaign_id, entry.user_id)] = merge(existing, row, entry, drawn)
+                self.records[(campaign_id, entry.user_id)] = merge(existing, row, EntryFacts.of(entry), drawn)
                 outcomes.append(INSERTED if existing is None else UPDATED)
         return outcomes
 

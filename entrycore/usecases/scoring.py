@@ -15,7 +15,16 @@ from entrycore.eligibility import EligibilityCounts, EligibilityCriteria
 from entrycore.errors import BadRequest
 from entrycore.phones import InvalidPhone, normalize_phone
 from entrycore.ports import AuditTrail, CampaignSource, Clock, ScoringStore
-from entrycore.scoring import INSERTED, NO_CONFIRMED_ENTRY, Rejected, ScoreRow, ScoringRecord, UploadSummary, read_row
+from entrycore.scoring import (
+    INSERTED,
+    NO_CONFIRMED_ENTRY,
+    Rejected,
+    ScoreRow,
+    ScoringRecord,
+    UploadSummary,
+    check_phone,
+    read_row,
+)
 from entrycore.usecases.common import known_campaign
 
 UPLOAD_BATCH = 1_000  # rows per store write: bounded transactions, other writers interleave between them
@@ -56,38 +65,58 @@ class Scoring:
         batch: list[ScoreRow] = []
         for index, raw in enumerate(rows):
             summary.received += 1
-            row = read_row(index, raw, campaign.region)
+            row = read_row(index, raw, campaign.region, defer_phone_check=True)
             if isinstance(row, Rejected):
                 summary.reject(row)
                 continue
             batch.append(row)
             if len(batch) == UPLOAD_BATCH:
-                self._store(campaign_id, batch, summary, progress)
+                self._store(campaign_id, campaign.region, batch, summary, progress)
                 batch = []
         if batch:
-            self._store(campaign_id, batch, summary, progress)
+            self._store(campaign_id, campaign.region, batch, summary, progress)
         self._audit(caller, "scoring.upload", campaign_id, {}, summary.to_document())
         return summary
 
     def _store(
         self,
         campaign_id: str,
+        region: str,
         batch: list[ScoreRow],
         summary: UploadSummary,
         progress: Callable[[UploadSummary], None] | None,
     ) -> None:
         outcomes = self.store.upsert_scores(campaign_id, batch, [self.draw() for _ in batch])
+        again: list[ScoreRow] = []
         for row, outcome in zip(batch, outcomes, strict=True):
-            if outcome == NO_CONFIRMED_ENTRY:
-                summary.reject(Rejected(row.index, NO_CONFIRMED_ENTRY))
+            if outcome == NO_CONFIRMED_ENTRY and not row.phone_checked:
+                checked = check_phone(row, region)  # matched nothing as given: is it a valid phone at all?
+                if isinstance(checked, Rejected):
+                    summary.reject(checked)
+                elif checked.phone != row.phone:
+                    again.append(checked)  # canonical only once normalised (PHN-006): match that
+                else:
+                    summary.reject(Rejected(row.index, NO_CONFIRMED_ENTRY))
                 continue
-            summary.matched += 1
-            if outcome == INSERTED:
-                summary.inserted += 1
-            else:
-                summary.updated += 1
+            self._count(summary, row, outcome)
+        if again:
+            for row, outcome in zip(
+                again, self.store.upsert_scores(campaign_id, again, [self.draw() for _ in again]), strict=True
+            ):
+                self._count(summary, row, outcome)
         if progress is not None:
             progress(summary)
+
+    @staticmethod
+    def _count(summary: UploadSummary, row: ScoreRow, outcome: str) -> None:
+        if outcome == NO_CONFIRMED_ENTRY:
+            summary.reject(Rejected(row.index, NO_CONFIRMED_ENTRY))
+            return
+        summary.matched += 1
+        if outcome == INSERTED:
+            summary.inserted += 1
+        else:
+            summary.updated += 1
 
     def counts(self, caller: Caller, campaign_id: str, criteria: EligibilityCriteria) -> EligibilityCounts:
         """SCR-004, ``byMarket`` in the campaign's market order."""
