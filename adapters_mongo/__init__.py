@@ -3,6 +3,7 @@
 from adapters_mongo.audit import MongoAudit
 from adapters_mongo.client import connect
 from adapters_mongo.scoring import MongoScoring
+from adapters_mongo.selection import MongoSelection
 from adapters_mongo.store import MongoStore
 
-__all__ = ["MongoAudit", "MongoScoring", "MongoStore", "connect"]
+__all__ = ["MongoAudit", "MongoScoring", "MongoSelection", "MongoStore", "connect"]

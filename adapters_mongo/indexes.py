@@ -66,6 +66,12 @@ SCORING_INDEXES: dict[str, tuple[list[tuple[str, int]], dict[str, Any]]] = {
     "scoring_markets": ([("campaignId", ASCENDING), ("markets", ASCENDING), ("score", DESCENDING)], {}),
     "scoring_tagged": ([("campaignId", ASCENDING), ("tagged", ASCENDING)], {}),
 }
+# Selection's views of the entries (adapters_mongo/selection.py): lists in creation order, counts by market.
+SELECTION_INDEXES: dict[str, tuple[list[tuple[str, int]], dict[str, Any]]] = {
+    "campaign_created": ([("campaignId", ASCENDING), ("dateCreated", ASCENDING), ("userId", ASCENDING)], {}),
+    "campaign_primary_market": ([("campaignId", ASCENDING), ("markets.0", ASCENDING), ("dateCreated", ASCENDING)], {}),
+}
+
 # The audit trail (adapters_mongo/audit.py), newest first, of one campaign or all.
 AUDIT_INDEXES: dict[str, tuple[list[tuple[str, int]], dict[str, Any]]] = {
     "audit_at": ([("at", DESCENDING)], {}),
@@ -121,7 +127,7 @@ def _same_options(index: Mapping[str, Any], options: Mapping[str, Any]) -> bool:
 
 def create_entry_indexes(entries: Any) -> None:
     """Ensures every index of ``entries`` (see ``ensure_indexes``)."""
-    ensure_indexes(entries, {**ENTRY_INDEXES, **OUTBOX_INDEXES})
+    ensure_indexes(entries, {**ENTRY_INDEXES, **OUTBOX_INDEXES, **SELECTION_INDEXES})
 
 
 def create_attempt_indexes(attempts: Any) -> None:

@@ -18,7 +18,16 @@ from pymongo import ASCENDING, DESCENDING
 from adapters_mongo.errors import unavailable
 from entrycore.eligibility import MAX_RANKS, EligibilityCounts, EligibilityCriteria, MarketCounts
 from entrycore.model import Entry
-from entrycore.scoring import INSERTED, NO_CONFIRMED_ENTRY, UPDATED, EntryFacts, ScoreRow, ScoringRecord, merge
+from entrycore.scoring import (
+    INSERTED,
+    NO_CONFIRMED_ENTRY,
+    UPDATED,
+    EntryFacts,
+    ScoreRow,
+    ScoringRecord,
+    merge,
+    refreshed,
+)
 
 _BY_SCORE = [("score", DESCENDING), ("userId", ASCENDING)]
 _BY_RANDOM = [("randomScore", ASCENDING), ("userId", ASCENDING)]
@@ -65,6 +74,18 @@ class MongoScoring:
                     {"campaignId": campaign_id, "userId": user_id}, _document(record), upsert=True
                 )
         return outcomes
+
+    def copy_entries(self, campaign_id: str, entries: Sequence[EntryFacts]) -> int:
+        by_user = {facts.user_id: facts for facts in entries}
+        copied = 0
+        with unavailable():
+            found = list(self._scoring.find({"campaignId": campaign_id, "userId": {"$in": sorted(by_user)}}))
+            for doc in found:
+                record = refreshed(_record(doc), by_user[doc["userId"]])
+                key = {"campaignId": campaign_id, "userId": record.user_id}
+                self._scoring.replace_one(key, _document(record))
+                copied += 1
+        return copied
 
     def tag(self, campaign_id: str, tag: str, by: str, values: Sequence[str]) -> int:
         field = {"phone": "phone", "userId": "userId"}[by]

@@ -3,6 +3,7 @@
 
 from adapters_sqlite.audit import SqliteAudit
 from adapters_sqlite.scoring import SqliteScoring
+from adapters_sqlite.selection import SqliteSelection
 from adapters_sqlite.store import SqliteStore
 
-__all__ = ["SqliteAudit", "SqliteScoring", "SqliteStore"]
+__all__ = ["SqliteAudit", "SqliteScoring", "SqliteSelection", "SqliteStore"]

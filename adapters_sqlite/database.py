@@ -253,6 +253,6 @@ def _apply(conn: sqlite3.Connection, statement: str) -> None:
     adding = _ADD_COLUMN.match(statement)
     if adding:
         table, column = adding.groups()
-        if any(row[1] == column for row in conn.execute(f"PRAGMA table_info({table})")):
+        if any(row[1] == column for row in conn.execute(f"PRAGMA table_xinfo({table})")):  # generated ones too
             return
     conn.execute(statement)

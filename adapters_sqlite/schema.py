@@ -222,6 +222,31 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX IF NOT EXISTS audit_at ON audit (at)",
         "CREATE INDEX IF NOT EXISTS audit_campaign_at ON audit (campaign_id, at)",
     ),
+    (
+        # What selection's entry lists, registration counts and timeline read (SPEC SCR-008…010), as virtual
+        # columns computed from the entry's document: nothing changes in how entries are written, and only the
+        # indexes below store them.
+        "ALTER TABLE entries ADD COLUMN blocked INTEGER"
+        " GENERATED ALWAYS AS (coalesce(json_extract(doc, '$.review.isBlocked'), 0)) VIRTUAL",
+        "ALTER TABLE entries ADD COLUMN has_codes INTEGER"
+        " GENERATED ALWAYS AS (coalesce(json_array_length(doc, '$.codes'), 0) > 0) VIRTUAL",
+        "ALTER TABLE entries ADD COLUMN market TEXT GENERATED ALWAYS AS (json_extract(doc, '$.markets[0]')) VIRTUAL",
+        "ALTER TABLE entries ADD COLUMN markets TEXT GENERATED ALWAYS AS (json_extract(doc, '$.markets')) VIRTUAL",
+        "ALTER TABLE entries ADD COLUMN date_confirmed TEXT"
+        " GENERATED ALWAYS AS (json_extract(doc, '$.datePhoneConfirmed')) VIRTUAL",
+        # Entry lists (SCR-009) in creation order, filtered in the index.
+        """
+        CREATE INDEX IF NOT EXISTS entries_lists
+            ON entries (campaign_id, blocked, has_codes, date_created, user_id, market, phone_confirmed)
+        """,
+        # Registration counts (SCR-010): one pass grouped by the ranked list.
+        "CREATE INDEX IF NOT EXISTS entries_ranked ON entries (campaign_id, phone_confirmed, markets)",
+        # The timeline's confirmations.
+        """
+        CREATE INDEX IF NOT EXISTS entries_confirmed_at
+            ON entries (campaign_id, date_confirmed) WHERE phone_confirmed = 1
+        """,
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -29,7 +29,16 @@ from entrycore.eligibility import (
     EligibilityCriteria,
     MarketCounts,
 )
-from entrycore.scoring import INSERTED, NO_CONFIRMED_ENTRY, UPDATED, EntryFacts, ScoreRow, ScoringRecord, merge
+from entrycore.scoring import (
+    INSERTED,
+    NO_CONFIRMED_ENTRY,
+    UPDATED,
+    EntryFacts,
+    ScoreRow,
+    ScoringRecord,
+    merge,
+    refreshed,
+)
 
 SLOT_BITS = 15
 NO_SLOT = (1 << SLOT_BITS) - 1  # an unused rank
@@ -120,6 +129,25 @@ class SqliteScoring:
             return outcomes
 
         return self._db.write(upsert)
+
+    def copy_entries(self, campaign_id: str, entries: Sequence[EntryFacts]) -> int:
+        by_user = {facts.user_id: facts for facts in entries}
+        users = sorted(by_user)
+
+        def copy(conn: sqlite3.Connection) -> int:
+            slots = _load_slots(conn, campaign_id)
+            copied = 0
+            for chunk in _chunks(users):
+                for user_id, record_id, doc in conn.execute(
+                    _RECORDS.format(_marks(chunk)), (campaign_id, *chunk)
+                ).fetchall():
+                    record = refreshed(_record(doc), by_user[user_id])
+                    columns = _columns(record, _slots_of(conn, campaign_id, record.markets, slots))
+                    conn.execute(_UPDATE, (*columns, record_id))
+                    copied += 1
+            return copied
+
+        return self._db.write(copy) if users else 0
 
     def tag(self, campaign_id: str, tag: str, by: str, values: Sequence[str]) -> int:
         column = {"phone": "phone", "userId": "user_id"}[by]

@@ -23,6 +23,7 @@ from entrycore.ports import (
     ReceiptSender,
     RetryQueue,
     ScoringStore,
+    SelectionStore,
     Store,
     UserSource,
 )
@@ -34,6 +35,7 @@ from entrycore.usecases.refresh import ScoreRefresher
 from entrycore.usecases.registrations import Registrations
 from entrycore.usecases.relay import Relay
 from entrycore.usecases.scoring import Scoring
+from entrycore.usecases.selection import Selection
 
 if TYPE_CHECKING:
     from adapters_http.clients import Breaker
@@ -51,6 +53,7 @@ class Services:
     phones: PhoneConfirmations
     invites: Invites
     scoring: Scoring
+    selection: Selection
     audit: AuditTrail
     relay: Relay
     refresher: ScoreRefresher
@@ -67,16 +70,16 @@ class Services:
             close()
 
 
-def build_selection(store: Store) -> tuple[ScoringStore, AuditTrail]:
-    """The scoring and audit adapters on the same datastore as ``store`` (its connections)."""
-    from adapters_sqlite import SqliteAudit, SqliteScoring, SqliteStore  # noqa: PLC0415
+def build_selection(store: Store) -> tuple[ScoringStore, SelectionStore, AuditTrail]:
+    """The scoring, selection and audit adapters on the same datastore as ``store`` (its connections)."""
+    from adapters_sqlite import SqliteAudit, SqliteScoring, SqliteSelection, SqliteStore  # noqa: PLC0415
 
     if isinstance(store, SqliteStore):
-        return SqliteScoring(store.database), SqliteAudit(store.database)
-    from adapters_mongo import MongoAudit, MongoScoring, MongoStore  # noqa: PLC0415
+        return SqliteScoring(store.database), SqliteSelection(store.database), SqliteAudit(store.database)
+    from adapters_mongo import MongoAudit, MongoScoring, MongoSelection, MongoStore  # noqa: PLC0415
 
     if isinstance(store, MongoStore):
-        return MongoScoring(store.database), MongoAudit(store.database)
+        return MongoScoring(store.database), MongoSelection(store.database), MongoAudit(store.database)
     raise ConfigError(f"ENTRY_STORE: no scoring adapter for {type(store).__name__}")
 
 
@@ -273,7 +276,7 @@ def build(settings: Settings, store: Store | None = None) -> Services:
         ids=ids,
         token_secret=settings.phone_token_secret or "",
     )
-    scoring_store, audit = build_selection(store)
+    scoring_store, views, audit = build_selection(store)
     events, receipts = build_event_sink(settings), build_receipts(settings)
     retries = build_retry_queue(settings, store)
     relay = Relay(
@@ -299,6 +302,15 @@ def build(settings: Settings, store: Store | None = None) -> Services:
         refresher=refresher,
         invites=Invites(campaigns=campaigns, invites=invite_store, audit=audit, clock=clock),
         scoring=Scoring(campaigns=campaigns, store=scoring_store, audit=audit, clock=clock),
+        selection=Selection(
+            campaigns=campaigns,
+            entries=entries,
+            scoring=scoring_store,
+            views=views,
+            audit=audit,
+            clock=clock,
+            ids=ids,
+        ),
         audit=audit,
         verifier=build_verifier(settings),
         clock=clock,

@@ -25,6 +25,7 @@ def app_for(services: Services) -> Flask:
         invites=services.invites,
         refresher=services.refresher,
         scoring=services.scoring,
+        selection=services.selection,
         outbox=services.store,
         verifier=services.verifier,
         clock=services.clock,

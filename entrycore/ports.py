@@ -10,7 +10,8 @@ from entrycore.audit import AuditRecord
 from entrycore.eligibility import EligibilityCounts, EligibilityCriteria
 from entrycore.model import Campaign, Entry, FraudResult, UserAccount
 from entrycore.outbox import DeadLetter, OutboxMessage, RetryRequest
-from entrycore.scoring import ScoreRow, ScoringRecord
+from entrycore.scoring import EntryFacts, ScoreRow, ScoringRecord
+from entrycore.selection import EntryFilter, TimelinePoint
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -259,6 +260,11 @@ class ScoringStore(Protocol):
         """Every record of the list, in the list's order, streamed (for exports of any size)."""
         ...
 
+    def copy_entries(self, campaign_id: str, entries: Sequence[EntryFacts]) -> int:
+        """Copies the entries' facts (codes, block, markets, contact) onto their scoring records, after selection
+        changed the entries (SCR-007/008); returns how many of them have a record."""
+        ...
+
     def tag(self, campaign_id: str, tag: str, by: str, values: Sequence[str]) -> int:
         """Sets ``tag`` true on the records whose ``by`` (``phone``, E.164, or ``userId``) is among ``values``;
         returns how many records carry it by these values (SCR-006)."""
@@ -267,6 +273,23 @@ class ScoringStore(Protocol):
     def flip_verdicts(self, campaign_id: str, tag: str, mode: str) -> int:
         """``exclude``: verdict false on the records carrying ``tag``; ``include``: on those not carrying it
         (SCR-006). Returns how many records changed from true to false."""
+        ...
+
+
+class SelectionStore(Protocol):
+    """Selection's views of the entries (SPEC SCR-009, SCR-010, the timeline), kept in the datastore."""
+
+    def entry_page(self, campaign: Campaign, chosen: EntryFilter, limit: int, offset: int) -> tuple[list[Entry], int]:
+        """``entrycore.selection.entry_page`` of the campaign's entries: a page and the total."""
+        ...
+
+    def registration_groups(self, campaign_id: str) -> list[tuple[list[str], bool, int]]:
+        """The campaign's entries grouped by (ranked markets, phone confirmed), with their number (for
+        ``entrycore.selection.registration_counts``)."""
+        ...
+
+    def timeline(self, campaign_id: str, bucket: str) -> list[TimelinePoint]:
+        """``entrycore.selection.timeline`` of the campaign's entries (``hour`` or ``day`` buckets, UTC)."""
         ...
 
 

@@ -277,3 +277,19 @@ def merge(existing: ScoringRecord | None, row: ScoreRow, entry: EntryFacts, rand
         tags={**(existing.tags if existing is not None else {}), **row.tags},
         blocked=entry.blocked,
     )
+
+
+def refreshed(record: ScoringRecord, entry: EntryFacts) -> ScoringRecord:
+    """The record with its entry's facts copied again (after codes or a block changed the entry): score,
+    verdict, random score and tags are the record's own."""
+    return attrs.evolve(
+        record,
+        phone=entry.phone or record.phone,
+        first_name=entry.first_name,
+        last_name=entry.last_name,
+        email=entry.email,
+        locale=entry.locale,
+        markets=entry.markets,
+        codes=entry.codes,
+        blocked=entry.blocked,
+    )

@@ -28,7 +28,17 @@ from entrycore.errors import (
 )
 from entrycore.model import Campaign, Entry, UserAccount
 from entrycore.outbox import NEVER, DeadLetter, OutboxMessage, RetryRequest
-from entrycore.scoring import INSERTED, NO_CONFIRMED_ENTRY, UPDATED, EntryFacts, ScoreRow, ScoringRecord, merge
+from entrycore.scoring import (
+    INSERTED,
+    NO_CONFIRMED_ENTRY,
+    UPDATED,
+    EntryFacts,
+    ScoreRow,
+    ScoringRecord,
+    merge,
+    refreshed,
+)
+from entrycore.selection import EntryFilter, TimelinePoint, entry_page, timeline
 
 
 @attrs.define
@@ -389,6 +399,15 @@ class FakeScoring:
         chosen = [r for r in self._of(campaign_id) if listed(r.candidate(), criteria)]
         yield from sorted(chosen, key=lambda r: sort_key(r.candidate(), criteria))
 
+    def copy_entries(self, campaign_id: str, entries: Sequence[EntryFacts]) -> int:
+        copied = 0
+        for facts in entries:
+            record = self.records.get((campaign_id, facts.user_id))
+            if record is not None:
+                self.records[(campaign_id, facts.user_id)] = refreshed(record, facts)
+                copied += 1
+        return copied
+
     def tag(self, campaign_id: str, tag: str, by: str, values: Sequence[str]) -> int:
         wanted, tagged = set(values), 0
         for key, record in list(self.records.items()):
@@ -423,3 +442,24 @@ class FakeAudit:
             if (campaign_id is None or r.campaign_id == campaign_id) and (since is None or r.at >= since)
         ]
         return sorted(chosen, key=lambda r: r.at, reverse=True)[:limit]
+
+
+@attrs.define
+class FakeSelection:
+    """SelectionStore in memory over a FakeEntryStore: the reference functions of entrycore.selection."""
+
+    entries: FakeEntryStore
+
+    def _of(self, campaign_id: str) -> list[Entry]:
+        return [Entry.from_document(d) for (cid, _), d in self.entries.docs.items() if cid == campaign_id]
+
+    def entry_page(self, campaign: Campaign, chosen: EntryFilter, limit: int, offset: int) -> tuple[list[Entry], int]:
+        return entry_page(self._of(campaign.id), chosen, campaign, limit, offset)
+
+    def registration_groups(self, campaign_id: str) -> list[tuple[list[str], bool, int]]:
+        return [(list(e.markets), e.phone_confirmed, 1) for e in self._of(campaign_id)]
+
+    def timeline(self, campaign_id: str, bucket: str) -> list[TimelinePoint]:
+        entries = self._of(campaign_id)
+        confirmed = [e.date_phone_confirmed for e in entries if e.phone_confirmed and e.date_phone_confirmed]
+        return timeline([e.date_created for e in entries], confirmed, bucket)

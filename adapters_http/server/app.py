@@ -17,6 +17,7 @@ from adapters_http.server.routes_admin import admin
 from adapters_http.server.routes_fan import fan
 from adapters_http.server.routes_ops import ops
 from adapters_http.server.routes_scoring import scoring
+from adapters_http.server.routes_selection import selection
 from entrycore.errors import EntryError
 
 log = logging.getLogger("entry_service.http")
@@ -36,6 +37,7 @@ def create_app(services: AppServices, config: HttpConfig) -> Flask:
     app.register_blueprint(ops)
     app.register_blueprint(admin)
     app.register_blueprint(scoring)
+    app.register_blueprint(selection)
     app.register_blueprint(fan)
 
     app.wsgi_app = _Headers(app.wsgi_app, config.cors_origins)  # type: ignore[method-assign]

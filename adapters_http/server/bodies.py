@@ -9,7 +9,7 @@ import attrs
 import cattrs
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 
-from entrycore.errors import BadRequest
+from entrycore.errors import BadRequest, PayloadTooLarge
 from entrycore.text import is_unicode
 
 
@@ -72,6 +72,32 @@ class FlipBody:
 
     tagName: str
     mode: str
+
+
+@attrs.frozen
+class CodeDates:
+    start: str
+    end: str | None = None
+    revealCode: str | None = None
+
+
+@attrs.frozen
+class CodeItem:
+    """One item of ``POST /{campaignId}/entries/codes`` (API.md §4)."""
+
+    userId: str
+    code: str
+    date: CodeDates
+    codeConfigId: str | None = None
+
+
+@attrs.frozen
+class VerdictItem:
+    """One item of ``POST /{campaignId}/entries/verdicts`` (API.md §4)."""
+
+    userId: str
+    isBlocked: bool
+    date: str | None = None
 
 
 def _strict(kind: type, name: str) -> Any:
@@ -171,6 +197,22 @@ def structure(value: Any, cls: type[T]) -> T:
         raise BadRequest.at(_problems(exc, "$")) from None
     except ForbiddenExtraKeysError as exc:
         raise BadRequest.at([(f"$.{k}", "unknown key") for k in sorted(exc.extra_fields)]) from None
+
+
+def structure_items(value: Any, cls: type[T], limit: int) -> list[T]:
+    """A body that is a JSON array of 1..``limit`` ``cls`` items: BAD_REQUEST for another shape, no item or a bad
+    item (every problem with its path), PAYLOAD_TOO_LARGE past ``limit`` (API.md §2)."""
+    if not isinstance(value, list):
+        raise BadRequest.at([("$", "the body must be a JSON array")])
+    if not value:
+        raise BadRequest.at([("$", "must not be empty")])
+    if len(value) > limit:
+        raise PayloadTooLarge(f"At most {limit} items per request.")
+    try:
+        items: list[T] = CONVERTER.structure(value, list[cls])  # type: ignore[valid-type]
+    except (ClassValidationError, IterableValidationError) as exc:
+        raise BadRequest.at(_problems(exc, "$")) from None
+    return items
 
 
 def _problems(exc: BaseException, path: str) -> list[tuple[str, str]]:

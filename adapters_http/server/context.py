@@ -17,6 +17,7 @@ from entrycore.usecases.phones import PhoneConfirmations
 from entrycore.usecases.refresh import ScoreRefresher
 from entrycore.usecases.registrations import Registrations
 from entrycore.usecases.scoring import Scoring
+from entrycore.usecases.selection import Selection
 
 CORRELATION_KEY = "entry_service.correlation_id"  # where the WSGI middleware keeps a request's correlation id
 
@@ -31,6 +32,7 @@ class AppServices:
     invites: Invites
     refresher: ScoreRefresher
     scoring: Scoring
+    selection: Selection
     outbox: Outbox
     verifier: TokenVerifier
     clock: Clock

@@ -1,0 +1,100 @@
+"""Selection routes (API.md §4, SPEC SCR-007…010): codes, blocking, entry lists, counts, timeline. Supreme only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, request
+
+from adapters_http.server.bodies import CodeItem, VerdictItem, parse_json, structure_items
+from adapters_http.server.context import json_response, services
+from adapters_http.server.criteria import page_from
+from adapters_http.server.requests import caller, raw_body
+from adapters_http.server.views import admin_view
+from entrycore.errors import BadRequest
+from entrycore.selection import BlockItem, CodeAssignment, EntryFilter
+from entrycore.timefmt import parse_iso
+
+selection = Blueprint("selection", __name__)
+MAX_ITEMS = 1_000  # codes and blocking items per request (API.md §2)
+
+
+def _items(cls: type[Any]) -> tuple[Any, list[Any]]:
+    who = caller()
+    raw = raw_body(admin=True)
+    who.require_supreme()
+    return who, structure_items(parse_json(raw), cls, MAX_ITEMS)
+
+
+def _when(text: str | None, path: str, problems: list[tuple[str, str]]) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return parse_iso(text)
+    except ValueError:
+        problems.append((path, "must be an ISO-8601 time with Z or an offset"))
+        return None
+
+
+@selection.post("/<campaignId>/entries/codes")
+def assign_codes(campaignId: str) -> Any:
+    who, items = _items(CodeItem)
+    problems: list[tuple[str, str]] = []
+    assignments = []
+    for index, item in enumerate(items):
+        start = _when(item.date.start, f"$[{index}].date.start", problems)
+        end = _when(item.date.end, f"$[{index}].date.end", problems)
+        reveal = _when(item.date.revealCode, f"$[{index}].date.revealCode", problems)
+        for name, value in (("userId", item.userId), ("code", item.code)):
+            if not value.strip():
+                problems.append((f"$[{index}].{name}", "must not be empty"))
+        if start is not None:
+            assignments.append(CodeAssignment(item.userId, item.code, item.codeConfigId, start, end, reveal))
+    if problems:
+        raise BadRequest.at(problems)
+    return json_response(services().selection.assign_codes(who, campaignId, assignments))
+
+
+@selection.post("/<campaignId>/entries/verdicts")
+def set_verdicts(campaignId: str) -> Any:
+    who, items = _items(VerdictItem)
+    problems: list[tuple[str, str]] = []
+    blocks = []
+    for index, item in enumerate(items):
+        date = _when(item.date, f"$[{index}].date", problems)
+        if not item.userId.strip():
+            problems.append((f"$[{index}].userId", "must not be empty"))
+        blocks.append(BlockItem(item.userId, item.isBlocked, date))
+    if problems:
+        raise BadRequest.at(problems)
+    return json_response(services().selection.set_blocks(who, campaignId, blocks))
+
+
+@selection.get("/<campaignId>/entries/counts")
+def registration_counts(campaignId: str) -> Any:
+    who = caller()
+    who.require_supreme()
+    return json_response(services().selection.counts(who, campaignId).to_document())
+
+
+@selection.get("/<campaignId>/entries/timeline")
+def registrations_timeline(campaignId: str) -> Any:
+    who = caller()
+    who.require_supreme()
+    bucket = request.args.get("bucket", "hour")
+    points = services().selection.timeline(who, campaignId, bucket)
+    return json_response({"bucket": bucket, "points": [p.to_document() for p in points]})
+
+
+@selection.get("/<campaignId>/entries/<any(winners, codeless, blocked, verified):filterType>")
+def entry_list(campaignId: str, filterType: str) -> Any:
+    who = caller()
+    who.require_supreme()
+    page = page_from(request.args)
+    chosen = EntryFilter(filterType, request.args.get("market") or None, request.args.get("codeConfigId") or None)
+    svc = services()
+    entries, total = svc.selection.entry_list(who, campaignId, chosen, page.limit, page.offset)
+    campaign = svc.campaigns.get(campaignId, who.authorization)
+    now = svc.clock.now()
+    return json_response({"entries": [admin_view(e, campaign, now) for e in entries], "total": total})
