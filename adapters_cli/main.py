@@ -312,5 +312,12 @@ def invites_import(ctx: click.Context, file: io.TextIOBase, campaign_id: str, ba
     click.echo(f"{read} invites read, {added} added to {campaign_id}")
 
 
-for command in (selection.scoring, selection.eligibility, selection.selection, selection.audit):
+for command in (
+    selection.scoring,
+    selection.eligibility,
+    selection.selection,
+    selection.codes,
+    selection.verdicts,
+    selection.audit,
+):
     cli.add_command(command)

@@ -21,6 +21,7 @@ from entrycore.caller import Caller
 from entrycore.eligibility import EligibilityCriteria
 from entrycore.errors import EntryError
 from entrycore.scoring import ScoringRecord, UploadSummary
+from entrycore.selection import BlockItem, CodeAssignment
 from entrycore.timefmt import parse_iso
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection: cells a spreadsheet may evaluate
@@ -278,3 +279,115 @@ def export_row(rank: int, record: ScoringRecord) -> list[Any]:
         neutralised("|".join(code for code, _ in record.codes)),
         _compact(dict(record.tags)),
     ]
+
+
+def _file_items(path: Path, text: IO[str]) -> Iterator[dict[str, Any]]:
+    """The items of a ``.jsonl`` file (one JSON object per line) or of a CSV file with a header row."""
+    if path.suffix.lower() in (".jsonl", ".ndjson"):
+        for number, line in enumerate(text, start=1):
+            if line.strip():
+                try:
+                    item = json.loads(line)
+                except ValueError:
+                    raise click.ClickException(f"{path}:{number}: not a JSON object") from None
+                if not isinstance(item, dict):
+                    raise click.ClickException(f"{path}:{number}: not a JSON object")
+                yield item
+        return
+    for row in csv.DictReader(text):
+        yield {k: (v or "").strip() for k, v in row.items() if k}
+
+
+def _time(value: Any, where: str) -> datetime | None:
+    if value in (None, ""):
+        return None
+    try:
+        return parse_iso(value)
+    except ValueError:
+        raise click.ClickException(f"{where}: {value!r} is not an ISO-8601 time with Z or an offset") from None
+
+
+def _code_items(path: Path, text: IO[str]) -> Iterator[CodeAssignment]:
+    for number, item in enumerate(_file_items(path, text), start=1):
+        nested = item.get("date")
+        dates: dict[str, Any] = nested if isinstance(nested, dict) else item
+        user, code, start = item.get("userId"), item.get("code"), _time(dates.get("start"), f"item {number}: start")
+        if not isinstance(user, str) or not user or not isinstance(code, str) or not code or start is None:
+            raise click.ClickException(f"item {number}: userId, code and start are required")
+        end, reveal = _time(dates.get("end"), f"item {number}: end"), _time(dates.get("revealCode"), f"item {number}")
+        yield CodeAssignment(user, code, item.get("codeConfigId") or None, start, end, reveal)
+
+
+def _block_items(path: Path, text: IO[str]) -> Iterator[BlockItem]:
+    for number, item in enumerate(_file_items(path, text), start=1):
+        user, blocked = item.get("userId"), item.get("isBlocked")
+        if isinstance(blocked, str):
+            blocked = {"true": True, "false": False}.get(blocked.lower(), blocked)
+        if not isinstance(user, str) or not user or not isinstance(blocked, bool):
+            raise click.ClickException(f"item {number}: userId and isBlocked (true/false) are required")
+        yield BlockItem(user, blocked, _time(item.get("date"), f"item {number}: date"))
+
+
+def _in_batches(items: Iterator[Any], size: int = 1_000) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _apply_file(
+    ctx: click.Context, file: Path, campaign_id: str, read: Callable[..., Iterator[Any]], apply: str
+) -> None:
+    services = _services(ctx)
+    totals: dict[str, int] = {}
+    unmatched: list[str] = []
+    with file.open(encoding="utf-8-sig", newline="") as text:
+        try:
+            for batch in _in_batches(read(file, text)):
+                answer = getattr(services.selection, apply)(admin_caller(), campaign_id, batch)
+                for key, value in answer.items():
+                    if isinstance(value, list):
+                        unmatched += value
+                    else:
+                        totals[key] = totals.get(key, 0) + value
+                if _show_progress():
+                    click.echo(f"\r{totals.get('input', 0)} items applied", nl=False, err=True)
+        except EntryError as exc:
+            raise click.ClickException(f"{exc.code}: {exc.message}") from None
+    if _show_progress():
+        click.echo("", err=True)
+    click.echo(json.dumps({**totals, "unmatched": unmatched}))
+
+
+@click.group()
+def codes() -> None:
+    """Presale codes of entries (SPEC SCR-007)."""
+
+
+@codes.command("assign")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--campaign", "campaign_id", required=True)
+@click.pass_context
+def codes_assign(ctx: click.Context, file: Path, campaign_id: str) -> None:
+    """Assign the codes of FILE (.csv with a header row userId,code,codeConfigId,start,end,revealCode, or .jsonl
+    of API.md items), 1,000 at a time; the same code again is a no-op. Prints the totals as JSON."""
+    _apply_file(ctx, file, campaign_id, _code_items, "assign_codes")
+
+
+@click.group()
+def verdicts() -> None:
+    """Blocking and unblocking entries (SPEC SCR-008)."""
+
+
+@verdicts.command("apply")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--campaign", "campaign_id", required=True)
+@click.pass_context
+def verdicts_apply(ctx: click.Context, file: Path, campaign_id: str) -> None:
+    """Block or unblock the entries of FILE (.csv with a header row userId,isBlocked,date, or .jsonl of API.md
+    items), 1,000 at a time. Prints the totals as JSON."""
+    _apply_file(ctx, file, campaign_id, _block_items, "set_blocks")

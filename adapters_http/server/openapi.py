@@ -1,45 +1,29 @@
-"""The OpenAPI 3 document of every route of API.md (``GET /openapi.json``)."""
+"""The OpenAPI 3.0 document of the routes the app serves (``GET /openapi.json``).
+
+The paths come from the app's URL map, so a route is documented if and only if it exists; each endpoint's
+metadata (``OPERATIONS``) names who may call it, its request body — the attrs class the route structures the
+body with, turned into a schema here, so validation and document cannot disagree — its query parameters and
+its answers. A test checks that every endpoint has its metadata.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import re
+import sys
+import types
+import typing
+from collections.abc import Iterable
+from typing import Any, Union
 
-# (path template, method, summary, who may call: "public" | "fan" | "supreme")
-ROUTES: tuple[tuple[str, str, str, str], ...] = (
-    ("/{campaignId}/entries", "get", "The caller's entry (fan view)", "fan"),
-    ("/{campaignId}/entries", "post", "Create or update the caller's entry", "fan"),
-    ("/{campaignId}/entries/registrationEligibility", "get", "May the caller register?", "fan"),
-    ("/{campaignId}/entries/confirm", "post", "Confirm the entry's phone with a phone token", "fan"),
-    ("/users/{userId}/entries", "get", "A fan's entries across campaigns (self or supreme)", "fan"),
-    ("/campaigns", "get", "Campaigns of the campaign source", "supreme"),
-    ("/{campaignId}/entries/counts", "get", "Registration counts per market and rank", "supreme"),
-    ("/{campaignId}/entries/timeline", "get", "Registrations over time", "supreme"),
-    (
-        "/{campaignId}/entries/{filterType}",
-        "get",
-        "Entries by filter (winners, codeless, blocked, verified)",
-        "supreme",
-    ),
-    ("/{campaignId}/entries/transfer", "post", "Move entries from one market to another", "supreme"),
-    ("/{campaignId}/entries/scoring", "post", "Upload scoring records", "supreme"),
-    ("/{campaignId}/entries/scoring", "get", "Eligible fan list", "supreme"),
-    ("/{campaignId}/entries/eligibility", "get", "Eligibility counts", "supreme"),
-    ("/{campaignId}/scoring/tags", "post", "Tag scoring records", "supreme"),
-    ("/{campaignId}/scoring/flipVerdicts", "post", "Set verdicts by tag", "supreme"),
-    ("/{campaignId}/entries/codes", "post", "Assign codes", "supreme"),
-    ("/{campaignId}/entries/verdicts", "post", "Block or unblock entries", "supreme"),
-    ("/{campaignId}/invites", "post", "Add invites", "supreme"),
-    ("/outbox", "get", "Outbox backlog", "supreme"),
-    ("/users/{userId}/optout", "post", "Opt a fan out", "supreme"),
-    ("/users/{userId}", "delete", "Delete a fan's entries and scoring records", "supreme"),
-    ("/v2/entries", "post", "Batch save or delete entries", "supreme"),
-    ("/v2/refreshScores", "post", "Queue score refreshes", "supreme"),
-    ("/heartbeat", "get", "Liveness and datastore health", "public"),
-    ("/metrics", "get", "Prometheus metrics", "public"),
-    ("/openapi.json", "get", "This document", "public"),
-)
+import attrs
 
-_ERROR = {
+from adapters_http.server import bodies
+from adapters_http.server.criteria import MAX_OFFSET, PARAMETERS
+from entrycore.eligibility import DEFAULT_LIMIT, MAX_LIMIT, MAX_RANKS
+from entrycore.selection import BUCKETS, FILTER_TYPES
+
+Schema = dict[str, Any]
+ERROR: Schema = {
     "type": "object",
     "required": ["status", "code", "message", "payload"],
     "properties": {
@@ -51,50 +35,377 @@ _ERROR = {
 }
 
 
-def _operation(path: str, method: str, summary: str, who: str) -> dict[str, Any]:
-    params = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-        for name in ("campaignId", "userId", "filterType")
-        if "{" + name + "}" in path
-    ]
-    error = {
-        "description": "Error envelope",
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-    }
-    operation: dict[str, Any] = {
-        "summary": summary,
-        "operationId": f"{method}_{path.strip('/').replace('/', '_').replace('{', '').replace('}', '') or 'root'}",
-        "parameters": params,
-        "responses": {
-            "200": {"description": "Success", "content": {"application/json": {"schema": {"type": "object"}}}}
+def _ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _object(required: Iterable[str], nullable: Iterable[str] = (), **properties: Schema) -> Schema:
+    """An object schema with exactly ``properties``; those named in ``nullable`` may also be null."""
+    shown = {k: ({**v, "nullable": True} if k in nullable else v) for k, v in properties.items()}
+    return {"type": "object", "required": list(required), "properties": shown, "additionalProperties": False}
+
+
+STRING, INTEGER, NUMBER, BOOLEAN = {"type": "string"}, {"type": "integer"}, {"type": "number"}, {"type": "boolean"}
+TIME: Schema = {"type": "string", "format": "date-time"}
+COUNT: Schema = {"type": "integer", "minimum": 0}
+RANKS: Schema = {"type": "array", "items": COUNT, "minItems": MAX_RANKS, "maxItems": MAX_RANKS}
+BY_MARKET: Schema = {"type": "array", "items": _object(["marketId", "counts"], marketId=STRING, counts=RANKS)}
+
+# Answers of API.md §3 to §5, by name (components.schemas).
+SCHEMAS: dict[str, Schema] = {
+    "Error": ERROR,
+    "Entry": {
+        "type": "object",
+        "description": "An entry: the fan view (API.md §3); the admin view adds referrer.userId, review, "
+        "attributes, fraud, fanscore, origin and unrevealed codes.",
+        "required": ["campaignId", "userId", "fields", "markets", "code", "phoneConfirmed", "codes"],
+        "properties": {
+            "campaignId": STRING,
+            "userId": STRING,
+            "fields": {"type": "object"},
+            "markets": {"type": "array", "items": STRING, "maxItems": MAX_RANKS},
+            "locale": {**STRING, "nullable": True},
+            "code": STRING,
+            "link": {**STRING, "nullable": True},
+            "referrer": {"type": "object", "nullable": True},
+            "phoneConfirmed": BOOLEAN,
+            "needsPhoneConfirmation": BOOLEAN,
+            "dateCreated": TIME,
+            "dateUpdated": TIME,
+            "datePhoneConfirmed": {**TIME, "nullable": True},
+            "dateReceipt": {**TIME, "nullable": True},
+            "presaleCode": {**STRING, "nullable": True},
+            "codes": {"type": "array", "items": {"type": "object"}},
+            "isNew": BOOLEAN,
+            "review": {"type": "object", "nullable": True},
+            "attributes": {"type": "object"},
+            "fraud": {"type": "object", "nullable": True},
+            "fanscore": {**NUMBER, "nullable": True},
+            "origin": {"type": "object", "nullable": True},
         },
-    }
-    if method == "post" and path == "/{campaignId}/entries":
-        operation["responses"]["201"] = {
-            "description": "Created",
-            "content": {"application/json": {"schema": {"type": "object"}}},
+    },
+    "ScoringRecord": _object(
+        [
+            *("userId", "campaignId", "name", "email", "phone", "score", "randomScore", "verdict", "locale"),
+            *("marketIds", "codes", "tags"),
+        ],
+        ["email", "locale"],
+        userId=STRING,
+        campaignId=STRING,
+        name=_object(["first", "last"], ["first", "last"], first=STRING, last=STRING),
+        email=STRING,
+        phone=STRING,
+        score=NUMBER,
+        randomScore={"type": "number", "minimum": 0, "maximum": 1, "exclusiveMaximum": True},
+        verdict=BOOLEAN,
+        locale=STRING,
+        marketIds={"type": "array", "items": STRING},
+        codes={
+            "type": "array",
+            "items": _object(["code", "codeConfigId"], ["codeConfigId"], code=STRING, codeConfigId=STRING),
+        },
+        tags={"type": "object", "additionalProperties": BOOLEAN},
+    ),
+    "UploadSummary": _object(
+        ["received", "matched", "inserted", "updated", "unmatched", "invalid", "rejected"],
+        received=COUNT,
+        matched=COUNT,
+        inserted=COUNT,
+        updated=COUNT,
+        unmatched=COUNT,
+        invalid=COUNT,
+        rejected={
+            "type": "array",
+            "maxItems": 100,
+            "items": _object(
+                ["index", "reason"],
+                index=COUNT,
+                reason={"type": "string", "enum": ["INVALID_PHONE", "INVALID_SCORE", "NO_CONFIRMED_ENTRY"]},
+            ),
+        },
+    ),
+    "EligibilityCounts": _object(
+        ["total", "verified", "selected", "available", "byMarket"],
+        total=COUNT,
+        verified=COUNT,
+        selected=COUNT,
+        available=COUNT,
+        byMarket=BY_MARKET,
+    ),
+    "RegistrationCounts": _object(["total", "confirmed", "byMarket"], total=COUNT, confirmed=COUNT, byMarket=BY_MARKET),
+}
+
+_LIST_OF = {
+    "scoring": _object(
+        ["list", "counts"],
+        list={"type": "array", "items": _ref("ScoringRecord")},
+        counts=_object(["total"], total=COUNT),
+    ),
+    "entries": _object(["entries", "total"], entries={"type": "array", "items": _ref("Entry")}, total=COUNT),
+}
+
+
+def _query(name: str, schema: Schema, description: str = "") -> Schema:
+    parameter: Schema = {"name": name, "in": "query", "required": False, "schema": schema}
+    if description:
+        parameter["description"] = description
+    return parameter
+
+
+_CRITERIA_TYPES = {
+    "marketIds": (STRING, "Comma list of market ids: a fan matches when any ranked market is among them."),
+    "minScore": (NUMBER, "Lowest score, inclusive."),
+    "maxScore": (NUMBER, "Highest score, inclusive."),
+    "tag": (STRING, "Only records carrying this tag."),
+    "excludeTag": (STRING, "Leave out records carrying this tag."),
+}
+CRITERIA = tuple(_query(name, *_CRITERIA_TYPES.get(name, (BOOLEAN, "true or false."))) for name in PARAMETERS)
+PAGING = (
+    _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}),
+    _query("offset", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0}),
+)
+
+
+@attrs.frozen
+class Operation:
+    summary: str
+    who: str  # "public" | "fan" | "supreme"
+    body: Any = None  # the attrs class the route structures its body with, or list[cls] for an array body
+    answers: dict[int, Schema] = attrs.Factory(dict)
+    query: tuple[Schema, ...] = ()
+    max_items: int | None = None  # of an array body
+
+
+def _answer(schema: Schema) -> dict[int, Schema]:
+    return {200: schema}
+
+
+OPERATIONS: dict[str, Operation] = {
+    "ops.heartbeat": Operation(
+        "Liveness and datastore health",
+        "public",
+        answers={
+            200: _object(["status", "version", "timestamp"], status=STRING, version=STRING, timestamp=TIME),
+            503: {"type": "object", "required": ["status", "failing"]},
+        },
+    ),
+    "ops.openapi": Operation("This document", "public", answers=_answer({"type": "object"})),
+    "fan.get_entry": Operation("The caller's entry (fan view)", "fan", answers=_answer(_ref("Entry"))),
+    "fan.post_entry": Operation(
+        "Create or update the caller's entry",
+        "fan",
+        bodies.EntryBody,
+        answers={200: _ref("Entry"), 201: _ref("Entry")},
+    ),
+    "fan.registration_eligibility": Operation(
+        "May the caller register?",
+        "fan",
+        answers=_answer(_object(["eligible", "reason"], ["reason"], eligible=BOOLEAN, reason=STRING)),
+        query=(_query("inviteCode", STRING),),
+    ),
+    "fan.confirm_phone": Operation(
+        "Confirm the entry's phone with a phone token", "fan", bodies.ConfirmBody, _answer(_ref("Entry"))
+    ),
+    "fan.entries_of_user": Operation(
+        "A fan's entries across campaigns, newest first (self or supreme)",
+        "fan",
+        answers=_answer(_object(["entries"], entries={"type": "array", "items": _ref("Entry")})),
+    ),
+    "admin.campaigns": Operation(
+        "Campaigns of the campaign source",
+        "supreme",
+        answers=_answer(
+            _object(
+                ["campaigns"],
+                campaigns={
+                    "type": "array",
+                    "items": _object(["id", "name", "status"], id=STRING, name=STRING, status=STRING),
+                },
+            )
+        ),
+    ),
+    "admin.add_invites": Operation(
+        "Add invites", "supreme", bodies.InvitesBody, _answer(_object(["added"], added=COUNT))
+    ),
+    "admin.refresh_scores": Operation(
+        "Queue enrichment refreshes", "supreme", bodies.RefreshBody, _answer(_object(["queued"], queued=COUNT))
+    ),
+    "admin.outbox": Operation(
+        "Outbox backlog and dead letters",
+        "supreme",
+        answers=_answer(
+            _object(
+                ["backlog", "lastDeliveredAt", "oldestPendingAt", "deadLetters", "oldestDeadLetterAt"],
+                ["lastDeliveredAt", "oldestPendingAt", "oldestDeadLetterAt"],
+                backlog=COUNT,
+                lastDeliveredAt=TIME,
+                oldestPendingAt=TIME,
+                deadLetters=COUNT,
+                oldestDeadLetterAt=TIME,
+            )
+        ),
+    ),
+    "scoring.upload_scores": Operation(
+        "Upload scoring records (SCR-001, SCR-002): at most 10,000; bad rows are reported, never fail the batch",
+        "supreme",
+        bodies.ScoringBody,
+        _answer(_ref("UploadSummary")),
+    ),
+    "scoring.scoring_list": Operation(
+        "The eligible fan list (SCR-003, SCR-005)",
+        "supreme",
+        answers=_answer(_LIST_OF["scoring"]),
+        query=CRITERIA + PAGING,
+    ),
+    "scoring.eligibility": Operation(
+        "Eligibility counts (SCR-004)", "supreme", answers=_answer(_ref("EligibilityCounts")), query=CRITERIA
+    ),
+    "scoring.tags": Operation(
+        "Tag scoring records by phone or user id (SCR-006)",
+        "supreme",
+        bodies.TagsBody,
+        _answer(_object(["tagged"], tagged=COUNT)),
+    ),
+    "scoring.flip_verdicts": Operation(
+        "Set verdicts false by tag (SCR-006)",
+        "supreme",
+        bodies.FlipBody,
+        _answer(_object(["modified"], modified=COUNT)),
+    ),
+    "selection.assign_codes": Operation(
+        "Assign codes (SCR-007); the same code again is a no-op",
+        "supreme",
+        list[bodies.CodeItem],
+        _answer(
+            _object(
+                ["input", "assigned", "scoring", "unmatched"],
+                input=COUNT,
+                assigned=COUNT,
+                scoring=COUNT,
+                unmatched={"type": "array", "items": STRING},
+            )
+        ),
+        max_items=1_000,
+    ),
+    "selection.set_verdicts": Operation(
+        "Block or unblock entries (SCR-008)",
+        "supreme",
+        list[bodies.VerdictItem],
+        _answer(
+            _object(
+                ["input", "saved", "unmatched"], input=COUNT, saved=COUNT, unmatched={"type": "array", "items": STRING}
+            )
+        ),
+        max_items=1_000,
+    ),
+    "selection.registration_counts": Operation(
+        "Registration counts per market and rank (SCR-010)", "supreme", answers=_answer(_ref("RegistrationCounts"))
+    ),
+    "selection.registrations_timeline": Operation(
+        "Entries created and phones confirmed per hour or day (UTC)",
+        "supreme",
+        answers=_answer(
+            _object(
+                ["bucket", "points"],
+                bucket={"type": "string", "enum": list(BUCKETS)},
+                points={
+                    "type": "array",
+                    "items": _object(["at", "created", "confirmed"], at=TIME, created=COUNT, confirmed=COUNT),
+                },
+            )
+        ),
+        query=(_query("bucket", {"type": "string", "enum": list(BUCKETS), "default": "hour"}),),
+    ),
+    "selection.entry_list": Operation(
+        "Entries by filter, by creation time (SCR-009)",
+        "supreme",
+        answers=_answer(_LIST_OF["entries"]),
+        query=(_query("market", STRING, "Only this primary market."), _query("codeConfigId", STRING), *PAGING),
+    ),
+}
+
+
+def schema_of(kind: Any) -> Schema:
+    """The JSON schema of a body type as ``bodies.CONVERTER`` structures it: attrs classes are objects with
+    exactly their fields (no unknown key), ``X | None`` is nullable."""
+    origin = typing.get_origin(kind)
+    if origin in (Union, types.UnionType):
+        present = [arg for arg in typing.get_args(kind) if arg is not type(None)]
+        return {**schema_of(present[0]), "nullable": True}
+    if origin is list:
+        return {"type": "array", "items": schema_of(typing.get_args(kind)[0])}
+    if origin is dict or kind is dict:
+        return {"type": "object"}
+    if attrs.has(kind):
+        hints = typing.get_type_hints(kind, vars(sys.modules[kind.__module__]))
+        fields = attrs.fields(kind)
+        return {
+            "type": "object",
+            "required": [f.name for f in fields if f.default is attrs.NOTHING],
+            "properties": {f.name: schema_of(hints[f.name]) for f in fields},
+            "additionalProperties": False,
         }
-    if method == "post":
-        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": {}}}}
-    if who == "public":
+    return {str: STRING, int: INTEGER, float: NUMBER, bool: BOOLEAN}.get(kind, {})
+
+
+_PARAMETER = re.compile(r"<(?:(?P<converter>[^:<>]+):)?(?P<name>\w+)>")
+_ERRORS = {"fan": (400, 401, 403, 404), "supreme": (400, 401, 403, 404, 413)}
+
+
+def _path(rule: str) -> tuple[str, list[Schema]]:
+    parameters = []
+    for match in _PARAMETER.finditer(rule):
+        schema: Schema = {"type": "string"}
+        if (match["converter"] or "").startswith("any("):
+            schema["enum"] = list(FILTER_TYPES)
+        parameters.append({"name": match["name"], "in": "path", "required": True, "schema": schema})
+    return _PARAMETER.sub(lambda m: "{" + m["name"] + "}", rule), parameters
+
+
+def _json(schema: Schema) -> Schema:
+    return {"application/json": {"schema": schema}}
+
+
+def _operation(endpoint: str, method: str, path_parameters: list[Schema]) -> Schema:
+    spec = OPERATIONS[endpoint]
+    responses: dict[str, Any] = {
+        str(status): {"description": "Success" if status < 400 else "Unavailable", "content": _json(schema)}
+        for status, schema in spec.answers.items()
+    }
+    for status in _ERRORS.get(spec.who, ()):
+        responses[str(status)] = {"description": "Error envelope (API.md §2)", "content": _json(_ref("Error"))}
+    operation: Schema = {
+        "summary": spec.summary,
+        "operationId": endpoint.replace(".", "_"),
+        "parameters": [*path_parameters, *spec.query],
+        "responses": responses,
+    }
+    if spec.body is not None:
+        body = schema_of(spec.body)
+        if spec.max_items is not None:
+            body.update(minItems=1, maxItems=spec.max_items)
+        operation["requestBody"] = {"required": True, "content": _json(body)}
+    if spec.who == "public":
         operation["security"] = []
-    else:
-        operation["responses"].update({"400": error, "401": error, "403": error, "404": error})
-    if who == "supreme":
-        operation["description"] = "Needs a bearer token with isSupreme."
+    if spec.who == "supreme":
+        operation["description"] = "Needs a bearer token with isSupreme (SPEC AUTH-002)."
+        operation["x-supreme"] = True
     return operation
 
 
-def document(version: str) -> dict[str, Any]:
+def document(version: str, routes: Iterable[tuple[str, str, Iterable[str]]]) -> Schema:
+    """The document of ``routes``: ``(rule, endpoint, methods)`` of the app's URL map."""
     paths: dict[str, dict[str, Any]] = {}
-    for path, method, summary, who in ROUTES:
-        paths.setdefault(path, {})[method] = _operation(path, method, summary, who)
+    for rule, endpoint, methods in sorted(routes):
+        path, parameters = _path(rule)
+        for method in sorted(set(methods) - {"HEAD", "OPTIONS"}):
+            paths.setdefault(path, {})[method.lower()] = _operation(endpoint, method, parameters)
     return {
         "openapi": "3.0.3",
         "info": {"title": "entry-service", "version": version},
         "paths": paths,
         "components": {
-            "schemas": {"Error": _ERROR},
+            "schemas": SCHEMAS,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
         },
         "security": [{"bearer": []}],

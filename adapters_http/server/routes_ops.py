@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, current_app
 
 from adapters_http.server.context import config, json_response, services
 from adapters_http.server.openapi import document
@@ -27,4 +27,5 @@ def heartbeat() -> Any:
 
 @ops.get("/openapi.json")
 def openapi() -> Any:
-    return json_response(document(config().version))
+    routes = [(rule.rule, rule.endpoint, rule.methods or ()) for rule in current_app.url_map.iter_rules()]
+    return json_response(document(config().version, routes))

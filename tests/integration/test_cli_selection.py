@@ -95,3 +95,28 @@ def test_errors_are_one_line(api: Api, tmp_path: Path) -> None:
     assert result.exit_code != 0 and "CAMPAIGN_NOT_FOUND" in result.output
     result = CliRunner().invoke(cli, ["audit", "list", "--since", "yesterday"], obj=api.services)
     assert result.exit_code == 2 and "--since" in result.output
+
+
+def test_codes_assign_and_verdicts_apply(api: Api, tmp_path: Path) -> None:
+    confirmed_fan(api, 1, "nyc")
+    confirmed_fan(api, 2, "bos")
+    table = tmp_path / "codes.csv"
+    table.write_text(
+        "userId,code,codeConfigId,start,end,revealCode\n"
+        "f1,AAA,presale,2020-01-01T00:00:00Z,,\n"
+        "f1,AAA,presale,2020-01-01T00:00:00Z,,\n"
+        "ghost,BBB,,2020-01-01T00:00:00+02:00,,\n"
+    )
+    out, _ = run(api, "codes", "assign", str(table), "--campaign", "ppc")
+    assert json.loads(out) == {"input": 3, "assigned": 1, "scoring": 0, "unmatched": ["ghost"]}
+    assert api.call("GET", "/ppc/entries", user="f1").get_json()["presaleCode"] == "AAA"
+    lines = tmp_path / "verdicts.jsonl"
+    lines.write_text(json.dumps({"userId": "f2", "isBlocked": True}) + "\n")
+    out, _ = run(api, "verdicts", "apply", str(lines), "--campaign", "ppc")
+    assert json.loads(out) == {"input": 1, "saved": 1, "unmatched": []}
+    blocked = api.call("GET", "/ppc/entries/blocked", user="admin-1", supreme=True).get_json()
+    assert [e["userId"] for e in blocked["entries"]] == ["f2"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("userId,isBlocked\nf1,maybe\n")
+    result = CliRunner().invoke(cli, ["verdicts", "apply", str(bad), "--campaign", "ppc"], obj=api.services)
+    assert result.exit_code != 0 and "item 1" in result.output

@@ -3,6 +3,7 @@ eligibility counts (SCR-004), tags and verdict flips (SCR-006), limits, authoris
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -183,11 +184,12 @@ def test_AUTH_002_every_admin_route_refuses_fans(api: Api) -> None:
     rules = [
         rule
         for rule in api.client.application.url_map.iter_rules()
-        if rule.endpoint.split(".")[0] in {"admin", "scoring"}
+        if rule.endpoint.split(".")[0] in {"admin", "scoring", "selection"}
     ]
-    assert len(rules) >= 9
+    assert len(rules) >= 14
+    values = {"campaignId": "c1", "userId": "u1", "filterType": "winners"}
     for rule in rules:
-        path = rule.rule.replace("<campaignId>", "c1").replace("<userId>", "u1")
+        path = re.sub(r"<(?:[^>]*:)?(\w+)>", lambda m: values[m.group(1)], rule.rule)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             answer = api.call(method, path, user="u1", body={} if method == "POST" else None)
             assert answer.status_code == 403, (method, path, answer.get_json())
