@@ -49,9 +49,9 @@ _STREAM_BATCH = 1_000
 # What a record copies of its entry, read by SQLite from the entry's document in one parse (a JSON array).
 _ENTRIES_BY_PHONE = (
     "SELECT phone, user_id, json_extract(doc, '$.phone', '$.firstName', '$.lastName', '$.email', '$.locale',"
-    " '$.markets', '$.codes', '$.review.isBlocked') FROM entries"
+    " '$.markets', '$.codes', '$.review.isBlocked') FROM entries INDEXED BY entries_confirmed_phone"
     " WHERE campaign_id = ? AND phone IN ({}) AND phone_confirmed = 1"
-)
+)  # INDEXED BY: with hundreds of phones in the IN list the planner would scan the campaign instead
 _RECORDS = "SELECT user_id, id, doc FROM scoring WHERE campaign_id = ? AND user_id IN ({})"
 _RECORD = "SELECT id, doc FROM scoring WHERE campaign_id = ? AND user_id = ?"
 _CHUNK = 500  # values per IN (…): under SQLite's limit of bound parameters
