@@ -189,7 +189,8 @@ class SqliteScoring:
         with self._db.reading() as conn:
             slots = _load_slots(conn, campaign_id)
             where, params = _where(campaign_id, criteria, slots, exact_markets=False)
-            sql = f"SELECT state, combo, count(*) FROM scoring INDEXED BY scoring_counts WHERE {where} GROUP BY state, combo"  # noqa: S608,E501 - built from fixed parts
+            source = _source(criteria, "scoring_counts")
+            sql = f"SELECT state, combo, count(*) FROM {source} WHERE {where} GROUP BY state, combo"  # noqa: S608
             groups = conn.execute(sql, params).fetchall()
         names = {slot: market for market, slot in slots.items()}
         wanted = {slots[m] for m in criteria.market_ids if m in slots}
@@ -221,13 +222,13 @@ class SqliteScoring:
             total = 0
             for where, params, index, order in _queries(campaign_id, criteria, slots):
                 count = conn.execute(
-                    f"SELECT count(*) FROM scoring INDEXED BY scoring_counts WHERE {where}",  # noqa: S608
+                    f"SELECT count(*) FROM {_source(criteria, 'scoring_counts')} WHERE {where}",  # noqa: S608
                     params,
                 ).fetchone()[0]
                 start = max(0, offset - total)
                 if len(page) < limit and start < count:
                     rows = conn.execute(
-                        f"SELECT doc FROM scoring INDEXED BY {index} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",  # noqa: S608
+                        f"SELECT doc FROM {_source(criteria, index)} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",  # noqa: S608
                         (*params, limit - len(page), start),
                     ).fetchall()
                     page.extend(_record(doc) for (doc,) in rows)
@@ -240,7 +241,7 @@ class SqliteScoring:
         for where, params, index, order in _queries(campaign_id, criteria, slots):
             with self._db.reading() as conn:
                 cursor = conn.execute(
-                    f"SELECT doc FROM scoring INDEXED BY {index} WHERE {where} ORDER BY {order}",  # noqa: S608
+                    f"SELECT doc FROM {_source(criteria, index)} WHERE {where} ORDER BY {order}",  # noqa: S608
                     params,
                 )
                 try:
@@ -346,6 +347,15 @@ def _in(values: Sequence[int]) -> str:
     return "(" + ", ".join(str(int(v)) for v in values) + ")"
 
 
+def _source(criteria: EligibilityCriteria, index: str) -> str:
+    """The FROM clause: the walk of ``index`` over the campaign's records, or, with a ``tag`` criterion, the tag's
+    rows then each record by id (measured at 1M records: 527 ms for the counts of 20,000 tagged records
+    when each of the million index entries was probed against the tag's rows)."""
+    if criteria.tag is not None:
+        return "scoring_tags AS tagged CROSS JOIN scoring ON scoring.id = tagged.record"
+    return f"scoring INDEXED BY {index}"
+
+
 def _where(
     campaign_id: str,
     criteria: EligibilityCriteria,
@@ -356,7 +366,7 @@ def _where(
 ) -> tuple[str, list[Any]]:
     """SCR-003's criteria as a WHERE clause over ``scoring`` (blocked records never match). The market criterion
     is exact unless ``exact_markets`` is false, when only the mask pre-filters (the caller checks the slots)."""
-    parts: list[str] = ["campaign_id = ?", "blocked = 0"]
+    parts: list[str] = ["scoring.campaign_id = ?", "blocked = 0"]
     params: list[Any] = [campaign_id]
     if states is not None:
         parts.append(f"state IN {_in(sorted(states))}")
@@ -381,8 +391,8 @@ def _where(
         params.append(criteria.max_score)
     if criteria.exclude_intl_phone:
         parts.append("intl = 0")
-    if criteria.tag is not None:
-        parts.append("id IN (SELECT record FROM scoring_tags WHERE campaign_id = ? AND tag = ?)")
+    if criteria.tag is not None:  # the records come from the tag's rows (see _source)
+        parts.append("tagged.campaign_id = ? AND tagged.tag = ?")
         params += [campaign_id, criteria.tag]
     if criteria.exclude_tag is not None:
         parts.append("id NOT IN (SELECT record FROM scoring_tags WHERE campaign_id = ? AND tag = ?)")

@@ -301,7 +301,7 @@ def build(settings: Settings, store: Store | None = None) -> Services:
         relay=relay,
         refresher=refresher,
         invites=Invites(campaigns=campaigns, invites=invite_store, audit=audit, clock=clock),
-        scoring=Scoring(campaigns=campaigns, store=scoring_store, audit=audit, clock=clock),
+        scoring=Scoring(campaigns=campaigns, store=scoring_store, audit=audit, clock=clock, runner=RUNNER),
         selection=Selection(
             campaigns=campaigns,
             entries=entries,

@@ -14,7 +14,7 @@ from entrycore.caller import Caller
 from entrycore.eligibility import EligibilityCounts, EligibilityCriteria
 from entrycore.errors import BadRequest
 from entrycore.phones import InvalidPhone, normalize_phone
-from entrycore.ports import AuditTrail, CampaignSource, Clock, ScoringStore
+from entrycore.ports import AuditTrail, CampaignSource, Clock, Pending, Runner, ScoringStore
 from entrycore.scoring import (
     INSERTED,
     NO_CONFIRMED_ENTRY,
@@ -26,6 +26,7 @@ from entrycore.scoring import (
     read_row,
 )
 from entrycore.usecases.common import known_campaign
+from entrycore.usecases.enrichment import Inline
 
 UPLOAD_BATCH = 1_000  # rows per store write: bounded transactions, other writers interleave between them
 TAG_BYS = ("phone", "userId")
@@ -49,6 +50,7 @@ class Scoring:
     audit: AuditTrail
     clock: Clock
     draw: Callable[[], float] = random.random  # a new record's random score, in [0, 1) (SCR-001)
+    runner: Runner = attrs.field(factory=Inline)  # writes a batch while the next one is read (ThreadRunner)
 
     def upload(
         self,
@@ -61,62 +63,28 @@ class Scoring:
         reported, never fail the upload (SCR-002). ``progress`` is called after each batch."""
         caller.require_supreme()
         campaign = known_campaign(self.campaigns, caller, campaign_id)
-        summary = UploadSummary()
+        upload = _Upload(self, campaign_id, campaign.region, progress)
         batch: list[ScoreRow] = []
+        writing: tuple[list[ScoreRow], Pending[list[str]]] | None = None
         for index, raw in enumerate(rows):
-            summary.received += 1
+            upload.summary.received += 1
             row = read_row(index, raw, campaign.region, defer_phone_check=True)
             if isinstance(row, Rejected):
-                summary.reject(row)
+                upload.summary.reject(row)
                 continue
             batch.append(row)
             if len(batch) == UPLOAD_BATCH:
-                self._store(campaign_id, campaign.region, batch, summary, progress)
+                # The next batch is read while this one is written; batches are still stored in row order.
+                if writing is not None:
+                    upload.settle(*writing)
+                writing = (batch, upload.write(batch))
                 batch = []
+        if writing is not None:
+            upload.settle(*writing)
         if batch:
-            self._store(campaign_id, campaign.region, batch, summary, progress)
-        self._audit(caller, "scoring.upload", campaign_id, {}, summary.to_document())
-        return summary
-
-    def _store(
-        self,
-        campaign_id: str,
-        region: str,
-        batch: list[ScoreRow],
-        summary: UploadSummary,
-        progress: Callable[[UploadSummary], None] | None,
-    ) -> None:
-        outcomes = self.store.upsert_scores(campaign_id, batch, [self.draw() for _ in batch])
-        again: list[ScoreRow] = []
-        for row, outcome in zip(batch, outcomes, strict=True):
-            if outcome == NO_CONFIRMED_ENTRY and not row.phone_checked:
-                checked = check_phone(row, region)  # matched nothing as given: is it a valid phone at all?
-                if isinstance(checked, Rejected):
-                    summary.reject(checked)
-                elif checked.phone != row.phone:
-                    again.append(checked)  # canonical only once normalised (PHN-006): match that
-                else:
-                    summary.reject(Rejected(row.index, NO_CONFIRMED_ENTRY))
-                continue
-            self._count(summary, row, outcome)
-        if again:
-            for row, outcome in zip(
-                again, self.store.upsert_scores(campaign_id, again, [self.draw() for _ in again]), strict=True
-            ):
-                self._count(summary, row, outcome)
-        if progress is not None:
-            progress(summary)
-
-    @staticmethod
-    def _count(summary: UploadSummary, row: ScoreRow, outcome: str) -> None:
-        if outcome == NO_CONFIRMED_ENTRY:
-            summary.reject(Rejected(row.index, NO_CONFIRMED_ENTRY))
-            return
-        summary.matched += 1
-        if outcome == INSERTED:
-            summary.inserted += 1
-        else:
-            summary.updated += 1
+            upload.settle(batch, upload.write(batch))
+        self._audit(caller, "scoring.upload", campaign_id, {}, upload.summary.to_document())
+        return upload.summary
 
     def counts(self, caller: Caller, campaign_id: str, criteria: EligibilityCriteria) -> EligibilityCounts:
         """SCR-004, ``byMarket`` in the campaign's market order."""
@@ -180,3 +148,49 @@ def _phone_or_none(value: str, region: str) -> str | None:
         return normalize_phone(value, region)
     except InvalidPhone:
         return None
+
+
+@attrs.define
+class _Upload:
+    """One upload in progress: its batches' writes and the summary they add up to."""
+
+    scoring: Scoring
+    campaign_id: str
+    region: str
+    progress: Callable[[UploadSummary], None] | None
+    summary: UploadSummary = attrs.Factory(UploadSummary)
+
+    def write(self, batch: list[ScoreRow]) -> Pending[list[str]]:
+        draws = [self.scoring.draw() for _ in batch]
+        return self.scoring.runner.submit(self.scoring.store.upsert_scores, self.campaign_id, batch, draws)
+
+    def settle(self, batch: list[ScoreRow], writing: Pending[list[str]]) -> None:
+        """Waits for a batch's write and adds up its outcomes; rows whose E.164 text matched nothing are checked
+        with phonenumbers and, when normalising changes them (PHN-006), matched again."""
+        again: list[ScoreRow] = []
+        for row, outcome in zip(batch, writing.result(), strict=True):
+            if outcome == NO_CONFIRMED_ENTRY and not row.phone_checked:
+                checked = check_phone(row, self.region)  # matched nothing as given: is it a valid phone at all?
+                if isinstance(checked, Rejected):
+                    self.summary.reject(checked)
+                elif checked.phone != row.phone:
+                    again.append(checked)  # canonical only once normalised (PHN-006): match that
+                else:
+                    self.summary.reject(Rejected(row.index, NO_CONFIRMED_ENTRY))
+                continue
+            self._count(row, outcome)
+        if again:
+            for row, outcome in zip(again, self.write(again).result(), strict=True):
+                self._count(row, outcome)
+        if self.progress is not None:
+            self.progress(self.summary)
+
+    def _count(self, row: ScoreRow, outcome: str) -> None:
+        if outcome == NO_CONFIRMED_ENTRY:
+            self.summary.reject(Rejected(row.index, NO_CONFIRMED_ENTRY))
+            return
+        self.summary.matched += 1
+        if outcome == INSERTED:
+            self.summary.inserted += 1
+        else:
+            self.summary.updated += 1
