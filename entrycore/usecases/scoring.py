@@ -28,7 +28,7 @@ from entrycore.scoring import (
 from entrycore.usecases.common import known_campaign
 from entrycore.usecases.enrichment import Inline
 
-UPLOAD_BATCH = 1_000  # rows per store write: bounded transactions, other writers interleave between them
+UPLOAD_BATCH = 5_000  # rows per store write: bounded transactions, other writers interleave (docs/decisions.md)
 TAG_BYS = ("phone", "userId")
 FLIP_MODES = ("exclude", "include")
 
