@@ -145,7 +145,7 @@ def scoring() -> None:
 @click.pass_context
 def scoring_upload(ctx: click.Context, file: Path, campaign_id: str) -> None:
     """Upload FILE (.csv with a header row phone,score[,verdict][,randomScore][,tags], or .jsonl), streamed
-    in batches of 1,000: any size. Prints the SCR-002 summary as JSON."""
+    in batches of 5,000: any size. Prints the SCR-002 summary as JSON."""
     services = _services(ctx)
     size = file.stat().st_size
     with file.open("rb") as raw:

@@ -16,7 +16,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING
 
 from adapters_mongo.errors import unavailable
-from entrycore.eligibility import MAX_RANKS, EligibilityCounts, EligibilityCriteria, MarketCounts
+from entrycore.eligibility import MAX_RANKS, EligibilityCounts, EligibilityCriteria, MarketCounts, listed_states
 from entrycore.model import Entry
 from entrycore.scoring import (
     INSERTED,
@@ -117,7 +117,7 @@ class MongoScoring:
         group = {"_id": {"v": "$verdict", "s": "$selected", "m": "$markets"}, "n": {"$sum": 1}}
         with unavailable():
             groups = list(self._scoring.aggregate([{"$match": _filter(campaign_id, criteria)}, {"$group": group}]))
-        listed = _listed_states(criteria)
+        listed = listed_states(criteria)
         total = verified = selected = available = 0
         ranks: dict[str, list[int]] = {market: [0] * MAX_RANKS for market in markets}
         for found in groups:
@@ -178,18 +178,6 @@ def _document(record: ScoringRecord) -> dict[str, Any]:
 def _record(doc: Mapping[str, Any]) -> ScoringRecord:
     tags = {**dict.fromkeys(doc.get("untagged") or (), False), **dict.fromkeys(doc.get("tagged") or (), True)}
     return ScoringRecord.from_document({**doc, "marketIds": doc.get("markets") or [], "tags": tags})
-
-
-def _listed_states(criteria: EligibilityCriteria) -> frozenset[tuple[bool, bool]]:
-    """The (verdict, selected) pairs the list returns (SCR-005)."""
-    verdicts = (False, True) if criteria.include_filtered else (True,)
-    if criteria.selected_only:
-        chosen: tuple[bool, ...] = (True,)
-    elif criteria.reassign:
-        chosen = (False, True)
-    else:
-        chosen = (False,)
-    return frozenset((v, s) for v in verdicts for s in chosen)
 
 
 def _filter(campaign_id: str, criteria: EligibilityCriteria, *, listed: bool = False) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from entrycore.eligibility import (
     EligibilityCounts,
     EligibilityCriteria,
     MarketCounts,
+    listed_states,
 )
 from entrycore.scoring import (
     INSERTED,
@@ -194,7 +195,7 @@ class SqliteScoring:
             groups = conn.execute(sql, params).fetchall()
         names = {slot: market for market, slot in slots.items()}
         wanted = {slots[m] for m in criteria.market_ids if m in slots}
-        listed_states = _listed_states(criteria)
+        listed = _listed_states(criteria)
         total = verified = selected = available = 0
         ranks: dict[str, list[int]] = {market: [0] * MAX_RANKS for market in markets}
         for state, combo, count in groups:
@@ -205,7 +206,7 @@ class SqliteScoring:
             verified += count if state >= 2 else 0
             selected += count if state & 1 else 0
             available += count if state == 2 else 0
-            if state in listed_states:
+            if state in listed:
                 for rank, slot in enumerate(ranked):
                     counts = ranks.get(names.get(slot, ""))
                     if counts is not None:
@@ -333,14 +334,7 @@ def _decode(combo: int) -> tuple[int, ...]:
 
 def _listed_states(criteria: EligibilityCriteria) -> frozenset[int]:
     """The ``state`` values (2 * verdict + selected) the list returns (SCR-005)."""
-    verdicts = (0, 1) if criteria.include_filtered else (1,)
-    if criteria.selected_only:
-        chosen: tuple[int, ...] = (1,)
-    elif criteria.reassign:
-        chosen = (0, 1)
-    else:
-        chosen = (0,)
-    return frozenset(2 * v + s for v in verdicts for s in chosen)
+    return frozenset(2 * verdict + selected for verdict, selected in listed_states(criteria))
 
 
 def _in(values: Sequence[int]) -> str:

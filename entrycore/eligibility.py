@@ -115,6 +115,20 @@ def listed(candidate: Candidate, criteria: EligibilityCriteria) -> bool:
     return criteria.reassign or not candidate.selected
 
 
+def listed_states(criteria: EligibilityCriteria) -> frozenset[tuple[bool, bool]]:
+    """The ``(verdict, selected)`` pairs ``listed`` lets through (SCR-005), for stores that group or index by
+    them: verdict true unless ``include_filtered``; no code by default, any with ``reassign``, a code with
+    ``selected_only``."""
+    verdicts = (False, True) if criteria.include_filtered else (True,)
+    if criteria.selected_only:
+        chosen: tuple[bool, ...] = (True,)
+    elif criteria.reassign:
+        chosen = (False, True)
+    else:
+        chosen = (False,)
+    return frozenset((verdict, selected) for verdict in verdicts for selected in chosen)
+
+
 def best_rank(candidate: Candidate, market_ids: Sequence[str]) -> int:
     """The lowest rank at which the candidate ranks one of ``market_ids`` (any market when none given);
     ``MAX_RANKS`` when none of them."""
