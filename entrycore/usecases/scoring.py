@@ -110,10 +110,10 @@ class Scoring:
         """SCR-006: sets the tag on the records chosen by phone (normalised; unreadable phones choose nothing)
         or by user id; returns how many records carry it by these values."""
         caller.require_supreme()
-        campaign = known_campaign(self.campaigns, caller, campaign_id)
-        _check_tag(tag_name)
+        _check_tag(tag_name)  # the body's shape before the campaign (API.md §2)
         if by not in TAG_BYS:
             raise BadRequest.at([("$.by", "must be phone or userId")])
+        campaign = known_campaign(self.campaigns, caller, campaign_id)
         chosen = [_phone_or_none(v, campaign.region) for v in values] if by == "phone" else list(values)
         tagged = self.store.tag(campaign_id, tag_name, by, [v for v in chosen if v])
         self._audit(caller, "scoring.tags", campaign_id, {"tagName": tag_name, "by": by}, {"tagged": tagged})
@@ -122,10 +122,10 @@ class Scoring:
     def flip_verdicts(self, caller: Caller, campaign_id: str, tag_name: str, mode: str) -> int:
         """SCR-006: ``exclude`` sets verdict false on the records carrying the tag, ``include`` on the others."""
         caller.require_supreme()
-        known_campaign(self.campaigns, caller, campaign_id)
         _check_tag(tag_name)
         if mode not in FLIP_MODES:
             raise BadRequest.at([("$.mode", "must be exclude or include")])
+        known_campaign(self.campaigns, caller, campaign_id)
         modified = self.store.flip_verdicts(campaign_id, tag_name, mode)
         parameters = {"tagName": tag_name, "mode": mode}
         self._audit(caller, "scoring.flipVerdicts", campaign_id, parameters, {"modified": modified})

@@ -123,9 +123,9 @@ class Selection:
     ) -> tuple[list[Entry], int]:
         """SCR-009: entries by filter type, by creation time then user id; a page and the total."""
         caller.require_supreme()
-        campaign = known_campaign(self.campaigns, caller, campaign_id)
         if chosen.filter_type not in FILTER_TYPES:
             raise BadRequest.at([("filterType", f"must be one of {', '.join(FILTER_TYPES)}")])
+        campaign = known_campaign(self.campaigns, caller, campaign_id)
         return self.views.entry_page(campaign, chosen, limit, offset)
 
     def counts(self, caller: Caller, campaign_id: str) -> RegistrationCounts:
@@ -137,9 +137,9 @@ class Selection:
     def timeline(self, caller: Caller, campaign_id: str, bucket: str) -> list[TimelinePoint]:
         """Entries created and phones confirmed per hour or day (UTC), oldest first."""
         caller.require_supreme()
-        known_campaign(self.campaigns, caller, campaign_id)
-        if bucket not in BUCKETS:
+        if bucket not in BUCKETS:  # a bad query parameter before the campaign (API.md §2)
             raise BadRequest.at([("query.bucket", "must be hour or day")])
+        known_campaign(self.campaigns, caller, campaign_id)
         return self.views.timeline(campaign_id, bucket)
 
     def _audit(

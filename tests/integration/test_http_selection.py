@@ -147,3 +147,20 @@ def test_OPS_002_selection_writes_are_audited(scored: Api) -> None:
         ("entries.verdicts", {"input": 1, "saved": 1, "unmatched": 0}),
         ("entries.codes", {"input": 1, "assigned": 1, "scoring": 1, "unmatched": 0}),
     ]
+
+
+def test_bad_parameters_answer_before_the_campaign_is_looked_up(api: Api) -> None:
+    """API.md §2: body shape and query parameters (BAD_REQUEST) are checked before the campaign exists."""
+    assert_error(admin(api, "GET", "/nope/entries/timeline?bucket=week"), 400, "BAD_REQUEST")
+    assert_error(admin(api, "GET", "/nope/entries/scoring?limit=0"), 400, "BAD_REQUEST")
+    assert_error(
+        admin(api, "POST", "/nope/scoring/tags", {"tagName": "t", "by": "email", "values": ["x"]}), 400, "BAD_REQUEST"
+    )
+    assert_error(admin(api, "POST", "/nope/scoring/flipVerdicts", {"tagName": "t", "mode": "x"}), 400, "BAD_REQUEST")
+    assert_error(
+        admin(api, "POST", "/nope/entries/codes", [{"userId": "u", "code": "c", "date": {"start": "x"}}]),
+        400,
+        "BAD_REQUEST",
+    )
+    assert_error(admin(api, "GET", "/nope/entries/timeline"), 404, "CAMPAIGN_NOT_FOUND")
+    assert_error(admin(api, "GET", "/nope/entries/winners"), 404, "CAMPAIGN_NOT_FOUND")
