@@ -78,11 +78,12 @@ def read_row(index: int, row: Any, region: str = "US", *, defer_phone_check: boo
         or (verdict is not None and not isinstance(verdict, bool))
         or (random_score is not None and not _unit(random_score))
         or not isinstance(tags, Mapping)
-        or not all(isinstance(k, str) and k and isinstance(v, bool) for k, v in tags.items())
+        or not all(isinstance(k, str) and k.strip() and isinstance(v, bool) for k, v in tags.items())
     ):
         return Rejected(index, INVALID_SCORE)
+    tags = {k.strip(): v for k, v in tags.items()}  # tag names as the criteria read them (no edge spaces)
     random = None if random_score is None else float(random_score)
-    return ScoreRow(index, phone, score, verdict, random, dict(tags), checked)
+    return ScoreRow(index, phone, score, verdict, random, tags, checked)
 
 
 def check_phone(row: ScoreRow, region: str) -> ScoreRow | Rejected:

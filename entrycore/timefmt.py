@@ -29,7 +29,10 @@ def parse_iso(text: str) -> datetime:
     moment = datetime.fromisoformat(text.replace("z", "Z"))
     if moment.tzinfo is None:
         raise ValueError("timestamp needs 'Z' or an offset")
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00: before the first representable UTC moment
+        raise ValueError("timestamp out of range") from None
 
 
 def parse_iso_opt(text: str | None) -> datetime | None:

@@ -12,6 +12,13 @@ from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, Iterabl
 from entrycore.errors import BadRequest, PayloadTooLarge
 from entrycore.text import is_unicode
 
+# Items per request (API.md §2): more is 413 PAYLOAD_TOO_LARGE. The routes and the OpenAPI document read them here.
+MAX_RECORDS = 10_000  # scoring records
+MAX_TAG_VALUES = 10_000
+MAX_INVITES = 10_000
+MAX_REFRESH = 1_000  # refresh entries
+MAX_ITEMS = 1_000  # codes, blocking items
+
 
 @attrs.frozen
 class EntryBody:

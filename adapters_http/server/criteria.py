@@ -14,7 +14,8 @@ from cattrs.errors import ClassValidationError
 from entrycore.eligibility import DEFAULT_LIMIT, MAX_LIMIT, EligibilityCriteria
 from entrycore.errors import BadRequest
 
-MAX_OFFSET = 10**9
+MAX_OFFSET = 2**62  # no limit of API.md's; the stores' integers (SQLite, BSON skip) are 64-bit
+_DIGITS = 20
 
 # query parameter -> EligibilityCriteria field
 PARAMETERS = {
@@ -81,6 +82,24 @@ def make_converter() -> cattrs.Converter:
 CONVERTER = make_converter()
 
 
+def query_of(query: Mapping[str, str]) -> tuple[EligibilityCriteria, Page]:
+    """The criteria and the page of a list's query string; one BAD_REQUEST naming every bad parameter of both."""
+    problems: list[dict[str, str]] = []
+    criteria: EligibilityCriteria | None = None
+    page: Page | None = None
+    try:
+        criteria = criteria_from(query)
+    except BadRequest as exc:
+        problems += exc.payload["errors"]
+    try:
+        page = page_from(query)
+    except BadRequest as exc:
+        problems += exc.payload["errors"]
+    if criteria is None or page is None:
+        raise BadRequest.at([(p["path"], p["message"]) for p in problems])
+    return criteria, page
+
+
 def criteria_from(query: Mapping[str, str]) -> EligibilityCriteria:
     """The criteria of ``query``; BAD_REQUEST naming every parameter with a bad value."""
     given = {field: query[name] for name, field in PARAMETERS.items() if name in query}
@@ -104,7 +123,8 @@ def page_from(query: Mapping[str, str]) -> Page:
         text = query.get(name)
         if text is None:
             continue
-        if not text.isdigit() or not low <= int(text) <= high:
+        # ASCII digits only: str.isdigit() also accepts "²", which int() refuses
+        if not (text.isascii() and text.isdigit() and len(text) <= _DIGITS) or not low <= int(text) <= high:
             problems.append((f"query.{name}", f"must be a whole number from {low} to {high}"))
         else:
             values[name] = int(text)

@@ -174,6 +174,7 @@ class Operation:
     answers: dict[int, Schema] = attrs.Factory(dict)
     query: tuple[Schema, ...] = ()
     max_items: int | None = None  # of an array body
+    refine: dict[str, Schema] = attrs.Factory(dict)  # body property -> what its type alone cannot say (enums, bounds)
 
 
 def _answer(schema: Schema) -> dict[int, Schema]:
@@ -225,10 +226,18 @@ OPERATIONS: dict[str, Operation] = {
         ),
     ),
     "admin.add_invites": Operation(
-        "Add invites", "supreme", bodies.InvitesBody, _answer(_object(["added"], added=COUNT))
+        "Add invites",
+        "supreme",
+        bodies.InvitesBody,
+        _answer(_object(["added"], added=COUNT)),
+        refine={"invites": {"minItems": 1, "maxItems": bodies.MAX_INVITES}},
     ),
     "admin.refresh_scores": Operation(
-        "Queue enrichment refreshes", "supreme", bodies.RefreshBody, _answer(_object(["queued"], queued=COUNT))
+        "Queue enrichment refreshes",
+        "supreme",
+        bodies.RefreshBody,
+        _answer(_object(["queued"], queued=COUNT)),
+        refine={"entries": {"minItems": 1, "maxItems": bodies.MAX_REFRESH}},
     ),
     "admin.outbox": Operation(
         "Outbox backlog and dead letters",
@@ -250,6 +259,24 @@ OPERATIONS: dict[str, Operation] = {
         "supreme",
         bodies.ScoringBody,
         _answer(_ref("UploadSummary")),
+        refine={
+            "records": {
+                "minItems": 1,
+                "maxItems": bodies.MAX_RECORDS,
+                "items": {
+                    "type": "object",
+                    "description": "A row that does not read is rejected with its index (SCR-002), not the request",
+                    "required": ["phone", "score"],
+                    "properties": {
+                        "phone": STRING,
+                        "score": NUMBER,
+                        "verdict": BOOLEAN,
+                        "randomScore": {"type": "number", "minimum": 0, "maximum": 1, "exclusiveMaximum": True},
+                        "tags": {"type": "object", "additionalProperties": BOOLEAN},
+                    },
+                },
+            }
+        },
     ),
     "scoring.scoring_list": Operation(
         "The eligible fan list (SCR-003, SCR-005)",
@@ -265,12 +292,14 @@ OPERATIONS: dict[str, Operation] = {
         "supreme",
         bodies.TagsBody,
         _answer(_object(["tagged"], tagged=COUNT)),
+        refine={"by": {"enum": ["phone", "userId"]}, "values": {"minItems": 1, "maxItems": bodies.MAX_TAG_VALUES}},
     ),
     "scoring.flip_verdicts": Operation(
         "Set verdicts false by tag (SCR-006)",
         "supreme",
         bodies.FlipBody,
         _answer(_object(["modified"], modified=COUNT)),
+        refine={"mode": {"enum": ["exclude", "include"]}},
     ),
     "selection.assign_codes": Operation(
         "Assign codes (SCR-007); the same code again is a no-op",
@@ -285,7 +314,7 @@ OPERATIONS: dict[str, Operation] = {
                 unmatched={"type": "array", "items": STRING},
             )
         ),
-        max_items=1_000,
+        max_items=bodies.MAX_ITEMS,
     ),
     "selection.set_verdicts": Operation(
         "Block or unblock entries (SCR-008)",
@@ -296,7 +325,7 @@ OPERATIONS: dict[str, Operation] = {
                 ["input", "saved", "unmatched"], input=COUNT, saved=COUNT, unmatched={"type": "array", "items": STRING}
             )
         ),
-        max_items=1_000,
+        max_items=bodies.MAX_ITEMS,
     ),
     "selection.registration_counts": Operation(
         "Registration counts per market and rank (SCR-010)", "supreme", answers=_answer(_ref("RegistrationCounts"))
@@ -384,6 +413,8 @@ def _operation(endpoint: str, method: str, path_parameters: list[Schema]) -> Sch
         body = schema_of(spec.body)
         if spec.max_items is not None:
             body.update(minItems=1, maxItems=spec.max_items)
+        for name, extra in spec.refine.items():
+            body["properties"][name] = {**body["properties"][name], **extra}
         operation["requestBody"] = {"required": True, "content": _json(body)}
     if spec.who == "public":
         operation["security"] = []

@@ -6,15 +6,13 @@ from typing import Any
 
 from flask import Blueprint
 
-from adapters_http.server.bodies import InvitesBody, RefreshBody
+from adapters_http.server.bodies import MAX_INVITES, MAX_REFRESH, InvitesBody, RefreshBody
 from adapters_http.server.context import json_response, services
 from adapters_http.server.requests import admin_batch, caller
 from entrycore.outbox import RetryRequest
 from entrycore.timefmt import iso
 
 admin = Blueprint("admin", __name__)
-MAX_INVITES = 10_000
-MAX_REFRESH = 1_000
 
 
 @admin.get("/campaigns")

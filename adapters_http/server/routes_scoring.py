@@ -6,14 +6,12 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from adapters_http.server.bodies import FlipBody, ScoringBody, TagsBody
+from adapters_http.server.bodies import MAX_RECORDS, MAX_TAG_VALUES, FlipBody, ScoringBody, TagsBody
 from adapters_http.server.context import json_response, services
-from adapters_http.server.criteria import criteria_from, page_from
+from adapters_http.server.criteria import criteria_from, query_of
 from adapters_http.server.requests import admin_batch, body_as, caller, raw_body
 
 scoring = Blueprint("scoring", __name__)
-MAX_RECORDS = 10_000  # scoring records per request (API.md §2)
-MAX_TAG_VALUES = 10_000
 
 
 @scoring.post("/<campaignId>/entries/scoring")
@@ -26,7 +24,7 @@ def upload_scores(campaignId: str) -> Any:
 def scoring_list(campaignId: str) -> Any:
     who = caller()
     who.require_supreme()
-    criteria, page = criteria_from(request.args), page_from(request.args)
+    criteria, page = query_of(request.args)
     records, total = services().scoring.page(who, campaignId, criteria, page.limit, page.offset)
     return json_response({"list": [r.to_document() for r in records], "counts": {"total": total}})
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from adapters_http.server.bodies import CodeItem, VerdictItem, parse_json, structure_items
+from adapters_http.server.bodies import MAX_ITEMS, CodeItem, VerdictItem, parse_json, structure_items
 from adapters_http.server.context import json_response, services
 from adapters_http.server.criteria import page_from
 from adapters_http.server.requests import caller, raw_body
@@ -17,7 +17,6 @@ from entrycore.selection import BlockItem, CodeAssignment, EntryFilter
 from entrycore.timefmt import parse_iso
 
 selection = Blueprint("selection", __name__)
-MAX_ITEMS = 1_000  # codes and blocking items per request (API.md §2)
 
 
 def _items(cls: type[Any]) -> tuple[Any, list[Any]]:

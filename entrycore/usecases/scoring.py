@@ -110,9 +110,12 @@ class Scoring:
         """SCR-006: sets the tag on the records chosen by phone (normalised; unreadable phones choose nothing)
         or by user id; returns how many records carry it by these values."""
         caller.require_supreme()
-        _check_tag(tag_name)  # the body's shape before the campaign (API.md §2)
+        problems = _tag_problems(tag_name)  # the body's shape before the campaign (API.md §2), every problem
         if by not in TAG_BYS:
-            raise BadRequest.at([("$.by", "must be phone or userId")])
+            problems.append(("$.by", "must be phone or userId"))
+        if problems:
+            raise BadRequest.at(problems)
+        tag_name = tag_name.strip()
         campaign = known_campaign(self.campaigns, caller, campaign_id)
         chosen = [_phone_or_none(v, campaign.region) for v in values] if by == "phone" else list(values)
         tagged = self.store.tag(campaign_id, tag_name, by, [v for v in chosen if v])
@@ -122,9 +125,12 @@ class Scoring:
     def flip_verdicts(self, caller: Caller, campaign_id: str, tag_name: str, mode: str) -> int:
         """SCR-006: ``exclude`` sets verdict false on the records carrying the tag, ``include`` on the others."""
         caller.require_supreme()
-        _check_tag(tag_name)
+        problems = _tag_problems(tag_name)
         if mode not in FLIP_MODES:
-            raise BadRequest.at([("$.mode", "must be exclude or include")])
+            problems.append(("$.mode", "must be exclude or include"))
+        if problems:
+            raise BadRequest.at(problems)
+        tag_name = tag_name.strip()
         known_campaign(self.campaigns, caller, campaign_id)
         modified = self.store.flip_verdicts(campaign_id, tag_name, mode)
         parameters = {"tagName": tag_name, "mode": mode}
@@ -138,9 +144,9 @@ class Scoring:
         self.audit.record(AuditRecord(self.clock.now(), caller.user_id, action, campaign_id, parameters, counts))
 
 
-def _check_tag(tag_name: str) -> None:
-    if not tag_name or not tag_name.strip():
-        raise BadRequest.at([("$.tagName", "must not be empty")])
+def _tag_problems(tag_name: str) -> list[tuple[str, str]]:
+    """A tag name is read without its edge spaces, as the ``tag`` criteria read it; it must not be empty."""
+    return [] if tag_name.strip() else [("$.tagName", "must not be empty")]
 
 
 def _phone_or_none(value: str, region: str) -> str | None:

@@ -164,3 +164,46 @@ def test_bad_parameters_answer_before_the_campaign_is_looked_up(api: Api) -> Non
     )
     assert_error(admin(api, "GET", "/nope/entries/timeline"), 404, "CAMPAIGN_NOT_FOUND")
     assert_error(admin(api, "GET", "/nope/entries/winners"), 404, "CAMPAIGN_NOT_FOUND")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/ppc/entries/scoring?limit=%C2%B2", None),  # a Unicode digit
+        ("GET", "/ppc/entries/winners?offset=%C2%B2", None),
+        ("GET", "/ppc/entries/scoring?offset=99999999999999999999999999", None),
+        ("POST", "/ppc/entries/codes", [{"userId": "f1", "code": "c", "date": {"start": "0001-01-01T00:00:00+01:00"}}]),
+        (
+            "POST",
+            "/ppc/entries/codes",
+            [{"userId": "f1", "code": "c", "date": {"start": PAST, "end": "9999-12-31T23:59:59-01:00"}}],
+        ),
+        ("POST", "/ppc/entries/verdicts", [{"userId": "f1", "isBlocked": True, "date": "0001-01-01T00:00:00+05:00"}]),
+    ],
+)
+def test_hostile_parameters_and_dates_are_400(api: Api, method: str, path: str, body: Any) -> None:
+    assert_error(admin(api, method, path, body), 400, "BAD_REQUEST")
+
+
+def test_every_bad_parameter_and_field_is_named(api: Api) -> None:
+    listed = assert_error(admin(api, "GET", "/ppc/entries/scoring?minScore=x&limit=0"), 400, "BAD_REQUEST")
+    assert {e["path"] for e in listed["payload"]["errors"]} == {"query.minScore", "query.limit"}
+    tags = assert_error(
+        admin(api, "POST", "/ppc/scoring/tags", {"tagName": " ", "by": "x", "values": ["a"]}), 400, "BAD_REQUEST"
+    )
+    assert {e["path"] for e in tags["payload"]["errors"]} == {"$.tagName", "$.by"}
+    flips = assert_error(
+        admin(api, "POST", "/ppc/scoring/flipVerdicts", {"tagName": "", "mode": "x"}), 400, "BAD_REQUEST"
+    )
+    assert {e["path"] for e in flips["payload"]["errors"]} == {"$.tagName", "$.mode"}
+
+
+def test_tag_names_are_read_without_edge_spaces_everywhere(scored: Api) -> None:
+    rows = [{"phone": phone_of(1), "score": 1, "tags": {" vip ": True}}]
+    assert admin(scored, "POST", "/ppc/entries/scoring", {"records": rows}).get_json()["updated"] == 1
+    admin(scored, "POST", "/ppc/scoring/tags", {"tagName": "gold ", "by": "userId", "values": ["f2"]})
+    assert eligible_ids(scored, "tag=vip") == ["f1"] and eligible_ids(scored, "tag=%20vip") == ["f1"]
+    assert eligible_ids(scored, "excludeTag=gold") == ["f3", "f1"]
+    assert admin(scored, "POST", "/ppc/scoring/flipVerdicts", {"tagName": " gold", "mode": "exclude"}).get_json() == {
+        "modified": 1
+    }
