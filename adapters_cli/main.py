@@ -14,7 +14,7 @@ from typing import Any
 import click
 import jwt
 
-from adapters_cli import selection
+from adapters_cli import selection, users
 from adapters_cli.context import _services, _settings
 from entry_service.bootstrap import build, build_store, prepare_store
 from entry_service.settings import ConfigError
@@ -319,5 +319,6 @@ for command in (
     selection.codes,
     selection.verdicts,
     selection.audit,
+    users.users,
 ):
     cli.add_command(command)

@@ -31,6 +31,7 @@ from entrycore.system import NoAccounts, RandomIds, SystemClock
 from entrycore.usecases.enrichment import AccountFanscore, Enrichment
 from entrycore.usecases.invites import Invites
 from entrycore.usecases.phones import PhoneConfirmations
+from entrycore.usecases.privacy import Privacy
 from entrycore.usecases.refresh import ScoreRefresher
 from entrycore.usecases.registrations import Registrations
 from entrycore.usecases.relay import Relay
@@ -55,6 +56,7 @@ class Services:
     scoring: Scoring
     selection: Selection
     audit: AuditTrail
+    privacy: Privacy
     relay: Relay
     refresher: ScoreRefresher
     verifier: TokenVerifier
@@ -311,6 +313,7 @@ def build(settings: Settings, store: Store | None = None) -> Services:
             clock=clock,
             ids=ids,
         ),
+        privacy=Privacy(campaigns=campaigns, entries=entries, audit=audit, clock=clock, ids=ids),
         audit=audit,
         verifier=build_verifier(settings),
         clock=clock,

@@ -26,6 +26,7 @@ def app_for(services: Services) -> Flask:
         refresher=services.refresher,
         scoring=services.scoring,
         selection=services.selection,
+        privacy=services.privacy,
         outbox=services.store,
         verifier=services.verifier,
         clock=services.clock,

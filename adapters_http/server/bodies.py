@@ -82,6 +82,13 @@ class FlipBody:
 
 
 @attrs.frozen
+class OptOutBody:
+    """``POST /users/{userId}/optout`` (API.md §4)."""
+
+    type: str
+
+
+@attrs.frozen
 class CodeDates:
     start: str
     end: str | None = None

@@ -14,6 +14,7 @@ from adapters_http.server.auth import TokenVerifier
 from entrycore.ports import CampaignSource, Clock, Outbox
 from entrycore.usecases.invites import Invites
 from entrycore.usecases.phones import PhoneConfirmations
+from entrycore.usecases.privacy import Privacy
 from entrycore.usecases.refresh import ScoreRefresher
 from entrycore.usecases.registrations import Registrations
 from entrycore.usecases.scoring import Scoring
@@ -33,6 +34,7 @@ class AppServices:
     refresher: ScoreRefresher
     scoring: Scoring
     selection: Selection
+    privacy: Privacy
     outbox: Outbox
     verifier: TokenVerifier
     clock: Clock

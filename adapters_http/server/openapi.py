@@ -254,6 +254,13 @@ OPERATIONS: dict[str, Operation] = {
             )
         ),
     ),
+    "admin.opt_out": Operation(
+        "Opt a fan out on all their entries (USR-002)",
+        "supreme",
+        bodies.OptOutBody,
+        _answer(_object(["modified"], modified=COUNT)),
+        refine={"type": {"enum": ["DO_NOT_SELL", "UNSUBSCRIBE"]}},
+    ),
     "scoring.upload_scores": Operation(
         "Upload scoring records (SCR-001, SCR-002): at most 10,000; bad rows are reported, never fail the batch",
         "supreme",

@@ -6,9 +6,9 @@ from typing import Any
 
 from flask import Blueprint
 
-from adapters_http.server.bodies import MAX_INVITES, MAX_REFRESH, InvitesBody, RefreshBody
+from adapters_http.server.bodies import MAX_INVITES, MAX_REFRESH, InvitesBody, OptOutBody, RefreshBody
 from adapters_http.server.context import json_response, services
-from adapters_http.server.requests import admin_batch, caller
+from adapters_http.server.requests import admin_batch, body_as, caller, raw_body
 from entrycore.outbox import RetryRequest
 from entrycore.timefmt import iso
 
@@ -50,3 +50,12 @@ def outbox() -> Any:
             "oldestDeadLetterAt": iso(status["oldestDeadLetterAt"]),
         }
     )
+
+
+@admin.post("/users/<userId>/optout")
+def opt_out(userId: str) -> Any:
+    who = caller()
+    raw = raw_body(admin=True)
+    who.require_supreme()
+    body = body_as(OptOutBody, raw)
+    return json_response({"modified": services().privacy.opt_out(who, userId, body.type)})

@@ -1,0 +1,29 @@
+"""``entry-service users``: a fan's privacy requests (SPEC USR-002)."""
+
+from __future__ import annotations
+
+import click
+
+from adapters_cli.context import _services
+from adapters_cli.selection import admin_caller
+from entrycore.errors import EntryError
+from entrycore.usecases.privacy import OPT_OUTS
+
+
+@click.group()
+def users() -> None:
+    """A fan's privacy requests."""
+
+
+@users.command("optout")
+@click.argument("user_id")
+@click.option("--type", "kind", required=True, type=click.Choice(list(OPT_OUTS)), help="What the fan opts out of.")
+@click.pass_context
+def optout(ctx: click.Context, user_id: str, kind: str) -> None:
+    """Opt USER_ID out on every entry: DO_NOT_SELL turns allow_marketing off, UNSUBSCRIBE allow_notification and
+    allow_livenation; nothing else changes. Prints how many entries changed."""
+    try:
+        modified = _services(ctx).privacy.opt_out(admin_caller(), user_id, kind)
+    except EntryError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.message}") from None
+    click.echo(f"{modified} entr{'y' if modified == 1 else 'ies'} of {user_id} changed ({kind})")

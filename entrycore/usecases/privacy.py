@@ -1,0 +1,82 @@
+"""A fan's privacy requests (SPEC USR-002): opt-outs over all of a fan's entries. Each changed entry publishes
+``entry.updated`` in the same atomic write; the request is audited (OPS-002)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+import attrs
+
+from entrycore.audit import AuditRecord
+from entrycore.caller import Caller
+from entrycore.errors import BadRequest, StaleEntry
+from entrycore.events import UPDATED, event
+from entrycore.model import Campaign, Entry
+from entrycore.ports import AuditTrail, CampaignSource, Clock, EntryStore, Ids
+from entrycore.timefmt import utc_ms
+
+# USR-002: the opt-in fields each opt-out turns off (the platform's ids, SPEC §2).
+OPT_OUTS: Mapping[str, Mapping[str, bool]] = {
+    "DO_NOT_SELL": {"allow_marketing": False},
+    "UNSUBSCRIBE": {"allow_notification": False, "allow_livenation": False},
+}
+_RETRIES = 16
+
+
+def opted_out(entry: Entry, kind: str, now: datetime) -> Entry | None:
+    """The entry with the opt-out's fields set to false and nothing else changed; None when they are already."""
+    wanted = OPT_OUTS[kind]
+    if all(entry.fields.get(name) is value for name, value in wanted.items()):
+        return None
+    fields = {**entry.fields, **wanted}
+    return attrs.evolve(entry, fields=fields, date_updated=now, version=entry.version + 1)
+
+
+@attrs.frozen
+class Privacy:
+    campaigns: CampaignSource
+    entries: EntryStore
+    audit: AuditTrail
+    clock: Clock
+    ids: Ids
+
+    def opt_out(self, caller: Caller, user_id: str, kind: str) -> int:
+        """USR-002: turns the opt-out's fields off on every entry of the fan; returns how many entries changed
+        (0 for a fan without entries, or one opted out already)."""
+        caller.require_supreme()
+        if kind not in OPT_OUTS:
+            raise BadRequest.at([("$.type", f"must be one of {', '.join(OPT_OUTS)}")])
+        modified = 0
+        for entry in self.entries.entries_of_user(user_id):
+            modified += self._opt_out(caller, entry, kind)
+        self.audit.record(
+            AuditRecord(self.clock.now(), caller.user_id, "users.optout", None, {"type": kind}, {"modified": modified})
+        )
+        return modified
+
+    def _opt_out(self, caller: Caller, entry: Entry | None, kind: str) -> int:
+        campaign = self._campaign(caller, entry.campaign_id) if entry is not None else None
+        for _ in range(_RETRIES):
+            if entry is None or campaign is None:
+                return 0  # deleted meanwhile
+            now = utc_ms(self.clock.now())
+            changed = opted_out(entry, kind, now)
+            if changed is None:
+                return 0
+            try:
+                self.entries.replace(
+                    changed, entry.version, [event(self.ids.message_id(), UPDATED, campaign, changed, now)]
+                )
+            except StaleEntry:
+                entry = self.entries.get(entry.campaign_id, entry.user_id)  # the fan wrote meanwhile: again
+                continue
+            return 1
+        raise StaleEntry()
+
+    def _campaign(self, caller: Caller, campaign_id: str) -> Campaign:
+        """The entry's campaign for its event; one the campaign source no longer knows keeps its id as name."""
+        found = self.campaigns.get(campaign_id, caller.authorization)
+        if found is not None:
+            return found
+        return Campaign.from_document({"id": campaign_id, "status": "CLOSED", "markets": [], "preferences": []})
