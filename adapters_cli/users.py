@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
 from adapters_cli.context import _services
@@ -27,3 +29,15 @@ def optout(ctx: click.Context, user_id: str, kind: str) -> None:
     except EntryError as exc:
         raise click.ClickException(f"{exc.code}: {exc.message}") from None
     click.echo(f"{modified} entr{'y' if modified == 1 else 'ies'} of {user_id} changed ({kind})")
+
+
+@users.command("export")
+@click.argument("user_id")
+@click.pass_context
+def export(ctx: click.Context, user_id: str) -> None:
+    """Print every entry and scoring record kept about USER_ID as one JSON document (an access request)."""
+    try:
+        data = _services(ctx).privacy.export(admin_caller(), user_id)
+    except EntryError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.message}") from None
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))

@@ -313,7 +313,7 @@ def build(settings: Settings, store: Store | None = None) -> Services:
             clock=clock,
             ids=ids,
         ),
-        privacy=Privacy(campaigns=campaigns, entries=entries, audit=audit, clock=clock, ids=ids),
+        privacy=Privacy(campaigns=campaigns, entries=entries, audit=audit, clock=clock, ids=ids, scoring=scoring_store),
         audit=audit,
         verifier=build_verifier(settings),
         clock=clock,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from click.testing import CliRunner
 
 from adapters_cli.main import cli
@@ -38,3 +40,20 @@ def test_USR_002_opt_out_over_http_and_cli(api: Api) -> None:
     assert (final["allow_notification"], final["allow_livenation"], final["allow_marketing"]) == (False, False, False)
     actions = [r.action for r in api.services.audit.records(None, None, 10)]
     assert actions.count("users.optout") == 4
+
+
+def test_users_export_prints_every_entry_and_scoring_record(api: Api) -> None:
+    from tests.integration.test_http_scoring import confirmed_fan, phone_of  # noqa: PLC0415
+
+    confirmed_fan(api, 1, "nyc")
+    assert api.register({**VALID_FIELDS, "phone": phone_of(9)}, campaign="c1", user="f1").status_code == 201
+    admin(api, "POST", "/ppc/entries/scoring", {"records": [{"phone": phone_of(1), "score": 42}]})
+    result = CliRunner().invoke(cli, ["users", "export", "f1"], obj=api.services)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["userId"] == "f1"
+    assert sorted(e["campaignId"] for e in data["entries"]) == ["c1", "ppc"]
+    assert [(r["campaignId"], r["score"]) for r in data["scoring"]] == [("ppc", 42)]
+    empty = json.loads(CliRunner().invoke(cli, ["users", "export", "nobody"], obj=api.services).stdout)
+    assert empty == {"userId": "nobody", "entries": [], "scoring": []}
+    assert api.services.audit.records(None, None, 1)[0].action == "users.export"
