@@ -56,13 +56,24 @@ def body_as(cls: type[T], raw: bytes) -> T:
     return structure(parse_json(raw), cls)
 
 
-def admin_batch(cls: type[T], items: str, limit: int) -> tuple[Caller, T, list[Any]]:
-    """An admin batch request in API.md §2 order: token → body size → supreme → shape → 1..``limit`` items
-    (none: 400; more: 413). Returns the caller, the body and its list of items named ``items``."""
+def admin_request() -> tuple[Caller, bytes]:
+    """An admin write in API.md §2 order up to its body's shape: token → body size → supreme."""
     who = caller()
     raw = raw_body(admin=True)
     who.require_supreme()
-    body = body_as(cls, raw)
+    return who, raw
+
+
+def admin_body(cls: type[T]) -> tuple[Caller, T]:
+    """``admin_request``, then the body structured as ``cls``."""
+    who, raw = admin_request()
+    return who, body_as(cls, raw)
+
+
+def admin_batch(cls: type[T], items: str, limit: int) -> tuple[Caller, T, list[Any]]:
+    """``admin_body``, then 1..``limit`` items (none: 400; more: 413). Returns the caller, the body and its list
+    of items named ``items``."""
+    who, body = admin_body(cls)
     batch: list[Any] = getattr(body, items)
     if not batch:
         raise BadRequest.at([(f"$.{items}", "must not be empty")])

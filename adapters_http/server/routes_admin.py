@@ -8,7 +8,7 @@ from flask import Blueprint
 
 from adapters_http.server.bodies import MAX_INVITES, MAX_REFRESH, InvitesBody, OptOutBody, RefreshBody
 from adapters_http.server.context import json_response, services
-from adapters_http.server.requests import admin_batch, body_as, caller, raw_body
+from adapters_http.server.requests import admin_batch, admin_body, caller
 from entrycore.outbox import RetryRequest
 from entrycore.timefmt import iso
 
@@ -54,8 +54,5 @@ def outbox() -> Any:
 
 @admin.post("/users/<userId>/optout")
 def opt_out(userId: str) -> Any:
-    who = caller()
-    raw = raw_body(admin=True)
-    who.require_supreme()
-    body = body_as(OptOutBody, raw)
+    who, body = admin_body(OptOutBody)
     return json_response({"modified": services().privacy.opt_out(who, userId, body.type)})

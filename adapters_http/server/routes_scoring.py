@@ -9,7 +9,7 @@ from flask import Blueprint, request
 from adapters_http.server.bodies import MAX_RECORDS, MAX_TAG_VALUES, FlipBody, ScoringBody, TagsBody
 from adapters_http.server.context import json_response, services
 from adapters_http.server.criteria import criteria_from, query_of
-from adapters_http.server.requests import admin_batch, body_as, caller, raw_body
+from adapters_http.server.requests import admin_batch, admin_body, caller
 
 scoring = Blueprint("scoring", __name__)
 
@@ -45,8 +45,5 @@ def tags(campaignId: str) -> Any:
 
 @scoring.post("/<campaignId>/scoring/flipVerdicts")
 def flip_verdicts(campaignId: str) -> Any:
-    who = caller()
-    raw = raw_body(admin=True)
-    who.require_supreme()
-    body = body_as(FlipBody, raw)
+    who, body = admin_body(FlipBody)
     return json_response({"modified": services().scoring.flip_verdicts(who, campaignId, body.tagName, body.mode)})

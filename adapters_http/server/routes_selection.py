@@ -10,7 +10,7 @@ from flask import Blueprint, request
 from adapters_http.server.bodies import MAX_ITEMS, CodeItem, VerdictItem, parse_json, structure_items
 from adapters_http.server.context import json_response, services
 from adapters_http.server.criteria import page_from
-from adapters_http.server.requests import caller, raw_body
+from adapters_http.server.requests import admin_request, caller
 from adapters_http.server.views import admin_view
 from entrycore.errors import BadRequest
 from entrycore.selection import BlockItem, CodeAssignment, EntryFilter
@@ -20,9 +20,7 @@ selection = Blueprint("selection", __name__)
 
 
 def _items(cls: type[Any]) -> tuple[Any, list[Any]]:
-    who = caller()
-    raw = raw_body(admin=True)
-    who.require_supreme()
+    who, raw = admin_request()
     return who, structure_items(parse_json(raw), cls, MAX_ITEMS)
 
 
