@@ -38,6 +38,8 @@ _RELAY_VIEW = {"outbox": True, "outboxRev": True, "outboxReadyAt": True, "outbox
 _RETRIES = 32  # guarded writes lost to concurrent writes of the same entry before giving up
 _MAX_WINDOW = 20_000  # entries one claim reads at most
 _META = "outbox"
+# An entry as Entry.from_document reads it: without the relay's fields below, which may be large.
+ENTRY_ONLY = {"_id": False, "outbox": False, "outboxSince": False, "outboxReadyAt": False, "outboxRev": False}
 _READY_NOW = ""
 # A dead letter stays in its entry's outbox, due never: the claim passes it and holds back the entry's later
 # messages by its usual rule (``parkedAt`` and ``lastError`` say when and why).

@@ -16,6 +16,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING
 
 from adapters_mongo.errors import unavailable
+from adapters_mongo.outbox import ENTRY_ONLY
 from entrycore.eligibility import MAX_RANKS, EligibilityCounts, EligibilityCriteria, MarketCounts, listed_states
 from entrycore.model import Entry
 from entrycore.scoring import (
@@ -31,7 +32,6 @@ from entrycore.scoring import (
 
 _BY_SCORE = [("score", DESCENDING), ("userId", ASCENDING)]
 _BY_RANDOM = [("randomScore", ASCENDING), ("userId", ASCENDING)]
-_ENTRY_ONLY = {"_id": False, "outbox": False, "outboxSince": False, "outboxReadyAt": False, "outboxRev": False}
 _STREAM_BATCH = 1_000
 
 
@@ -52,7 +52,7 @@ class MongoScoring:
             holders = {
                 doc["phone"]: Entry.from_document(doc)
                 for doc in self._entries.find(
-                    {"campaignId": campaign_id, "phone": {"$in": phones}, "phoneConfirmed": True}, _ENTRY_ONLY
+                    {"campaignId": campaign_id, "phone": {"$in": phones}, "phoneConfirmed": True}, ENTRY_ONLY
                 )
             }
             users = sorted({entry.user_id for entry in holders.values()})

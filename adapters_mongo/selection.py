@@ -9,11 +9,11 @@ from typing import Any
 from pymongo import ASCENDING
 
 from adapters_mongo.errors import unavailable
+from adapters_mongo.outbox import ENTRY_ONLY
 from entrycore.model import Campaign, Entry
 from entrycore.selection import EntryFilter, TimelinePoint
 from entrycore.timefmt import parse_iso
 
-_ENTRY_ONLY = {"_id": False, "outbox": False, "outboxSince": False, "outboxReadyAt": False, "outboxRev": False}
 _HAS_CODES = {"codes.0": {"$exists": True}}
 _NO_CODES = {"codes.0": {"$exists": False}}
 _PREFIX = {"hour": 13, "day": 10}  # characters of a timefmt.iso timestamp that name its hour / day
@@ -46,7 +46,7 @@ class MongoSelection:
         with unavailable():
             total = int(self._entries.count_documents(query))
             found = list(
-                self._entries.find(query, _ENTRY_ONLY)
+                self._entries.find(query, ENTRY_ONLY)
                 .sort([("dateCreated", ASCENDING), ("userId", ASCENDING)])
                 .skip(offset)
                 .limit(limit)

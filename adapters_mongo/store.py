@@ -24,7 +24,7 @@ from adapters_mongo.indexes import (
     create_retry_indexes,
     create_scoring_indexes,
 )
-from adapters_mongo.outbox import MongoOutbox, appended, pending_fields
+from adapters_mongo.outbox import ENTRY_ONLY, MongoOutbox, appended, pending_fields
 from adapters_mongo.retries import MongoRetries
 from entrycore.errors import EntryExists, PhoneTaken, ReferralCodeTaken, StaleEntry
 from entrycore.model import Entry
@@ -33,8 +33,6 @@ from entrycore.retry_queues import DEFAULT_VISIBILITY, visibility_timeout
 
 DEFAULT_DATABASE = "entry_service"
 _INVITE_BATCH = 1000  # invites per insert_many: bounded requests, any number of values
-# An entry as Entry.from_document reads it: without the relay's fields (outbox.py), which may be large.
-_ENTRY_ONLY = {"_id": False, "outbox": False, "outboxSince": False, "outboxReadyAt": False, "outboxRev": False}
 _INDEX_IN_MESSAGE = re.compile(r"index: (\S+) dup key")
 
 
@@ -101,7 +99,7 @@ class MongoStore(MongoOutbox, MongoAttempts, MongoRetries):
 
     def get(self, campaign_id: str, user_id: str) -> Entry | None:
         with _unavailable():
-            doc = self._entries.find_one({"campaignId": campaign_id, "userId": user_id}, _ENTRY_ONLY)
+            doc = self._entries.find_one({"campaignId": campaign_id, "userId": user_id}, ENTRY_ONLY)
         return None if doc is None else Entry.from_document(doc)
 
     def create(self, entry: Entry, outbox: Sequence[OutboxMessage] = ()) -> None:
@@ -126,7 +124,7 @@ class MongoStore(MongoOutbox, MongoAttempts, MongoRetries):
 
     def find_by_code(self, campaign_id: str, code: str) -> Entry | None:
         with _unavailable():
-            doc = self._entries.find_one({"campaignId": campaign_id, "code": code}, _ENTRY_ONLY)
+            doc = self._entries.find_one({"campaignId": campaign_id, "code": code}, ENTRY_ONLY)
         return None if doc is None else Entry.from_document(doc)
 
     def confirmed_holder(self, campaign_id: str, phone: str) -> str | None:
@@ -138,7 +136,7 @@ class MongoStore(MongoOutbox, MongoAttempts, MongoRetries):
     def entries_of_user(self, user_id: str) -> list[Entry]:
         with _unavailable():
             docs = list(
-                self._entries.find({"userId": user_id}, _ENTRY_ONLY).sort(
+                self._entries.find({"userId": user_id}, ENTRY_ONLY).sort(
                     [("dateCreated", DESCENDING), ("campaignId", DESCENDING)]
                 )
             )

@@ -262,22 +262,16 @@ def merge(existing: ScoringRecord | None, row: ScoreRow, entry: EntryFacts, rand
     into the stored ones, and the entry's name, email, phone, locale, ranked markets, codes and block copied
     as they are now."""
     kept = existing.random_score if existing is not None else random_score
-    return ScoringRecord(
+    scored = ScoringRecord(
         campaign_id=entry.campaign_id,
         user_id=entry.user_id,
-        phone=entry.phone or row.phone,
+        phone=row.phone,
         score=row.score,
         random_score=row.random_score if row.random_score is not None else kept,
         verdict=True if row.verdict is None else row.verdict,
-        first_name=entry.first_name,
-        last_name=entry.last_name,
-        email=entry.email,
-        locale=entry.locale,
-        markets=entry.markets,
-        codes=entry.codes,
         tags={**(existing.tags if existing is not None else {}), **row.tags},
-        blocked=entry.blocked,
     )
+    return refreshed(scored, entry)
 
 
 def refreshed(record: ScoringRecord, entry: EntryFacts) -> ScoringRecord:
