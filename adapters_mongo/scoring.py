@@ -17,7 +17,7 @@ from pymongo import ASCENDING, DESCENDING
 
 from adapters_mongo.errors import unavailable
 from adapters_mongo.outbox import ENTRY_ONLY
-from entrycore.eligibility import MAX_RANKS, EligibilityCounts, EligibilityCriteria, MarketCounts, listed_states
+from entrycore.eligibility import MAX_RANKS, EligibilityCounts, EligibilityCriteria, counts_of_groups
 from entrycore.model import Entry
 from entrycore.scoring import (
     INSERTED,
@@ -117,22 +117,10 @@ class MongoScoring:
         group = {"_id": {"v": "$verdict", "s": "$selected", "m": "$markets"}, "n": {"$sum": 1}}
         with unavailable():
             groups = list(self._scoring.aggregate([{"$match": _filter(campaign_id, criteria)}, {"$group": group}]))
-        listed = listed_states(criteria)
-        total = verified = selected = available = 0
-        ranks: dict[str, list[int]] = {market: [0] * MAX_RANKS for market in markets}
-        for found in groups:
-            key, count = found["_id"], int(found["n"])
-            verdict, chosen = bool(key["v"]), bool(key["s"])
-            total += count
-            verified += count if verdict else 0
-            selected += count if chosen else 0
-            available += count if verdict and not chosen else 0
-            if (verdict, chosen) in listed:
-                for rank, market in enumerate((key.get("m") or [])[:MAX_RANKS]):
-                    if market in ranks:
-                        ranks[market][rank] += count
-        by_market = tuple(MarketCounts(m, (r[0], r[1], r[2], r[3])) for m, r in ranks.items())
-        return EligibilityCounts(total, verified, selected, available, by_market)
+        keyed = ((g["_id"], int(g["n"])) for g in groups)
+        return counts_of_groups(
+            ((bool(key["v"]), bool(key["s"]), key.get("m") or [], n) for key, n in keyed), criteria, markets
+        )
 
     def eligible_page(
         self, campaign_id: str, criteria: EligibilityCriteria, limit: int, offset: int

@@ -27,7 +27,7 @@ from entrycore.eligibility import (
     MAX_RANKS,
     EligibilityCounts,
     EligibilityCriteria,
-    MarketCounts,
+    counts_of_groups,
     listed_states,
 )
 from entrycore.scoring import (
@@ -195,24 +195,15 @@ class SqliteScoring:
             groups = conn.execute(sql, params).fetchall()
         names = {slot: market for market, slot in slots.items()}
         wanted = {slots[m] for m in criteria.market_ids if m in slots}
-        listed = _listed_states(criteria)
-        total = verified = selected = available = 0
-        ranks: dict[str, list[int]] = {market: [0] * MAX_RANKS for market in markets}
-        for state, combo, count in groups:
-            ranked = _decode(combo)
-            if wanted and not wanted.intersection(ranked[:1] if criteria.single_market_selection else ranked):
-                continue  # the mask's pre-filter let it through (slots that share a bit)
-            total += count
-            verified += count if state >= 2 else 0
-            selected += count if state & 1 else 0
-            available += count if state == 2 else 0
-            if state in listed:
-                for rank, slot in enumerate(ranked):
-                    counts = ranks.get(names.get(slot, ""))
-                    if counts is not None:
-                        counts[rank] += count
-        by_market = tuple(MarketCounts(m, (r[0], r[1], r[2], r[3])) for m, r in ranks.items())
-        return EligibilityCounts(total, verified, selected, available, by_market)
+
+        def exact() -> Iterator[tuple[bool, bool, list[str], int]]:
+            for state, combo, count in groups:
+                ranked = _decode(combo)
+                if wanted and not wanted.intersection(ranked[:1] if criteria.single_market_selection else ranked):
+                    continue  # the mask's pre-filter let it through (slots that share a bit)
+                yield state >= 2, bool(state & 1), [names[slot] for slot in ranked], count
+
+        return counts_of_groups(exact(), criteria, markets)
 
     def eligible_page(
         self, campaign_id: str, criteria: EligibilityCriteria, limit: int, offset: int

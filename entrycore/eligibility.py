@@ -175,3 +175,27 @@ def eligibility_counts(
                     ranks[market][rank] += 1
     by_market = tuple(MarketCounts(m, (r[0], r[1], r[2], r[3])) for m, r in ranks.items())
     return EligibilityCounts(total, verified, selected, available, by_market)
+
+
+def counts_of_groups(
+    groups: Iterable[tuple[bool, bool, Sequence[str], int]],
+    criteria: EligibilityCriteria,
+    campaign_markets: Sequence[str],
+) -> EligibilityCounts:
+    """SCR-004's counts from a store's groups of the records that ``match`` the criteria: ``(verdict, selected,
+    ranked markets, how many)``. The stores group in their query language and add up here; ``eligibility_counts``
+    above, record by record, is the reference they are checked against."""
+    chosen = listed_states(criteria)
+    total = verified = selected = available = 0
+    ranks: dict[str, list[int]] = {market: [0] * MAX_RANKS for market in campaign_markets}
+    for verdict, has_code, markets, count in groups:
+        total += count
+        verified += count if verdict else 0
+        selected += count if has_code else 0
+        available += count if verdict and not has_code else 0
+        if (verdict, has_code) in chosen:
+            for rank, market in enumerate(list(markets)[:MAX_RANKS]):
+                if market in ranks:
+                    ranks[market][rank] += count
+    by_market = tuple(MarketCounts(m, (r[0], r[1], r[2], r[3])) for m, r in ranks.items())
+    return EligibilityCounts(total, verified, selected, available, by_market)
