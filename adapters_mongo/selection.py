@@ -3,7 +3,6 @@ counts, timeline), each one query or aggregation over the indexes of ``indexes.S
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING
@@ -11,12 +10,10 @@ from pymongo import ASCENDING
 from adapters_mongo.errors import unavailable
 from adapters_mongo.outbox import ENTRY_ONLY
 from entrycore.model import Campaign, Entry
-from entrycore.selection import EntryFilter, TimelinePoint
-from entrycore.timefmt import parse_iso
+from entrycore.selection import BUCKET_PREFIX, EntryFilter, TimelinePoint, timeline_of_prefixes
 
 _HAS_CODES = {"codes.0": {"$exists": True}}
 _NO_CODES = {"codes.0": {"$exists": False}}
-_PREFIX = {"hour": 13, "day": 10}  # characters of a timefmt.iso timestamp that name its hour / day
 
 
 class MongoSelection:
@@ -63,21 +60,16 @@ class MongoSelection:
         return [(list(g["_id"].get("m") or []), bool(g["_id"].get("c")), int(g["n"])) for g in groups]
 
     def timeline(self, campaign_id: str, bucket: str) -> list[TimelinePoint]:
-        width = _PREFIX[bucket]
-        points: dict[str, list[int]] = {}
+        width = BUCKET_PREFIX[bucket]
+        counts: list[list[tuple[str, int]]] = []
         with unavailable():
-            for column, field, match in (
-                (0, "$dateCreated", {"campaignId": campaign_id}),
-                (1, "$datePhoneConfirmed", {"campaignId": campaign_id, "phoneConfirmed": True}),
+            for field, match in (
+                ("dateCreated", {"campaignId": campaign_id}),
+                ("datePhoneConfirmed", {"campaignId": campaign_id, "phoneConfirmed": True}),
             ):
                 pipeline = [
-                    {"$match": {**match, field[1:]: {"$type": "string"}}},
-                    {"$group": {"_id": {"$substr": [field, 0, width]}, "n": {"$sum": 1}}},
+                    {"$match": {**match, field: {"$type": "string"}}},
+                    {"$group": {"_id": {"$substr": [f"${field}", 0, width]}, "n": {"$sum": 1}}},
                 ]
-                for group in self._entries.aggregate(pipeline):
-                    points.setdefault(group["_id"], [0, 0])[column] += int(group["n"])
-        return [TimelinePoint(_start(prefix), c, p) for prefix, (c, p) in sorted(points.items())]
-
-
-def _start(prefix: str) -> datetime:
-    return parse_iso(prefix + (":00:00Z" if len(prefix) == _PREFIX["hour"] else "T00:00:00Z"))
+                counts.append([(group["_id"], int(group["n"])) for group in self._entries.aggregate(pipeline)])
+        return timeline_of_prefixes(*counts)

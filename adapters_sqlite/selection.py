@@ -8,13 +8,10 @@ indexed query.
 from __future__ import annotations
 
 import json
-from datetime import datetime
-from typing import Any
 
 from adapters_sqlite.database import Database
 from entrycore.model import Campaign, Entry
-from entrycore.selection import EntryFilter, TimelinePoint
-from entrycore.timefmt import parse_iso
+from entrycore.selection import BUCKET_PREFIX, EntryFilter, TimelinePoint, timeline_of_prefixes
 
 _WHERE = {  # SCR-009 (verified also needs the phone confirmed when the campaign has PPC: added below)
     "winners": "blocked = 0 AND has_codes = 1",
@@ -27,7 +24,7 @@ _GROUPS = (
     "SELECT markets, phone_confirmed, count(*) FROM entries INDEXED BY entries_ranked"
     " WHERE campaign_id = ? GROUP BY phone_confirmed, markets"
 )
-# Timestamps are timefmt.iso text (2026-11-27T12:00:00.123Z): the first 13 characters name the hour, 10 the day.
+# Grouped by the bucket's prefix of the timefmt.iso text (entrycore.selection.BUCKET_PREFIX).
 _CREATED = (
     "SELECT substr(date_created, 1, ?), count(*) FROM entries INDEXED BY entries_lists WHERE campaign_id = ? GROUP BY 1"
 )
@@ -35,7 +32,6 @@ _CONFIRMED = (
     "SELECT substr(date_confirmed, 1, ?), count(*) FROM entries INDEXED BY entries_confirmed_at"
     " WHERE campaign_id = ? AND phone_confirmed = 1 AND date_confirmed IS NOT NULL GROUP BY 1"
 )
-_PREFIX = {"hour": 13, "day": 10}
 
 
 class SqliteSelection:
@@ -71,19 +67,8 @@ class SqliteSelection:
         return [(json.loads(markets) if markets else [], bool(confirmed), count) for markets, confirmed, count in rows]
 
     def timeline(self, campaign_id: str, bucket: str) -> list[TimelinePoint]:
-        width = _PREFIX[bucket]
+        width = BUCKET_PREFIX[bucket]
         with self._db.reading() as conn:
             created = conn.execute(_CREATED, (width, campaign_id)).fetchall()
             confirmed = conn.execute(_CONFIRMED, (width, campaign_id)).fetchall()
-        points: dict[str, list[int]] = {}
-        for prefix, count in created:
-            points.setdefault(prefix, [0, 0])[0] += count
-        for prefix, count in confirmed:
-            points.setdefault(prefix, [0, 0])[1] += count
-        return [TimelinePoint(_start(prefix), c, p) for prefix, (c, p) in sorted(points.items())]
-
-
-def _start(prefix: str) -> datetime:
-    """``2026-11-27T12`` or ``2026-11-27`` as the UTC moment it starts."""
-    text: Any = prefix + (":00:00Z" if len(prefix) == _PREFIX["hour"] else "T00:00:00Z")
-    return parse_iso(text)
+        return timeline_of_prefixes(created, confirmed)

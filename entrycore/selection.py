@@ -11,7 +11,7 @@ import attrs
 
 from entrycore.eligibility import MAX_RANKS
 from entrycore.model import AssignedCode, Campaign, Entry, Review
-from entrycore.timefmt import iso
+from entrycore.timefmt import iso, parse_iso
 
 FILTER_TYPES = ("winners", "codeless", "blocked", "verified")  # SCR-009
 BUCKETS = ("hour", "day")  # the timeline's
@@ -156,3 +156,25 @@ def timeline(created: Iterable[datetime], confirmed: Iterable[datetime], bucket:
     for moment in confirmed:
         points.setdefault(bucket_start(moment, bucket), [0, 0])[1] += 1
     return [TimelinePoint(at, c, p) for at, (c, p) in sorted(points.items())]
+
+
+# The first characters of a timefmt.iso timestamp (2026-11-27T12:00:00.123Z) that name its hour or its day: the
+# stores group the stored text by them.
+BUCKET_PREFIX = {"hour": 13, "day": 10}
+
+
+def timeline_of_prefixes(
+    created: Iterable[tuple[str, int]], confirmed: Iterable[tuple[str, int]]
+) -> list[TimelinePoint]:
+    """The timeline from a store's counts per bucket prefix (``BUCKET_PREFIX``) of created entries and of confirmed
+    phones, oldest first."""
+    points: dict[str, list[int]] = {}
+    for column, counts in ((0, created), (1, confirmed)):
+        for prefix, count in counts:
+            points.setdefault(prefix, [0, 0])[column] += count
+    return [TimelinePoint(_prefix_start(prefix), c, p) for prefix, (c, p) in sorted(points.items())]
+
+
+def _prefix_start(prefix: str) -> datetime:
+    """``2026-11-27T12`` or ``2026-11-27`` as the UTC moment it starts."""
+    return parse_iso(prefix + (":00:00Z" if len(prefix) == BUCKET_PREFIX["hour"] else "T00:00:00Z"))
