@@ -14,10 +14,10 @@ import mongomock
 import pymongo
 import pytest
 
-from adapters_mongo import MongoStore
-from adapters_sqlite import SqliteStore
-from entrycore.ports import AttemptStore, EntryStore, InviteStore, Outbox
-from tests.fakes import FakeEntryStore, FakeInviteStore
+from adapters_mongo import MongoScoring, MongoSelection, MongoStore
+from adapters_sqlite import SqliteScoring, SqliteSelection, SqliteStore
+from entrycore.ports import AttemptStore, EntryStore, InviteStore, Outbox, ScoringStore, SelectionStore
+from tests.fakes import FakeEntryStore, FakeInviteStore, FakeScoring, FakeSelection
 
 MONGODB_URI = os.environ.get("ENTRY_TEST_MONGODB_URI")
 
@@ -83,6 +83,38 @@ def open_stores(kind: str, tmp_path: Path) -> Iterator[Stores]:
         yield from mongodb_stores()
     else:
         yield from fake_stores()
+
+
+@attrs.frozen
+class SelectionStores:
+    """A store seen through the ports of scoring and selection (SPEC §7), on its own connections."""
+
+    kind: str
+    entries: EntryStore
+    scoring: ScoringStore
+    views: SelectionStore
+
+
+@contextmanager
+def open_selection_stores(kind: str, tmp_path: Path) -> Iterator[SelectionStores]:
+    """The empty entry, scoring and selection stores of one implementation (fake, sqlite or mongomock)."""
+    if kind == "sqlite":
+        store = SqliteStore(tmp_path / "selection" / "entries.db")
+        try:
+            yield SelectionStores(kind, store, SqliteScoring(store.database), SqliteSelection(store.database))
+        finally:
+            store.close()
+    elif kind == "mongomock":
+        client: mongomock.MongoClient = mongomock.MongoClient()
+        mongo = MongoStore(client["entry_service"])
+        mongo.ensure_indexes()
+        try:
+            yield SelectionStores(kind, mongo, MongoScoring(mongo.database), MongoSelection(mongo.database))
+        finally:
+            client.close()
+    else:
+        fake = FakeEntryStore()
+        yield SelectionStores(kind, fake, FakeScoring(fake), FakeSelection(fake))
 
 
 @pytest.fixture(

@@ -6,56 +6,26 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 import attrs
-import mongomock
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters_sqlite import SqliteScoring, SqliteStore
 from entrycore.eligibility import EligibilityCriteria
 from entrycore.model import AssignedCode, Entry, Review
-from entrycore.ports import EntryStore, ScoringStore
 from entrycore.scoring import INSERTED, NO_CONFIRMED_ENTRY, UPDATED, ScoreRow
+from tests.contract.conftest import SelectionStores, open_selection_stores
 from tests.contract.entries import T0, an_entry
-from tests.fakes import FakeEntryStore, FakeScoring
 
 MARKETS = ("nyc", "bos", "phl", "chi", "lax")
 KINDS = ["fake", "sqlite", "mongomock"]
 
 
-@attrs.frozen
-class Stores:
-    kind: str
-    entries: EntryStore
-    scoring: ScoringStore
-
-
-@contextmanager
-def open_scoring(kind: str, tmp_path: Path) -> Iterator[Stores]:
-    if kind == "sqlite":
-        store = SqliteStore(tmp_path / "scoring" / "entries.db")
-        try:
-            yield Stores(kind, store, SqliteScoring(store.database))
-        finally:
-            store.close()
-    elif kind == "mongomock":
-        from adapters_mongo import MongoScoring, MongoStore  # noqa: PLC0415
-
-        client: mongomock.MongoClient = mongomock.MongoClient()
-        mongo = MongoStore(client["entry_service"])
-        mongo.ensure_indexes()
-        try:
-            yield Stores(kind, mongo, MongoScoring(client["entry_service"]))
-        finally:
-            client.close()
-    else:
-        fake = FakeEntryStore()
-        yield Stores(kind, fake, FakeScoring(fake))
+Stores = SelectionStores
+open_scoring = open_selection_stores
 
 
 @pytest.fixture(params=KINDS)

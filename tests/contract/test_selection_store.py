@@ -6,57 +6,27 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 import attrs
-import mongomock
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters_mongo import MongoScoring, MongoSelection, MongoStore
-from adapters_sqlite import SqliteScoring, SqliteSelection, SqliteStore
 from entrycore.model import AssignedCode, Campaign, Entry, Review
-from entrycore.ports import EntryStore, ScoringStore, SelectionStore
 from entrycore.scoring import EntryFacts, ScoreRow
 from entrycore.selection import FILTER_TYPES, EntryFilter, entry_page, registration_counts, timeline
 from tests.builders import campaign
+from tests.contract.conftest import SelectionStores, open_selection_stores
 from tests.contract.entries import T0, an_entry
-from tests.fakes import FakeEntryStore, FakeScoring, FakeSelection
 
 KINDS = ["fake", "sqlite", "mongomock"]
 MARKETS = ("nyc", "bos", "phl", "chi", "lax")
 
 
-@attrs.frozen
-class Stores:
-    kind: str
-    entries: EntryStore
-    views: SelectionStore
-    scoring: ScoringStore
-
-
-@contextmanager
-def open_selection(kind: str, tmp_path: Path) -> Iterator[Stores]:
-    if kind == "sqlite":
-        store = SqliteStore(tmp_path / "selection" / "entries.db")
-        try:
-            yield Stores(kind, store, SqliteSelection(store.database), SqliteScoring(store.database))
-        finally:
-            store.close()
-    elif kind == "mongomock":
-        client: mongomock.MongoClient = mongomock.MongoClient()
-        mongo = MongoStore(client["entry_service"])
-        mongo.ensure_indexes()
-        try:
-            yield Stores(kind, mongo, MongoSelection(mongo.database), MongoScoring(mongo.database))
-        finally:
-            client.close()
-    else:
-        fake = FakeEntryStore()
-        yield Stores(kind, fake, FakeSelection(fake), FakeScoring(fake))
+Stores = SelectionStores
+open_selection = open_selection_stores
 
 
 @pytest.fixture(params=KINDS)
