@@ -65,6 +65,7 @@ SCORING_INDEXES: dict[str, tuple[list[tuple[str, int]], dict[str, Any]]] = {
     ),
     "scoring_markets": ([("campaignId", ASCENDING), ("markets", ASCENDING), ("score", DESCENDING)], {}),
     "scoring_tagged": ([("campaignId", ASCENDING), ("tagged", ASCENDING)], {}),
+    "scoring_user": ([("userId", ASCENDING)], {}),  # a fan's records across campaigns (erasure, USR-003)
 }
 # Selection's views of the entries (adapters_mongo/selection.py): lists in creation order, counts by market.
 SELECTION_INDEXES: dict[str, tuple[list[tuple[str, int]], dict[str, Any]]] = {

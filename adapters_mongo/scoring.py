@@ -16,8 +16,10 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING
 
 from adapters_mongo.errors import unavailable
-from adapters_mongo.outbox import ENTRY_ONLY
+from adapters_mongo.outbox import ENTRY_ONLY, LIVE
+from adapters_mongo.transfers import scoring_pipeline
 from entrycore.eligibility import MAX_RANKS, EligibilityCounts, EligibilityCriteria, counts_of_groups
+from entrycore.markets import MarketTransfer
 from entrycore.model import Entry
 from entrycore.scoring import (
     INSERTED,
@@ -52,7 +54,7 @@ class MongoScoring:
             holders = {
                 doc["phone"]: Entry.from_document(doc)
                 for doc in self._entries.find(
-                    {"campaignId": campaign_id, "phone": {"$in": phones}, "phoneConfirmed": True}, ENTRY_ONLY
+                    {"campaignId": campaign_id, "phone": {"$in": phones}, "phoneConfirmed": True, **LIVE}, ENTRY_ONLY
                 )
             }
             users = sorted({entry.user_id for entry in holders.values()})
@@ -103,6 +105,16 @@ class MongoScoring:
                 {"campaignId": campaign_id, "verdict": True, "tagged": carrying}, {"$set": {"verdict": False}}
             )
         return int(result.modified_count)
+
+    def transfer_records(self, move: MarketTransfer) -> int:
+        query = {"campaignId": move.campaign_id, "markets": move.source}
+        with unavailable():
+            return int(self._scoring.update_many(query, scoring_pipeline(move)).modified_count)
+
+    def delete_records(self, user_id: str, campaign_id: str | None = None) -> int:
+        query = {"userId": user_id} if campaign_id is None else {"campaignId": campaign_id, "userId": user_id}
+        with unavailable():
+            return int(self._scoring.delete_many(query).deleted_count)
 
     # reads
 

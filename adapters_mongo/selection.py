@@ -8,8 +8,11 @@ from typing import Any
 from pymongo import ASCENDING
 
 from adapters_mongo.errors import unavailable
-from adapters_mongo.outbox import ENTRY_ONLY
+from adapters_mongo.outbox import ENTRY_ONLY, LIVE
+from adapters_mongo.transfers import entry_pipeline
+from entrycore.markets import MarketTransfer
 from entrycore.model import Campaign, Entry
+from entrycore.ports import Progress
 from entrycore.selection import BUCKET_PREFIX, EntryFilter, TimelinePoint, timeline_of_prefixes
 
 _HAS_CODES = {"codes.0": {"$exists": True}}
@@ -23,7 +26,7 @@ class MongoSelection:
         self._entries: Any = database["entries"]
 
     def entry_page(self, campaign: Campaign, chosen: EntryFilter, limit: int, offset: int) -> tuple[list[Entry], int]:
-        query: dict[str, Any] = {"campaignId": campaign.id}
+        query: dict[str, Any] = {"campaignId": campaign.id, **LIVE}
         blocked = {"review.isBlocked": True}
         not_blocked = {"review.isBlocked": {"$ne": True}}
         chosen_parts: dict[str, list[dict[str, Any]]] = {
@@ -50,9 +53,17 @@ class MongoSelection:
             )
         return [Entry.from_document(doc) for doc in found], total
 
+    def transfer_entries(self, move: MarketTransfer, progress: Progress | None = None) -> int:
+        query = {"campaignId": move.campaign_id, "markets": move.source, **LIVE}
+        with unavailable():
+            moved = int(self._entries.update_many(query, entry_pipeline(move)).modified_count)
+        if progress is not None:
+            progress(moved, moved)
+        return moved
+
     def registration_groups(self, campaign_id: str) -> list[tuple[list[str], bool, int]]:
         pipeline = [
-            {"$match": {"campaignId": campaign_id}},
+            {"$match": {"campaignId": campaign_id, **LIVE}},
             {"$group": {"_id": {"m": "$markets", "c": "$phoneConfirmed"}, "n": {"$sum": 1}}},
         ]
         with unavailable():

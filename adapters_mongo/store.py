@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
@@ -24,7 +25,7 @@ from adapters_mongo.indexes import (
     create_retry_indexes,
     create_scoring_indexes,
 )
-from adapters_mongo.outbox import ENTRY_ONLY, MongoOutbox, appended, pending_fields
+from adapters_mongo.outbox import ENTRY_ONLY, LIVE, MongoOutbox, appended, pending_fields
 from adapters_mongo.retries import MongoRetries
 from entrycore.errors import EntryExists, PhoneTaken, ReferralCodeTaken, StaleEntry
 from entrycore.model import Entry
@@ -33,6 +34,23 @@ from entrycore.retry_queues import DEFAULT_VISIBILITY, visibility_timeout
 
 DEFAULT_DATABASE = "entry_service"
 _INVITE_BATCH = 1000  # invites per insert_many: bounded requests, any number of values
+# What a tombstone no longer holds: every field of the entry but its key, its referral code (unique per campaign)
+# and its version.
+_ERASED = tuple(
+    name
+    for name in Entry(
+        campaign_id="",
+        user_id="",
+        fields={},
+        markets=(),
+        locale=None,
+        code="",
+        link=None,
+        date_created=datetime.now(UTC),
+        date_updated=datetime.now(UTC),
+    ).to_document()
+    if name not in {"campaignId", "userId", "code", "version"}
+)
 _INDEX_IN_MESSAGE = re.compile(r"index: (\S+) dup key")
 
 
@@ -99,7 +117,7 @@ class MongoStore(MongoOutbox, MongoAttempts, MongoRetries):
 
     def get(self, campaign_id: str, user_id: str) -> Entry | None:
         with _unavailable():
-            doc = self._entries.find_one({"campaignId": campaign_id, "userId": user_id}, ENTRY_ONLY)
+            doc = self._entries.find_one({"campaignId": campaign_id, "userId": user_id, **LIVE}, ENTRY_ONLY)
         return None if doc is None else Entry.from_document(doc)
 
     def create(self, entry: Entry, outbox: Sequence[OutboxMessage] = ()) -> None:
@@ -107,10 +125,38 @@ class MongoStore(MongoOutbox, MongoAttempts, MongoRetries):
             try:
                 self._entries.insert_one({**entry.to_document(), **pending_fields(outbox)})
             except DuplicateKeyError as err:
-                raise self._conflict(err, entry, creating=True) from None
+                if not self._revive(entry, outbox):
+                    raise self._conflict(err, entry, creating=True) from None
+
+    def _revive(self, entry: Entry, outbox: Sequence[OutboxMessage]) -> bool:
+        """Stores a new entry in the place of the fan's tombstone (see outbox.LIVE), behind the messages it
+        still holds; False when there is no tombstone."""
+        key = {"campaignId": entry.campaign_id, "userId": entry.user_id, "deleted": True}
+        update = appended({"$set": entry.to_document(), "$unset": {"deleted": ""}}, outbox)
+        update.setdefault("$inc", {"outboxRev": 1})
+        try:
+            result = self._entries.update_one(key, update)
+        except DuplicateKeyError as err:
+            raise self._conflict(err, entry, creating=True) from None
+        return bool(result.matched_count)
+
+    def delete(
+        self, campaign_id: str, user_id: str, expected_version: int, outbox: Sequence[OutboxMessage] = ()
+    ) -> None:
+        key = {"campaignId": campaign_id, "userId": user_id, "version": expected_version, **LIVE}
+        # One write erases the fan's data and queues the messages: the document becomes a tombstone (outbox.LIVE).
+        update = appended({"$unset": dict.fromkeys(_ERASED, ""), "$set": {"deleted": True}}, outbox)
+        update.setdefault("$inc", {"outboxRev": 1})
+        with _unavailable():
+            found = self._entries.find_one_and_update(key, update, {"_id": True, "outboxSince": True})
+            if found is None:
+                raise StaleEntry()
+            if "outboxSince" not in found and not outbox:  # nothing left to deliver: no tombstone needed
+                self._entries.delete_one({"_id": found["_id"], "deleted": True, "outboxSince": {"$exists": False}})
+            self._attempts.delete_many({"campaignId": campaign_id, "userId": user_id})
 
     def replace(self, entry: Entry, expected_version: int, outbox: Sequence[OutboxMessage] = ()) -> None:
-        key = {"campaignId": entry.campaign_id, "userId": entry.user_id, "version": expected_version}
+        key = {"campaignId": entry.campaign_id, "userId": entry.user_id, "version": expected_version, **LIVE}
         # $set of every field of the document (to_document always writes all of them) replaces the entry
         # and keeps the messages still pending in it; new messages are appended behind them.
         update = appended({"$set": entry.to_document()}, outbox)
@@ -124,7 +170,7 @@ class MongoStore(MongoOutbox, MongoAttempts, MongoRetries):
 
     def find_by_code(self, campaign_id: str, code: str) -> Entry | None:
         with _unavailable():
-            doc = self._entries.find_one({"campaignId": campaign_id, "code": code}, ENTRY_ONLY)
+            doc = self._entries.find_one({"campaignId": campaign_id, "code": code, **LIVE}, ENTRY_ONLY)
         return None if doc is None else Entry.from_document(doc)
 
     def confirmed_holder(self, campaign_id: str, phone: str) -> str | None:
@@ -136,7 +182,7 @@ class MongoStore(MongoOutbox, MongoAttempts, MongoRetries):
     def entries_of_user(self, user_id: str) -> list[Entry]:
         with _unavailable():
             docs = list(
-                self._entries.find({"userId": user_id}, ENTRY_ONLY).sort(
+                self._entries.find({"userId": user_id, **LIVE}, ENTRY_ONLY).sort(
                     [("dateCreated", DESCENDING), ("campaignId", DESCENDING)]
                 )
             )

@@ -247,6 +247,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             ON entries (campaign_id, date_confirmed) WHERE phone_confirmed = 1
         """,
     ),
+    (
+        # A fan's scoring records across campaigns, for the erasure of a fan (SPEC USR-003).
+        "CREATE INDEX IF NOT EXISTS scoring_user ON scoring (user_id)",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

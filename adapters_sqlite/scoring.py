@@ -22,7 +22,9 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from adapters_sqlite.bulk import in_chunks
 from adapters_sqlite.database import Database
+from adapters_sqlite.functions import MASK_BITS, NO_SLOT, SLOT_BITS, decode, encode
 from entrycore.eligibility import (
     MAX_RANKS,
     EligibilityCounts,
@@ -30,6 +32,7 @@ from entrycore.eligibility import (
     counts_of_groups,
     listed_states,
 )
+from entrycore.markets import MarketTransfer
 from entrycore.scoring import (
     INSERTED,
     NO_CONFIRMED_ENTRY,
@@ -41,10 +44,7 @@ from entrycore.scoring import (
     refreshed,
 )
 
-SLOT_BITS = 15
-NO_SLOT = (1 << SLOT_BITS) - 1  # an unused rank
 MAX_SLOTS = NO_SLOT  # markets per campaign the encoding can number
-MASK_BITS = 63  # bits of the mask column (SQLite integers are signed 64-bit)
 _STREAM_BATCH = 1_000
 
 # What a record copies of its entry, read by SQLite from the entry's document in one parse (a JSON array).
@@ -74,6 +74,24 @@ _FLIP = {  # SCR-006: exclude = the records carrying the tag, include = those no
     " WHERE campaign_id = ? AND state >= 2"
     " AND id NOT IN (SELECT record FROM scoring_tags WHERE campaign_id = ? AND tag = ?)",
 }
+# MKT-003 on the records: the ranked slots (combo) by es_transfer_combo, the API document's marketIds by
+# es_transfer (adapters_sqlite/functions.py, entrycore's rule), in chunks like the entries' (bulk.py).
+_TRANSFER_CANDIDATES = (
+    "SELECT id FROM scoring INDEXED BY scoring_counts"
+    " WHERE campaign_id = :campaign AND es_transfer_combo(combo, :source_slot, :target_slot) != combo"
+)
+_TRANSFER = """
+    UPDATE scoring SET combo = es_transfer_combo(combo, :source_slot, :target_slot),
+                       mask = es_mask(es_transfer_combo(combo, :source_slot, :target_slot)),
+                       doc = json_set(doc, '$.marketIds', json(coalesce(
+                           es_transfer(doc ->> '$.marketIds', :source, :target), doc ->> '$.marketIds')))
+     WHERE id IN (SELECT value FROM json_each(:rows)) AND campaign_id = :campaign
+       AND es_transfer_combo(combo, :source_slot, :target_slot) != combo
+"""
+_TRANSFER_CHUNK = 5_000
+_OF_USER = "SELECT id FROM scoring INDEXED BY scoring_user WHERE user_id = ? AND (? IS NULL OR campaign_id = ?)"
+_DELETE_TAGS = "DELETE FROM scoring_tags WHERE record = ?"
+_DELETE_RECORD = "DELETE FROM scoring WHERE id = ?"
 _SET_TAG = "INSERT OR IGNORE INTO scoring_tags (campaign_id, tag, record) VALUES (?, ?, ?)"
 _UNSET_TAG = "DELETE FROM scoring_tags WHERE campaign_id = ? AND tag = ? AND record = ?"
 
@@ -178,6 +196,36 @@ class SqliteScoring:
 
         return self._db.write(flip)
 
+    def transfer_records(self, move: MarketTransfer) -> int:
+        with self._db.reading() as conn:
+            slots = _load_slots(conn, move.campaign_id)
+        if move.source not in slots:
+            return 0  # no record ever ranked it
+        target = slots.get(move.target)
+        if target is None:
+            target = self._db.write(lambda conn: _slots_of(conn, move.campaign_id, [move.target], {**slots})[0])
+        params: dict[str, object] = {"campaign": move.campaign_id, "source": move.source, "target": move.target}
+        params |= {"source_slot": slots[move.source], "target_slot": target}
+
+        def candidates() -> list[int]:
+            with self._db.reading() as conn:
+                return [row for (row,) in conn.execute(_TRANSFER_CANDIDATES, params)]
+
+        def move_chunk(conn: sqlite3.Connection, rows: list[int]) -> int:
+            return int(conn.execute(_TRANSFER, {**params, "rows": json.dumps(rows)}).rowcount)
+
+        return in_chunks(self._db, candidates, move_chunk, _TRANSFER_CHUNK)
+
+    def delete_records(self, user_id: str, campaign_id: str | None = None) -> int:
+        def delete(conn: sqlite3.Connection) -> int:
+            ids = [row for (row,) in conn.execute(_OF_USER, (user_id, campaign_id, campaign_id))]
+            for record_id in ids:
+                conn.execute(_DELETE_TAGS, (record_id,))
+                conn.execute(_DELETE_RECORD, (record_id,))
+            return len(ids)
+
+        return self._db.write(delete)
+
     # reads
 
     def scoring_record(self, campaign_id: str, user_id: str) -> ScoringRecord | None:
@@ -198,7 +246,7 @@ class SqliteScoring:
 
         def exact() -> Iterator[tuple[bool, bool, list[str], int]]:
             for state, combo, count in groups:
-                ranked = _decode(combo)
+                ranked = decode(combo)
                 if wanted and not wanted.intersection(ranked[:1] if criteria.single_market_selection else ranked):
                     continue  # the mask's pre-filter let it through (slots that share a bit)
                 yield state >= 2, bool(state & 1), [names[slot] for slot in ranked], count
@@ -297,12 +345,7 @@ def _slots_of(conn: sqlite3.Connection, campaign_id: str, markets: Sequence[str]
 
 def _columns(record: ScoringRecord, ranked: list[int]) -> tuple[object, ...]:
     """The row's columns after ``campaign_id, user_id``, in _INSERT order (_UPDATE's too)."""
-    combo = mask = 0
-    for rank in range(MAX_RANKS):
-        slot = ranked[rank] if rank < len(ranked) else NO_SLOT
-        combo |= slot << (SLOT_BITS * rank)
-        if slot != NO_SLOT:
-            mask |= 1 << (slot % MASK_BITS)
+    combo, mask = encode(ranked)
     state = 2 * record.verdict + bool(record.codes)
     intl = not record.phone.startswith("+1")
     return (
@@ -316,11 +359,6 @@ def _columns(record: ScoringRecord, ranked: list[int]) -> tuple[object, ...]:
         mask,
         _dump(record.stored()),
     )
-
-
-def _decode(combo: int) -> tuple[int, ...]:
-    slots = ((combo >> (SLOT_BITS * rank)) & NO_SLOT for rank in range(MAX_RANKS))
-    return tuple(slot for slot in slots if slot != NO_SLOT)
 
 
 def _listed_states(criteria: EligibilityCriteria) -> frozenset[int]:

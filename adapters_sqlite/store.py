@@ -32,6 +32,8 @@ _UPDATE = (
     "UPDATE entries SET code = ?, phone = ?, phone_confirmed = ?, date_created = ?, version = ?, doc = ?"
     " WHERE campaign_id = ? AND user_id = ? AND version = ?"
 )
+_DELETE = "DELETE FROM entries WHERE campaign_id = ? AND user_id = ? AND version = ?"
+_FORGET_ATTEMPTS = "DELETE FROM attempts WHERE campaign_id = ? AND user_id = ?"
 _ADD_INVITE = "INSERT OR IGNORE INTO invites (campaign_id, value) VALUES (?, ?)"
 _HAS_INVITE = "SELECT 1 FROM invites WHERE campaign_id = ? AND value = ?"
 
@@ -107,6 +109,17 @@ class SqliteStore(SqliteOutbox, SqliteRetries):
             insert_messages(conn, outbox)
 
         self._db.write(update)
+
+    def delete(
+        self, campaign_id: str, user_id: str, expected_version: int, outbox: Sequence[OutboxMessage] = ()
+    ) -> None:
+        def delete(conn: sqlite3.Connection) -> None:
+            if conn.execute(_DELETE, (campaign_id, user_id, expected_version)).rowcount == 0:
+                raise StaleEntry()
+            conn.execute(_FORGET_ATTEMPTS, (campaign_id, user_id))
+            insert_messages(conn, outbox)  # the entry's pending messages stay, ahead of these
+
+        self._db.write(delete)
 
     def find_by_code(self, campaign_id: str, code: str) -> Entry | None:
         row = self._db.one(_BY_CODE, (campaign_id, code))

@@ -28,6 +28,7 @@ from entrycore.ports import (
     UserSource,
 )
 from entrycore.system import NoAccounts, RandomIds, SystemClock
+from entrycore.usecases.batch import Replication
 from entrycore.usecases.enrichment import AccountFanscore, Enrichment
 from entrycore.usecases.invites import Invites
 from entrycore.usecases.phones import PhoneConfirmations
@@ -37,6 +38,7 @@ from entrycore.usecases.registrations import Registrations
 from entrycore.usecases.relay import Relay
 from entrycore.usecases.scoring import Scoring
 from entrycore.usecases.selection import Selection
+from entrycore.usecases.transfers import Transfers
 
 if TYPE_CHECKING:
     from adapters_http.clients import Breaker
@@ -57,6 +59,8 @@ class Services:
     selection: Selection
     audit: AuditTrail
     privacy: Privacy
+    transfers: Transfers
+    replication: Replication
     relay: Relay
     refresher: ScoreRefresher
     verifier: TokenVerifier
@@ -292,6 +296,7 @@ def build(settings: Settings, store: Store | None = None) -> Services:
     refresher = ScoreRefresher(
         campaigns=campaigns, entries=entries, queue=retries, enrichment=enrichment, clock=clock, ids=ids
     )
+    privacy = Privacy(campaigns=campaigns, entries=entries, audit=audit, clock=clock, ids=ids, scoring=scoring_store)
     parts = (store, campaigns, users, events, receipts, retries, enrichment.fraud, enrichment.fanscore)
     unique = {id(part): part for part in parts if part is not None}.values()  # the store plays several parts
     closers = tuple(part.close for part in unique if hasattr(part, "close"))
@@ -313,7 +318,16 @@ def build(settings: Settings, store: Store | None = None) -> Services:
             clock=clock,
             ids=ids,
         ),
-        privacy=Privacy(campaigns=campaigns, entries=entries, audit=audit, clock=clock, ids=ids, scoring=scoring_store),
+        privacy=privacy,
+        transfers=Transfers(campaigns=campaigns, views=views, scoring=scoring_store, audit=audit, clock=clock, ids=ids),
+        replication=Replication(
+            registrations=registrations,
+            privacy=privacy,
+            entries=entries,
+            scoring=scoring_store,
+            audit=audit,
+            clock=clock,
+        ),
         audit=audit,
         verifier=build_verifier(settings),
         clock=clock,

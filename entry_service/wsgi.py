@@ -27,6 +27,8 @@ def app_for(services: Services) -> Flask:
         scoring=services.scoring,
         selection=services.selection,
         privacy=services.privacy,
+        transfers=services.transfers,
+        replication=services.replication,
         outbox=services.store,
         verifier=services.verifier,
         clock=services.clock,

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from datetime import datetime
+from typing import Any, TypeVar
 
-from entrycore.errors import InvalidMarket
-from entrycore.model import Campaign
+import attrs
+
+from entrycore.errors import InvalidMarket, InvalidTransfer
+from entrycore.model import Campaign, Entry
+
+M = TypeVar("M")
 
 MAX_OPTIONAL = 3
 MARKET_TYPES = frozenset({"market_select", "additional_markets_select"})
@@ -50,8 +55,10 @@ def ranked_markets(campaign: Campaign, values: Mapping[str, Any]) -> tuple[tuple
     return ranked, stored
 
 
-def transfer(markets: tuple[str, ...], source: str, target: str) -> tuple[str, ...]:
-    """Moves ``source`` to ``target`` in a ranked list by the four cases of SPEC MKT-003."""
+def transfer(markets: tuple[M, ...], source: M, target: M) -> tuple[M, ...]:
+    """Moves ``source`` to ``target`` in a ranked list by the four cases of SPEC MKT-003 (a list without
+    ``source`` is returned as is, so a second identical transfer changes nothing). Stores apply it to market
+    ids, and SqliteScoring to the slots that number them."""
     if source not in markets:
         return markets
     if markets[0] == source:
@@ -60,3 +67,61 @@ def transfer(markets: tuple[str, ...], source: str, target: str) -> tuple[str, .
     if target in markets:
         return tuple(m for m in markets if m != source)
     return tuple(target if m == source else m for m in markets)
+
+
+@attrs.frozen
+class MarketTransfer:
+    """One transfer of a campaign's entries and scoring records from market ``source`` to ``target``
+    (MKT-003), as the stores apply it in bulk. ``primary_field`` / ``extra_field`` are the ids of the campaign's
+    ``market_select`` / ``additional_markets_select`` preferences, rewritten where an entry has them; ``at``
+    is every moved entry's new ``date.updated`` and its event's time. Each ``entry.transferred`` event's id is
+    ``event_id(unique)``, ``unique`` being the store's own id of the entry (its row, its document)."""
+
+    campaign_id: str
+    campaign_name: str
+    source: str
+    target: str
+    primary_field: str | None
+    extra_field: str | None
+    at: datetime
+    event_prefix: str
+
+    @classmethod
+    def of(cls, campaign: Campaign, source: str, target: str, at: datetime, event_prefix: str) -> MarketTransfer:
+        """The transfer, once checked: ``from == to``, or either not a campaign market, is INVALID_TRANSFER."""
+        known = campaign.market_ids()
+        if source == target:
+            raise InvalidTransfer("fromMarketId and toMarketId are the same market.")
+        for name, market in (("fromMarketId", source), ("toMarketId", target)):
+            if market not in known:
+                raise InvalidTransfer(f"{name} '{market}' is not a market of campaign {campaign.id}.")
+        primary = campaign.first_of_type("market_select")
+        extra = campaign.first_of_type("additional_markets_select")
+        return cls(
+            campaign_id=campaign.id,
+            campaign_name=campaign.name,
+            source=source,
+            target=target,
+            primary_field=primary.id if primary else None,
+            extra_field=extra.id if extra else None,
+            at=at,
+            event_prefix=event_prefix,
+        )
+
+    def event_id(self, unique: object) -> str:
+        return f"{self.event_prefix}-{unique}"
+
+
+def transferred(entry: Entry, move: MarketTransfer) -> Entry | None:
+    """The entry after ``move`` (MKT-003: ranked markets and the market fields it has, ``date.updated``, a new
+    version), or None when the entry does not rank the source market. The reference the stores are checked
+    against."""
+    markets = transfer(entry.markets, move.source, move.target)
+    if markets == entry.markets:
+        return None
+    fields = dict(entry.fields)
+    if move.primary_field is not None and move.primary_field in fields:
+        fields[move.primary_field] = markets[0]
+    if move.extra_field is not None and move.extra_field in fields:
+        fields[move.extra_field] = list(markets[1:])
+    return attrs.evolve(entry, fields=fields, markets=markets, date_updated=move.at, version=entry.version + 1)

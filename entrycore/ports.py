@@ -8,6 +8,7 @@ from typing import Any, Protocol, TypeVar
 
 from entrycore.audit import AuditRecord
 from entrycore.eligibility import EligibilityCounts, EligibilityCriteria
+from entrycore.markets import MarketTransfer
 from entrycore.model import Campaign, Entry, FraudResult, UserAccount
 from entrycore.outbox import DeadLetter, OutboxMessage, RetryRequest
 from entrycore.scoring import EntryFacts, ScoreRow, ScoringRecord
@@ -102,6 +103,15 @@ class EntryStore(Protocol):
 
     def entries_of_user(self, user_id: str) -> list[Entry]:
         """Every entry of the fan across campaigns, newest first."""
+        ...
+
+    def delete(
+        self, campaign_id: str, user_id: str, expected_version: int, outbox: Sequence[OutboxMessage] = ()
+    ) -> None:
+        """Erases the entry (its confirmed phone and referral code are free again, its failed confirmation
+        attempts forgotten) and adds its outbox messages, atomically, if its version is still
+        ``expected_version``; raises StaleEntry otherwise (also when it is gone). The entry's messages still
+        pending are delivered as usual, before these (USR-003)."""
         ...
 
 
@@ -275,9 +285,29 @@ class ScoringStore(Protocol):
         (SCR-006). Returns how many records changed from true to false."""
         ...
 
+    def transfer_records(self, move: MarketTransfer) -> int:
+        """Applies ``entrycore.markets.transfer`` to the ranked markets of every record of the campaign, in
+        bulk inside the datastore (MKT-003); returns how many records changed."""
+        ...
+
+    def delete_records(self, user_id: str, campaign_id: str | None = None) -> int:
+        """Erases the fan's records (of one campaign, or of all) with their tags (USR-003); how many."""
+        ...
+
+
+Progress = Callable[[int, int], None]  # (done, total) of a long bulk operation, for the CLI
+
 
 class SelectionStore(Protocol):
-    """Selection's views of the entries (SPEC SCR-009, SCR-010, the timeline), kept in the datastore."""
+    """Selection's views of the entries (SPEC SCR-009, SCR-010, the timeline) and the bulk change of them
+    (transfers, MKT-003), kept in the datastore."""
+
+    def transfer_entries(self, move: MarketTransfer, progress: Progress | None = None) -> int:
+        """Applies ``entrycore.markets.transferred`` to every entry of the campaign, in bulk inside the datastore
+        (no read-modify-write of each entry here): each moved entry is rewritten with its ``entry.transferred``
+        event (``entrycore.events.event_body``, id ``move.event_id(…)``) in the same atomic write. Entries a fan
+        writes meanwhile are moved too. Returns how many entries moved."""
+        ...
 
     def entry_page(self, campaign: Campaign, chosen: EntryFilter, limit: int, offset: int) -> tuple[list[Entry], int]:
         """``entrycore.selection.entry_page`` of the campaign's entries: a page and the total."""

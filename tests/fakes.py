@@ -26,8 +26,11 @@ from entrycore.errors import (
     ReferralCodeTaken,
     StaleEntry,
 )
+from entrycore.events import TRANSFERRED, event
+from entrycore.markets import MarketTransfer, transfer, transferred
 from entrycore.model import Campaign, Entry, UserAccount
 from entrycore.outbox import NEVER, DeadLetter, OutboxMessage, RetryRequest
+from entrycore.ports import Progress
 from entrycore.scoring import (
     INSERTED,
     NO_CONFIRMED_ENTRY,
@@ -151,6 +154,17 @@ class FakeEntryStore:
                 raise StaleEntry()
             self._check_unique(entry)
             self.docs[(entry.campaign_id, entry.user_id)] = entry.to_document()
+            self._enqueue(outbox)
+
+    def delete(
+        self, campaign_id: str, user_id: str, expected_version: int, outbox: Sequence[OutboxMessage] = ()
+    ) -> None:
+        with self.lock:
+            doc = self.docs.get((campaign_id, user_id))
+            if doc is None or doc["version"] != expected_version:
+                raise StaleEntry()
+            del self.docs[(campaign_id, user_id)]
+            self.failures = [f for f in self.failures if f[:2] != (campaign_id, user_id)]
             self._enqueue(outbox)
 
     # AttemptStore
@@ -425,6 +439,21 @@ class FakeScoring:
                 modified += 1
         return modified
 
+    def transfer_records(self, move: MarketTransfer) -> int:
+        moved = 0
+        for key, record in list(self.records.items()):
+            markets = transfer(record.markets, move.source, move.target)
+            if key[0] == move.campaign_id and markets != record.markets:
+                self.records[key] = attrs.evolve(record, markets=markets)
+                moved += 1
+        return moved
+
+    def delete_records(self, user_id: str, campaign_id: str | None = None) -> int:
+        doomed = [k for k in self.records if k[1] == user_id and campaign_id in (None, k[0])]
+        for key in doomed:
+            del self.records[key]
+        return len(doomed)
+
 
 @attrs.define
 class FakeAudit:
@@ -458,6 +487,22 @@ class FakeSelection:
 
     def registration_groups(self, campaign_id: str) -> list[tuple[list[str], bool, int]]:
         return [(list(e.markets), e.phone_confirmed, 1) for e in self._of(campaign_id)]
+
+    def transfer_entries(self, move: MarketTransfer, progress: Progress | None = None) -> int:
+        campaign = Campaign.from_document(
+            {"id": move.campaign_id, "name": move.campaign_name, "status": "OPEN", "markets": [], "preferences": []}
+        )
+        moved = 0
+        with self.entries.lock:
+            for entry in self._of(move.campaign_id):
+                changed = transferred(entry, move)
+                if changed is not None:
+                    moved += 1
+                    message = event(move.event_id(moved), TRANSFERRED, campaign, changed, move.at)
+                    self.entries.replace(changed, entry.version, [message])
+        if progress is not None:
+            progress(moved, moved)
+        return moved
 
     def timeline(self, campaign_id: str, bucket: str) -> list[TimelinePoint]:
         entries = self._of(campaign_id)

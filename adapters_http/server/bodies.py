@@ -18,6 +18,7 @@ MAX_TAG_VALUES = 10_000
 MAX_INVITES = 10_000
 MAX_REFRESH = 1_000  # refresh entries
 MAX_ITEMS = 1_000  # codes, blocking items
+MAX_BATCH = 1_000  # saves and deletions of POST /v2/entries, in all
 
 
 @attrs.frozen
@@ -86,6 +87,34 @@ class OptOutBody:
     """``POST /users/{userId}/optout`` (API.md §4)."""
 
     type: str
+
+
+@attrs.frozen
+class TransferBody:
+    """``POST /{campaignId}/entries/transfer`` (API.md §4, SPEC MKT-003)."""
+
+    fromMarketId: str
+    toMarketId: str
+
+
+@attrs.frozen
+class BatchBody:
+    """``POST /v2/entries`` (API.md §4, SPEC USR-004): each item is read on its own (``BatchEntry``, ``EntryKey``),
+    so a bad item is that item's error, not the request's."""
+
+    entries: list[Any] = attrs.Factory(list)
+    deletions: list[Any] = attrs.Factory(list)
+
+
+@attrs.frozen
+class BatchEntry:
+    """One save of ``POST /v2/entries``: the fan's fields as the fan route takes them."""
+
+    campaignId: str
+    userId: str
+    fields: dict[str, Any]
+    locale: str | None = None
+    referralCode: str | None = None
 
 
 @attrs.frozen
@@ -211,6 +240,15 @@ def structure(value: Any, cls: type[T]) -> T:
         raise BadRequest.at(_problems(exc, "$")) from None
     except ForbiddenExtraKeysError as exc:
         raise BadRequest.at([(f"$.{k}", "unknown key") for k in sorted(exc.extra_fields)]) from None
+
+
+def structure_item(value: Any, cls: type[T], path: str) -> T | BadRequest:
+    """One item of a batch read as ``cls``, or its BAD_REQUEST (paths under ``path``): the batch goes on."""
+    try:
+        return structure(value, cls)
+    except BadRequest as error:
+        problems = [(path + problem["path"][1:], problem["message"]) for problem in error.payload["errors"]]
+        return BadRequest.at(problems)
 
 
 def structure_items(value: Any, cls: type[T], limit: int) -> list[T]:

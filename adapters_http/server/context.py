@@ -12,6 +12,7 @@ from flask import Response, current_app
 
 from adapters_http.server.auth import TokenVerifier
 from entrycore.ports import CampaignSource, Clock, Outbox
+from entrycore.usecases.batch import Replication
 from entrycore.usecases.invites import Invites
 from entrycore.usecases.phones import PhoneConfirmations
 from entrycore.usecases.privacy import Privacy
@@ -19,6 +20,7 @@ from entrycore.usecases.refresh import ScoreRefresher
 from entrycore.usecases.registrations import Registrations
 from entrycore.usecases.scoring import Scoring
 from entrycore.usecases.selection import Selection
+from entrycore.usecases.transfers import Transfers
 
 CORRELATION_KEY = "entry_service.correlation_id"  # where the WSGI middleware keeps a request's correlation id
 
@@ -35,6 +37,8 @@ class AppServices:
     scoring: Scoring
     selection: Selection
     privacy: Privacy
+    transfers: Transfers
+    replication: Replication
     outbox: Outbox
     verifier: TokenVerifier
     clock: Clock

@@ -181,6 +181,28 @@ def _answer(schema: Schema) -> dict[int, Schema]:
     return {200: schema}
 
 
+def schema_of(kind: Any) -> Schema:
+    """The JSON schema of a body type as ``bodies.CONVERTER`` structures it: attrs classes are objects with
+    exactly their fields (no unknown key), ``X | None`` is nullable."""
+    origin = typing.get_origin(kind)
+    if origin in (Union, types.UnionType):
+        present = [arg for arg in typing.get_args(kind) if arg is not type(None)]
+        return {**schema_of(present[0]), "nullable": True}
+    if origin is list:
+        return {"type": "array", "items": schema_of(typing.get_args(kind)[0])}
+    if origin is dict or kind is dict:
+        return {"type": "object"}
+    if attrs.has(kind):
+        hints = typing.get_type_hints(kind, vars(sys.modules[kind.__module__]))
+        fields = attrs.fields(kind)
+        schema: Schema = {"type": "object"}
+        required = [f.name for f in fields if f.default is attrs.NOTHING]
+        if required:  # OpenAPI 3.0: a required list is never empty
+            schema["required"] = required
+        return {**schema, "properties": {f.name: schema_of(hints[f.name]) for f in fields}, "additionalProperties": False}
+    return {str: STRING, int: INTEGER, float: NUMBER, bool: BOOLEAN}.get(kind, {})
+
+
 OPERATIONS: dict[str, Operation] = {
     "ops.heartbeat": Operation(
         "Liveness and datastore health",
@@ -260,6 +282,49 @@ OPERATIONS: dict[str, Operation] = {
         bodies.OptOutBody,
         _answer(_object(["modified"], modified=COUNT)),
         refine={"type": {"enum": ["DO_NOT_SELL", "UNSUBSCRIBE"]}},
+    ),
+    "admin.delete_user": Operation(
+        "Erase a fan: entries, scoring records, confirmed phones (USR-003); entry.deleted events",
+        "supreme",
+        answers=_answer(
+            _object(
+                ["deleted", "userId"],
+                deleted=_object(["entries", "scoring"], entries=COUNT, scoring=COUNT),
+                userId=STRING,
+            )
+        ),
+    ),
+    "admin.batch_entries": Operation(
+        "Save and delete entries in a batch (USR-004): at most 1,000 items in all, each applied on its own",
+        "supreme",
+        bodies.BatchBody,
+        _answer(
+            _object(
+                ["results"],
+                results={
+                    "type": "array",
+                    "items": _object(
+                        ["index", "ok", "error"],
+                        ["error"],
+                        index=COUNT,
+                        ok=BOOLEAN,
+                        error=_object(
+                            ["code", "message", "payload"], code=STRING, message=STRING, payload={"type": "object"}
+                        ),
+                    ),
+                },
+            )
+        ),
+        refine={
+            "entries": {"maxItems": bodies.MAX_BATCH, "items": schema_of(bodies.BatchEntry)},
+            "deletions": {"maxItems": bodies.MAX_BATCH, "items": schema_of(bodies.EntryKey)},
+        },
+    ),
+    "selection.transfer": Operation(
+        "Move every entry and scoring record from one market to another (MKT-003); idempotent",
+        "supreme",
+        bodies.TransferBody,
+        _answer(_object(["modified", "scoring"], modified=COUNT, scoring=COUNT)),
     ),
     "scoring.upload_scores": Operation(
         "Upload scoring records (SCR-001, SCR-002): at most 10,000; bad rows are reported, never fail the batch",
@@ -359,29 +424,6 @@ OPERATIONS: dict[str, Operation] = {
         query=(_query("market", STRING, "Only this primary market."), _query("codeConfigId", STRING), *PAGING),
     ),
 }
-
-
-def schema_of(kind: Any) -> Schema:
-    """The JSON schema of a body type as ``bodies.CONVERTER`` structures it: attrs classes are objects with
-    exactly their fields (no unknown key), ``X | None`` is nullable."""
-    origin = typing.get_origin(kind)
-    if origin in (Union, types.UnionType):
-        present = [arg for arg in typing.get_args(kind) if arg is not type(None)]
-        return {**schema_of(present[0]), "nullable": True}
-    if origin is list:
-        return {"type": "array", "items": schema_of(typing.get_args(kind)[0])}
-    if origin is dict or kind is dict:
-        return {"type": "object"}
-    if attrs.has(kind):
-        hints = typing.get_type_hints(kind, vars(sys.modules[kind.__module__]))
-        fields = attrs.fields(kind)
-        return {
-            "type": "object",
-            "required": [f.name for f in fields if f.default is attrs.NOTHING],
-            "properties": {f.name: schema_of(hints[f.name]) for f in fields},
-            "additionalProperties": False,
-        }
-    return {str: STRING, int: INTEGER, float: NUMBER, bool: BOOLEAN}.get(kind, {})
 
 
 _PARAMETER = re.compile(r"<(?:(?P<converter>[^:<>]+):)?(?P<name>\w+)>")

@@ -7,10 +7,10 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from adapters_http.server.bodies import MAX_ITEMS, CodeItem, VerdictItem, parse_json, structure_items
+from adapters_http.server.bodies import MAX_ITEMS, CodeItem, TransferBody, VerdictItem, parse_json, structure_items
 from adapters_http.server.context import json_response, services
 from adapters_http.server.criteria import page_from
-from adapters_http.server.requests import admin_request, caller
+from adapters_http.server.requests import admin_body, admin_request, caller
 from adapters_http.server.views import admin_view
 from entrycore.errors import BadRequest
 from entrycore.selection import BlockItem, CodeAssignment, EntryFilter
@@ -95,3 +95,11 @@ def entry_list(campaignId: str, filterType: str) -> Any:
     campaign = svc.campaigns.get(campaignId, who.authorization)
     now = svc.clock.now()
     return json_response({"entries": [admin_view(e, campaign, now) for e in entries], "total": total})
+
+
+@selection.post("/<campaignId>/entries/transfer")
+def transfer(campaignId: str) -> Any:
+    """MKT-003: ``{"modified": entries moved, "scoring": scoring records moved}``."""
+    who, body = admin_body(TransferBody)
+    report = services().transfers.transfer(who, campaignId, body.fromMarketId, body.toMarketId)
+    return json_response({"modified": report.entries, "scoring": report.scoring})

@@ -52,6 +52,7 @@ class Scores:
     fanscore: float | None
     fraud_failed: bool = False
     fanscore_failed: bool = False
+    deferred: bool = False  # not asked: the write queues the entry for the worker (batch replication)
 
     @property
     def failed(self) -> bool:
@@ -109,6 +110,14 @@ class Enrichment:
                 pending.cancel()
                 fraud, fraud_failed = UNKNOWN, True
         return Scores(fraud, fanscore, fraud_failed, fanscore_failed)
+
+    def deferred(self) -> Scores:
+        """The scores of a write that does not ask the sources: each configured source counts as failed, so the
+        write queues its retry request and the worker asks them (PUB-005); the fraud status is ``unknown``
+        meanwhile, never a pass (PUB-003)."""
+        fraud = self.fraud is not None
+        fanscore = self.fanscore is not None
+        return Scores(UNKNOWN if fraud else None, None, fraud, fanscore, deferred=True)
 
     def enrich(
         self, entry: Entry, placement: str, authorization: str | None, account: UserAccount | None = None

@@ -1,5 +1,7 @@
-"""A fan's privacy requests (SPEC USR-002): opt-outs over all of a fan's entries. Each changed entry publishes
-``entry.updated`` in the same atomic write; the request is audited (OPS-002)."""
+"""A fan's privacy requests: opt-outs over all of a fan's entries (SPEC USR-002), each changed entry publishing
+``entry.updated`` in the same atomic write; the erasure of a fan (USR-003), each entry publishing ``entry.deleted``
+in the write that erases it; and the export of what is kept about a fan (an access request). Every request is
+audited (OPS-002), without the fan's data."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import attrs
 from entrycore.audit import AuditRecord
 from entrycore.caller import Caller
 from entrycore.errors import BadRequest, StaleEntry
-from entrycore.events import UPDATED, event
+from entrycore.events import DELETED, UPDATED, event
 from entrycore.model import Campaign, Entry
 from entrycore.ports import AuditTrail, CampaignSource, Clock, EntryStore, Ids, ScoringStore
 from entrycore.timefmt import utc_ms
@@ -71,6 +73,37 @@ class Privacy:
             AuditRecord(self.clock.now(), caller.user_id, "users.optout", None, {"type": kind}, {"modified": modified})
         )
         return modified
+
+    def delete_user(self, caller: Caller, user_id: str) -> dict[str, int]:
+        """USR-003: erases every entry of the fan (its confirmed phone is free again) and every scoring record;
+        answers ``{"entries": n, "scoring": n}`` (zeros for a fan without any, or erased already)."""
+        caller.require_supreme()
+        erased = sum(self.delete_entry(caller, entry) for entry in self.entries.entries_of_user(user_id))
+        records = self.scoring.delete_records(user_id) if self.scoring is not None else 0
+        counts = {"entries": erased, "scoring": records}
+        self.audit.record(AuditRecord(self.clock.now(), caller.user_id, "users.delete", None, {}, counts))
+        return counts
+
+    def delete_entry(self, caller: Caller, entry: Entry | None) -> int:
+        """Erases one entry with its ``entry.deleted`` event (1), or nothing when it is gone (0); the caller
+        erases the scoring records."""
+        campaign = self._campaign(caller, entry.campaign_id) if entry is not None else None
+        for _ in range(_RETRIES):
+            if entry is None or campaign is None:
+                return 0
+            now = utc_ms(self.clock.now())
+            try:
+                self.entries.delete(
+                    entry.campaign_id,
+                    entry.user_id,
+                    entry.version,
+                    [event(self.ids.message_id(), DELETED, campaign, entry, now)],
+                )
+            except StaleEntry:
+                entry = self.entries.get(entry.campaign_id, entry.user_id)  # written meanwhile: erase what is there
+                continue
+            return 1
+        raise StaleEntry()
 
     def _opt_out(self, caller: Caller, entry: Entry | None, kind: str) -> int:
         campaign = self._campaign(caller, entry.campaign_id) if entry is not None else None

@@ -64,15 +64,30 @@ class Registrations:
         campaign = known_campaign(self.campaigns, caller, campaign_id)
         if not campaign.is_open:
             raise CampaignNotOpen()
-        existing = self.entries.get(campaign_id, caller.user_id)
+        return self._save(caller, campaign, submission, replica=False)
+
+    def save_replica(self, admin: Caller, campaign_id: str, user_id: str, submission: Submission) -> tuple[Entry, bool]:
+        """USR-004: creates or updates the entry of ``user_id`` as replicated by another service, with the fan
+        route's rules except the gates, ``requireReferral`` and the campaign's status. No receipt (PUB-006);
+        enrichment is not waited for: the write queues its retry request (PUB-005), so a batch of a thousand
+        never waits on the fraud check, and the worker scores each entry."""
+        admin.require_supreme()
+        campaign = known_campaign(self.campaigns, admin, campaign_id)
+        fan = Caller(user_id=user_id, authorization=admin.authorization)
+        return self._save(fan, campaign, attrs.evolve(submission, invite_code=None), replica=True)
+
+    def _save(self, caller: Caller, campaign: Campaign, submission: Submission, *, replica: bool) -> tuple[Entry, bool]:
+        existing = self.entries.get(campaign.id, caller.user_id)
         asked: list[Scores] = []  # enrichment is asked once per request, whatever races follow (PUB-007)
+        if replica:
+            asked.append(self.enrichment.deferred())
         for _ in range(_RETRIES):
             try:
                 if existing is None:
-                    return self._create(caller, campaign, submission, asked), True
-                return self._update(caller, campaign, existing, submission, asked), False
+                    return self._create(caller, campaign, submission, asked, replica=replica), True
+                return self._update(caller, campaign, existing, submission, asked, replica=replica), False
             except (EntryExists, StaleEntry):
-                existing = self.entries.get(campaign_id, caller.user_id)  # lost a race: re-read, go again
+                existing = self.entries.get(campaign.id, caller.user_id)  # lost a race: re-read, go again
             except ReferralCodeTaken:
                 continue
         raise DependencyUnavailable("The entry kept changing while it was being saved; try again.")
@@ -84,13 +99,18 @@ class Registrations:
             asked.append(self.enrichment.scores(entry, placement, caller.authorization, account))
         return asked[0]
 
-    def _create(self, caller: Caller, campaign: Campaign, submission: Submission, asked: list[Scores]) -> Entry:
-        account = self.users.get(caller.user_id, caller.authorization)
-        attributes = check_gates(
-            campaign, account, submission.invite_code, lambda v: self.invites.contains(campaign.id, v)
-        )
+    def _create(
+        self, caller: Caller, campaign: Campaign, submission: Submission, asked: list[Scores], *, replica: bool
+    ) -> Entry:
+        account: UserAccount | None = None
+        attributes: dict[str, Any] = {}
+        if not replica:  # a replicated entry passed its gates where it was made (USR-004)
+            account = self.users.get(caller.user_id, caller.authorization)
+            attributes = check_gates(
+                campaign, account, submission.invite_code, lambda v: self.invites.contains(campaign.id, v)
+            )
         values, markets = self._validated(campaign, {}, submission.fields)
-        referrer = self._referrer(caller, campaign, submission.referral_code)
+        referrer = self._referrer(caller, campaign, submission.referral_code, required=not replica)
         now = utc_ms(self.clock.now())
         code = self.ids.referral_code()
         entry = Entry(
@@ -109,8 +129,12 @@ class Registrations:
             **_own_data(campaign, values),
         )
         self._check_phone_free(entry)
-        entry = _auto_confirm(campaign, account, entry, now)
-        receipt_due = not campaign.needs_phone_confirmation or entry.phone_confirmed  # PUB-006: at creation
+        if account is None and campaign.needs_phone_confirmation and entry.phone:
+            account = self.users.get(caller.user_id, caller.authorization)
+        if account is not None:
+            entry = _auto_confirm(campaign, account, entry, now)
+        # PUB-006: a receipt at creation, unless the phone is still to confirm; never for a replicated entry
+        receipt_due = not replica and (not campaign.needs_phone_confirmation or entry.phone_confirmed)
         if receipt_due:
             entry = attrs.evolve(entry, date_receipt=now)
         scores = self._scores(entry, SIGN_UP, caller, account, asked)
@@ -123,7 +147,14 @@ class Registrations:
         return entry
 
     def _update(
-        self, caller: Caller, campaign: Campaign, existing: Entry, submission: Submission, asked: list[Scores]
+        self,
+        caller: Caller,
+        campaign: Campaign,
+        existing: Entry,
+        submission: Submission,
+        asked: list[Scores],
+        *,
+        replica: bool,
     ) -> Entry:
         values, markets = self._validated(campaign, existing.fields, submission.fields)
         check_update_referral(existing, submission.referral_code)
@@ -147,7 +178,8 @@ class Registrations:
             if campaign.needs_phone_confirmation and entry.phone:
                 account = self.users.get(caller.user_id, caller.authorization)
                 entry = _auto_confirm(campaign, account, entry, now)
-            receipt_due = entry.phone_confirmed and entry.date_receipt is None  # PUB-006: first confirmation
+            # PUB-006: at the first confirmation (a replicated entry has no receipt: its date stays unset)
+            receipt_due = entry.phone_confirmed and entry.date_receipt is None and not replica
             if receipt_due:
                 entry = attrs.evolve(entry, date_receipt=now)
         scores = self._scores(entry, EDIT, caller, account, asked)
@@ -181,9 +213,9 @@ class Registrations:
         field_rules.check_missing(campaign, merged)
         return field_rules.normalize(campaign, merged)
 
-    def _referrer(self, caller: Caller, campaign: Campaign, code: str | None) -> Referrer | None:
+    def _referrer(self, caller: Caller, campaign: Campaign, code: str | None, *, required: bool) -> Referrer | None:
         if code is None:
-            if campaign.require_referral:
+            if required and campaign.require_referral:
                 raise InvalidReferral("This campaign needs a referral code.")
             return None
         referring = self.entries.find_by_code(campaign.id, code)

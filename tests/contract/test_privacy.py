@@ -3,16 +3,22 @@ entry.updated for each changed entry in the same write, and is audited."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
 
 from entrycore.caller import Caller
 from entrycore.errors import BadRequest, Forbidden
+from entrycore.events import event
+from entrycore.outbox import OutboxMessage
+from entrycore.scoring import ScoreRow
 from entrycore.usecases.privacy import Privacy
 from tests.builders import campaign
-from tests.contract.conftest import Stores
+from tests.contract.conftest import SelectionStores, Stores, open_selection_stores
 from tests.contract.entries import an_entry
 from tests.fakes import FakeAudit, FakeCampaignSource, FakeClock, FakeIds
 
@@ -69,3 +75,115 @@ def test_opt_out_needs_an_admin_and_a_known_type(stores: Stores) -> None:
         service.opt_out(Caller("u1"), "u1", "DO_NOT_SELL")
     with pytest.raises(BadRequest):
         service.opt_out(ADMIN, "u1", "SELL_MORE")
+
+
+# USR-003: erasure of a fan, on every store, with its scoring records.
+
+
+@pytest.fixture(params=["fake", "sqlite", "mongomock"])
+def selection_stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SelectionStores]:
+    with open_selection_stores(request.param, tmp_path) as opened:
+        yield opened
+
+
+def eraser(stores: SelectionStores, audit: FakeAudit, clock: FakeClock | None = None) -> Privacy:
+    campaigns = FakeCampaignSource({"c1": campaign(), "c2": campaign(id="c2", name="Other tour")})
+    return Privacy(
+        campaigns=campaigns,
+        entries=stores.entries,
+        audit=audit,
+        clock=clock or FakeClock(),
+        ids=FakeIds(),
+        scoring=stores.scoring,
+    )
+
+
+def drain(stores: SelectionStores, at: datetime) -> list[OutboxMessage]:
+    """Every pending message, delivered, in claim order."""
+    outbox: Any = stores.entries
+    claimed = outbox.claim("test", 1000, at, timedelta(minutes=1))
+    outbox.delivered("test", [m.id for m in claimed], at)
+    return list(claimed)
+
+
+def raw_rows(stores: SelectionStores, user_id: str) -> int:
+    """Rows or documents of the fan left in the store's own tables, tombstones included."""
+    if stores.kind == "sqlite":
+        with stores.entries.database.reading() as conn:  # type: ignore[attr-defined]
+            return sum(
+                conn.execute(f"SELECT count(*) FROM {table} WHERE user_id = ?", (user_id,)).fetchone()[0]
+                for table in ("entries", "scoring", "attempts")
+            )
+    if stores.kind == "mongomock":
+        database = stores.entries.database  # type: ignore[attr-defined]
+        return sum(database[name].count_documents({"userId": user_id}) for name in ("entries", "scoring", "attempts"))
+    return 0
+
+
+def test_USR_003_erases_entries_records_and_phones_and_publishes_deletions(selection_stores: SelectionStores) -> None:
+    stores, audit, clock = selection_stores, FakeAudit(), FakeClock()
+    phone = "+12125550101"
+    stores.entries.create(an_entry("c1", "u1", phone=phone, confirmed=True))
+    stores.entries.create(an_entry("c2", "u1", phone="+12125550102", confirmed=True))
+    stores.entries.create(an_entry("c1", "u2", phone="+12125550103", confirmed=True))
+    stores.scoring.upsert_scores("c1", [ScoreRow(0, phone, 80.0), ScoreRow(1, "+12125550103", 70.0)], [0.1, 0.2])
+    stores.entries.record_failed_attempt("c1", "u1", clock.now())  # type: ignore[attr-defined]
+    service = eraser(stores, audit, clock)
+
+    assert service.delete_user(ADMIN, "u1") == {"entries": 2, "scoring": 1}
+
+    assert stores.entries.get("c1", "u1") is None
+    assert stores.entries.get("c2", "u1") is None
+    assert stores.entries.entries_of_user("u1") == []
+    assert stores.scoring.scoring_record("c1", "u1") is None
+    assert stores.entries.confirmed_holder("c1", phone) is None
+    assert stores.entries.failed_attempts("c1", "u1", clock.now() - timedelta(hours=1)) == 0  # type: ignore[attr-defined]
+    assert stores.entries.get("c1", "u2") is not None  # another fan: untouched
+    assert stores.scoring.scoring_record("c1", "u2") is not None
+    deletions = drain(stores, clock.now() + timedelta(seconds=1))
+    assert sorted((m.body["type"], m.campaign_id, m.partition_key) for m in deletions) == [
+        ("entry.deleted", "c1", f"c1:{phone}"),  # the deleted entry's own partition key (API.md §8)
+        ("entry.deleted", "c2", "c2:+12125550102"),
+    ]
+    for message in deletions:
+        assert message.body["entry"] == {"campaignId": message.campaign_id, "userId": "u1"}
+        assert message.body["partitionKey"] == message.partition_key
+    assert raw_rows(stores, "u1") == 0  # nothing of the fan left, once its messages are delivered
+
+    # another fan can now confirm the released phone
+    stores.entries.create(an_entry("c1", "u3", phone=phone, confirmed=True))
+    assert stores.entries.confirmed_holder("c1", phone) == "u3"
+
+    assert service.delete_user(ADMIN, "u1") == {"entries": 0, "scoring": 0}  # erased already
+    assert [(r.action, dict(r.counts)) for r in audit.kept] == [
+        ("users.delete", {"entries": 2, "scoring": 1}),
+        ("users.delete", {"entries": 0, "scoring": 0}),
+    ]
+    assert all("u1" not in repr(r.parameters) for r in audit.kept)
+
+
+def test_USR_003_pending_messages_are_delivered_before_the_deletion_and_a_new_entry_after(
+    selection_stores: SelectionStores,
+) -> None:
+    stores, clock = selection_stores, FakeClock()
+    entry = an_entry("c1", "u1", phone="+12125550101", confirmed=True)
+    created = event("m1", "entry.created", campaign(), entry, clock.now())
+    stores.entries.create(entry, [created])
+    eraser(stores, FakeAudit(), clock).delete_user(ADMIN, "u1")
+    again = an_entry("c1", "u1", phone="+12125550101", confirmed=True, code="NEWCODE")
+    stores.entries.create(again, [event("m9", "entry.created", campaign(), again, clock.now())])  # back at once
+    assert stores.entries.get("c1", "u1") == again
+    assert stores.entries.find_by_code("c1", entry.code) is None
+    order = []
+    for _ in range(3):  # one message per claim: each is the next of the entry's lane
+        outbox: Any = stores.entries
+        claimed = outbox.claim("test", 1, clock.now() + timedelta(seconds=1), timedelta(minutes=1))
+        order += [m.body["type"] for m in claimed]
+        outbox.delivered("test", [m.id for m in claimed], clock.now())
+    assert order == ["entry.created", "entry.deleted", "entry.created"]
+    assert stores.entries.get("c1", "u1") == again  # delivering the deletion did not take the new entry
+
+
+def test_USR_003_deletion_needs_an_admin(selection_stores: SelectionStores) -> None:
+    with pytest.raises(Forbidden):
+        eraser(selection_stores, FakeAudit()).delete_user(Caller("u1"), "u1")

@@ -17,13 +17,14 @@ from tests.builders import VALID_FIELDS
 from tests.contract.entries import T0, an_entry
 from tests.e2e.serve import ServeProcess, run_cli
 from tests.http_app import make_token
+from tests.jsonl import json_lines
 
 pytestmark = pytest.mark.e2e
 
 
 def published(folder: Path) -> list[dict[str, object]]:
     path = folder / "data" / "events.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    return json_lines(path)
 
 
 def wait_for(check: object, timeout: float) -> float:

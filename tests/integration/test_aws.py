@@ -29,6 +29,7 @@ from entrycore.usecases.relay import Relay
 from tests.aws_server import AwsServer, moto_server, read_stream, record_calls, unique_name
 from tests.builders import VALID_FIELDS, campaign
 from tests.fakes import FakeCampaignSource, FakeClock, FakeEntryStore, FakeIds, FakeRetryQueue, FakeUserSource
+from tests.jsonl import json_lines
 from tests.loopback import LoopbackServer, unused_url
 
 ONE_ATTEMPT = {"mode": "standard", "total_max_attempts": 1}  # for failure tests: no retry backoff to wait for
@@ -97,7 +98,7 @@ def store(tmp_path: Path) -> Iterator[SqliteStore]:
 
 def receipts_sent(sender: FileReceiptSender) -> list[dict[str, Any]]:
     path = sender._file.path
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    return json_lines(path)
 
 
 def delete_stream(kinesis: Any, name: str) -> None:

@@ -33,6 +33,7 @@ from tests.contract.entries import T0, an_entry
 from tests.fakes import FakeClock, FakeRetryQueue
 from tests.http_app import make_token, write_sources
 from tests.integration.test_aws import aws, aws_env, kinesis, queue, sqs, stream  # noqa: F401 - fixtures
+from tests.jsonl import json_lines
 from tests.loopback import Answer, LoopbackServer, Received
 
 POISONED = "u-bad"
@@ -71,7 +72,7 @@ def file_events(tmp_path: Path) -> Channel:
     sink = FileEventSink(path)
 
     def landed() -> list[str]:
-        return [json.loads(line)["userId"] for line in path.read_text().splitlines()] if path.exists() else []
+        return [line["userId"] for line in json_lines(path)]
 
     def body(user: str) -> dict[str, Any]:  # a lone surrogate: valid JSON text, no UTF-8 form
         return {"userId": user, "first_name": "\ud800" if user == POISONED else "Ana"}
@@ -86,7 +87,7 @@ def file_receipts(tmp_path: Path) -> Channel:
 
 
 def _lines(path: Path) -> Callable[[], list[str]]:
-    return lambda: [json.loads(line)["userId"] for line in path.read_text().splitlines()] if path.exists() else []
+    return lambda: [line["userId"] for line in json_lines(path)]
 
 
 def kinesis_channel(kinesis: Any, stream: str) -> Channel:  # noqa: F811 - the fixture's value

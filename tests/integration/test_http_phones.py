@@ -14,6 +14,7 @@ import pytest
 from tests.builders import VALID_FIELDS
 from tests.http_app import PHONE_SECRET, Api
 from tests.integration.test_http_entries import assert_error
+from tests.jsonl import json_lines
 
 PHONE = "+12125550123"
 
@@ -38,7 +39,7 @@ def confirm(api: Api, token: str, user: str = "u2", campaign: str = "ppc") -> An
 def receipt_lines(api: Api) -> list[dict[str, Any]]:
     api.services.relay.drain()
     path = Path(api.services.settings.data_dir) / "receipts.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    return json_lines(path)
 
 
 def test_PHN_001_full_confirmation_flow(api: Api) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -10,12 +9,13 @@ from tests.builders import VALID_FIELDS
 from tests.http_app import Api
 from tests.integration.test_http_entries import assert_error
 from tests.integration.test_http_phones import confirm, phone_token
+from tests.jsonl import json_lines
 
 
 def events(api: Api) -> list[dict[str, Any]]:
     api.services.relay.drain()
     path = Path(api.services.settings.data_dir) / "events.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    return json_lines(path)
 
 
 def test_PUB_001_create_update_confirm_publish_api_events(api: Api) -> None:

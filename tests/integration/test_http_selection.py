@@ -13,6 +13,7 @@ import pytest
 from tests.http_app import Api
 from tests.integration.test_http_entries import assert_error
 from tests.integration.test_http_scoring import admin, confirmed_fan, phone_of
+from tests.jsonl import json_lines
 
 PAST = "2020-01-01T00:00:00Z"
 FUTURE = (datetime.now(UTC) + timedelta(days=30)).isoformat()  # an offset, not Z: read as well
@@ -21,7 +22,7 @@ FUTURE = (datetime.now(UTC) + timedelta(days=30)).isoformat()  # an offset, not 
 def events(api: Api) -> list[dict[str, Any]]:
     api.services.relay.drain()
     path = Path(api.services.settings.data_dir) / "events.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    return json_lines(path)
 
 
 @pytest.fixture

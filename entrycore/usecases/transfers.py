@@ -1,0 +1,54 @@
+"""Market transfers (SPEC MKT-003): an administrator moves every entry and scoring record of a campaign from one
+market to another, when a venue changes. The stores apply the rule in bulk (SelectionStore.transfer_entries,
+ScoringStore.transfer_records); the transfer is audited (OPS-002)."""
+
+from __future__ import annotations
+
+import attrs
+
+from entrycore.audit import AuditRecord
+from entrycore.caller import Caller
+from entrycore.markets import MarketTransfer
+from entrycore.ports import AuditTrail, CampaignSource, Clock, Ids, Progress, ScoringStore, SelectionStore
+from entrycore.timefmt import utc_ms
+from entrycore.usecases.common import known_campaign
+
+
+@attrs.frozen
+class TransferReport:
+    entries: int  # entries moved (the answer's ``modified``)
+    scoring: int  # scoring records moved
+
+
+@attrs.frozen
+class Transfers:
+    campaigns: CampaignSource
+    views: SelectionStore
+    scoring: ScoringStore
+    audit: AuditTrail
+    clock: Clock
+    ids: Ids
+
+    def transfer(
+        self, caller: Caller, campaign_id: str, source: str, target: str, progress: Progress | None = None
+    ) -> TransferReport:
+        """Moves the campaign's entries, then its scoring records, from ``source`` to ``target``; raises
+        InvalidTransfer for ``source == target`` or a market the campaign does not have. Running it again
+        changes nothing (and answers zero)."""
+        caller.require_supreme()
+        campaign = known_campaign(self.campaigns, caller, campaign_id)
+        move = MarketTransfer.of(campaign, source, target, utc_ms(self.clock.now()), self.ids.message_id())
+        entries = self.views.transfer_entries(move, progress)
+        records = self.scoring.transfer_records(move)
+        report = TransferReport(entries, records)
+        self.audit.record(
+            AuditRecord(
+                move.at,
+                caller.user_id,
+                "entries.transfer",
+                campaign.id,
+                {"fromMarketId": source, "toMarketId": target},
+                {"modified": entries, "scoring": records},
+            )
+        )
+        return report
