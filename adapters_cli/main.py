@@ -319,6 +319,7 @@ for command in (
     selection.codes,
     selection.verdicts,
     selection.audit,
+    selection.transfer,
     users.users,
 ):
     cli.add_command(command)

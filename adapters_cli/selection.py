@@ -221,6 +221,31 @@ def selection_export(ctx: click.Context, /, campaign_id: str, output: IO[str], *
     click.echo(f"{written} fans exported from {campaign_id}", err=True)
 
 
+@click.command("transfer")
+@click.option("--campaign", "campaign_id", required=True)
+@click.option("--from", "source", required=True, help="The market the entries leave.")
+@click.option("--to", "target", required=True, help="The market they move to.")
+@click.pass_context
+def transfer(ctx: click.Context, campaign_id: str, source: str, target: str) -> None:
+    """Move every entry and scoring record of the campaign from one market to another (MKT-003), with an
+    entry.transferred event per moved entry. Running it again changes nothing. Progress on stderr; prints
+    {"modified": entries, "scoring": records} as JSON."""
+    services = _services(ctx)
+    with click.progressbar(length=0, label="moving entries", file=sys.stderr, show_pos=True) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(done - bar.pos)
+            if _show_progress() and not sys.stderr.isatty():
+                click.echo(f"{done} of {total} entries moved", err=True)
+
+        try:
+            report = services.transfers.transfer(admin_caller(), campaign_id, source, target, progress=progress)
+        except EntryError as exc:
+            raise click.ClickException(f"{exc.code}: {exc.message}") from None
+    click.echo(json.dumps({"modified": report.entries, "scoring": report.scoring}))
+
+
 @click.group()
 def audit() -> None:
     """The audit trail of admin operations (SPEC OPS-002)."""

@@ -1,4 +1,4 @@
-"""``entry-service users``: a fan's privacy requests (SPEC USR-002)."""
+"""``entry-service users``: a fan's privacy requests (SPEC USR-002, USR-003) and data export."""
 
 from __future__ import annotations
 
@@ -41,3 +41,19 @@ def export(ctx: click.Context, user_id: str) -> None:
     except EntryError as exc:
         raise click.ClickException(f"{exc.code}: {exc.message}") from None
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+@users.command("delete")
+@click.argument("user_id")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def delete(ctx: click.Context, user_id: str, yes: bool) -> None:
+    """Erase USER_ID (USR-003): every entry and scoring record; the fan's confirmed phones are free again and one
+    entry.deleted event per entry is published. Prints the counts as JSON."""
+    if not yes:
+        click.confirm(f"Erase every entry and scoring record of {user_id}?", abort=True, err=True)
+    try:
+        deleted = _services(ctx).privacy.delete_user(admin_caller(), user_id)
+    except EntryError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.message}") from None
+    click.echo(json.dumps({"deleted": deleted, "userId": user_id}))

@@ -199,7 +199,11 @@ def schema_of(kind: Any) -> Schema:
         required = [f.name for f in fields if f.default is attrs.NOTHING]
         if required:  # OpenAPI 3.0: a required list is never empty
             schema["required"] = required
-        return {**schema, "properties": {f.name: schema_of(hints[f.name]) for f in fields}, "additionalProperties": False}
+        return {
+            **schema,
+            "properties": {f.name: schema_of(hints[f.name]) for f in fields},
+            "additionalProperties": False,
+        }
     return {str: STRING, int: INTEGER, float: NUMBER, bool: BOOLEAN}.get(kind, {})
 
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import time
 
+import jwt
 from click.testing import CliRunner
 
 from adapters_cli.main import cli
 from tests.builders import VALID_FIELDS
-from tests.http_app import Api
+from tests.http_app import PHONE_SECRET, Api
 from tests.integration.test_http_entries import assert_error
-from tests.integration.test_http_scoring import admin
+from tests.integration.test_http_scoring import admin, confirmed_fan, phone_of
 from tests.integration.test_http_selection import events
 
 
@@ -43,8 +45,6 @@ def test_USR_002_opt_out_over_http_and_cli(api: Api) -> None:
 
 
 def test_users_export_prints_every_entry_and_scoring_record(api: Api) -> None:
-    from tests.integration.test_http_scoring import confirmed_fan, phone_of  # noqa: PLC0415
-
     confirmed_fan(api, 1, "nyc")
     assert api.register({**VALID_FIELDS, "phone": phone_of(9)}, campaign="c1", user="f1").status_code == 201
     admin(api, "POST", "/ppc/entries/scoring", {"records": [{"phone": phone_of(1), "score": 42}]})
@@ -57,3 +57,40 @@ def test_users_export_prints_every_entry_and_scoring_record(api: Api) -> None:
     empty = json.loads(CliRunner().invoke(cli, ["users", "export", "nobody"], obj=api.services).stdout)
     assert empty == {"userId": "nobody", "entries": [], "scoring": []}
     assert api.services.audit.records(None, None, 1)[0].action == "users.export"
+
+
+def test_USR_003_delete_user_over_http(api: Api) -> None:
+    confirmed_fan(api, 1, "nyc")  # f1 in ppc, phone confirmed
+    assert api.register({**VALID_FIELDS, "phone": phone_of(9)}, campaign="c1", user="f1").status_code == 201
+    confirmed_fan(api, 2, "bos")
+    admin(api, "POST", "/ppc/entries/scoring", {"records": [{"phone": phone_of(1), "score": 42}]})
+    events(api)
+    assert_error(api.call("DELETE", "/users/f1", user="f1"), 403, "FORBIDDEN")
+    answer = admin(api, "DELETE", "/users/f1")
+    assert answer.status_code == 200
+    assert answer.get_json() == {"deleted": {"entries": 2, "scoring": 1}, "userId": "f1"}
+    for campaign in ("ppc", "c1"):
+        assert_error(api.call("GET", f"/{campaign}/entries", user="f1"), 404, "ENTRY_NOT_FOUND")
+    assert api.call("GET", "/users/f1/entries", user="f1").get_json() == {"entries": []}
+    assert admin(api, "GET", "/ppc/entries/scoring").get_json()["counts"]["total"] == 0  # f2 was not scored
+    deleted = [e for e in events(api) if e["type"] == "entry.deleted"]
+    assert sorted((e["entry"]["campaignId"], e["partitionKey"]) for e in deleted) == [
+        ("c1", f"c1:{phone_of(9)}"),
+        ("ppc", f"ppc:{phone_of(1)}"),
+    ]
+    assert all(set(e["entry"]) == {"campaignId", "userId"} for e in deleted)
+    # another fan can now confirm f1's former phone
+    fields = {**VALID_FIELDS, "phone": phone_of(1), "market": "nyc"}
+    assert api.register(fields, campaign="ppc", user="f7").status_code == 201
+    now = int(time.time())
+    token = jwt.encode({"phone": phone_of(1), "campaignId": "ppc", "iat": now, "exp": now + 600}, PHONE_SECRET)
+    confirmed = api.call("POST", "/ppc/entries/confirm", user="f7", body={"phoneJwt": token})
+    assert confirmed.status_code == 200 and confirmed.get_json()["phoneConfirmed"] is True
+    assert admin(api, "DELETE", "/users/f1").get_json() == {"deleted": {"entries": 0, "scoring": 0}, "userId": "f1"}
+    cli_run = CliRunner().invoke(cli, ["users", "delete", "f2", "--yes"], obj=api.services)
+    assert cli_run.exit_code == 0, cli_run.output
+    assert json.loads(cli_run.stdout) == {"deleted": {"entries": 1, "scoring": 0}, "userId": "f2"}
+    asked = CliRunner().invoke(cli, ["users", "delete", "f7"], obj=api.services, input="n\n")
+    assert asked.exit_code != 0 and api.call("GET", "/ppc/entries", user="f7").status_code == 200
+    actions = [r.action for r in api.services.audit.records(None, None, 10)]
+    assert actions.count("users.delete") == 3
