@@ -71,18 +71,18 @@ def entry_pipeline(move: MarketTransfer) -> list[Expr]:
         "dateUpdated": _lit(at),
         "version": {"$add": ["$version", 1]},
     }
-    branches = []
-    if move.primary_field is not None:
-        branches.append({"case": {"$eq": ["$$f.k", _lit(move.primary_field)]}, "then": {"$arrayElemAt": [_MOVED, 0]}})
-    if move.extra_field is not None:
-        branches.append(
-            {"case": {"$eq": ["$$f.k", _lit(move.extra_field)]}, "then": {"$slice": [_MOVED, 1, MAX_RANKS]}}
-        )
-    if branches:  # only the fields the entry has: each field is rewritten in place, none added
-        rewrite = {"k": "$$f.k", "v": {"$switch": {"branches": branches, "default": "$$f.v"}}}
-        moved["fields"] = {
-            "$arrayToObject": {"$map": {"input": {"$objectToArray": "$fields"}, "as": "f", "in": rewrite}}
-        }
+    if move.primary_field is not None or move.extra_field is not None:
+        # the market fields as the fan route writes them: the primary, and the optional ones only when there are
+        named = [f for f in (move.primary_field, move.extra_field) if f is not None]
+        others = {"$and": [{"$ne": ["$$f.k", _lit(name)]} for name in named]}
+        kept = {"$filter": {"input": {"$objectToArray": "$fields"}, "as": "f", "cond": others}}
+        parts: list[Expr] = [kept]
+        if move.primary_field is not None:
+            parts.append(_one({"k": _lit(move.primary_field), "v": {"$arrayElemAt": [_MOVED, 0]}}))
+        if move.extra_field is not None:
+            optional = _one({"k": _lit(move.extra_field), "v": {"$slice": [_MOVED, 1, MAX_RANKS]}})
+            parts.append({"$cond": [{"$gt": [{"$size": _MOVED}, 1]}, optional, []]})
+        moved["fields"] = {"$arrayToObject": {"$concatArrays": parts}}
     event_id = {"$concat": [_lit(move.event_id("")), {"$toString": "$_id"}]}
     # entrycore.outbox.partition_key: campaignId:phone, campaignId:userId without a phone
     key = {

@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from adapters_sqlite.database import Database
 from entrycore.ports import Progress
 
+T = TypeVar("T")
 MAX_PASSES = 5  # scans for rows still to change (written meanwhile by others) before the change ends
 
 
 def in_chunks(
     database: Database,
-    candidates: Callable[[], list[int]],
-    change: Callable[[sqlite3.Connection, list[int]], int],
+    candidates: Callable[[], Sequence[T]],
+    change: Callable[[sqlite3.Connection, list[T]], int],
     size: int,
     progress: Progress | None = None,
 ) -> int:
-    """Runs ``change(conn, rowids)`` over the rows ``candidates()`` finds, ``size`` rows per write transaction;
+    """Runs ``change(conn, rows)`` over the rows ``candidates()`` finds, ``size`` rows per write transaction;
     ``change`` re-checks each row and returns how many it changed. Scans again for rows changed meanwhile by
     other writers, until a scan finds none (at most MAX_PASSES scans). Returns how many rows changed."""
     done = 0
@@ -28,7 +30,7 @@ def in_chunks(
             break
         total = done + len(rows)
         for start in range(0, len(rows), size):
-            chunk = rows[start : start + size]
+            chunk = list(rows[start : start + size])
             done += database.write(lambda conn, chunk=chunk: change(conn, chunk))  # type: ignore[misc]
             if progress is not None:
                 progress(done, total)

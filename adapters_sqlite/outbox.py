@@ -95,6 +95,15 @@ _FORGET_ATTEMPTS = "DELETE FROM attempts WHERE campaign_id = ? AND user_id = ? A
 _COUNT_ATTEMPTS = "SELECT count(*) FROM attempts WHERE campaign_id = ? AND user_id = ? AND at > ?"
 
 
+def insert_bodies(conn: sqlite3.Connection, rows: Sequence[tuple[str, ...]]) -> None:
+    """Adds outbox rows already encoded: ``(id, kind, campaign_id, user_id, partition_key, body JSON, created_at)``
+    (bulk changes that write the JSON of their events themselves)."""
+    try:
+        conn.executemany(_INSERT, rows)
+    except sqlite3.IntegrityError as err:  # only the message id is unique: Ids broke its promise
+        raise Internal(f"Outbox message id used twice: {err}") from None
+
+
 def insert_messages(conn: sqlite3.Connection, outbox: Sequence[OutboxMessage]) -> None:
     """Adds ``outbox`` to the write transaction of its entry (call it after the entry's own statement)."""
     if not outbox:
@@ -107,14 +116,11 @@ def insert_messages(conn: sqlite3.Connection, outbox: Sequence[OutboxMessage]) -
             m.user_id,
             m.partition_key,
             json.dumps(dict(m.body), separators=(",", ":")),
-            iso(m.created_at),
+            iso(m.created_at) or "",
         )
         for m in outbox
     ]
-    try:
-        conn.executemany(_INSERT, rows)
-    except sqlite3.IntegrityError as err:  # only the message id is unique: Ids broke its promise
-        raise Internal(f"Outbox message id used twice: {err}") from None
+    insert_bodies(conn, rows)
 
 
 class SqliteOutbox:

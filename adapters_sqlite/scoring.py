@@ -81,7 +81,7 @@ _TRANSFER_CANDIDATES = (
     " WHERE campaign_id = :campaign AND es_transfer_combo(combo, :source_slot, :target_slot) != combo"
 )
 _TRANSFER = """
-    UPDATE scoring SET combo = es_transfer_combo(combo, :source_slot, :target_slot),
+    UPDATE scoring NOT INDEXED SET combo = es_transfer_combo(combo, :source_slot, :target_slot),
                        mask = es_mask(es_transfer_combo(combo, :source_slot, :target_slot)),
                        doc = json_set(doc, '$.marketIds', json(coalesce(
                            es_transfer(doc ->> '$.marketIds', :source, :target), doc ->> '$.marketIds')))

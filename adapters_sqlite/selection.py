@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
+from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
+from typing import Any
 
 from adapters_sqlite.bulk import in_chunks
 from adapters_sqlite.database import Database
+from adapters_sqlite.outbox import insert_bodies
 from entrycore.errors import Internal
 from entrycore.events import TRANSFERRED
-from entrycore.markets import MarketTransfer
+from entrycore.markets import MarketTransfer, transfer
 from entrycore.model import Campaign, Entry
 from entrycore.outbox import EVENT
 from entrycore.ports import Progress
@@ -41,41 +45,26 @@ _CONFIRMED = (
     " WHERE campaign_id = ? AND phone_confirmed = 1 AND date_confirmed IS NOT NULL GROUP BY 1"
 )
 
-# MKT-003 in bulk. The candidates are read from the entries_ranked index alone (it holds each entry's ranked
-# markets); each chunk of them is then moved by one UPDATE, es_transfer (adapters_sqlite/functions.py: the rule
-# of entrycore.markets) computing the new list, the document rewritten by SQLite's JSON functions, and the
-# moved rows' events are inserted by one INSERT … SELECT, in the same transaction. The UPDATE checks each row
-# again, so a row a fan changed after the scan is moved from what it holds now, or left alone.
+# MKT-003 in bulk. The scan reads each entry's ranked markets from the entries_ranked index alone (the JSON text
+# of the list, where SQLite keeps each string as the store wrote it: instr finds the source market's JSON string
+# without parsing; both ways of writing it are looked for), and entrycore.markets.transfer gives each its new list;
+# each chunk of them is then moved by one UPDATE … FROM, SQLite's JSON functions rewriting the documents (no
+# document is read into Python), and the moved rows' events are written in the same transaction. The UPDATE moves
+# a row only if its markets are still those scanned: a row a fan changed meanwhile is left to the next scan.
 _TRANSFER_CANDIDATES = (
-    "SELECT rowid FROM entries INDEXED BY entries_ranked"
-    " WHERE campaign_id = :campaign AND es_transfer(markets, :source, :target) IS NOT NULL"
+    "SELECT rowid, markets FROM entries INDEXED BY entries_ranked"
+    " WHERE campaign_id = :campaign AND (instr(markets, :needle) > 0 OR instr(markets, :needle_utf8) > 0)"
 )
-_MOVED = "es_transfer(markets, :source, :target)"
+_NEW = "json(move.value -> '$[2]')"  # the moved list: [rowid, markets scanned, markets after the transfer]
 _TRANSFER = (
-    "UPDATE entries SET version = version + 1, doc = {doc}"
-    " WHERE rowid IN (SELECT value FROM json_each(:rows)) AND campaign_id = :campaign AND {moved} IS NOT NULL"
-    " RETURNING rowid"
+    "UPDATE entries NOT INDEXED SET version = version + 1, doc = {doc} FROM json_each(:moves) AS move"
+    " WHERE entries.rowid = move.value ->> '$[0]' AND entries.markets = move.value ->> '$[1]'"
+    " AND entries.campaign_id = :campaign"
+    " RETURNING entries.rowid, user_id, phone, phone_confirmed,"
+    " json_extract(doc, '$.fields'), json_extract(doc, '$.locale'), json_extract(doc, '$.dateCreated'),"
+    " json_extract(doc, '$.fraud')"
 )
-_PARTITION_KEY = "campaign_id || ':' || coalesce(nullif(phone, ''), user_id)"  # entrycore.outbox.partition_key
-# entrycore.events.event_body of the moved entry (the contract suite compares them).
-_TRANSFER_EVENTS = f"""
-    INSERT INTO outbox (id, kind, campaign_id, user_id, partition_key, body, created_at)
-    SELECT :prefix || rowid, :kind, campaign_id, user_id, {_PARTITION_KEY},
-           json_object(
-               'eventId', :prefix || rowid, 'type', :type, 'occurredAt', :at, 'partitionKey', {_PARTITION_KEY},
-               'campaign', json_object('id', :campaign, 'name', :name),
-               'entry', json_object(
-                   'campaignId', campaign_id, 'userId', user_id, 'fields', json_extract(doc, '$.fields'),
-                   'markets', (SELECT json_group_array(json_object('marketId', value, 'rank', key))
-                                 FROM json_each(doc, '$.markets')),
-                   'phoneConfirmed', json(iif(phone_confirmed, 'true', 'false')),
-                   'locale', json_extract(doc, '$.locale'), 'dateCreated', json_extract(doc, '$.dateCreated'),
-                   'dateUpdated', :at),
-               'fraud', json_extract(doc, '$.fraud')),
-           :at
-      FROM entries WHERE rowid IN (SELECT value FROM json_each(:moved_rows)) ORDER BY rowid
-"""  # noqa: S608 - constant SQL text
-_TRANSFER_CHUNK = 2_000  # entries per write transaction: fans' writes go between them
+_TRANSFER_CHUNK = 10_000  # entries per write transaction (about 0.5 s): fans' writes go between them
 
 
 class SqliteSelection:
@@ -106,37 +95,39 @@ class SqliteSelection:
         return [Entry.from_document(json.loads(doc)) for (doc,) in rows], count
 
     def transfer_entries(self, move: MarketTransfer, progress: Progress | None = None) -> int:
-        doc = f"json_set(doc, '$.markets', json({_MOVED}), '$.dateUpdated', :at, '$.version', version + 1)"
-        paths = {}
-        for name, field, value in (
-            ("primary", move.primary_field, f"{_MOVED} ->> '$[0]'"),
-            ("extra", move.extra_field, f"json_remove({_MOVED}, '$[0]')"),
-        ):
-            if field is not None:
-                doc = f"json_replace({doc}, :{name}, {value})"  # replaces a field the entry has, adds none
-                paths[name] = _field_path(field)
-        update = _TRANSFER.format(doc=doc, moved=_MOVED)
-        params = {
-            **paths,
-            "campaign": move.campaign_id,
-            "source": move.source,
-            "target": move.target,
-            "at": iso(move.at),
-            "prefix": move.event_id(""),
-            "kind": EVENT,
-            "type": TRANSFERRED,
-            "name": move.campaign_name,
-        }
+        params: dict[str, Any] = {"campaign": move.campaign_id, "at": iso(move.at)}
+        params |= {"needle": json.dumps(move.source), "needle_utf8": json.dumps(move.source, ensure_ascii=False)}
+        paths = f"'$.markets', {_NEW}, '$.dateUpdated', :at, '$.version', version + 1"
+        if move.primary_field is not None:
+            paths += f", :primary, {_NEW} ->> '$[0]'"
+            params["primary"] = _field_path(move.primary_field)
+        doc = f"json_set(doc, {paths})"
+        if move.extra_field is not None:  # the optional markets' field only when there are optional markets
+            params["extra"] = _field_path(move.extra_field)
+            doc = (
+                f"CASE WHEN json_array_length({_NEW}) > 1 THEN json_set(doc, {paths}, :extra, json_remove({_NEW}, '$[0]'))"
+                f" ELSE json_remove({doc}, :extra) END"
+            )
+        update = _TRANSFER.format(doc=doc)
+        event_of = _transfer_events(move)
 
-        def move_chunk(conn: sqlite3.Connection, rows: list[int]) -> int:
-            moved = [row for (row,) in conn.execute(update, {**params, "rows": json.dumps(rows)}).fetchall()]
-            if moved:
-                conn.execute(_TRANSFER_EVENTS, {**params, "moved_rows": json.dumps(moved)})
-            return len(moved)
-
-        def candidates() -> list[int]:
+        def candidates() -> list[tuple[int, str]]:
             with self._db.reading() as conn:
-                return [row for (row,) in conn.execute(_TRANSFER_CANDIDATES, params)]
+                found: list[tuple[int, str]] = conn.execute(_TRANSFER_CANDIDATES, params).fetchall()
+            found.sort()  # in row order: each page of the table is rewritten once, not once per row on it
+            return found
+
+        def move_chunk(conn: sqlite3.Connection, scanned: list[tuple[int, str]]) -> int:
+            lists = {}  # rowid -> its ranked markets after the transfer
+            for row, markets in scanned:
+                ranked = tuple(json.loads(markets))
+                moved = transfer(ranked, move.source, move.target)
+                if moved != ranked:  # else the text only mentioned it
+                    lists[row] = list(moved)
+            moves = json.dumps([[row, markets, lists[row]] for row, markets in scanned if row in lists])
+            rows = conn.execute(update, {**params, "moves": moves}).fetchall()
+            insert_bodies(conn, [event_of(row, lists[row[0]]) for row in rows])
+            return len(rows)
 
         return in_chunks(self._db, candidates, move_chunk, _TRANSFER_CHUNK, progress)
 
@@ -158,3 +149,35 @@ def _field_path(field: str) -> str:
     if '"' in field:
         raise Internal(f"a market preference id holding a double quote cannot be transferred: {field!r}")
     return f'$.fields."{field}"'
+
+
+def _transfer_events(move: MarketTransfer) -> Callable[[tuple[Any, ...], list[str]], tuple[str, ...]]:
+    """The maker of a moved entry's outbox row for its ``entry.transferred`` event: ``entrycore.events.event_body``
+    written as JSON text around the entry's own JSON (its fields, its fraud result) as SQLite returned it,
+    unparsed; what every event of the transfer shares is written once."""
+    at_text = iso(move.at) or ""
+    at, campaign = _quote(at_text), _quote(move.campaign_id)
+    head = f'"type":"{TRANSFERRED}","occurredAt":{at},'
+    about = f'"campaign":{{"id":{campaign},"name":{_quote(move.campaign_name)}}},"entry":{{"campaignId":{campaign},'
+    ranks: dict[tuple[str, ...], str] = {}  # the few distinct ranked lists, written once each
+
+    def make(row: tuple[Any, ...], markets: list[str]) -> tuple[str, ...]:
+        rowid, user_id, phone, confirmed, fields, locale, created, fraud = row
+        event_id = move.event_id(rowid)
+        key = f"{move.campaign_id}:{phone or user_id}"  # entrycore.outbox.partition_key
+        ranked = ranks.get(tuple(markets))
+        if ranked is None:
+            ranked = ranks[tuple(markets)] = json.dumps([{"marketId": m, "rank": r} for r, m in enumerate(markets)])
+        body = (
+            f'{{"eventId":{_quote(event_id)},{head}"partitionKey":{_quote(key)},{about}"userId":{_quote(user_id)},'
+            f'"fields":{fields},"markets":{ranked},"phoneConfirmed":{"true" if confirmed else "false"},'
+            f'"locale":{_quote(locale)},"dateCreated":{_quote(created)},"dateUpdated":{at}}},"fraud":{fraud or "null"}}}'
+        )
+        return (event_id, EVENT, move.campaign_id, user_id, key, body, at_text)
+
+    return make
+
+
+def _quote(text: str | None) -> str:
+    """A JSON string (or null), as json.dumps writes it."""
+    return "null" if text is None else encode_basestring_ascii(text)

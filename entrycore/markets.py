@@ -73,7 +73,7 @@ def transfer(markets: tuple[M, ...], source: M, target: M) -> tuple[M, ...]:
 class MarketTransfer:
     """One transfer of a campaign's entries and scoring records from market ``source`` to ``target``
     (MKT-003), as the stores apply it in bulk. ``primary_field`` / ``extra_field`` are the ids of the campaign's
-    ``market_select`` / ``additional_markets_select`` preferences, rewritten where an entry has them; ``at``
+    ``market_select`` / ``additional_markets_select`` preferences, rewritten as the fan route writes them; ``at``
     is every moved entry's new ``date.updated`` and its event's time. Each ``entry.transferred`` event's id is
     ``event_id(unique)``, ``unique`` being the store's own id of the entry (its row, its document)."""
 
@@ -113,15 +113,19 @@ class MarketTransfer:
 
 
 def transferred(entry: Entry, move: MarketTransfer) -> Entry | None:
-    """The entry after ``move`` (MKT-003: ranked markets and the market fields it has, ``date.updated``, a new
-    version), or None when the entry does not rank the source market. The reference the stores are checked
-    against."""
+    """The entry after ``move`` (MKT-003): its ranked markets, its market fields as the fan route stores them for
+    that list (``ranked_markets``: the primary field, the optional field only when there are optional markets),
+    ``date.updated`` and a new version; None when the entry does not rank the source market. The reference the
+    stores are checked against."""
     markets = transfer(entry.markets, move.source, move.target)
     if markets == entry.markets:
         return None
     fields = dict(entry.fields)
-    if move.primary_field is not None and move.primary_field in fields:
+    if move.primary_field is not None:
         fields[move.primary_field] = markets[0]
-    if move.extra_field is not None and move.extra_field in fields:
-        fields[move.extra_field] = list(markets[1:])
+    if move.extra_field is not None:
+        if len(markets) > 1:
+            fields[move.extra_field] = list(markets[1:])
+        else:
+            fields.pop(move.extra_field, None)
     return attrs.evolve(entry, fields=fields, markets=markets, date_updated=move.at, version=entry.version + 1)
