@@ -12,7 +12,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from adapters_sqlite import functions
 from adapters_sqlite.commits import GroupCommitter
 from adapters_sqlite.schema import MIGRATIONS
 from entrycore.errors import DependencyUnavailable
@@ -157,7 +156,6 @@ class Database:
             # No fsync inside COMMIT (under the write lock): the group-commit writer fsyncs the WAL right after
             # it, before answering anyone (commits.py). Checkpoints still sync as SQLite does.
             conn.execute("PRAGMA synchronous = NORMAL")
-            functions.register(conn)
         except sqlite3.Error:
             conn.close()
             raise

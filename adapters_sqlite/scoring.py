@@ -24,7 +24,7 @@ from typing import Any
 
 from adapters_sqlite.bulk import in_chunks
 from adapters_sqlite.database import Database
-from adapters_sqlite.functions import MASK_BITS, NO_SLOT, SLOT_BITS, decode, encode
+from adapters_sqlite.slots import MASK_BITS, NO_SLOT, SLOT_BITS, decode, encode
 from entrycore.eligibility import (
     MAX_RANKS,
     EligibilityCounts,
@@ -32,7 +32,7 @@ from entrycore.eligibility import (
     counts_of_groups,
     listed_states,
 )
-from entrycore.markets import MarketTransfer
+from entrycore.markets import MarketTransfer, transfer
 from entrycore.scoring import (
     INSERTED,
     NO_CONFIRMED_ENTRY,
@@ -74,19 +74,25 @@ _FLIP = {  # SCR-006: exclude = the records carrying the tag, include = those no
     " WHERE campaign_id = ? AND state >= 2"
     " AND id NOT IN (SELECT record FROM scoring_tags WHERE campaign_id = ? AND tag = ?)",
 }
-# MKT-003 on the records: the ranked slots (combo) by es_transfer_combo, the API document's marketIds by
-# es_transfer (adapters_sqlite/functions.py, entrycore's rule), in chunks like the entries' (bulk.py).
+
+
+def _slot_sql(rank: int) -> str:
+    return f"((combo >> {SLOT_BITS * rank}) & {NO_SLOT})"
+
+
+# MKT-003 on the records: the scan reads (id, combo) from the scoring_counts index and finds the source market's
+# slot at any rank with integer arithmetic; entrycore.markets.transfer then moves the slots (in Python, on those
+# integers), and one UPDATE … FROM per chunk writes the new combo, mask and the API document's marketIds, if the
+# record's combo is still the one scanned (bulk.in_chunks scans again for the others).
+_RANKED_SOURCE = " OR ".join(f"{_slot_sql(rank)} = :source_slot" for rank in range(MAX_RANKS))
 _TRANSFER_CANDIDATES = (
-    "SELECT id FROM scoring INDEXED BY scoring_counts"
-    " WHERE campaign_id = :campaign AND es_transfer_combo(combo, :source_slot, :target_slot) != combo"
+    f"SELECT id, combo FROM scoring INDEXED BY scoring_counts WHERE campaign_id = :campaign AND ({_RANKED_SOURCE})"  # noqa: S608
 )
 _TRANSFER = """
-    UPDATE scoring NOT INDEXED SET combo = es_transfer_combo(combo, :source_slot, :target_slot),
-                       mask = es_mask(es_transfer_combo(combo, :source_slot, :target_slot)),
-                       doc = json_set(doc, '$.marketIds', json(coalesce(
-                           es_transfer(doc ->> '$.marketIds', :source, :target), doc ->> '$.marketIds')))
-     WHERE id IN (SELECT value FROM json_each(:rows)) AND campaign_id = :campaign
-       AND es_transfer_combo(combo, :source_slot, :target_slot) != combo
+    UPDATE scoring NOT INDEXED SET combo = move.value ->> '$[2]', mask = move.value ->> '$[3]',
+                                   doc = json_set(doc, '$.marketIds', json(move.value -> '$[4]'))
+      FROM json_each(:moves) AS move
+     WHERE scoring.id = move.value ->> '$[0]' AND scoring.combo = move.value ->> '$[1]'
 """
 _TRANSFER_CHUNK = 5_000
 _OF_USER = "SELECT id FROM scoring INDEXED BY scoring_user WHERE user_id = ? AND (? IS NULL OR campaign_id = ?)"
@@ -94,10 +100,6 @@ _DELETE_TAGS = "DELETE FROM scoring_tags WHERE record = ?"
 _DELETE_RECORD = "DELETE FROM scoring WHERE id = ?"
 _SET_TAG = "INSERT OR IGNORE INTO scoring_tags (campaign_id, tag, record) VALUES (?, ?, ?)"
 _UNSET_TAG = "DELETE FROM scoring_tags WHERE campaign_id = ? AND tag = ? AND record = ?"
-
-
-def _slot_sql(rank: int) -> str:
-    return f"((combo >> {SLOT_BITS * rank}) & {NO_SLOT})"
 
 
 class SqliteScoring:
@@ -203,16 +205,26 @@ class SqliteScoring:
             return 0  # no record ever ranked it
         target = slots.get(move.target)
         if target is None:
-            target = self._db.write(lambda conn: _slots_of(conn, move.campaign_id, [move.target], {**slots})[0])
-        params: dict[str, object] = {"campaign": move.campaign_id, "source": move.source, "target": move.target}
-        params |= {"source_slot": slots[move.source], "target_slot": target}
+            # numbered in the write, from the slots as they are then (an upload may have numbered markets meanwhile)
+            target = self._db.write(
+                lambda conn: _slots_of(conn, move.campaign_id, [move.target], _load_slots(conn, move.campaign_id))[0]
+            )
+        source = slots[move.source]
+        names = {slot: market for market, slot in slots.items()} | {target: move.target}
 
-        def candidates() -> list[int]:
+        def candidates() -> list[tuple[int, int]]:
             with self._db.reading() as conn:
-                return [row for (row,) in conn.execute(_TRANSFER_CANDIDATES, params)]
+                found = conn.execute(_TRANSFER_CANDIDATES, {"campaign": move.campaign_id, "source_slot": source})
+                rows: list[tuple[int, int]] = found.fetchall()
+            rows.sort()  # in row order: each page of the table is rewritten once
+            return rows
 
-        def move_chunk(conn: sqlite3.Connection, rows: list[int]) -> int:
-            return int(conn.execute(_TRANSFER, {**params, "rows": json.dumps(rows)}).rowcount)
+        def move_chunk(conn: sqlite3.Connection, rows: list[tuple[int, int]], _: int) -> int:
+            moves = []
+            for record_id, combo in rows:
+                ranked = transfer(decode(combo), source, target)
+                moves.append([record_id, combo, *encode(ranked), [names[slot] for slot in ranked]])
+            return int(conn.execute(_TRANSFER, {"moves": json.dumps(moves)}).rowcount)
 
         return in_chunks(self._db, candidates, move_chunk, _TRANSFER_CHUNK)
 

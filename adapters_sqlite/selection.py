@@ -10,13 +10,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
-from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from adapters_sqlite.bulk import in_chunks
 from adapters_sqlite.database import Database
 from adapters_sqlite.outbox import insert_bodies
-from entrycore.errors import Internal
 from entrycore.events import TRANSFERRED
 from entrycore.markets import MarketTransfer, transfer
 from entrycore.model import Campaign, Entry
@@ -48,7 +47,7 @@ _CONFIRMED = (
 # MKT-003 in bulk. The scan reads each entry's ranked markets from the entries_ranked index alone (the JSON text
 # of the list, where SQLite keeps each string as the store wrote it: instr finds the source market's JSON string
 # without parsing; both ways of writing it are looked for), and entrycore.markets.transfer gives each its new list;
-# each chunk of them is then moved by one UPDATE … FROM, SQLite's JSON functions rewriting the documents (no
+# each chunk of them is then moved by one UPDATE … FROM, SQLite's JSON functions rewriting each document (no
 # document is read into Python), and the moved rows' events are written in the same transaction. The UPDATE moves
 # a row only if its markets are still those scanned: a row a fan changed meanwhile is left to the next scan.
 _TRANSFER_CANDIDATES = (
@@ -57,7 +56,8 @@ _TRANSFER_CANDIDATES = (
 )
 _NEW = "json(move.value -> '$[2]')"  # the moved list: [rowid, markets scanned, markets after the transfer]
 _TRANSFER = (
-    "UPDATE entries NOT INDEXED SET version = version + 1, doc = {doc} FROM json_each(:moves) AS move"
+    "UPDATE entries NOT INDEXED SET version = version + 1, doc = {doc}"
+    " FROM json_each(:moves) AS move"
     " WHERE entries.rowid = move.value ->> '$[0]' AND entries.markets = move.value ->> '$[1]'"
     " AND entries.campaign_id = :campaign"
     " RETURNING entries.rowid, user_id, phone, phone_confirmed,"
@@ -97,17 +97,7 @@ class SqliteSelection:
     def transfer_entries(self, move: MarketTransfer, progress: Progress | None = None) -> int:
         params: dict[str, Any] = {"campaign": move.campaign_id, "at": iso(move.at)}
         params |= {"needle": json.dumps(move.source), "needle_utf8": json.dumps(move.source, ensure_ascii=False)}
-        paths = f"'$.markets', {_NEW}, '$.dateUpdated', :at, '$.version', version + 1"
-        if move.primary_field is not None:
-            paths += f", :primary, {_NEW} ->> '$[0]'"
-            params["primary"] = _field_path(move.primary_field)
-        doc = f"json_set(doc, {paths})"
-        if move.extra_field is not None:  # the optional markets' field only when there are optional markets
-            params["extra"] = _field_path(move.extra_field)
-            doc = (
-                f"CASE WHEN json_array_length({_NEW}) > 1 THEN json_set(doc, {paths}, :extra, json_remove({_NEW}, '$[0]'))"
-                f" ELSE json_remove({doc}, :extra) END"
-            )
+        doc = _moved_document(move, params)
         update = _TRANSFER.format(doc=doc)
         event_of = _transfer_events(move)
 
@@ -117,7 +107,7 @@ class SqliteSelection:
             found.sort()  # in row order: each page of the table is rewritten once, not once per row on it
             return found
 
-        def move_chunk(conn: sqlite3.Connection, scanned: list[tuple[int, str]]) -> int:
+        def move_chunk(conn: sqlite3.Connection, scanned: list[tuple[int, str]], scan: int) -> int:
             lists = {}  # rowid -> its ranked markets after the transfer
             for row, markets in scanned:
                 ranked = tuple(json.loads(markets))
@@ -126,7 +116,7 @@ class SqliteSelection:
                     lists[row] = list(moved)
             moves = json.dumps([[row, markets, lists[row]] for row, markets in scanned if row in lists])
             rows = conn.execute(update, {**params, "moves": moves}).fetchall()
-            insert_bodies(conn, [event_of(row, lists[row[0]]) for row in rows])
+            insert_bodies(conn, [event_of(row, lists[row[0]], scan) for row in rows])
             return len(rows)
 
         return in_chunks(self._db, candidates, move_chunk, _TRANSFER_CHUNK, progress)
@@ -144,14 +134,34 @@ class SqliteSelection:
         return timeline_of_prefixes(created, confirmed)
 
 
-def _field_path(field: str) -> str:
-    """The JSON path to ``fields.<field>`` (SQLite quotes a key with ``"``; one holding ``"`` cannot be named)."""
-    if '"' in field:
-        raise Internal(f"a market preference id holding a double quote cannot be transferred: {field!r}")
-    return f'$.fields."{field}"'
+def _moved_document(move: MarketTransfer, params: dict[str, Any]) -> str:
+    """The SQL of a moved entry's document (MKT-003 reference: markets.transferred): its markets, date.updated,
+    version, and the market fields as the fan route writes them (the optional markets' field only when there are
+    optional markets). ``params`` gains the statement's parameters. A field is named by a JSON path (the fast
+    json_set); a field id holding ``"``, which no JSON path of SQLite can name, takes a merge patch instead
+    (json_patch names keys as they are; null removes one)."""
+    primary, extra = move.primary_field, move.extra_field
+    params |= {"primary": primary, "extra": extra}
+    optional = f"CASE WHEN json_array_length({_NEW}) > 1 THEN json_remove({_NEW}, '$[0]') END"  # NULL: none
+    if any('"' in field for field in (primary, extra) if field is not None):
+        fields = [f":primary, {_NEW} ->> '$[0]'"] if primary is not None else []
+        fields += [f":extra, {optional}"] if extra is not None else []
+        named = f", 'fields', json_object({', '.join(fields)})" if fields else ""
+        return f"json_patch(doc, json_object('markets', {_NEW}, 'dateUpdated', :at, 'version', version + 1{named}))"
+    paths = f"'$.markets', {_NEW}, '$.dateUpdated', :at, '$.version', version + 1"
+    if primary is not None:
+        paths += f", :primary_path, {_NEW} ->> '$[0]'"
+        params["primary_path"] = f'$.fields."{primary}"'
+    if extra is None:
+        return f"json_set(doc, {paths})"
+    params["extra_path"] = f'$.fields."{extra}"'
+    return (
+        f"CASE WHEN json_array_length({_NEW}) > 1 THEN json_set(doc, {paths}, :extra_path, {optional})"
+        f" ELSE json_remove(json_set(doc, {paths}), :extra_path) END"
+    )
 
 
-def _transfer_events(move: MarketTransfer) -> Callable[[tuple[Any, ...], list[str]], tuple[str, ...]]:
+def _transfer_events(move: MarketTransfer) -> Callable[[tuple[Any, ...], list[str], int], tuple[str, ...]]:
     """The maker of a moved entry's outbox row for its ``entry.transferred`` event: ``entrycore.events.event_body``
     written as JSON text around the entry's own JSON (its fields, its fraud result) as SQLite returned it,
     unparsed; what every event of the transfer shares is written once."""
@@ -161,9 +171,9 @@ def _transfer_events(move: MarketTransfer) -> Callable[[tuple[Any, ...], list[st
     about = f'"campaign":{{"id":{campaign},"name":{_quote(move.campaign_name)}}},"entry":{{"campaignId":{campaign},'
     ranks: dict[tuple[str, ...], str] = {}  # the few distinct ranked lists, written once each
 
-    def make(row: tuple[Any, ...], markets: list[str]) -> tuple[str, ...]:
+    def make(row: tuple[Any, ...], markets: list[str], scan: int) -> tuple[str, ...]:
         rowid, user_id, phone, confirmed, fields, locale, created, fraud = row
-        event_id = move.event_id(rowid)
+        event_id = move.event_id(rowid if scan == 0 else f"{rowid}.{scan}")  # moved again by a later scan
         key = f"{move.campaign_id}:{phone or user_id}"  # entrycore.outbox.partition_key
         ranked = ranks.get(tuple(markets))
         if ranked is None:
@@ -171,7 +181,8 @@ def _transfer_events(move: MarketTransfer) -> Callable[[tuple[Any, ...], list[st
         body = (
             f'{{"eventId":{_quote(event_id)},{head}"partitionKey":{_quote(key)},{about}"userId":{_quote(user_id)},'
             f'"fields":{fields},"markets":{ranked},"phoneConfirmed":{"true" if confirmed else "false"},'
-            f'"locale":{_quote(locale)},"dateCreated":{_quote(created)},"dateUpdated":{at}}},"fraud":{fraud or "null"}}}'
+            f'"locale":{_quote(locale)},"dateCreated":{_quote(created)},"dateUpdated":{at}}},'
+            f'"fraud":{fraud or "null"}}}'
         )
         return (event_id, EVENT, move.campaign_id, user_id, key, body, at_text)
 

@@ -188,7 +188,8 @@ def main() -> None:
             seconds, _, _ = run_cli(command, env, stdout=handle)
         again = json.loads(out.read_text())
         report.append(
-            f"the same transfer again: {again['modified']} entries, {again['scoring']} records moved in {seconds:.1f} s  "
+            f"the same transfer again: {again['modified']} entries, {again['scoring']} records moved "
+            f"in {seconds:.1f} s  "
             f"{'PASS' if again == {'modified': 0, 'scoring': 0} else 'FAIL'} (idempotent)"
         )
     finally:

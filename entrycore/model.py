@@ -292,6 +292,9 @@ class AssignedCode:
         return (self.reveal_code or self.start) <= now
 
 
+REPLICATED = "replicated"  # the attribute of an entry created by batch replication (USR-004)
+
+
 @attrs.frozen
 class Entry:
     """One fan's registration in one campaign (key ``(campaign_id, user_id)``, SPEC ENT-001)."""
@@ -324,6 +327,12 @@ class Entry:
     @property
     def is_blocked(self) -> bool:
         return bool(self.review and self.review.is_blocked)
+
+    @property
+    def owes_receipt(self) -> bool:
+        """No receipt was sent yet, and one is due at the first phone confirmation: never for an entry created by
+        batch replication (SPEC PUB-006), marked by its ``replicated`` attribute."""
+        return self.date_receipt is None and not self.attributes.get(REPLICATED)
 
     def to_document(self) -> dict[str, Any]:
         """The storage-neutral JSON document of the entry (both stores keep exactly this)."""

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import BaseConverter, ValidationError
 
 from adapters_http.server.context import CORRELATION_KEY, AppServices, HttpConfig, json_response
 from adapters_http.server.errors import envelope, status_of
@@ -22,6 +23,22 @@ from entrycore.errors import EntryError
 
 log = logging.getLogger("entry_service.http")
 _CORRELATION = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+# Campaign ids that are route prefixes (API.md §4): never read as a campaign, so that ``GET /v2/entries`` is the
+# known route ``POST /v2/entries`` asked with another method (405), not campaign "v2"'s entry.
+RESERVED_CAMPAIGN_IDS = frozenset(
+    {"v2", "users", "campaigns", "outbox", "admin", "heartbeat", "metrics", "openapi.json"}
+)
+
+
+class CampaignId(BaseConverter):
+    """``<campaign:campaignId>``: one path segment that is not a reserved campaign id."""
+
+    def to_python(self, value: str) -> str:
+        if value in RESERVED_CAMPAIGN_IDS:
+            raise ValidationError()
+        return value
+
+
 _HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE", 400: "BAD_REQUEST"}
 
 
@@ -31,6 +48,7 @@ def create_app(services: AppServices, config: HttpConfig) -> Flask:
     # A JSON API answers, it does not redirect: with merge_slashes Werkzeug would answer ``/c1//entries``
     # with a 308 of its own; without it such a path is a 404 in the envelope.
     app.url_map.merge_slashes = False
+    app.url_map.converters["campaign"] = CampaignId  # before the blueprints: their rules use it
     app.config["MAX_CONTENT_LENGTH"] = config.admin_body_limit
     app.extensions["entry_services"] = services
     app.extensions["entry_config"] = config

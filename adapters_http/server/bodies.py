@@ -115,6 +115,7 @@ class BatchEntry:
     fields: dict[str, Any]
     locale: str | None = None
     referralCode: str | None = None
+    inviteCode: str | None = None  # accepted as the fan route takes it, and unused: gates do not apply (USR-004)
 
 
 @attrs.frozen

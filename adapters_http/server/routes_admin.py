@@ -37,7 +37,7 @@ def campaigns() -> Any:
     return json_response({"campaigns": [{"id": c.id, "name": c.name, "status": c.status} for c in found]})
 
 
-@admin.post("/<campaignId>/invites")
+@admin.post("/<campaign:campaignId>/invites")
 def add_invites(campaignId: str) -> Any:
     who, _, invites = admin_batch(InvitesBody, "invites", MAX_INVITES)
     return json_response({"added": services().invites.add(who, campaignId, invites)})

@@ -23,13 +23,13 @@ def _view(who: Caller, entry: Entry, admin: bool = False) -> dict[str, Any]:
     return (admin_view if admin else fan_view)(entry, campaign, svc.clock.now())
 
 
-@fan.get("/<campaignId>/entries")
+@fan.get("/<campaign:campaignId>/entries")
 def get_entry(campaignId: str) -> Any:
     who = caller()
     return json_response(_view(who, services().registrations.get_entry(who, campaignId)))
 
 
-@fan.post("/<campaignId>/entries")
+@fan.post("/<campaign:campaignId>/entries")
 def post_entry(campaignId: str) -> Any:
     who = caller()
     body = body_as(EntryBody, raw_body())
@@ -38,7 +38,7 @@ def post_entry(campaignId: str) -> Any:
     return json_response({**_view(who, entry), "isNew": is_new}, 201 if is_new else 200)
 
 
-@fan.get("/<campaignId>/entries/registrationEligibility")
+@fan.get("/<campaign:campaignId>/entries/registrationEligibility")
 def registration_eligibility(campaignId: str) -> Any:
     who = caller()
     invite_code = request.args.get("inviteCode")
@@ -46,7 +46,7 @@ def registration_eligibility(campaignId: str) -> Any:
     return json_response({"eligible": eligible, "reason": reason})
 
 
-@fan.post("/<campaignId>/entries/confirm")
+@fan.post("/<campaign:campaignId>/entries/confirm")
 def confirm_phone(campaignId: str) -> Any:
     who = caller()
     body = body_as(ConfirmBody, raw_body())

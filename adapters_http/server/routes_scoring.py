@@ -14,13 +14,13 @@ from adapters_http.server.requests import admin_batch, admin_body, caller
 scoring = Blueprint("scoring", __name__)
 
 
-@scoring.post("/<campaignId>/entries/scoring")
+@scoring.post("/<campaign:campaignId>/entries/scoring")
 def upload_scores(campaignId: str) -> Any:
     who, _, records = admin_batch(ScoringBody, "records", MAX_RECORDS)
     return json_response(services().scoring.upload(who, campaignId, records).to_document())
 
 
-@scoring.get("/<campaignId>/entries/scoring")
+@scoring.get("/<campaign:campaignId>/entries/scoring")
 def scoring_list(campaignId: str) -> Any:
     who = caller()
     who.require_supreme()
@@ -29,7 +29,7 @@ def scoring_list(campaignId: str) -> Any:
     return json_response({"list": [r.to_document() for r in records], "counts": {"total": total}})
 
 
-@scoring.get("/<campaignId>/entries/eligibility")
+@scoring.get("/<campaign:campaignId>/entries/eligibility")
 def eligibility(campaignId: str) -> Any:
     who = caller()
     who.require_supreme()
@@ -37,13 +37,13 @@ def eligibility(campaignId: str) -> Any:
     return json_response(services().scoring.counts(who, campaignId, criteria).to_document())
 
 
-@scoring.post("/<campaignId>/scoring/tags")
+@scoring.post("/<campaign:campaignId>/scoring/tags")
 def tags(campaignId: str) -> Any:
     who, body, values = admin_batch(TagsBody, "values", MAX_TAG_VALUES)
     return json_response({"tagged": services().scoring.tag(who, campaignId, body.tagName, body.by, values)})
 
 
-@scoring.post("/<campaignId>/scoring/flipVerdicts")
+@scoring.post("/<campaign:campaignId>/scoring/flipVerdicts")
 def flip_verdicts(campaignId: str) -> Any:
     who, body = admin_body(FlipBody)
     return json_response({"modified": services().scoring.flip_verdicts(who, campaignId, body.tagName, body.mode)})

@@ -34,7 +34,7 @@ def _when(text: str | None, path: str, problems: list[tuple[str, str]]) -> datet
         return None
 
 
-@selection.post("/<campaignId>/entries/codes")
+@selection.post("/<campaign:campaignId>/entries/codes")
 def assign_codes(campaignId: str) -> Any:
     who, items = _items(CodeItem)
     problems: list[tuple[str, str]] = []
@@ -53,7 +53,7 @@ def assign_codes(campaignId: str) -> Any:
     return json_response(services().selection.assign_codes(who, campaignId, assignments))
 
 
-@selection.post("/<campaignId>/entries/verdicts")
+@selection.post("/<campaign:campaignId>/entries/verdicts")
 def set_verdicts(campaignId: str) -> Any:
     who, items = _items(VerdictItem)
     problems: list[tuple[str, str]] = []
@@ -68,14 +68,14 @@ def set_verdicts(campaignId: str) -> Any:
     return json_response(services().selection.set_blocks(who, campaignId, blocks))
 
 
-@selection.get("/<campaignId>/entries/counts")
+@selection.get("/<campaign:campaignId>/entries/counts")
 def registration_counts(campaignId: str) -> Any:
     who = caller()
     who.require_supreme()
     return json_response(services().selection.counts(who, campaignId).to_document())
 
 
-@selection.get("/<campaignId>/entries/timeline")
+@selection.get("/<campaign:campaignId>/entries/timeline")
 def registrations_timeline(campaignId: str) -> Any:
     who = caller()
     who.require_supreme()
@@ -84,7 +84,7 @@ def registrations_timeline(campaignId: str) -> Any:
     return json_response({"bucket": bucket, "points": [p.to_document() for p in points]})
 
 
-@selection.get("/<campaignId>/entries/<any(winners, codeless, blocked, verified):filterType>")
+@selection.get("/<campaign:campaignId>/entries/<any(winners, codeless, blocked, verified):filterType>")
 def entry_list(campaignId: str, filterType: str) -> Any:
     who = caller()
     who.require_supreme()
@@ -97,7 +97,7 @@ def entry_list(campaignId: str, filterType: str) -> Any:
     return json_response({"entries": [admin_view(e, campaign, now) for e in entries], "total": total})
 
 
-@selection.post("/<campaignId>/entries/transfer")
+@selection.post("/<campaign:campaignId>/entries/transfer")
 def transfer(campaignId: str) -> Any:
     """MKT-003: ``{"modified": entries moved, "scoring": scoring records moved}``."""
     who, body = admin_body(TransferBody)

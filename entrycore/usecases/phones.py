@@ -71,7 +71,7 @@ class PhoneConfirmations:
                 entry, phone_confirmed=True, date_phone_confirmed=now, date_updated=now, version=entry.version + 1
             )
             outbox: list[OutboxMessage] = [event(self.ids.message_id(), PHONE_CONFIRMED, campaign, confirmed, now)]
-            if confirmed.date_receipt is None:  # PUB-006: the receipt follows the first confirmation
+            if confirmed.owes_receipt:  # PUB-006: the receipt follows the first confirmation
                 confirmed = attrs.evolve(confirmed, date_receipt=now)
                 outbox.append(receipt(confirmed, self.ids.message_id(), now))
             try:

@@ -25,7 +25,7 @@ from entrycore.errors import (
 from entrycore.events import CREATED, UPDATED, event
 from entrycore.gates import check_gates
 from entrycore.locales import pick_locale
-from entrycore.model import Campaign, Entry, Referrer, UserAccount
+from entrycore.model import REPLICATED, Campaign, Entry, Referrer, UserAccount
 from entrycore.outbox import OutboxMessage, receipt, retry
 from entrycore.phones import InvalidPhone, normalize_phone
 from entrycore.ports import CampaignSource, Clock, EntryStore, Ids, InviteStore, UserSource
@@ -85,7 +85,7 @@ class Registrations:
             try:
                 if existing is None:
                     return self._create(caller, campaign, submission, asked, replica=replica), True
-                return self._update(caller, campaign, existing, submission, asked, replica=replica), False
+                return self._update(caller, campaign, existing, submission, asked), False
             except (EntryExists, StaleEntry):
                 existing = self.entries.get(campaign.id, caller.user_id)  # lost a race: re-read, go again
             except ReferralCodeTaken:
@@ -103,7 +103,7 @@ class Registrations:
         self, caller: Caller, campaign: Campaign, submission: Submission, asked: list[Scores], *, replica: bool
     ) -> Entry:
         account: UserAccount | None = None
-        attributes: dict[str, Any] = {}
+        attributes: dict[str, Any] = {REPLICATED: True} if replica else {}  # PUB-006: never a receipt
         if not replica:  # a replicated entry passed its gates where it was made (USR-004)
             account = self.users.get(caller.user_id, caller.authorization)
             attributes = check_gates(
@@ -147,14 +147,7 @@ class Registrations:
         return entry
 
     def _update(
-        self,
-        caller: Caller,
-        campaign: Campaign,
-        existing: Entry,
-        submission: Submission,
-        asked: list[Scores],
-        *,
-        replica: bool,
+        self, caller: Caller, campaign: Campaign, existing: Entry, submission: Submission, asked: list[Scores]
     ) -> Entry:
         values, markets = self._validated(campaign, existing.fields, submission.fields)
         check_update_referral(existing, submission.referral_code)
@@ -178,8 +171,7 @@ class Registrations:
             if campaign.needs_phone_confirmation and entry.phone:
                 account = self.users.get(caller.user_id, caller.authorization)
                 entry = _auto_confirm(campaign, account, entry, now)
-            # PUB-006: at the first confirmation (a replicated entry has no receipt: its date stays unset)
-            receipt_due = entry.phone_confirmed and entry.date_receipt is None and not replica
+            receipt_due = entry.phone_confirmed and entry.owes_receipt  # PUB-006: at the first confirmation
             if receipt_due:
                 entry = attrs.evolve(entry, date_receipt=now)
         scores = self._scores(entry, EDIT, caller, account, asked)

@@ -202,3 +202,54 @@ def test_MKT_003_every_store_moves_generated_lists_as_the_reference(
                 assert record.markets == (transferred(entry, plan) or entry).markets
         assert stores.views.transfer_entries(plan) == 0
         assert stores.scoring.transfer_records(plan) == 0
+
+
+def test_an_entry_written_back_during_a_sqlite_transfer_is_moved_again_with_a_new_event_id(tmp_path: Path) -> None:
+    """The SQLite transfer scans again for entries fans wrote meanwhile: an entry moved, then given the source
+    market again by its fan before the transfer ends, is moved again, and its second event has an id of its own."""
+    with open_selection_stores("sqlite", tmp_path) as stores:
+        stores.entries.create(fan("u1", ("nyc", "phl"), 1))
+        stores.entries.create(fan("u2", ("chi", "nyc"), 2))
+        written_back = []
+
+        def fan_writes_back(done: int, total: int) -> None:
+            if not written_back:  # after the first chunk: u1 ranks nyc again
+                moved = stores.entries.get("c1", "u1")
+                assert moved is not None and moved.markets == ("bos", "phl")
+                again = attrs.evolve(
+                    moved, markets=("nyc",), fields={**moved.fields, "market": "nyc"}, version=moved.version + 1
+                )
+                again = attrs.evolve(again, fields={k: v for k, v in again.fields.items() if k != "optional_markets"})
+                stores.entries.replace(again, moved.version)
+                written_back.append(again)
+
+        assert stores.views.transfer_entries(move("nyc", "bos"), fan_writes_back) == 3
+        assert stores.entries.get("c1", "u1").markets == ("bos",)  # type: ignore[union-attr]
+        events = pending(stores)
+        assert sorted(m.user_id for m in events) == ["u1", "u1", "u2"]
+        assert len({m.id for m in events}) == 3
+
+
+@pytest.mark.parametrize("primary", ['m"k', "m.k", "$mk", "mk"])
+def test_MKT_003_market_fields_with_any_id(stores: SelectionStores, primary: str) -> None:
+    """The market preferences' ids are the campaign's: quotes, dots or a leading ``$`` move as any other."""
+    extra = primary + "+opt"
+    chosen = campaign(
+        preferences=[
+            {"id": "email", "type": "email"},
+            {"id": primary, "type": "market_select"},
+            {"id": extra, "type": "additional_markets_select", "is_optional": True},
+        ]
+    )
+    plan = MarketTransfer.of(chosen, "nyc", "bos", AT, "01QUOTES")
+    before = []
+    for number, markets in enumerate([("nyc", "phl"), ("bos", "nyc"), ("phl", "nyc", "chi"), ("nyc",)], start=1):
+        entry = an_entry("c1", f"u{number}", phone=f"+1212555{number:04d}")
+        fields: dict[str, Any] = {"email": "a@b.co", primary: markets[0]}
+        if markets[1:]:
+            fields[extra] = list(markets[1:])
+        before.append(attrs.evolve(entry, fields=fields, markets=markets))
+        stores.entries.create(before[-1])
+    assert stores.views.transfer_entries(plan) == 4
+    for entry in before:
+        assert stores.entries.get("c1", entry.user_id) == transferred(entry, plan)

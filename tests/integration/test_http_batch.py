@@ -113,3 +113,15 @@ def test_USR_004_limits_and_rights(api: Api) -> None:
     assert entry(api, "c1", "u1") is None
     full = admin(api, "POST", "/v2/entries", {"deletions": deletions[:500], "entries": saves[:500]})
     assert full.status_code == 200 and len(full.get_json()["results"]) == 1000
+
+
+def test_reserved_campaign_ids_are_route_prefixes(api: Api) -> None:
+    """API.md §4: ``GET /v2/entries`` is the batch route with the wrong method, never campaign "v2"'s entry."""
+    answer = admin(api, "GET", "/v2/entries")
+    assert_error(answer, 405, "METHOD_NOT_ALLOWED")
+    assert "POST" in answer.headers["Allow"]
+    for reserved in ("outbox", "campaigns", "metrics", "heartbeat"):
+        assert_error(api.call("GET", f"/{reserved}/entries"), 404, "NOT_FOUND")
+    users = api.call("GET", "/users/entries")  # DELETE /users/{userId}, with userId "entries"
+    assert_error(users, 405, "METHOD_NOT_ALLOWED")
+    assert "DELETE" in users.headers["Allow"]

@@ -65,3 +65,15 @@ def test_only_an_admin_replicates() -> None:
     registrations = world.registrations
     with pytest.raises(Forbidden):
         registrations.save_replica(Caller("u1"), "c1", "u1", Submission(fields=dict(VALID_FIELDS)))
+
+
+def test_a_replicated_entry_never_owes_a_receipt_even_when_its_fan_confirms_later() -> None:
+    world = World()
+    world.add_campaign(needsPhoneConfirmation=True)
+    entry, _ = replicate(world, Enrichment())
+    assert not entry.phone_confirmed and not entry.owes_receipt
+    # the fan's own update with the phone their account has verified confirms it at once (PHN-007): no receipt
+    world.add_account("r1", phone="+12125550199", phone_verified=True)
+    updated, _ = world.register("r1", {**VALID_FIELDS, "phone": "+12125550199"})
+    assert updated.phone_confirmed and updated.date_receipt is None
+    assert RECEIPT not in [p.message.kind for p in world.entries.pending]
