@@ -36,6 +36,8 @@ OUTBOX_INDEXES: dict[str, tuple[list[tuple[str, int]], dict[str, Any]]] = {
     "outbox_claim": ([("outboxSince", ASCENDING), ("outboxReadyAt", ASCENDING)], _PENDING_ONLY),
     "outbox_ids": ([("outbox.id", ASCENDING)], _PENDING_ONLY),
     "outbox_parked": ([("outbox.parkedAt", ASCENDING)], _PENDING_ONLY),  # dead letters (outbox.py)
+    # deleted entries kept for their pending messages (outbox.LIVE), swept once delivered
+    "tombstones": ([("deleted", ASCENDING)], {"partialFilterExpression": {"deleted": True}}),
 }
 
 # Failed phone confirmations of one entry, counted over a window (SPEC PHN-010).

@@ -34,7 +34,7 @@ from entrycore.outbox import NEVER, DeadLetter, OutboxMessage
 from entrycore.timefmt import iso, parse_iso
 
 _PENDING = {"outboxSince": {"$exists": True}}  # implies the partial filter of the outbox indexes
-_RELAY_VIEW = {"outbox": True, "outboxRev": True, "outboxReadyAt": True, "outboxSince": True, "deleted": True}
+_RELAY_VIEW = {"outbox": True, "outboxRev": True, "outboxReadyAt": True, "outboxSince": True}
 _RETRIES = 32  # guarded writes lost to concurrent writes of the same entry before giving up
 _MAX_WINDOW = 20_000  # entries one claim reads at most
 _META = "outbox"
@@ -45,6 +45,7 @@ ENTRY_ONLY = {"_id": False, "outbox": False, "outboxSince": False, "outboxReadyA
 # adds LIVE; the relay removes a tombstone with its last message, and a new entry of the same fan takes its place
 # (MongoStore.create) with those messages still ahead of its own.
 LIVE = {"deleted": {"$exists": False}}
+_TOMBSTONE = {"deleted": True}
 _READY_NOW = ""
 # A dead letter stays in its entry's outbox, due never: the claim passes it and holds back the entry's later
 # messages by its usual rule (``parkedAt`` and ``lastError`` say when and why).
@@ -52,7 +53,6 @@ _PARKED = iso(NEVER) or ""
 _DEAD = {**_PENDING, "outbox.parkedAt": {"$exists": True}}
 
 Doc = dict[str, Any]
-_EMPTIED: Doc = {"outbox": "", "outboxSince": "", "outboxReadyAt": ""}  # the last message was delivered
 Change = Callable[[list[Doc]], tuple[Doc, int] | None]  # the update of an entry's outbox, and how many messages
 
 
@@ -135,7 +135,8 @@ class MongoOutbox:
                 return None
             rest = [m for m in outbox if m["id"] not in done]
             if not rest:
-                return {"$unset": _EMPTIED, "$inc": {"outboxRev": 1}}, len(done)
+                unset = {"outbox": "", "outboxSince": "", "outboxReadyAt": ""}
+                return {"$unset": unset, "$inc": {"outboxRev": 1}}, len(done)
             update = {
                 "$pull": {"outbox": {"id": {"$in": done}}},
                 "$set": {"outboxSince": _since(rest), "outboxReadyAt": _ready_at(rest)},
@@ -146,6 +147,7 @@ class MongoOutbox:
         if self._change_each(ids, remove):
             with unavailable():
                 self._outbox_meta.update_one({"_id": _META}, {"$max": {"lastDeliveredAt": _text(now)}}, upsert=True)
+            self.sweep_tombstones()  # also any a stopped relay left behind
 
     def retry_later(
         self, owner: str, ids: Sequence[str], at: datetime, *, error: str | None = None, counted: bool = True
@@ -240,8 +242,6 @@ class MongoOutbox:
                     break
                 if self._guarded(current, update[0]):
                     changed += update[1]
-                    if current.get("deleted") and update[0].get("$unset") is _EMPTIED:
-                        self._drop_tombstone(current["_id"])
                     break
                 with unavailable():
                     current = self._entries.find_one({"_id": doc["_id"]}, _RELAY_VIEW)
@@ -249,11 +249,11 @@ class MongoOutbox:
                 raise DependencyUnavailable("An outbox kept changing under the relay; try again.")
         return changed
 
-    def _drop_tombstone(self, doc_id: Any) -> None:
-        """Removes a deleted entry's document once its last message is delivered (unless a new entry of the
-        fan took its place meanwhile)."""
+    def sweep_tombstones(self) -> None:
+        """Removes the deleted entries' documents whose last message is delivered (a new entry of the fan that
+        took a tombstone's place is no tombstone any more). Served by the partial index ``tombstones``."""
         with unavailable():
-            self._entries.delete_one({"_id": doc_id, "deleted": True, "outboxSince": {"$exists": False}})
+            self._entries.delete_many({**_TOMBSTONE, "outboxSince": {"$exists": False}})
 
     def _guarded(self, doc: Mapping[str, Any], update: Doc) -> bool:
         """Applies ``update`` if the entry's outbox is still the one read in ``doc``."""

@@ -31,6 +31,7 @@ from entrycore.errors import EntryExists, PhoneTaken, ReferralCodeTaken, StaleEn
 from entrycore.model import Entry
 from entrycore.outbox import OutboxMessage
 from entrycore.retry_queues import DEFAULT_VISIBILITY, visibility_timeout
+from entrycore.timefmt import iso
 
 DEFAULT_DATABASE = "entry_service"
 _INVITE_BATCH = 1000  # invites per insert_many: bounded requests, any number of values
@@ -148,15 +149,17 @@ class MongoStore(MongoOutbox, MongoAttempts, MongoRetries):
         update = appended({"$unset": dict.fromkeys(_ERASED, ""), "$set": {"deleted": True}}, outbox)
         update.setdefault("$inc", {"outboxRev": 1})
         with _unavailable():
-            found = self._entries.find_one_and_update(key, update, {"_id": True, "outboxSince": True})
-            if found is None:
+            if self._entries.update_one(key, update).matched_count == 0:
                 raise StaleEntry()
-            if "outboxSince" not in found and not outbox:  # nothing left to deliver: no tombstone needed
-                self._entries.delete_one({"_id": found["_id"], "deleted": True, "outboxSince": {"$exists": False}})
             self._attempts.delete_many({"campaignId": campaign_id, "userId": user_id})
+        if not outbox:
+            self.sweep_tombstones()  # nothing pending may be left to deliver
 
     def replace(self, entry: Entry, expected_version: int, outbox: Sequence[OutboxMessage] = ()) -> None:
         key = {"campaignId": entry.campaign_id, "userId": entry.user_id, "version": expected_version, **LIVE}
+        key["dateCreated"] = iso(
+            entry.date_created
+        )  # never changes: a write read before an erasure misses the next entry
         # $set of every field of the document (to_document always writes all of them) replaces the entry
         # and keeps the messages still pending in it; new messages are appended behind them.
         update = appended({"$set": entry.to_document()}, outbox)

@@ -30,8 +30,8 @@ _INSERT = (
 )
 _UPDATE = (
     "UPDATE entries SET code = ?, phone = ?, phone_confirmed = ?, date_created = ?, version = ?, doc = ?"
-    " WHERE campaign_id = ? AND user_id = ? AND version = ?"
-)
+    " WHERE campaign_id = ? AND user_id = ? AND version = ? AND date_created = ?"
+)  # date_created never changes (ENT-003): a write read before an erasure never lands on the fan's next entry
 _DELETE = "DELETE FROM entries WHERE campaign_id = ? AND user_id = ? AND version = ?"
 _FORGET_ATTEMPTS = "DELETE FROM attempts WHERE campaign_id = ? AND user_id = ?"
 _ADD_INVITE = "INSERT OR IGNORE INTO invites (campaign_id, value) VALUES (?, ?)"
@@ -97,7 +97,7 @@ class SqliteStore(SqliteOutbox, SqliteRetries):
         self._db.write(insert)
 
     def replace(self, entry: Entry, expected_version: int, outbox: Sequence[OutboxMessage] = ()) -> None:
-        columns = (*_columns(entry), entry.campaign_id, entry.user_id, expected_version)
+        columns = (*_columns(entry), entry.campaign_id, entry.user_id, expected_version, iso(entry.date_created))
 
         def update(conn: sqlite3.Connection) -> None:
             try:

@@ -42,6 +42,7 @@ from entrycore.scoring import (
     refreshed,
 )
 from entrycore.selection import EntryFilter, TimelinePoint, entry_page, timeline
+from entrycore.timefmt import iso
 
 
 @attrs.define
@@ -150,7 +151,7 @@ class FakeEntryStore:
     def replace(self, entry: Entry, expected_version: int, outbox: Sequence[OutboxMessage] = ()) -> None:
         with self.lock:
             doc = self.docs.get((entry.campaign_id, entry.user_id))
-            if doc is None or doc["version"] != expected_version:
+            if doc is None or doc["version"] != expected_version or doc["dateCreated"] != iso(entry.date_created):
                 raise StaleEntry()
             self._check_unique(entry)
             self.docs[(entry.campaign_id, entry.user_id)] = entry.to_document()

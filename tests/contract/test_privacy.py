@@ -12,7 +12,7 @@ import attrs
 import pytest
 
 from entrycore.caller import Caller
-from entrycore.errors import BadRequest, Forbidden
+from entrycore.errors import BadRequest, Forbidden, StaleEntry
 from entrycore.events import event
 from entrycore.outbox import OutboxMessage
 from entrycore.scoring import ScoreRow
@@ -187,3 +187,34 @@ def test_USR_003_pending_messages_are_delivered_before_the_deletion_and_a_new_en
 def test_USR_003_deletion_needs_an_admin(selection_stores: SelectionStores) -> None:
     with pytest.raises(Forbidden):
         eraser(selection_stores, FakeAudit()).delete_user(Caller("u1"), "u1")
+
+
+def test_USR_003_a_write_read_before_the_erasure_never_lands_on_the_fans_next_entry(
+    selection_stores: SelectionStores,
+) -> None:
+    stores, clock = selection_stores, FakeClock()
+    stale = an_entry("c1", "u1", phone="+12125550101")
+    stores.entries.create(stale)
+    eraser(stores, FakeAudit(), clock).delete_user(ADMIN, "u1")
+    again = an_entry(
+        "c1", "u1", phone="+12125550102", code="NEWCODE", created=stale.date_created + timedelta(minutes=1)
+    )
+    stores.entries.create(again)  # version 1 again
+    with pytest.raises(StaleEntry):  # the erased entry's data must not come back
+        stores.entries.replace(attrs.evolve(stale, version=2), expected_version=1)
+    assert stores.entries.get("c1", "u1") == again
+
+
+def test_a_tombstone_a_stopped_relay_left_is_swept_at_the_next_delivery(tmp_path: Path) -> None:
+    with open_selection_stores("mongomock", tmp_path) as stores:
+        clock = FakeClock()
+        stores.entries.create(an_entry("c1", "u1"))
+        eraser(stores, FakeAudit(), clock).delete_user(ADMIN, "u1")
+        entries = stores.entries.database["entries"]  # type: ignore[attr-defined]
+        # the relay delivered the deletion and stopped before removing the tombstone
+        entries.update_many({"deleted": True}, {"$unset": {"outbox": "", "outboxSince": "", "outboxReadyAt": ""}})
+        assert entries.count_documents({"userId": "u1"}) == 1
+        other = an_entry("c1", "u2", phone="+12125550102")
+        stores.entries.create(other, [event("m2", "entry.created", campaign(), other, clock.now())])
+        drain(stores, clock.now() + timedelta(seconds=1))
+        assert entries.count_documents({"userId": "u1"}) == 0
