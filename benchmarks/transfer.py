@@ -33,12 +33,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import attrs
-from eligibility import BATCH, CAMPAIGN_ID, Report, campaign_doc, run_cli
+from eligibility import CAMPAIGN_ID, Report, campaign_doc, run_cli
 from eligibility import fans as eligibility_fans
+from eligibility import preload as preload_entries
 from http_entries import base_env
 
 from adapters_sqlite import SqliteScoring, SqliteStore
-from adapters_sqlite import store as sqlite_store_module
 from entrycore.markets import MarketTransfer, transferred
 from entrycore.model import Campaign, Entry
 from entrycore.scoring import ScoreRow
@@ -71,29 +71,12 @@ def fans(count: int, seed: int = 5) -> Iterator[Entry]:
 
 
 def preload(db: Path, count: int, scoring: bool) -> tuple[float, float]:
-    """The entries through the store's own INSERT and row encoder; then, when asked, one scoring record per fan
-    through SqliteScoring.upsert_scores (5,000 per call, as the CLI upload). Seconds of each."""
-    store = SqliteStore(db)
-    store.ping()
-    insert, encode = sqlite_store_module._INSERT, sqlite_store_module._columns
-    started = time.perf_counter()
-    batch: list[Entry] = []
-
-    def flush() -> None:
-        rows = [(*encode(e), e.campaign_id, e.user_id) for e in batch]
-        store.database.write(lambda conn: conn.executemany(insert, rows))
-        batch.clear()
-
-    for entry in fans(count):
-        batch.append(entry)
-        if len(batch) == BATCH:
-            flush()
-            print(f"\r  preloading entries: {entry.user_id}", end="", file=sys.stderr, flush=True)
-    if batch:
-        flush()
-    entries_seconds = time.perf_counter() - started
+    """The entries (eligibility.preload); then, when asked, one scoring record per fan through
+    SqliteScoring.upsert_scores (5,000 per call, as the CLI upload). Seconds of each."""
+    entries_seconds = preload_entries(db, count, fans(count))
     started = time.perf_counter()
     if scoring:
+        store = SqliteStore(db)
         records = SqliteScoring(store.database)
         rows: list[ScoreRow] = []
         for k, entry in enumerate(fans(count)):
@@ -104,8 +87,8 @@ def preload(db: Path, count: int, scoring: bool) -> tuple[float, float]:
                 print(f"\r  preloading scoring records: {k + 1:,}", end="", file=sys.stderr, flush=True)
         if rows:
             records.upsert_scores(CAMPAIGN_ID, rows, [0.5] * len(rows))
-    print(file=sys.stderr)
-    store.close()
+        print(file=sys.stderr)
+        store.close()
     return entries_seconds, time.perf_counter() - started
 
 
