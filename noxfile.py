@@ -1,4 +1,5 @@
-"""Developer sessions: ``tests`` (the whole suite), ``lint`` (ruff, mypy, import contracts), ``serve``."""
+"""Developer sessions: ``tests`` (the linters, then the whole suite), ``lint`` (ruff, mypy, import contracts alone),
+``serve``."""
 
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ nox.options.sessions = ["tests"]
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Install the project with its test tools and run every test (unit, contract, integration, e2e)."""
-    session.install("--quiet", "-e", ".[test]")
+    """Install the project with its test and lint tools; run the linters, then every test (unit, contract,
+    integration, e2e). With arguments, only pytest with them (``python3 run.py tests tests/unit -x``)."""
+    session.install("--quiet", "-e", ".[test,lint]")
+    if not session.posargs:
+        _lint(session)  # a style or layering break fails CI like a failing test
     workers = session.env.get("PYTEST_WORKERS", "2")
     args = session.posargs or ["-n", workers, "-q"]
     session.run("pytest", *args)
@@ -22,9 +26,14 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff, mypy (strict on entrycore) and the import-linter contracts."""
+    """ruff (lint and format), mypy (strict) and the import-linter contracts."""
     session.install("--quiet", "-e", ".[lint,test]")
+    _lint(session)
+
+
+def _lint(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
     session.run("mypy")
     session.run("lint-imports")
 
