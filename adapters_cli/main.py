@@ -135,6 +135,19 @@ def phone_token(campaign_id: str, phone: str, user_id: str | None, ttl: int) -> 
     click.echo(_sign(claims, settings.phone_token_secret or ""))
 
 
+@cli.group()
+def config() -> None:
+    """The service's configuration (API.md §6)."""
+
+
+@config.command("show")
+def config_show() -> None:
+    """Print every configuration variable with its effective value (defaults included), secrets never shown;
+    a bad value is one line naming the variable and a non-zero exit, as at every start."""
+    for name, value in _settings().shown():
+        click.echo(f"{name}={value}")
+
+
 @cli.command()
 @click.option("--once", is_flag=True, help="Deliver everything that is due, then exit.")
 @click.option("--interval", default=0.2, show_default=True, type=click.FloatRange(0.01, 60), help="Idle poll (s).")

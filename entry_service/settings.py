@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import attrs
 import phonenumbers
@@ -126,6 +127,35 @@ class Settings:
             breaker_cool_down=breaker_cool_down,
         )
 
+    def shown(self) -> list[tuple[str, str]]:
+        """Every variable of API.md §6 with its effective value, secrets never shown (``entry-service config
+        show``): a secret is said to be set or generated, a URL's password and query values are masked."""
+        generated = f"(generated once, kept in {self.data_dir / 'secrets.json'})"
+        auth = "(unused: ENTRY_AUTH_PUBLIC_KEY is set)" if self.auth_public_key else generated
+        return [
+            ("ENTRY_STORE", _masked(self.store)),
+            ("ENTRY_CAMPAIGNS", _masked(self.campaigns)),
+            ("ENTRY_USERS", _masked(self.users)),
+            ("ENTRY_DEFAULT_REGION", self.default_region),
+            ("ENTRY_DATA_DIR", str(self.data_dir)),
+            ("ENTRY_AUTH_SECRET", "(set, hidden)" if self.auth_secret else auth),
+            ("ENTRY_AUTH_PUBLIC_KEY", "(a PEM key)" if self.auth_public_key else "unset"),
+            ("ENTRY_AUTH_AUDIENCE", self.auth_audience or "unset"),
+            ("ENTRY_AUTH_ISSUER", self.auth_issuer or "unset"),
+            ("ENTRY_PHONE_TOKEN_SECRET", "(set, hidden)" if self.phone_token_secret else generated),
+            ("ENTRY_EVENTS", _masked(self.events)),
+            ("ENTRY_RETRY_QUEUE", _masked(self.retry_queue)),
+            ("ENTRY_FRAUD", _masked(self.fraud)),
+            ("ENTRY_FANSCORE", _masked(self.fanscore)),
+            ("ENTRY_RECEIPTS", _masked(self.receipts)),
+            ("ENTRY_HTTP_TIMEOUT", f"{self.http_timeout:g}"),
+            ("ENTRY_ENRICHMENT_TIMEOUT", f"{self.enrichment_timeout:g}"),
+            ("ENTRY_CORS_ORIGINS", ",".join(self.cors_origins) or "none"),
+            ("ENTRY_BREAKER_FAILURES", str(self.breaker_failures)),
+            ("ENTRY_BREAKER_COOLDOWN", f"{self.breaker_cool_down:g}"),
+            ("AWS_REGION", self.aws_region or "unset (boto3's own configuration)"),
+        ]
+
     def with_secrets(self) -> Settings:
         """Fills unset secrets from the data folder, generating them once (file readable by owner only)."""
         if (self.auth_secret or self.auth_public_key) and self.phone_token_secret:
@@ -139,6 +169,19 @@ class Settings:
 
 
 N = TypeVar("N", int, float)
+
+
+def _masked(value: str) -> str:
+    """``value`` with a URL's password and its query values replaced by ``****`` (other text as is)."""
+    parts = urlsplit(value)
+    if not parts.netloc and not parts.query:
+        return value
+    netloc = parts.netloc
+    if parts.password is not None:
+        user, _, host = netloc.rpartition("@")
+        netloc = f"{user.split(':', 1)[0]}:****@{host}"
+    query = "&".join(f"{key}=****" for key, _ in parse_qsl(parts.query, keep_blank_values=True))
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def _number(name: str, text: str, kind: type[N], *, low: float, high: float, unit: str = "") -> N:
@@ -155,8 +198,11 @@ def _number(name: str, text: str, kind: type[N], *, low: float, high: float, uni
 
 
 def ensure_private_dir(path: Path) -> None:
-    """Creates the data folder readable by its owner only (SPEC OPS-003)."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    """Creates the data folder readable by its owner only (SPEC OPS-003); ConfigError when it cannot be."""
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as err:
+        raise ConfigError(f"ENTRY_DATA_DIR={str(path)!r}: cannot create the data folder ({err.strerror})") from None
 
 
 def load_or_create_secrets(data_dir: Path) -> dict[str, str]:
