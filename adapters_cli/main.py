@@ -16,6 +16,7 @@ import jwt
 
 from adapters_cli import selection, users
 from adapters_cli.context import _services, _settings
+from adapters_http.metrics import use_multiprocess
 from entry_service.bootstrap import build, build_store, prepare_store
 from entry_service.settings import ConfigError
 from entrycore.caller import Caller
@@ -84,12 +85,14 @@ def serve(
     except PortUnavailable as exc:
         raise click.ClickException(str(exc)) from None
     try:  # check the whole configuration, and create secrets and the store, before any worker starts
-        services = build(_settings())
+        settings = _settings()
+        services = build(settings)
         services.close()
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     except EntryError as exc:
         raise click.ClickException(f"{exc.code}: {exc.message}") from None
+    use_multiprocess(settings.data_dir / "metrics")  # GET /metrics sums every worker's
     click.echo(f"entry-service listening on http://{host}:{port} ({workers} workers x {threads} threads)", err=True)
     options = ServeOptions(host, port, workers, threads, header_timeout, body_timeout, max_connections)
     try:

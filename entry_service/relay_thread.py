@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 
+from adapters_http.metrics import DELIVERIES
 from entrycore.usecases.relay import Relay
 
 log = logging.getLogger("entry_service.relay")
@@ -38,5 +39,7 @@ class RelayThread:
                 log.exception("outbox relay failed; retrying")
                 self._stop.wait(2.0)
                 continue
+            for channel, seconds in report.delivery_ages:
+                DELIVERIES.labels(channel).observe(seconds)
             if not self._relay.keep_going(report):
                 self._stop.wait(self._interval)

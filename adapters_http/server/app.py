@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 import os
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response
+from flask.globals import request_ctx
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter, ValidationError
 
+from adapters_http.metrics import REQUESTS
 from adapters_http.server.context import CORRELATION_KEY, AppServices, HttpConfig, json_response
 from adapters_http.server.errors import envelope, status_of
 from adapters_http.server.routes_admin import admin
@@ -39,12 +42,42 @@ class CampaignId(BaseConverter):
         return value
 
 
+_RULE_PARAMETER = re.compile(r"<(?:[^:<>]+:)?(\w+)>")
+_TEMPLATES: dict[str, str] = {}
+
+
+_ROUTE_KEY = "entry_service.route"
+
+
+class _App(Flask):
+    """Flask, noting the matched route's rule in the WSGI environ for the metrics (no hook, no proxy: a GET pays
+    one dictionary write)."""
+
+    def dispatch_request(self) -> Any:
+        rule = request_ctx.request.url_rule
+        if rule is not None:
+            request_ctx.request.environ[_ROUTE_KEY] = rule.rule
+        return super().dispatch_request()
+
+
+def _route(environ: dict[str, Any]) -> str:
+    """The route template of the request (``/{campaignId}/entries``), ``unmatched`` when no route took it: a
+    bounded label, never the path itself."""
+    rule = environ.get(_ROUTE_KEY)
+    if rule is None:
+        return "unmatched"
+    template = _TEMPLATES.get(rule)
+    if template is None:
+        template = _TEMPLATES[rule] = _RULE_PARAMETER.sub(r"{\1}", rule)
+    return template
+
+
 _HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE", 400: "BAD_REQUEST"}
 
 
 def create_app(services: AppServices, config: HttpConfig) -> Flask:
     """A Flask app serving API.md; reads no environment (the composition root configures it)."""
-    app = Flask(__name__, static_folder=None)
+    app = _App(__name__, static_folder=None)
     # A JSON API answers, it does not redirect: with merge_slashes Werkzeug would answer ``/c1//entries``
     # with a 308 of its own; without it such a path is a 404 in the envelope.
     app.url_map.merge_slashes = False
@@ -111,7 +144,17 @@ class _Headers:
                 ("Access-Control-Expose-Headers", "X-Correlation-Id"),
             ]
 
+        answered: list[str] = []
+
         def respond(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            answered.append(status)
             return start_response(status, headers + extra, exc_info)
 
-        return self._app(environ, respond)
+        started = time.perf_counter()
+        try:
+            return self._app(environ, respond)
+        finally:
+            status = answered[-1].split(" ", 1)[0] if answered else "500"
+            REQUESTS.labels(_route(environ), environ.get("REQUEST_METHOD", ""), status).observe(
+                time.perf_counter() - started
+            )

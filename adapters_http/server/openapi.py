@@ -175,6 +175,7 @@ class Operation:
     query: tuple[Schema, ...] = ()
     max_items: int | None = None  # of an array body
     refine: dict[str, Schema] = attrs.Factory(dict)  # body property -> what its type alone cannot say (enums, bounds)
+    media: str = "application/json"  # of its success answers
 
 
 def _answer(schema: Schema) -> dict[int, Schema]:
@@ -217,6 +218,13 @@ OPERATIONS: dict[str, Operation] = {
         },
     ),
     "ops.openapi": Operation("This document", "public", answers=_answer({"type": "object"})),
+    "ops.metrics": Operation(
+        "Prometheus metrics of every worker: requests by route template, method and status; registrations; "
+        "dependency calls; outbox backlog, dead letters and delivery latency",
+        "public",
+        answers=_answer({"type": "string"}),
+        media="text/plain",
+    ),
     "fan.get_entry": Operation("The caller's entry (fan view)", "fan", answers=_answer(_ref("Entry"))),
     "fan.post_entry": Operation(
         "Create or update the caller's entry",
@@ -451,7 +459,10 @@ def _json(schema: Schema) -> Schema:
 def _operation(endpoint: str, method: str, path_parameters: list[Schema]) -> Schema:
     spec = OPERATIONS[endpoint]
     responses: dict[str, Any] = {
-        str(status): {"description": "Success" if status < 400 else "Unavailable", "content": _json(schema)}
+        str(status): {
+            "description": "Success" if status < 400 else "Unavailable",
+            "content": {spec.media if status < 400 else "application/json": {"schema": schema}},
+        }
         for status, schema in spec.answers.items()
     }
     for status in _ERRORS.get(spec.who, ()):

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, request
 
+from adapters_http.metrics import REGISTRATIONS
 from adapters_http.server.bodies import ConfirmBody, EntryBody
 from adapters_http.server.context import json_response, services
 from adapters_http.server.requests import body_as, caller, raw_body
@@ -35,6 +36,7 @@ def post_entry(campaignId: str) -> Any:
     body = body_as(EntryBody, raw_body())
     submission = Submission(body.fields, body.locale, body.referralCode, body.inviteCode)
     entry, is_new = services().registrations.register(who, campaignId, submission)
+    REGISTRATIONS.labels("created" if is_new else "updated").inc()
     return json_response({**_view(who, entry), "isNew": is_new}, 201 if is_new else 200)
 
 
@@ -50,7 +52,9 @@ def registration_eligibility(campaignId: str) -> Any:
 def confirm_phone(campaignId: str) -> Any:
     who = caller()
     body = body_as(ConfirmBody, raw_body())
-    return json_response(_view(who, services().phones.confirm_phone(who, campaignId, body.phoneJwt)))
+    confirmed = services().phones.confirm_phone(who, campaignId, body.phoneJwt)
+    REGISTRATIONS.labels("confirmed").inc()
+    return json_response(_view(who, confirmed))
 
 
 @fan.get("/users/<userId>/entries")

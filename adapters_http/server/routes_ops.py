@@ -1,11 +1,12 @@
-"""Operations routes (API.md §5): heartbeat and the OpenAPI document."""
+"""Operations routes (API.md §5): heartbeat, metrics and the OpenAPI document."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app
+from flask import Blueprint, Response, current_app
 
+from adapters_http.metrics import CONTENT_TYPE, exposition
 from adapters_http.server.context import config, json_response, services
 from adapters_http.server.openapi import document
 from entrycore.errors import DependencyUnavailable
@@ -23,6 +24,13 @@ def heartbeat() -> Any:
     except DependencyUnavailable as failed:
         return json_response({**answer, "status": "degraded", "failing": {"datastore": failed.message}}, 503)
     return json_response(answer)
+
+
+@ops.get("/metrics")
+def metrics() -> Any:
+    """Prometheus text (API.md §5): every worker's requests, registrations, dependency calls and deliveries, and
+    the outbox gauges."""
+    return Response(exposition(services().outbox.outbox_status), mimetype=None, content_type=CONTENT_TYPE)
 
 
 @ops.get("/openapi.json")

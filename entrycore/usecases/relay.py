@@ -39,6 +39,8 @@ class RelayReport:
     delivered: int
     retried: int
     parked: int = 0
+    # (channel, seconds from the commit to the delivery) of each delivered message, for the operator's metrics
+    delivery_ages: tuple[tuple[str, float], ...] = ()
 
 
 @attrs.define
@@ -101,7 +103,11 @@ class Relay:
             if released:
                 log.warning("%s sink answering: %d message(s) that waited for it are due now", kind, released)
         retried = len(messages) - len(outcome.delivered) - parked
-        return RelayReport(claimed=len(messages), delivered=len(outcome.delivered), retried=retried, parked=parked)
+        now, delivered = self.clock.now(), set(outcome.delivered)
+        ages = tuple((m.kind, (now - m.created_at).total_seconds()) for m in messages if m.id in delivered)
+        return RelayReport(
+            claimed=len(messages), delivered=len(outcome.delivered), retried=retried, parked=parked, delivery_ages=ages
+        )
 
     def keep_going(self, report: RelayReport) -> bool:
         """Whether a polling relay should run again at once: after a batch of at least a tenth of ``batch``

@@ -1,0 +1,91 @@
+"""Prometheus metrics of a process (API.md §5 ``GET /metrics``), shared by the HTTP server, the HTTP clients and
+the relay thread.
+
+Under ``entry-service serve`` the workers are separate processes: ``serve`` points ``PROMETHEUS_MULTIPROC_DIR`` at
+an empty folder before they start, so prometheus-client keeps each worker's values in files there and any worker
+answers ``/metrics`` with the sum over all of them (``MultiProcessCollector``). Without it (tests, the CLI) the
+values are this process's. The outbox gauges are read from the datastore at each scrape, once for all workers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, values
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
+
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+_FAST = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+REQUESTS = Histogram(
+    "entry_http_request_duration_seconds",
+    "HTTP requests by route template, method and status: their count (_count) and handling time",
+    ["route", "method", "status"],
+    buckets=_FAST,
+)
+REGISTRATIONS = Counter(
+    "entry_registrations_total", "Fan registrations by outcome: created, updated, confirmed (phone)", ["outcome"]
+)
+DEPENDENCY_CALLS = Histogram(
+    "entry_dependency_call_seconds",
+    "Calls to other services by dependency and outcome (success, failure, skipped: circuit open)",
+    ["dependency", "outcome"],
+    buckets=_FAST,
+)
+DELIVERIES = Histogram(
+    "entry_outbox_delivery_seconds",
+    "Time from an outbox message's commit to its delivery, by channel (event, receipt, retry)",
+    ["channel"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 15.0, 60.0, 300.0, 3600.0),
+)
+
+
+class _OutboxCollector(Collector):
+    """The outbox gauges, read from the datastore when scraped (``Outbox.outbox_status``)."""
+
+    def __init__(self, status: Callable[[], Mapping[str, Any]]) -> None:
+        self._status = status
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        status = self._status()
+        yield GaugeMetricFamily("entry_outbox_backlog", "Outbox messages waiting for delivery", status["backlog"])
+        yield GaugeMetricFamily(
+            "entry_outbox_dead_letters", "Outbox messages parked after their attempts ran out", status["deadLetters"]
+        )
+        oldest = status.get("oldestPendingAt")
+        yield GaugeMetricFamily(
+            "entry_outbox_oldest_pending_timestamp_seconds",
+            "Commit time of the oldest message waiting (0: none)",
+            oldest.timestamp() if oldest else 0.0,
+        )
+
+
+def use_multiprocess(folder: Path) -> None:
+    """Makes this process and the worker processes it forks from now on keep their metrics as files in ``folder``
+    (emptied first: the counts of an earlier run do not belong to this one), so that any worker's ``/metrics``
+    sums them all. Called by ``serve`` before its workers start; no labelled value may exist yet (ours are made
+    in the workers, at their first request)."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+    os.environ[MULTIPROCESS_DIR] = str(folder)
+    values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]  # chosen at import, before the variable was set
+
+
+def exposition(outbox_status: Callable[[], Mapping[str, Any]]) -> bytes:
+    """The text of ``GET /metrics``: every worker's metrics (multiprocess mode) or this process's, and the
+    outbox gauges."""
+    registry = CollectorRegistry()
+    if os.environ.get(MULTIPROCESS_DIR):
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    else:
+        for metric in (REQUESTS, REGISTRATIONS, DEPENDENCY_CALLS, DELIVERIES):
+            registry.register(metric)
+    registry.register(_OutboxCollector(outbox_status))
+    return generate_latest(registry)
