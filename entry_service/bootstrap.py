@@ -71,6 +71,12 @@ class Services:
     def ping(self) -> None:
         self.store.ping()
 
+    def __enter__(self) -> Services:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def close(self) -> None:
         for close in self.closers:
             close()
