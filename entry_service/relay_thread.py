@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 
+import attrs
+
 from adapters_http.metrics import DELIVERIES
 from entrycore.usecases.relay import Relay
 
@@ -17,9 +19,9 @@ class RelayThread:
     (the datastore is down)."""
 
     def __init__(self, relay: Relay, interval: float = 0.2) -> None:
-        self._relay = relay
         self._interval = interval
         self._stop = threading.Event()
+        self._relay = attrs.evolve(relay, stopping=self._stop.is_set)  # a stop releases the batch in hand
         self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
 
     def start(self) -> RelayThread:
@@ -27,6 +29,7 @@ class RelayThread:
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
+        """Stops after the message being sent: the rest of the claimed batch is released, due at once."""
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout)

@@ -4,6 +4,7 @@ outbox relay thread; ``create_rsgi()`` serves it to granian, each request read w
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from flask import Flask
 
@@ -42,12 +43,24 @@ def create_rsgi() -> RsgiBridge:
     a body must arrive within ``ENTRY_BODY_TIMEOUT`` seconds (both set by ``serve`` from its options)."""
     threads = int(os.environ.get("ENTRY_THREADS", "8"))
     body_timeout = float(os.environ.get("ENTRY_BODY_TIMEOUT", "30"))
-    return RsgiBridge(create(), threads, body_timeout=body_timeout)
+    app, stop = _worker()
+    return RsgiBridge(app, threads, body_timeout=body_timeout, on_stop=stop)
 
 
 def create() -> Flask:
     """Builds the app from the process environment (one per worker process), with its outbox relay thread."""
+    return _worker()[0]
+
+
+def _worker() -> tuple[Flask, Callable[[], None]]:
+    """A worker's app and what stops it cleanly: its relay thread (the batch in hand finished or released,
+    API.md §6), then its connections."""
     configure_logging()
     services = build(Settings.from_env(os.environ))
-    RelayThread(services.relay).start()
-    return app_for(services)
+    relay = RelayThread(services.relay).start()
+
+    def stop() -> None:
+        relay.stop()
+        services.close()
+
+    return app_for(services), stop

@@ -48,8 +48,10 @@ class RsgiBridge:
         small_body: int = SMALL_BODY,
         large_bodies: int = LARGE_BODIES,
         inline_methods: frozenset[str] = INLINE_METHODS,
+        on_stop: Callable[[], None] | None = None,
     ) -> None:
         self.app = app
+        self._on_stop = on_stop
         self.inline_methods = inline_methods
         self.threads = threads
         self.max_body, self.body_timeout, self.small_body = max_body, body_timeout, small_body
@@ -62,6 +64,8 @@ class RsgiBridge:
 
     def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._pool.shutdown(wait=True)  # requests in flight are answered before the worker exits
+        if self._on_stop is not None:  # then the worker's own stop: its relay's batch, its connections
+            self._on_stop()
 
     async def __rsgi__(self, scope: Any, protocol: Any) -> None:
         if scope.proto != "http":

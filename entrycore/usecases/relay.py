@@ -82,6 +82,9 @@ class Relay:
     lease: timedelta = timedelta(seconds=30)  # after a crash, its claimed messages wait this long
     max_attempts: int = MAX_ATTEMPTS
     jitter: Callable[[], float] = random.random  # injectable: tests are deterministic
+    # True once the process is stopping: a run then sends nothing more and releases the rest of its claimed
+    # batch, due at once, so after a clean stop no message waits out its lease (API.md §6, SIGTERM)
+    stopping: Callable[[], bool] = attrs.field(default=lambda: False, eq=False, repr=False)
     # kind -> its sink's circuit as this relay sees it (one thread uses a relay)
     _sinks: dict[str, _SinkCircuit] = attrs.field(factory=dict, eq=False, repr=False)
     _seen_up: set[str] = attrs.field(factory=set, eq=False, repr=False)  # kinds whose sink took a call since start
@@ -94,6 +97,9 @@ class Relay:
         messages = self.outbox.claim(self.owner, self.batch, self.clock.now(), self.lease)
         outcome = _Outcome()
         for round_ in _rounds(messages):
+            if self.stopping():
+                outcome.held += round_
+                continue
             failed = outcome.failed_lanes()
             outcome.held += [m for m in round_ if _lane(m) in failed]
             self._deliver([m for m in round_ if _lane(m) not in failed], outcome)
@@ -132,6 +138,9 @@ class Relay:
     def _deliver(self, messages: Sequence[OutboxMessage], outcome: _Outcome) -> None:
         self._publish([m for m in messages if m.kind == EVENT], outcome)
         for message in (m for m in messages if m.kind == RECEIPT):
+            if self.stopping():  # one email after another can take long: the rest is released
+                outcome.held.append(message)
+                continue
             self._send_receipt(message, outcome)
         self._enqueue([m for m in messages if m.kind == RETRY], outcome)
 

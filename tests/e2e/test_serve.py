@@ -11,13 +11,17 @@ import subprocess
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import jwt
 import pytest
 
+from adapters_sqlite import SqliteStore
+from entrycore.outbox import receipt
 from tests.builders import VALID_FIELDS
+from tests.contract.entries import an_entry
 from tests.e2e.serve import SCRIPT, ServeProcess
 from tests.http_app import make_token
 from tests.loopback import Answer, LoopbackServer
@@ -147,3 +151,35 @@ def test_a_port_in_use_is_one_line_and_a_non_zero_exit_at_once(tmp_path: Path) -
     assert done.returncode != 0 and time.monotonic() - started < 10
     lines = done.stderr.strip().splitlines()
     assert lines == [f"Error: cannot listen on 127.0.0.1:{port}: Address already in use"], done.stderr
+
+
+def test_sigterm_releases_the_relays_claimed_messages(tmp_path: Path) -> None:
+    """API.md §6: after SIGTERM the relay's claimed messages are delivered or released — none is left leased
+    (another relay would wait out the 30 s lease). Six receipts are pending when serve starts, so its relay claims
+    them in one batch; the email service takes 0.5 s for each, so the signal comes in the middle of the batch."""
+    store = SqliteStore(tmp_path / "data" / "entries.db")  # serve's store (ENTRY_DATA_DIR is tmp_path/data)
+    now = datetime.now(UTC)
+    for n in range(6):
+        entry = an_entry("c1", f"mail-{n}", phone=f"+1212555{n:04d}")
+        store.create(entry, [receipt(entry, f"receipt-{n}", now)])
+    store.close()
+    with LoopbackServer() as sfmc:
+        sfmc.answer("/send", Answer(body=b"{}", delay=0.5), method="POST")
+        process = ServeProcess(tmp_path, workers=1, ENTRY_RECEIPTS=f"{sfmc.url}/send").start()
+        assert process.process is not None
+        deadline = time.monotonic() + 10
+        while not sfmc.requests_to("/send", "POST") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.killpg(process.process.pid, signal.SIGTERM)
+        assert process.process.wait(timeout=20) == 0
+        sent = len(sfmc.requests_to("/send", "POST"))
+    assert 1 <= sent < 6
+    store = SqliteStore(tmp_path / "data" / "entries.db")
+    try:
+        with store.database.reading() as conn:
+            leased = conn.execute("SELECT count(*) FROM outbox WHERE lease_owner IS NOT NULL").fetchone()[0]
+            waiting = conn.execute("SELECT count(*) FROM outbox WHERE kind = 'receipt'").fetchone()[0]
+    finally:
+        store.close()
+    assert leased == 0  # none waits out a lease: the next relay takes them at once
+    assert waiting == 6 - sent

@@ -319,3 +319,27 @@ def test_PUB_002_a_long_event_outage_under_load_never_starves_the_receipts() -> 
     clock.advance(seconds=6)
     r.drain()
     assert len(sink.published) == 2400 and store.outbox_status()["backlog"] == 0
+
+
+def test_a_stopping_relay_sends_nothing_more_and_releases_the_rest_of_its_batch() -> None:
+    """API.md §6: after a clean stop the relay's claimed messages are delivered or released — none waits out its
+    lease (here the stop comes while the first of three receipts is being sent)."""
+    store, clock = FakeEntryStore(), FakeClock()
+    for user in ("a", "b", "c"):
+        message = OutboxMessage(f"r-{user}", RECEIPT, "c1", user, f"c1:{user}", {"userId": user}, clock.now())
+        store._enqueue([message])
+    stopping = []
+
+    @attrs.define
+    class StopsAfterOne(FlakySender):
+        def send(self, receipt: Mapping[str, Any]) -> None:
+            super().send(receipt)
+            stopping.append(True)  # SIGTERM arrives while this email goes out
+
+    sender = StopsAfterOne()
+    stopped = attrs.evolve(relay(store, clock, FlakySink(), sender), stopping=lambda: bool(stopping))
+    report = stopped.run_once()
+    assert (report.claimed, report.delivered) == (3, 1) and len(sender.sent) == 1
+    # the other two are free at once: another relay (the next start) takes them without waiting for a lease
+    again = relay(store, clock, FlakySink(), FlakySender())
+    assert again.run_once().delivered == 2
