@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import os
 import sys
 import time
@@ -18,16 +19,20 @@ from adapters_cli import selection, users
 from adapters_cli.context import _services, _settings
 from adapters_http.metrics import use_multiprocess
 from entry_service.bootstrap import build, build_store, prepare_store
+from entry_service.logs import configure_logging
 from entry_service.settings import ConfigError
 from entrycore.caller import Caller
 from entrycore.errors import DeliveryFailed, EntryError
 from entrycore.ports import Outbox
+
+log = logging.getLogger("entry_service.cli")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="entry-service")
 def cli() -> None:
     """entry-service: fan registrations for high-demand ticket campaigns."""
+    configure_logging()  # every command's log lines (relay, worker, serve's own) are JSON on stderr (OPS-001)
 
 
 @cli.command()
@@ -93,7 +98,7 @@ def serve(
     except EntryError as exc:
         raise click.ClickException(f"{exc.code}: {exc.message}") from None
     use_multiprocess(settings.data_dir / "metrics")  # GET /metrics sums every worker's
-    click.echo(f"entry-service listening on http://{host}:{port} ({workers} workers x {threads} threads)", err=True)
+    log.info("entry-service listening on http://%s:%s (%s workers x %s threads)", host, port, workers, threads)
     options = ServeOptions(host, port, workers, threads, header_timeout, body_timeout, max_connections)
     try:
         run(options)

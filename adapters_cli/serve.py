@@ -13,6 +13,8 @@ from typing import Any
 
 import attrs
 
+from entry_service.logs import GRANIAN_LOGGING
+
 APP = "entry_service.wsgi:create_rsgi"
 
 
@@ -49,6 +51,7 @@ def granian_options(options: ServeOptions, target: str = APP) -> dict[str, Any]:
         "backpressure": options.max_connections,
         "http1_settings": HTTP1Settings(header_read_timeout=int(options.header_timeout * 1000)),
         "log_level": LogLevels.warning,
+        "log_dictconfig": GRANIAN_LOGGING,  # JSON lines like every other log of the service (OPS-001)
         "log_access": False,
         "workers_kill_timeout": int(options.body_timeout + options.header_timeout) + 5,
         "respawn_failed_workers": True,

@@ -48,10 +48,25 @@ def _correlation_id() -> str | None:
 
 
 def configure_logging(level: int = logging.INFO) -> None:
+    """Every log line of the process as JSON on stderr (Python's warnings too)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    logging.captureWarnings(True)
     for chatty in ("httpx", "httpcore"):  # a line per outbound call at INFO: only their warnings are news
         logging.getLogger(chatty).setLevel(max(level, logging.WARNING))
+
+
+# The HTTP server's own log (granian's ``log_dictconfig``): its lines and its access lines as ours, on stderr.
+GRANIAN_LOGGING = {
+    "formatters": {
+        "generic": {"()": "entry_service.logs.JsonFormatter"},
+        "access": {"()": "entry_service.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"formatter": "generic", "class": "logging.StreamHandler", "stream": "ext://sys.stderr"},
+        "access": {"formatter": "access", "class": "logging.StreamHandler", "stream": "ext://sys.stderr"},
+    },
+}
