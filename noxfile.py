@@ -25,6 +25,23 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
+def fuzz(session: nox.Session) -> None:
+    """The API fuzzed from its OpenAPI document with many more examples than the test suite runs (schemathesis):
+    ``python3 run.py fuzz [EXAMPLES]`` (default 300 per operation and token); prints the totals."""
+    session.install("--quiet", "-e", ".[test]")
+    examples = session.posargs[0] if session.posargs else "300"
+    session.run(
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--tb=short",
+        "tests/integration/test_fuzz.py",
+        env={"ENTRY_FUZZ_EXAMPLES": examples},
+    )
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """ruff (lint and format), mypy (strict) and the import-linter contracts."""
     session.install("--quiet", "-e", ".[lint,test]")

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Bootstrap for the README quickstart: ``python3 run.py serve`` / ``python3 run.py tests`` / ``lint``.
+"""Bootstrap for the README quickstart: ``python3 run.py serve`` / ``python3 run.py tests`` / ``lint`` / ``fuzz``.
 
 Creates ``.venv`` (stdlib venv) with nox on first use, then runs the nox session of that name; nox
 installs the project into the session's own virtual environment (``.nox/<session>``). Nothing is
@@ -23,7 +23,7 @@ def main(argv: list[str]) -> int:
     if sys.version_info < (3, 11):
         sys.exit("entry-service needs Python 3.11 or newer")
     if not argv or argv[0] in ("-h", "--help"):
-        print("usage: python3 run.py {serve|tests|lint} [session arguments…]")
+        print("usage: python3 run.py {serve|tests|lint|fuzz} [session arguments…]")
         return 0
     nox = BIN / "nox"
     if not nox.exists():

@@ -1,4 +1,4 @@
-"""The OpenAPI 3.0 document of the routes the app serves (``GET /openapi.json``).
+"""The OpenAPI 3.1 document of the routes the app serves (``GET /openapi.json``).
 
 The paths come from the app's URL map, so a route is documented if and only if it exists; each endpoint's
 metadata (``OPERATIONS``) names who may call it, its request body — the attrs class the route structures the
@@ -47,6 +47,7 @@ def _object(required: Iterable[str], nullable: Iterable[str] = (), **properties:
 
 STRING, INTEGER, NUMBER, BOOLEAN = {"type": "string"}, {"type": "integer"}, {"type": "number"}, {"type": "boolean"}
 TIME: Schema = {"type": "string", "format": "date-time"}
+NON_EMPTY: Schema = {"type": "string", "minLength": 1, "pattern": "\\S"}  # not only spaces either
 COUNT: Schema = {"type": "integer", "minimum": 0}
 RANKS: Schema = {"type": "array", "items": COUNT, "minItems": MAX_RANKS, "maxItems": MAX_RANKS}
 BY_MARKET: Schema = {"type": "array", "items": _object(["marketId", "counts"], marketId=STRING, counts=RANKS)}
@@ -153,11 +154,14 @@ def _query(name: str, schema: Schema, description: str = "") -> Schema:
 
 
 _CRITERIA_TYPES = {
-    "marketIds": (STRING, "Comma list of market ids: a fan matches when any ranked market is among them."),
+    "marketIds": (
+        {"type": "string", "pattern": "^[^,]+(,[^,]+)*$"},
+        "Comma list of market ids: a fan matches when any ranked market is among them.",
+    ),
     "minScore": (NUMBER, "Lowest score, inclusive."),
     "maxScore": (NUMBER, "Highest score, inclusive."),
-    "tag": (STRING, "Only records carrying this tag."),
-    "excludeTag": (STRING, "Leave out records carrying this tag."),
+    "tag": (NON_EMPTY, "Only records carrying this tag."),
+    "excludeTag": (NON_EMPTY, "Leave out records carrying this tag."),
 }
 CRITERIA = tuple(_query(name, *_CRITERIA_TYPES.get(name, (BOOLEAN, "true or false."))) for name in PARAMETERS)
 PAGING = (
@@ -206,6 +210,20 @@ def schema_of(kind: Any) -> Schema:
             "additionalProperties": False,
         }
     return {str: STRING, int: INTEGER, float: NUMBER, bool: BOOLEAN}.get(kind, {})
+
+
+def _item_read_alone(kind: Any) -> Schema:
+    """The item of a batch read one by one (USR-004): any object is taken at the request level, and one that does
+    not read as ``kind`` is that item's own error in the answer; the description says what reads."""
+    strict = schema_of(kind)
+    fields = ", ".join(
+        f"{name} ({'string or null' if isinstance(p.get('type'), list) or p.get('nullable') else p.get('type')})"
+        for name, p in strict["properties"].items()
+    )
+    return {  # no type: whatever an item is, the request goes on
+        "description": f"An object with {fields}; required: {', '.join(strict.get('required', []))}; no other key. "
+        "An item that does not read so is answered with its own BAD_REQUEST; the others are applied.",
+    }
 
 
 OPERATIONS: dict[str, Operation] = {
@@ -328,8 +346,8 @@ OPERATIONS: dict[str, Operation] = {
             )
         ),
         refine={
-            "entries": {"maxItems": bodies.MAX_BATCH, "items": schema_of(bodies.BatchEntry)},
-            "deletions": {"maxItems": bodies.MAX_BATCH, "items": schema_of(bodies.EntryKey)},
+            "entries": {"maxItems": bodies.MAX_BATCH, "items": _item_read_alone(bodies.BatchEntry)},
+            "deletions": {"maxItems": bodies.MAX_BATCH, "items": _item_read_alone(bodies.EntryKey)},
         },
     ),
     "selection.transfer": Operation(
@@ -376,14 +394,18 @@ OPERATIONS: dict[str, Operation] = {
         "supreme",
         bodies.TagsBody,
         _answer(_object(["tagged"], tagged=COUNT)),
-        refine={"by": {"enum": ["phone", "userId"]}, "values": {"minItems": 1, "maxItems": bodies.MAX_TAG_VALUES}},
+        refine={
+            "tagName": NON_EMPTY,
+            "by": {"enum": ["phone", "userId"]},
+            "values": {"minItems": 1, "maxItems": bodies.MAX_TAG_VALUES},
+        },
     ),
     "scoring.flip_verdicts": Operation(
         "Set verdicts false by tag (SCR-006)",
         "supreme",
         bodies.FlipBody,
         _answer(_object(["modified"], modified=COUNT)),
-        refine={"mode": {"enum": ["exclude", "include"]}},
+        refine={"tagName": NON_EMPTY, "mode": {"enum": ["exclude", "include"]}},
     ),
     "selection.assign_codes": Operation(
         "Assign codes (SCR-007); the same code again is a no-op",
@@ -399,6 +421,13 @@ OPERATIONS: dict[str, Operation] = {
             )
         ),
         max_items=bodies.MAX_ITEMS,
+        refine={
+            "[].userId": NON_EMPTY,
+            "[].code": NON_EMPTY,
+            "[].date.start": TIME,
+            "[].date.end": {**TIME, "nullable": True},
+            "[].date.revealCode": {**TIME, "nullable": True},
+        },
     ),
     "selection.set_verdicts": Operation(
         "Block or unblock entries (SCR-008)",
@@ -410,6 +439,7 @@ OPERATIONS: dict[str, Operation] = {
             )
         ),
         max_items=bodies.MAX_ITEMS,
+        refine={"[].userId": NON_EMPTY, "[].date": {**TIME, "nullable": True}},
     ),
     "selection.registration_counts": Operation(
         "Registration counts per market and rank (SCR-010)", "supreme", answers=_answer(_ref("RegistrationCounts"))
@@ -452,6 +482,18 @@ def _path(rule: str) -> tuple[str, list[Schema]]:
     return _PARAMETER.sub(lambda m: "{" + m["name"] + "}", rule), parameters
 
 
+def _refine(schema: Schema, path: str, extra: Schema) -> None:
+    """Adds ``extra`` to the schema at ``path``: property names, and ``[]`` for an array's items
+    (``"[].date.start"``)."""
+    *parents, last = path.split(".")
+    for step in parents:
+        schema = schema["items"] if step == "[]" else schema["properties"][step]
+    if last == "[]":
+        schema["items"] = {**schema["items"], **extra}
+    else:
+        schema["properties"][last] = {**schema["properties"][last], **extra}
+
+
 def _json(schema: Schema) -> Schema:
     return {"application/json": {"schema": schema}}
 
@@ -477,8 +519,8 @@ def _operation(endpoint: str, method: str, path_parameters: list[Schema]) -> Sch
         body = schema_of(spec.body)
         if spec.max_items is not None:
             body.update(minItems=1, maxItems=spec.max_items)
-        for name, extra in spec.refine.items():
-            body["properties"][name] = {**body["properties"][name], **extra}
+        for path, extra in spec.refine.items():
+            _refine(body, path, extra)
         operation["requestBody"] = {"required": True, "content": _json(body)}
     if spec.who == "public":
         operation["security"] = []
@@ -495,13 +537,34 @@ def document(version: str, routes: Iterable[tuple[str, str, Iterable[str]]]) -> 
         path, parameters = _path(rule)
         for method in sorted(set(methods) - {"HEAD", "OPTIONS"}):
             paths.setdefault(path, {})[method.lower()] = _operation(endpoint, method, parameters)
-    return {
-        "openapi": "3.0.3",
-        "info": {"title": "entry-service", "version": version},
-        "paths": paths,
-        "components": {
-            "schemas": SCHEMAS,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
-        },
-        "security": [{"bearer": []}],
-    }
+    built: Schema = _openapi_31(
+        {
+            "openapi": "3.1.0",
+            "info": {"title": "entry-service", "version": version},
+            "paths": paths,
+            "components": {
+                "schemas": SCHEMAS,
+                "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            },
+            "security": [{"bearer": []}],
+        }
+    )
+    return built
+
+
+def _openapi_31(value: Any) -> Any:
+    """The document in OpenAPI 3.1's JSON Schema (2020-12): the schemas above are written with 3.0's
+    ``nullable`` and boolean ``exclusiveMaximum``, which 3.1 spells ``type: [t, "null"]`` and a number."""
+    if isinstance(value, list):
+        return [_openapi_31(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    out = {key: _openapi_31(item) for key, item in value.items() if key != "nullable"}
+    if value.get("nullable") is True:
+        if "type" in out:
+            out["type"] = [out["type"], "null"]
+        else:
+            out = {"anyOf": [out, {"type": "null"}]}
+    if out.get("exclusiveMaximum") is True:
+        out["exclusiveMaximum"] = out.pop("maximum")
+    return out

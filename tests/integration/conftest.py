@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -35,3 +37,12 @@ def no_thread_leaks() -> Iterator[None]:
     while (left := set(threading.enumerate()) - before) and time.monotonic() < deadline:
         time.sleep(0.01)
     assert not left, f"threads left running: {sorted(t.name for t in left)}"
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The fuzzing totals, when tests/integration/test_fuzz.py ran in this process (``python3 run.py fuzz``)."""
+    fuzz = next(
+        (m for name, m in list(sys.modules.items()) if name.endswith("test_fuzz") and hasattr(m, "CALLS")), None
+    )
+    if fuzz is not None and fuzz.CALLS:
+        terminalreporter.write_line(fuzz.summary())

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from jsonschema.exceptions import ValidationError
-from openapi_schema_validator import OAS30Validator
+from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate
 from referencing import Registry, Resource
 
@@ -58,10 +58,10 @@ def test_bodies_forbid_unknown_keys_and_admin_routes_are_marked(document: dict[s
     assert document["paths"]["/heartbeat"]["get"]["security"] == []
 
 
-def _validator(document: dict[str, Any], schema: dict[str, Any]) -> OAS30Validator:
+def _validator(document: dict[str, Any], schema: dict[str, Any]) -> OAS31Validator:
     registry: Registry[Any] = Registry().with_resource("urn:doc", Resource.opaque(document))
     wrapped = {**schema, "$id": "urn:answer"} if "$ref" not in schema else {"$ref": "urn:doc" + schema["$ref"]}
-    return OAS30Validator(_absolute(wrapped), registry=registry)
+    return OAS31Validator(_absolute(wrapped), registry=registry)
 
 
 def _absolute(schema: Any) -> Any:
