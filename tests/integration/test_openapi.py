@@ -3,7 +3,9 @@ schemas are the body classes', and real answers of the routes conform to their d
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -114,3 +116,32 @@ def test_answers_conform_to_their_documented_schemas(api: Api, document: dict[st
         _validator(document, {"$ref": "#/components/schemas/UploadSummary"}).validate({"received": "3"})
     error = admin(api, "GET", "/ppc/entries/scoring?limit=0")
     _validator(document, {"$ref": "#/components/schemas/Error"}).validate(error.get_json())
+
+
+def readme_requests() -> list[tuple[str, str, Any]]:
+    """``(method, path, JSON body)`` of every curl example of the README that sends a JSON body."""
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    joined = re.sub(r"\\\n\s*", " ", text)  # continued lines
+    found = []
+    request = r"curl -s -X (\w+) \"?http://127\.0\.0\.1:8080(/[^\s\"'?]*)(?:(?!curl ).)*?-d '(.*?)'"
+    for method, path, body in re.findall(request, joined, re.DOTALL):
+        found.append((method, path, json.loads(body)))
+    return found
+
+
+def test_the_readme_example_requests_validate_against_the_document(document: dict[str, Any]) -> None:
+    examples = readme_requests()
+    assert len(examples) >= 10
+    for method, path, body in examples:
+        candidates = []
+        for template, operations in document["paths"].items():
+            pattern = "^" + re.sub(r"\{[^/]+\}", "[^/]+", template) + "$"
+            if re.match(pattern, path) and method.lower() in operations:
+                candidates.append((template.count("{"), template, operations[method.lower()]))
+        assert candidates, (method, path)
+        _, template, operation = min(candidates)
+        schema = operation["requestBody"]["content"]["application/json"]["schema"]
+        try:
+            _validator(document, schema).validate(body)
+        except ValidationError as error:
+            raise AssertionError(f"README example {method} {path} ({template}): {error.message}") from None
