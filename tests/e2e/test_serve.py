@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
 import socket
 import stat
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -183,3 +185,45 @@ def test_sigterm_releases_the_relays_claimed_messages(tmp_path: Path) -> None:
         store.close()
     assert leased == 0  # none waits out a lease: the next relay takes them at once
     assert waiting == 6 - sent
+
+
+def test_sigterm_under_load_loses_no_answered_registration(tmp_path: Path) -> None:
+    """SIGTERM while six clients register without pause: serve exits 0, every registration it answered is
+    stored, and no outbox message is left leased by its relays."""
+    process = ServeProcess(tmp_path, workers=2).start()
+    assert process.process is not None
+    answered: list[str] = []
+    stop = threading.Event()
+
+    def fan(worker: int) -> None:
+        with httpx.Client(base_url=process.url, timeout=10) as client:
+            for n in itertools.count():
+                if stop.is_set():
+                    return
+                user = f"load-{worker}-{n}"
+                fields = {**VALID_FIELDS, "phone": f"+1212{worker}{n:06d}"}
+                try:
+                    answer = client.post("/c1/entries", json={"fields": fields}, headers=auth(user))
+                except httpx.HTTPError:
+                    return  # the server has stopped listening
+                if answer.status_code == 201:
+                    answered.append(user)
+
+    threads = [threading.Thread(target=fan, args=(w,)) for w in range(6)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.0)
+    os.killpg(process.process.pid, signal.SIGTERM)
+    assert process.process.wait(timeout=30) == 0
+    stop.set()
+    for thread in threads:
+        thread.join()
+    assert len(answered) >= 20
+    store = SqliteStore(tmp_path / "data" / "entries.db")
+    try:
+        for user in answered:
+            assert store.get("c1", user) is not None, user
+        with store.database.reading() as conn:
+            assert conn.execute("SELECT count(*) FROM outbox WHERE lease_owner IS NOT NULL").fetchone()[0] == 0
+    finally:
+        store.close()
