@@ -164,7 +164,12 @@ class Database:
     @staticmethod
     def _migrate(conn: sqlite3.Connection) -> None:
         """Switches the file to WAL and applies the migrations it has not seen, once, under the write lock."""
-        conn.execute("PRAGMA journal_mode = WAL")  # persistent: stored in the file
+        # Persistent (stored in the file): set once. Setting it needs the file to itself and does not wait for it
+        # (SQLITE_BUSY at once), so processes opening a file already in WAL mode — every worker — only read it.
+        if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
+        if conn.execute("PRAGMA user_version").fetchone()[0] >= len(MIGRATIONS):
+            return  # up to date (the usual case): no write lock taken, none waited for
         conn.execute("BEGIN IMMEDIATE")
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]

@@ -6,6 +6,7 @@ import multiprocessing
 import sqlite3
 import stat
 import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -235,3 +236,22 @@ def test_a_file_of_schema_6_gains_waiting_and_its_attempts_start_over(tmp_path: 
         assert _rows(store.path, "PRAGMA user_version") == [(SCHEMA_VERSION,)] == [(10,)]
     finally:
         store.close()
+
+
+def test_opening_a_store_while_another_process_writes_neither_waits_nor_fails(tmp_path: Path) -> None:
+    """Every serve worker opens the file as the others write: an up-to-date file in WAL mode needs no lock to
+    open (setting the journal mode, or taking the write lock to look for migrations, failed or waited at start)."""
+    path = tmp_path / "entries.db"
+    SqliteStore(path).ping()  # made, migrated, in WAL mode
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # another process's write transaction
+    try:
+        started = time.monotonic()
+        opened = SqliteStore(path, busy_timeout=5.0)
+        opened.ping()
+        assert opened.get("c1", "u1") is None
+        assert time.monotonic() - started < 2.0
+        opened.close()
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
