@@ -354,12 +354,17 @@ def main() -> None:
         if args.mongo_fans:
             mongo_check(args.mongo_fans, report)
     finally:
-        print("\n".join(["", "=" * 100, f"eligibility benchmark — {os.cpu_count()} CPUs, SQLite", *report, "=" * 100]))
-        sys.stdout.flush()
-        if args.keep:
-            print(f"kept {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        finish("eligibility", report, work, keep=args.keep)
+
+
+def finish(name: str, report: list[str], work: Path, *, keep: bool) -> None:
+    """Prints the report of benchmark ``name``, then removes its working folder unless asked to keep it."""
+    print("\n".join(["", "=" * 100, f"{name} benchmark — {os.cpu_count()} CPUs, SQLite", *report, "=" * 100]))
+    sys.stdout.flush()
+    if keep:
+        print(f"kept {work}", file=sys.stderr)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

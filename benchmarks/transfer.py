@@ -22,10 +22,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import secrets
-import shutil
 import sys
 import tempfile
 import time
@@ -33,7 +31,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import attrs
-from eligibility import CAMPAIGN_ID, Report, campaign_doc, run_cli
+from eligibility import CAMPAIGN_ID, Report, campaign_doc, finish, run_cli
 from eligibility import fans as eligibility_fans
 from eligibility import preload as preload_entries
 from http_entries import base_env
@@ -176,12 +174,7 @@ def main() -> None:
             f"{'PASS' if again == {'modified': 0, 'scoring': 0} else 'FAIL'} (idempotent)"
         )
     finally:
-        print("\n".join(["", "=" * 100, f"transfer benchmark — {os.cpu_count()} CPUs, SQLite", *report, "=" * 100]))
-        sys.stdout.flush()
-        if args.keep:
-            print(f"kept {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        finish("transfer", report, work, keep=args.keep)
 
 
 if __name__ == "__main__":

@@ -65,10 +65,9 @@ class Replication:
         admin.require_supreme()
         results = [self._one(admin, index, item) for index, item in enumerate(saves)]
         results += [self._one(admin, index, item) for index, item in enumerate(deletions, start=len(saves))]
-        failed = sum(not r.ok for r in results)
-        counts = {"saved": len(saves), "deleted": len(deletions), "failed": failed}
-        counts["saved"] -= sum(not r.ok for r in results[: len(saves)])
-        counts["deleted"] -= sum(not r.ok for r in results[len(saves) :])
+        saved = sum(r.ok for r in results[: len(saves)])
+        deleted = sum(r.ok for r in results[len(saves) :])
+        counts = {"saved": saved, "deleted": deleted, "failed": len(results) - saved - deleted}
         self.audit.record(AuditRecord(self.clock.now(), admin.user_id, "entries.batch", None, {}, counts))
         return results
 
