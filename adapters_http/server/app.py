@@ -20,6 +20,7 @@ from adapters_http.server.errors import envelope, status_of
 from adapters_http.server.routes_admin import admin
 from adapters_http.server.routes_fan import fan
 from adapters_http.server.routes_ops import ops
+from adapters_http.server.routes_page import page
 from adapters_http.server.routes_scoring import scoring
 from adapters_http.server.routes_selection import selection
 from entrycore.errors import EntryError
@@ -110,6 +111,7 @@ def create_app(services: AppServices, config: HttpConfig) -> Flask:
     app.register_blueprint(scoring)
     app.register_blueprint(selection)
     app.register_blueprint(fan)
+    app.register_blueprint(page)
 
     app.wsgi_app = _Headers(app.wsgi_app, config.cors_origins)  # type: ignore[method-assign]
 

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, current_app
 from adapters_http.metrics import CONTENT_TYPE, exposition
 from adapters_http.server.context import config, json_response, services
 from adapters_http.server.openapi import document
+from adapters_http.server.routes_page import is_page
 from entrycore.errors import DependencyUnavailable
 from entrycore.timefmt import iso
 
@@ -35,5 +36,9 @@ def metrics() -> Any:
 
 @ops.get("/openapi.json")
 def openapi() -> Any:
-    routes = [(rule.rule, rule.endpoint, rule.methods or ()) for rule in current_app.url_map.iter_rules()]
+    routes = [
+        (rule.rule, rule.endpoint, rule.methods or ())
+        for rule in current_app.url_map.iter_rules()
+        if not is_page(rule.endpoint)  # the admin page's static files are not operations (API.md)
+    ]
     return json_response(document(config().version, routes))

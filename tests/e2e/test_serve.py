@@ -57,6 +57,18 @@ def test_register_and_read_back_over_http(server: ServeProcess) -> None:
         assert client.get("/heartbeat").json()["status"] == "ok"
 
 
+def test_the_admin_page_is_served_by_the_real_process(server: ServeProcess) -> None:
+    """API.md §5 through granian: the page and its script, no token; /admin leads to it."""
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        page = client.get("/admin/")
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert 'src="admin.js"' in page.text and "script-src 'self'" in page.headers["content-security-policy"]
+        script = client.get("/admin/admin.js")
+        assert script.status_code == 200 and "const ROUTES" in script.text
+        assert client.get("/admin").headers["location"] == "/admin/"
+        assert client.get("/admin/nothing.js").json()["code"] == "NOT_FOUND"
+
+
 def test_concurrent_first_posts_make_one_entry(server: ServeProcess) -> None:
     def post(_: int) -> int:
         with httpx.Client(base_url=server.url, timeout=20) as client:
