@@ -29,7 +29,7 @@ from adapters_mongo.outbox import ENTRY_ONLY, LIVE, MongoOutbox, appended, pendi
 from adapters_mongo.retries import MongoRetries
 from entrycore.errors import EntryExists, PhoneTaken, ReferralCodeTaken, StaleEntry
 from entrycore.model import Entry
-from entrycore.outbox import OutboxMessage
+from entrycore.outbox import OutboxMessage, RetryRequest
 from entrycore.retry_queues import DEFAULT_VISIBILITY, visibility_timeout
 from entrycore.timefmt import iso
 
@@ -152,6 +152,8 @@ class MongoStore(MongoOutbox, MongoAttempts, MongoRetries):
             if self._entries.update_one(key, update).matched_count == 0:
                 raise StaleEntry()
             self._attempts.delete_many({"campaignId": campaign_id, "userId": user_id})
+            # An erased entry's retry request (USR-003): its ids go too; a worker holding it finds no entry.
+            self._retries.delete_one({"_id": RetryRequest(campaign_id, user_id).to_document()})
         if not outbox:
             self.sweep_tombstones()  # nothing pending may be left to deliver
 

@@ -34,6 +34,7 @@ _UPDATE = (
 )  # date_created never changes (ENT-003): a write read before an erasure never lands on the fan's next entry
 _DELETE = "DELETE FROM entries WHERE campaign_id = ? AND user_id = ? AND version = ?"
 _FORGET_ATTEMPTS = "DELETE FROM attempts WHERE campaign_id = ? AND user_id = ?"
+_FORGET_RETRY = "DELETE FROM retry_queue WHERE campaign_id = ? AND user_id = ?"  # an erased entry's ids (USR-003)
 _ADD_INVITE = "INSERT OR IGNORE INTO invites (campaign_id, value) VALUES (?, ?)"
 _HAS_INVITE = "SELECT 1 FROM invites WHERE campaign_id = ? AND value = ?"
 
@@ -117,6 +118,7 @@ class SqliteStore(SqliteOutbox, SqliteRetries):
             if conn.execute(_DELETE, (campaign_id, user_id, expected_version)).rowcount == 0:
                 raise StaleEntry()
             conn.execute(_FORGET_ATTEMPTS, (campaign_id, user_id))
+            conn.execute(_FORGET_RETRY, (campaign_id, user_id))  # a worker holding it finds no entry: acknowledged
             insert_messages(conn, outbox)  # the entry's pending messages stay, ahead of these
 
         self._db.write(delete)

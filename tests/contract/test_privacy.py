@@ -14,7 +14,7 @@ import pytest
 from entrycore.caller import Caller
 from entrycore.errors import BadRequest, Forbidden, StaleEntry
 from entrycore.events import event
-from entrycore.outbox import OutboxMessage
+from entrycore.outbox import OutboxMessage, RetryRequest
 from entrycore.scoring import ScoreRow
 from entrycore.usecases.privacy import Privacy
 from tests.builders import campaign
@@ -112,11 +112,12 @@ def raw_rows(stores: SelectionStores, user_id: str) -> int:
         with stores.entries.database.reading() as conn:  # type: ignore[attr-defined]
             return sum(
                 conn.execute(f"SELECT count(*) FROM {table} WHERE user_id = ?", (user_id,)).fetchone()[0]
-                for table in ("entries", "scoring", "attempts")
+                for table in ("entries", "scoring", "attempts", "retry_queue")
             )
     if stores.kind == "mongomock":
         database = stores.entries.database  # type: ignore[attr-defined]
-        return sum(database[name].count_documents({"userId": user_id}) for name in ("entries", "scoring", "attempts"))
+        kept = sum(database[name].count_documents({"userId": user_id}) for name in ("entries", "scoring", "attempts"))
+        return kept + int(database["retry_queue"].count_documents({"_id.userId": user_id}))
     return 0
 
 
@@ -128,9 +129,16 @@ def test_USR_003_erases_entries_records_and_phones_and_publishes_deletions(selec
     stores.entries.create(an_entry("c1", "u2", phone="+12125550103", confirmed=True))
     stores.scoring.upsert_scores("c1", [ScoreRow(0, phone, 80.0), ScoreRow(1, "+12125550103", 70.0)], [0.1, 0.2])
     stores.entries.record_failed_attempt("c1", "u1", clock.now())  # type: ignore[attr-defined]
+    queue = stores.entries if stores.kind != "fake" else None  # the store-kept retry queue (PUB-005)
+    if queue is not None:
+        queue.enqueue([RetryRequest("c1", "u1"), RetryRequest("c2", "u1"), RetryRequest("c1", "u2")])  # type: ignore[attr-defined]
+        assert raw_rows(stores, "u1") == 2 + 1 + 1 + 2  # what the erasure must leave nothing of
     service = eraser(stores, audit, clock)
 
     assert service.delete_user(ADMIN, "u1") == {"entries": 2, "scoring": 1}
+    if queue is not None:  # the fan's retry requests went with the entries; the other fan's stays
+        received = queue.receive(10, 0)  # type: ignore[attr-defined]
+        assert [request for _, request in received] == [RetryRequest("c1", "u2")]
 
     assert stores.entries.get("c1", "u1") is None
     assert stores.entries.get("c2", "u1") is None
