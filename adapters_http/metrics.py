@@ -9,6 +9,7 @@ values are this process's. The outbox gauges are read from the datastore at each
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -44,6 +45,38 @@ DELIVERIES = Histogram(
     ["channel"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 15.0, 60.0, 300.0, 3600.0),
 )
+
+
+_log = logging.getLogger("entry_service.metrics")
+_failed: set[str] = set()  # the kinds of failure logged already (once each per process)
+
+
+def count_registration(outcome: str) -> None:
+    _safely(lambda: REGISTRATIONS.labels(outcome).inc())
+
+
+def observe_request(route: str, method: str, status: str, seconds: float) -> None:
+    _safely(lambda: REQUESTS.labels(route, method, status).observe(seconds))
+
+
+def observe_dependency(dependency: str, outcome: str, seconds: float) -> None:
+    _safely(lambda: DEPENDENCY_CALLS.labels(dependency, outcome).observe(seconds))
+
+
+def observe_delivery(channel: str, seconds: float) -> None:
+    _safely(lambda: DELIVERIES.labels(channel).observe(seconds))
+
+
+def _safely(update: Callable[[], None]) -> None:
+    """Metrics are best effort: a failure to record one (serve's metrics folder removed, a full disk) is logged
+    once per kind and never fails the request, the dependency call or the delivery that was measured."""
+    try:
+        update()
+    except Exception as err:  # whatever the metrics library raises, the work it measured stands
+        kind = type(err).__name__
+        if kind not in _failed:
+            _failed.add(kind)
+            _log.warning("metrics not recorded: %s: %s", kind, err)
 
 
 class _OutboxCollector(Collector):
@@ -82,7 +115,11 @@ def exposition(outbox_status: Callable[[], Mapping[str, Any]]) -> bytes:
     """The text of ``GET /metrics``: every worker's metrics (multiprocess mode) or this process's, and the
     outbox gauges."""
     registry = CollectorRegistry()
-    if os.environ.get(MULTIPROCESS_DIR):
+    folder = os.environ.get(MULTIPROCESS_DIR)
+    if folder:
+        # Removed under a running serve (a cleanup): made again, so that the workers' next files land in it; the
+        # answer then sums what is there.
+        Path(folder).mkdir(mode=0o700, parents=True, exist_ok=True)
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:
         for metric in (REQUESTS, REGISTRATIONS, DEPENDENCY_CALLS, DELIVERIES):

@@ -7,7 +7,7 @@ import threading
 
 import attrs
 
-from adapters_http.metrics import DELIVERIES
+from adapters_http.metrics import observe_delivery
 from entrycore.usecases.relay import Relay
 
 log = logging.getLogger("entry_service.relay")
@@ -43,6 +43,6 @@ class RelayThread:
                 self._stop.wait(2.0)
                 continue
             for channel, seconds in report.delivery_ages:
-                DELIVERIES.labels(channel).observe(seconds)
+                observe_delivery(channel, seconds)
             if not self._relay.keep_going(report):
                 self._stop.wait(self._interval)

@@ -11,7 +11,7 @@ from urllib.parse import quote
 import httpx
 
 from adapters_http.clients.breaker import CLOSED, Breaker
-from adapters_http.metrics import DEPENDENCY_CALLS
+from adapters_http.metrics import observe_dependency
 from entrycore.errors import DependencyUnavailable
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ class JsonService:
         nor does an answer the client then finds malformed (it cost no time)."""
         ticket = self.breaker.admit()
         if ticket is None:
-            DEPENDENCY_CALLS.labels(self.name, "skipped").observe(0.0)
+            observe_dependency(self.name, "skipped", 0.0)
             raise DependencyUnavailable(f"{self.name} is unavailable (circuit open).")
         failure: str | None = "no answer"  # until the call says otherwise; settled exactly once, below
         started = time.perf_counter()
@@ -99,7 +99,7 @@ class JsonService:
             raise
         finally:
             outcome = "success" if failure is None else "failure"
-            DEPENDENCY_CALLS.labels(self.name, outcome).observe(time.perf_counter() - started)
+            observe_dependency(self.name, outcome, time.perf_counter() - started)
             if failure is None:
                 self.breaker.succeeded(ticket)
             else:

@@ -14,7 +14,7 @@ from flask.globals import request_ctx
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter, ValidationError
 
-from adapters_http.metrics import REQUESTS
+from adapters_http.metrics import observe_request
 from adapters_http.server.context import CORRELATION_KEY, AppServices, HttpConfig, json_response
 from adapters_http.server.errors import envelope, status_of
 from adapters_http.server.routes_admin import admin
@@ -177,6 +177,4 @@ class _Headers:
             return self._app(environ, respond)
         finally:
             status = answered[-1].split(" ", 1)[0] if answered else "500"
-            REQUESTS.labels(_route(environ), environ.get("REQUEST_METHOD", ""), status).observe(
-                time.perf_counter() - started
-            )
+            observe_request(_route(environ), environ.get("REQUEST_METHOD", ""), status, time.perf_counter() - started)

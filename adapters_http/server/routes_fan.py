@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from adapters_http.metrics import REGISTRATIONS
+from adapters_http.metrics import count_registration
 from adapters_http.server.bodies import ConfirmBody, EntryBody
 from adapters_http.server.context import json_response, services
 from adapters_http.server.requests import body_as, caller, raw_body
@@ -36,7 +36,7 @@ def post_entry(campaignId: str) -> Any:
     body = body_as(EntryBody, raw_body())
     submission = Submission(body.fields, body.locale, body.referralCode, body.inviteCode)
     entry, is_new = services().registrations.register(who, campaignId, submission)
-    REGISTRATIONS.labels("created" if is_new else "updated").inc()
+    count_registration("created" if is_new else "updated")
     return json_response({**_view(who, entry), "isNew": is_new}, 201 if is_new else 200)
 
 
@@ -53,7 +53,7 @@ def confirm_phone(campaignId: str) -> Any:
     who = caller()
     body = body_as(ConfirmBody, raw_body())
     confirmed = services().phones.confirm_phone(who, campaignId, body.phoneJwt)
-    REGISTRATIONS.labels("confirmed").inc()
+    count_registration("confirmed")
     return json_response(_view(who, confirmed))
 
 
