@@ -73,6 +73,8 @@ class TokenVerifier:
             )
         except (jwt.PyJWTError, ValueError, TypeError):
             raise Unauthorized("The bearer token is invalid or expired.") from None
+        if any(name in claims and not _numeric_date(claims[name]) for name in ("exp", "iat", "nbf")):
+            raise Unauthorized("The bearer token is invalid or expired.")  # pyjwt reads "1796…" as a number
         subject = claims.get("sub", claims.get("userId"))
         if not isinstance(subject, str) or not 1 <= len(subject) <= MAX_SUBJECT or not subject.isprintable():
             # A user id travels into keys, headers and partition keys: no control characters, no lone
@@ -83,3 +85,8 @@ class TokenVerifier:
             self._verified.clear()  # crude but O(1) and thread-safe; refills from live traffic
         self._verified[token] = (subject, supreme, float(claims["exp"]))
         return subject, supreme
+
+
+def _numeric_date(value: object) -> bool:
+    """A JWT time claim is a JSON number (RFC 7519 §2 NumericDate): not a string of digits, not a boolean."""
+    return isinstance(value, int | float) and not isinstance(value, bool)

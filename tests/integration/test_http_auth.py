@@ -8,6 +8,7 @@ import json
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 import jwt
 import pytest
@@ -51,6 +52,30 @@ def test_alg_none_expired_wrong_secret_and_missing_exp_are_refused(api: Api) -> 
     hs512 = jwt.encode({"sub": "u1", "exp": now + 60}, SECRET, algorithm="HS512")
     for token in (none_token, expired, wrong, no_exp, no_sub, hs512):
         assert_error(_bearer(api, token), 401, "UNAUTHORIZED")
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"exp": "{later}"},  # a NumericDate is a JSON number (RFC 7519 §2), not a string of digits
+        {"exp": True},
+        {"exp": None},
+        {"exp": ["{later}"]},
+        {"exp": "{later}", "iat": "{now}"},
+        {"iat": "{now}"},
+        {"nbf": "{now}"},
+    ],
+)
+def test_time_claims_that_are_not_numbers_are_refused(api: Api, claims: dict[str, Any]) -> None:
+    now = int(time.time())
+
+    def value(v: Any) -> Any:
+        if isinstance(v, list):
+            return [value(x) for x in v]
+        return v.format(now=now, later=now + 600) if isinstance(v, str) else v
+
+    body = {"sub": "u1", "exp": now + 600, **{k: value(v) for k, v in claims.items()}}
+    assert_error(_bearer(api, jwt.encode(body, SECRET, algorithm="HS256")), 401, "UNAUTHORIZED")
 
 
 def test_authentication_happens_before_the_body_is_read(api: Api) -> None:
