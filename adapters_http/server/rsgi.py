@@ -150,7 +150,9 @@ def _environ(scope: Any, body: bytes) -> dict[str, Any]:
     environ: dict[str, Any] = {
         "REQUEST_METHOD": scope.method,
         "SCRIPT_NAME": "",
-        "PATH_INFO": scope.path,
+        # PEP 3333: the path's bytes as a latin-1 string (Werkzeug reads them back as UTF-8); granian gives the
+        # percent-decoded text, so a non-ASCII id would otherwise be read twice decoded (U+FFFD).
+        "PATH_INFO": scope.path.encode("utf-8", "surrogateescape").decode("latin-1"),
         "QUERY_STRING": scope.query_string,
         "SERVER_NAME": server_host,
         "SERVER_PORT": server_port,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import shutil
 import signal
 import socket
 import stat
@@ -69,6 +70,21 @@ def test_the_admin_page_is_served_by_the_real_process(server: ServeProcess) -> N
         assert client.get("/admin/nothing.js").json()["code"] == "NOT_FOUND"
 
 
+def test_paths_outside_ascii_reach_the_routes_as_sent(server: ServeProcess) -> None:
+    """PEP 3333: PATH_INFO carries the path's bytes as latin-1, which Werkzeug reads back as UTF-8; a user id or
+    campaign id with an accent is the same id in the path as in the token (it was mangled into U+FFFD)."""
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        created = client.post("/c1/entries", json={"fields": VALID_FIELDS}, headers=auth("josé-ñ"))
+        assert created.status_code == 201, created.text
+        mine = client.get("/users/josé-ñ/entries", headers=auth("josé-ñ"))  # httpx sends %C3%A9…
+        assert mine.status_code == 200, mine.text
+        assert [e["userId"] for e in mine.json()["entries"]] == ["josé-ñ"]
+        missing = client.get("/café/entries", headers=auth("josé-ñ"))
+        assert missing.status_code == 404 and "café" in missing.json()["message"], missing.text
+        invalid = client.get("/caf%FF/entries", headers=auth("josé-ñ"))  # not UTF-8: an unknown campaign, no 500
+        assert invalid.status_code == 404, invalid.text
+
+
 def test_concurrent_first_posts_make_one_entry(server: ServeProcess) -> None:
     def post(_: int) -> int:
         with httpx.Client(base_url=server.url, timeout=20) as client:
@@ -79,6 +95,24 @@ def test_concurrent_first_posts_make_one_entry(server: ServeProcess) -> None:
     assert sorted(statuses) == [200] * 15 + [201]
     entries = httpx.get(f"{server.url}/users/racer/entries", headers=auth("racer"), timeout=10).json()["entries"]
     assert len(entries) == 1
+
+
+def test_a_lost_metrics_folder_never_fails_a_request(tmp_path: Path) -> None:
+    """Metrics are best effort: with serve's metrics folder gone (a cleanup, a full disk), registrations are still
+    stored and answered, and /metrics still answers."""
+    process = ServeProcess(tmp_path).start()
+    try:
+        shutil.rmtree(tmp_path / "data" / "metrics")
+        with httpx.Client(base_url=process.url, timeout=10) as client:
+            for k in range(4):  # both workers, each at its first counter and histogram
+                created = client.post("/c1/entries", json={"fields": VALID_FIELDS}, headers=auth(f"m-{k}"))
+                assert created.status_code == 201, created.text
+                assert created.json()["userId"] == f"m-{k}"
+            assert client.get("/metrics").status_code == 200
+            assert len(client.get("/users/m-0/entries", headers=auth("m-0")).json()["entries"]) == 1
+    finally:
+        process.stop()
+    assert "metrics not recorded" in process.log.read_text()
 
 
 def test_data_folder_is_private(server: ServeProcess) -> None:
