@@ -60,10 +60,11 @@ _TRANSFER = (
     " FROM json_each(:moves) AS move"
     " WHERE entries.rowid = move.value ->> '$[0]' AND entries.markets = move.value ->> '$[1]'"
     " AND entries.campaign_id = :campaign"
+    # What the events need of the moved document, in one parse of it: [locale, dateCreated, fraud, fields].
     " RETURNING entries.rowid, user_id, phone, phone_confirmed,"
-    " json_extract(doc, '$.fields'), json_extract(doc, '$.locale'), json_extract(doc, '$.dateCreated'),"
-    " json_extract(doc, '$.fraud')"
+    " json_extract(doc, '$.locale', '$.dateCreated', '$.fraud', '$.fields')"
 )
+_DECODER = json.JSONDecoder()
 _TRANSFER_CHUNK = 10_000  # entries per write transaction (about 0.5 s): fans' writes go between them
 
 
@@ -107,13 +108,17 @@ class SqliteSelection:
             found.sort()  # in row order: each page of the table is rewritten once, not once per row on it
             return found
 
-        def move_chunk(conn: sqlite3.Connection, scanned: list[tuple[int, str]], scan: int) -> int:
-            lists = {}  # rowid -> its ranked markets after the transfer
-            for row, markets in scanned:
+        outcomes: dict[str, list[str] | None] = {}  # ranked list (JSON text) -> after the transfer; few distinct
+
+        def after(markets: str) -> list[str] | None:
+            if markets not in outcomes:
                 ranked = tuple(json.loads(markets))
                 moved = transfer(ranked, move.source, move.target)
-                if moved != ranked:  # else the text only mentioned it
-                    lists[row] = list(moved)
+                outcomes[markets] = list(moved) if moved != ranked else None  # None: the text only mentioned it
+            return outcomes[markets]
+
+        def move_chunk(conn: sqlite3.Connection, scanned: list[tuple[int, str]], scan: int) -> int:
+            lists = {row: moved for row, markets in scanned if (moved := after(markets)) is not None}
             moves = json.dumps([[row, markets, lists[row]] for row, markets in scanned if row in lists])
             rows = conn.execute(update, {**params, "moves": moves}).fetchall()
             insert_bodies(conn, [event_of(row, lists[row[0]], scan) for row in rows])
@@ -172,7 +177,13 @@ def _transfer_events(move: MarketTransfer) -> Callable[[tuple[Any, ...], list[st
     ranks: dict[tuple[str, ...], str] = {}  # the few distinct ranked lists, written once each
 
     def make(row: tuple[Any, ...], markets: list[str], scan: int) -> tuple[str, ...]:
-        rowid, user_id, phone, confirmed, fields, locale, created, fraud = row
+        rowid, user_id, phone, confirmed, extracted = row
+        # [locale, dateCreated, fraud, fields] as SQLite wrote them: the two strings read, fraud and fields kept
+        # as the JSON text they are (fields last: whatever it holds, it ends where the array does).
+        locale, end = _DECODER.raw_decode(extracted, 1)
+        created, end = _DECODER.raw_decode(extracted, end + 1)
+        _, fraud_end = _DECODER.raw_decode(extracted, end + 1)
+        fraud, fields = extracted[end + 1 : fraud_end], extracted[fraud_end + 1 : -1]
         event_id = move.event_id(rowid if scan == 0 else f"{rowid}.{scan}")  # moved again by a later scan
         key = f"{move.campaign_id}:{phone or user_id}"  # entrycore.outbox.partition_key
         ranked = ranks.get(tuple(markets))
@@ -182,7 +193,7 @@ def _transfer_events(move: MarketTransfer) -> Callable[[tuple[Any, ...], list[st
             f'{{"eventId":{_quote(event_id)},{head}"partitionKey":{_quote(key)},{about}"userId":{_quote(user_id)},'
             f'"fields":{fields},"markets":{ranked},"phoneConfirmed":{"true" if confirmed else "false"},'
             f'"locale":{_quote(locale)},"dateCreated":{_quote(created)},"dateUpdated":{at}}},'
-            f'"fraud":{fraud or "null"}}}'
+            f'"fraud":{fraud}}}'
         )
         return (event_id, EVENT, move.campaign_id, user_id, key, body, at_text)
 
