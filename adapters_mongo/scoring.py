@@ -10,15 +10,17 @@ markets, added up here.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
+from pymongo.errors import DuplicateKeyError
 
 from adapters_mongo.errors import unavailable
 from adapters_mongo.outbox import ENTRY_ONLY, LIVE
 from adapters_mongo.transfers import scoring_pipeline
 from entrycore.eligibility import MAX_RANKS, EligibilityCounts, EligibilityCriteria, counts_of_groups
+from entrycore.errors import DependencyUnavailable
 from entrycore.markets import MarketTransfer
 from entrycore.model import Entry
 from entrycore.scoring import (
@@ -35,6 +37,8 @@ from entrycore.scoring import (
 _BY_SCORE = [("score", DESCENDING), ("userId", ASCENDING)]
 _BY_RANDOM = [("randomScore", ASCENDING), ("userId", ASCENDING)]
 _STREAM_BATCH = 1_000
+_REWRITES = 16  # conditional rewrites of a record before giving up (other admin writes kept changing it)
+_IN_CHUNK = 1_000  # values per $in of a tag
 
 
 class MongoScoring:
@@ -57,52 +61,114 @@ class MongoScoring:
                     {"campaignId": campaign_id, "phone": {"$in": phones}, "phoneConfirmed": True, **LIVE}, ENTRY_ONLY
                 )
             }
-            users = sorted({entry.user_id for entry in holders.values()})
-            records = {
-                doc["userId"]: _record(doc)
-                for doc in self._scoring.find({"campaignId": campaign_id, "userId": {"$in": users}})
-            }
-            outcomes, writes = [], {}
-            for row, drawn in zip(rows, random_scores, strict=True):
-                entry = holders.get(row.phone)
-                if entry is None:
-                    outcomes.append(NO_CONFIRMED_ENTRY)
+        outcomes = [NO_CONFIRMED_ENTRY] * len(rows)
+        rows_of: dict[str, list[int]] = {}  # user id -> its rows, in upload order
+        facts = {}
+        for index, row in enumerate(rows):
+            entry = holders.get(row.phone)
+            if entry is not None:
+                rows_of.setdefault(entry.user_id, []).append(index)
+                facts[entry.user_id] = EntryFacts.of(entry)
+
+        def merged(user_id: str, existing: ScoringRecord | None, entry: EntryFacts | None) -> ScoringRecord | None:
+            record = existing
+            for index in rows_of[user_id]:
+                if entry is None or entry.phone != rows[index].phone:  # unconfirmed or changed meanwhile
+                    outcomes[index] = NO_CONFIRMED_ENTRY
                     continue
-                existing = records.get(entry.user_id)
-                records[entry.user_id] = writes[entry.user_id] = merge(existing, row, EntryFacts.of(entry), drawn)
-                outcomes.append(INSERTED if existing is None else UPDATED)
-            for user_id, record in writes.items():  # one write per record: mongomock's bulk_write lags pymongo's
-                self._scoring.replace_one(
-                    {"campaignId": campaign_id, "userId": user_id}, _document(record), upsert=True
-                )
+                outcomes[index] = INSERTED if record is None else UPDATED
+                record = merge(record, rows[index], entry, random_scores[index])
+            return record
+
+        self._rewrite(campaign_id, facts, merged, insert=True)
         return outcomes
 
     def copy_entries(self, campaign_id: str, entries: Sequence[EntryFacts]) -> int:
-        by_user = {facts.user_id: facts for facts in entries}
-        copied = 0
+        def copied(_: str, existing: ScoringRecord | None, entry: EntryFacts | None) -> ScoringRecord | None:
+            return None if existing is None or entry is None else refreshed(existing, entry)
+
+        return self._rewrite(campaign_id, {facts.user_id: facts for facts in entries}, copied, insert=False)
+
+    def _rewrite(
+        self,
+        campaign_id: str,
+        facts: Mapping[str, EntryFacts],
+        change: Callable[[str, ScoringRecord | None, EntryFacts | None], ScoringRecord | None],
+        *,
+        insert: bool,
+    ) -> int:
+        """Read-modify-write of the records of these users (``facts``: their entries as the caller read them),
+        each write conditional on the record's revision (``rev``) as read: a record another admin write changed
+        meanwhile (a tag, a flip, a transfer, codes, a block, another upload) is read again with its entry, and
+        changed again, never overwritten with what was read before. ``change`` gives the new record from the
+        stored one and the entry's facts (None: no phone-confirmed entry any more); None leaves the record.
+        ``insert`` creates records that do not exist. Returns how many records were written."""
+        pending, written = sorted(facts), 0
+        for attempt in range(_REWRITES):
+            if not pending:
+                return written
+            with unavailable():
+                found = {
+                    doc["userId"]: doc
+                    for doc in self._scoring.find({"campaignId": campaign_id, "userId": {"$in": pending}})
+                }
+                if attempt:  # the entries too: what changed the record may have changed its entry first
+                    query = {"campaignId": campaign_id, "userId": {"$in": pending}, "phoneConfirmed": True, **LIVE}
+                    facts = {
+                        doc["userId"]: EntryFacts.of(Entry.from_document(doc))
+                        for doc in self._entries.find(query, ENTRY_ONLY)
+                    }
+            missed = []
+            for user_id in pending:
+                doc = found.get(user_id)
+                if doc is None and not insert:
+                    continue
+                record = change(user_id, None if doc is None else _record(doc), facts.get(user_id))
+                if record is None:
+                    continue
+                if self._write(campaign_id, record, None if doc is None else doc.get("rev", 0)):
+                    written += 1
+                else:
+                    missed.append(user_id)
+            pending = missed
+        if pending:
+            raise DependencyUnavailable("Scoring records kept changing under this write; try again.")
+        return written
+
+    def _write(self, campaign_id: str, record: ScoringRecord, rev: int | None) -> bool:
+        """Writes ``record`` if its stored revision is still ``rev`` (None: it must not exist yet); False if not."""
+        key = {"campaignId": campaign_id, "userId": record.user_id}
+        doc = {**_document(record), "rev": (rev or 0) + 1}
         with unavailable():
-            found = list(self._scoring.find({"campaignId": campaign_id, "userId": {"$in": sorted(by_user)}}))
-            for doc in found:
-                record = refreshed(_record(doc), by_user[doc["userId"]])
-                key = {"campaignId": campaign_id, "userId": record.user_id}
-                self._scoring.replace_one(key, _document(record))
-                copied += 1
-        return copied
+            if rev is None:
+                try:
+                    self._scoring.insert_one(doc)
+                except DuplicateKeyError:  # another upload created it meanwhile
+                    return False
+                return True
+            # a record written before revisions existed has none: "rev": 0 is "rev" missing
+            current = {"$in": [0, None]} if rev == 0 else rev
+            return bool(self._scoring.replace_one({**key, "rev": current}, doc).matched_count)
 
     def tag(self, campaign_id: str, tag: str, by: str, values: Sequence[str]) -> int:
         field = {"phone": "phone", "userId": "userId"}[by]
+        wanted = sorted(set(values))
+        matched = 0
         with unavailable():
-            result = self._scoring.update_many(
-                {"campaignId": campaign_id, field: {"$in": sorted(set(values))}},
-                {"$addToSet": {"tagged": tag}, "$pull": {"untagged": tag}},
-            )
-        return int(result.matched_count)
+            for start in range(0, len(wanted), _IN_CHUNK):  # a bounded $in: 10,000 long values exceed 16 MB of BSON
+                result = self._scoring.update_many(
+                    {"campaignId": campaign_id, field: {"$in": wanted[start : start + _IN_CHUNK]}},
+                    {"$addToSet": {"tagged": tag}, "$pull": {"untagged": tag}, "$inc": {"rev": 1}},
+                )
+                matched += int(result.matched_count)
+        return matched
 
     def flip_verdicts(self, campaign_id: str, tag: str, mode: str) -> int:
         carrying = tag if mode == "exclude" else {"$ne": tag}
         with unavailable():
             result = self._scoring.update_many(
-                {"campaignId": campaign_id, "verdict": True, "tagged": carrying}, {"$set": {"verdict": False}}
+                {"campaignId": campaign_id, "verdict": True, "tagged": carrying},
+                {"$set": {"verdict": False}, "$inc": {"rev": 1}},
             )
         return int(result.modified_count)
 

@@ -1,0 +1,139 @@
+"""Scoring records written by several admin operations at once (SPEC SCR-001, SCR-006…008): an upload, a copy of
+codes and blocks, a tag, a flip or a transfer landing between another write's read and its write is never
+overwritten with what was read before it — a blocked or selected fan never becomes selectable again.
+
+SQLite runs each of these writes in one transaction, so nothing can land in between; MongoDB reads, then writes
+each record conditionally on its revision, and these tests put the other write exactly in that gap."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+from entrycore.markets import MarketTransfer
+from entrycore.model import AssignedCode, Review
+from entrycore.scoring import EntryFacts, ScoreRow
+from tests.builders import campaign
+from tests.contract.conftest import SelectionStores, open_selection_stores
+from tests.contract.entries import T0, an_entry
+
+PHONE = "+12125550001"
+
+
+class _Interleaved:
+    """The scoring collection, running ``competing`` once, right after the first read of records."""
+
+    def __init__(self, collection: Any, competing: Callable[[], Any]) -> None:
+        self._collection = collection
+        self._competing: Callable[[], Any] | None = competing
+
+    def find(self, *args: Any, **kwargs: Any) -> list[Any]:
+        found = list(self._collection.find(*args, **kwargs))
+        competing, self._competing = self._competing, None
+        if competing is not None:
+            competing()
+        return found
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._collection, name)
+
+
+@pytest.fixture
+def stores(tmp_path: Path) -> Iterator[SelectionStores]:
+    with open_selection_stores("mongomock", tmp_path) as opened:
+        opened.entries.create(an_entry("c1", "u1", phone=PHONE, confirmed=True))  # ranks nyc, bos
+        opened.scoring.upsert_scores("c1", [ScoreRow(0, PHONE, 10.0)], [0.5])
+        yield opened
+
+
+def between(stores: SelectionStores, competing: Callable[[], Any], write: Callable[[], Any]) -> Any:
+    """Runs ``write`` with ``competing`` landing between its read and its write."""
+    scoring: Any = stores.scoring
+    plain = scoring._scoring
+    scoring._scoring = _Interleaved(plain, competing)
+    try:
+        return write()
+    finally:
+        scoring._scoring = plain
+
+
+def changed_entry(stores: SelectionStores, **changes: Any) -> Callable[[], None]:
+    """An admin write as the use cases make it: the entry first, then its record copied from it."""
+
+    def write() -> None:
+        entry = stores.entries.get("c1", "u1")
+        assert entry is not None
+        changed = attrs.evolve(entry, version=entry.version + 1, **changes)
+        stores.entries.replace(changed, entry.version, [])
+        stores.scoring.copy_entries("c1", [EntryFacts.of(changed)])
+
+    return write
+
+
+def test_a_block_landing_during_an_upload_stays(stores: SelectionStores) -> None:
+    outcome = between(
+        stores,
+        changed_entry(stores, review=Review(True, T0)),
+        lambda: stores.scoring.upsert_scores("c1", [ScoreRow(0, PHONE, 99.0)], [0.9]),
+    )
+    assert outcome == ["updated"]
+    record = stores.scoring.scoring_record("c1", "u1")
+    assert record is not None and record.blocked and record.score == 99.0
+
+
+def test_codes_landing_during_an_upload_stay(stores: SelectionStores) -> None:
+    code = AssignedCode("PRESALE-1", "cfg", T0, None, None, T0)
+    between(
+        stores,
+        changed_entry(stores, codes=(code,)),
+        lambda: stores.scoring.upsert_scores("c1", [ScoreRow(0, PHONE, 99.0)], [0.9]),
+    )
+    record = stores.scoring.scoring_record("c1", "u1")
+    assert record is not None and record.codes == (("PRESALE-1", "cfg"),) and record.score == 99.0
+
+
+def test_a_tag_and_a_flip_landing_during_an_upload_stay(stores: SelectionStores) -> None:
+    def tag_and_flip() -> None:
+        stores.scoring.tag("c1", "bot", "phone", [PHONE])
+        stores.scoring.flip_verdicts("c1", "bot", "exclude")
+
+    between(stores, tag_and_flip, lambda: stores.scoring.upsert_scores("c1", [ScoreRow(0, PHONE, 99.0)], [0.9]))
+    record = stores.scoring.scoring_record("c1", "u1")
+    assert record is not None and record.tags == {"bot": True} and record.score == 99.0
+    assert record.verdict is True  # the upload wrote after the flip, and a row's verdict defaults to true (SCR-001)
+
+
+def test_a_transfer_landing_during_a_block_stays(stores: SelectionStores) -> None:
+    move = MarketTransfer.of(campaign(), "nyc", "phl", datetime(2026, 12, 1, tzinfo=UTC), "x")
+    entry = stores.entries.get("c1", "u1")
+    assert entry is not None
+    blocked = attrs.evolve(entry, version=entry.version + 1, review=Review(True, T0))
+    stores.entries.replace(blocked, entry.version, [])  # the block's entry write; its copy is interleaved
+
+    def transfer() -> None:
+        stores.views.transfer_entries(move)
+        stores.scoring.transfer_records(move)
+
+    between(stores, transfer, lambda: stores.scoring.copy_entries("c1", [EntryFacts.of(blocked)]))
+    record = stores.scoring.scoring_record("c1", "u1")
+    assert record is not None and record.blocked
+    assert record.markets == ("phl", "bos")
+
+
+def test_an_upload_creating_a_record_another_upload_created_meanwhile_updates_it(
+    stores: SelectionStores,
+) -> None:
+    stores.scoring.delete_records("u1", "c1")
+    outcome = between(
+        stores,
+        lambda: stores.scoring.upsert_scores("c1", [ScoreRow(0, PHONE, 50.0, tags={"vip": True})], [0.1]),
+        lambda: stores.scoring.upsert_scores("c1", [ScoreRow(0, PHONE, 60.0)], [0.2]),
+    )
+    assert outcome == ["updated"]  # the other upload inserted it first
+    record = stores.scoring.scoring_record("c1", "u1")
+    assert record is not None and record.score == 60.0 and record.tags == {"vip": True}
