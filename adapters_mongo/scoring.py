@@ -63,12 +63,10 @@ class MongoScoring:
             }
         outcomes = [NO_CONFIRMED_ENTRY] * len(rows)
         rows_of: dict[str, list[int]] = {}  # user id -> its rows, in upload order
-        facts = {}
         for index, row in enumerate(rows):
             entry = holders.get(row.phone)
             if entry is not None:
                 rows_of.setdefault(entry.user_id, []).append(index)
-                facts[entry.user_id] = EntryFacts.of(entry)
 
         def merged(user_id: str, existing: ScoringRecord | None, entry: EntryFacts | None) -> ScoringRecord | None:
             record = existing
@@ -80,31 +78,33 @@ class MongoScoring:
                 record = merge(record, rows[index], entry, random_scores[index])
             return record
 
-        self._rewrite(campaign_id, facts, merged, insert=True)
+        self._rewrite(campaign_id, sorted(rows_of), merged, insert=True)
         return outcomes
 
-    def copy_entries(self, campaign_id: str, entries: Sequence[EntryFacts]) -> int:
+    def copy_entries(self, campaign_id: str, user_ids: Sequence[str]) -> int:
         def copied(_: str, existing: ScoringRecord | None, entry: EntryFacts | None) -> ScoringRecord | None:
             return None if existing is None or entry is None else refreshed(existing, entry)
 
-        return self._rewrite(campaign_id, {facts.user_id: facts for facts in entries}, copied, insert=False)
+        return self._rewrite(campaign_id, sorted(set(user_ids)), copied, insert=False)
 
     def _rewrite(
         self,
         campaign_id: str,
-        facts: Mapping[str, EntryFacts],
+        user_ids: Sequence[str],
         change: Callable[[str, ScoringRecord | None, EntryFacts | None], ScoringRecord | None],
         *,
         insert: bool,
     ) -> int:
-        """Read-modify-write of the records of these users (``facts``: their entries as the caller read them),
-        each write conditional on the record's revision (``rev``) as read: a record another admin write changed
-        meanwhile (a tag, a flip, a transfer, codes, a block, another upload) is read again with its entry, and
-        changed again, never overwritten with what was read before. ``change`` gives the new record from the
-        stored one and the entry's facts (None: no phone-confirmed entry any more); None leaves the record.
-        ``insert`` creates records that do not exist. Returns how many records were written."""
-        pending, written = sorted(facts), 0
-        for attempt in range(_REWRITES):
+        """Read-modify-write of these users' records, each from the record and its entry as they are now (the
+        entry's facts are copied from the entry read here, never from what a caller read earlier: two admin writes
+        of one entry, codes and a block, may finish in either order). Each write is conditional on the record's
+        revision (``rev``) as read: a record another admin write changed meanwhile (a tag, a flip, a transfer, a
+        copy, another upload) is read again with its entry and changed again, never overwritten with what was
+        read before. ``change`` gives the new record from the stored one and the facts of the entry (None: there
+        is none; for ``insert``, none with a confirmed phone); None leaves the record. ``insert`` creates records
+        that do not exist. Returns how many records were written."""
+        pending, written = list(user_ids), 0
+        for _ in range(_REWRITES):
             if not pending:
                 return written
             with unavailable():
@@ -112,12 +112,13 @@ class MongoScoring:
                     doc["userId"]: doc
                     for doc in self._scoring.find({"campaignId": campaign_id, "userId": {"$in": pending}})
                 }
-                if attempt:  # the entries too: what changed the record may have changed its entry first
-                    query = {"campaignId": campaign_id, "userId": {"$in": pending}, "phoneConfirmed": True, **LIVE}
-                    facts = {
-                        doc["userId"]: EntryFacts.of(Entry.from_document(doc))
-                        for doc in self._entries.find(query, ENTRY_ONLY)
-                    }
+                query: dict[str, Any] = {"campaignId": campaign_id, "userId": {"$in": pending}, **LIVE}
+                if insert:  # an upload scores phone-confirmed entries only (SCR-001)
+                    query["phoneConfirmed"] = True
+                facts = {
+                    doc["userId"]: EntryFacts.of(Entry.from_document(doc))
+                    for doc in self._entries.find(query, ENTRY_ONLY)
+                }
             missed = []
             for user_id in pending:
                 doc = found.get(user_id)

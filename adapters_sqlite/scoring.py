@@ -48,11 +48,15 @@ MAX_SLOTS = NO_SLOT  # markets per campaign the encoding can number
 _STREAM_BATCH = 1_000
 
 # What a record copies of its entry, read by SQLite from the entry's document in one parse (a JSON array).
+_FACTS = (
+    "json_extract(doc, '$.phone', '$.firstName', '$.lastName', '$.email', '$.locale', '$.markets', '$.codes',"
+    " '$.review.isBlocked')"
+)
 _ENTRIES_BY_PHONE = (
-    "SELECT phone, user_id, json_extract(doc, '$.phone', '$.firstName', '$.lastName', '$.email', '$.locale',"
-    " '$.markets', '$.codes', '$.review.isBlocked') FROM entries INDEXED BY entries_confirmed_phone"
+    f"SELECT phone, user_id, {_FACTS} FROM entries INDEXED BY entries_confirmed_phone"  # noqa: S608 - constant
     " WHERE campaign_id = ? AND phone IN ({}) AND phone_confirmed = 1"
 )  # INDEXED BY: with hundreds of phones in the IN list the planner would scan the campaign instead
+_ENTRIES_OF = f"SELECT user_id, {_FACTS} FROM entries WHERE campaign_id = ? AND user_id IN ({{}})"  # noqa: S608 - constant
 _RECORDS = "SELECT user_id, id, doc FROM scoring WHERE campaign_id = ? AND user_id IN ({})"
 _RECORD = "SELECT id, doc FROM scoring WHERE campaign_id = ? AND user_id = ?"
 _CHUNK = 500  # values per IN (…): under SQLite's limit of bound parameters
@@ -151,18 +155,23 @@ class SqliteScoring:
 
         return self._db.write(upsert)
 
-    def copy_entries(self, campaign_id: str, entries: Sequence[EntryFacts]) -> int:
-        by_user = {facts.user_id: facts for facts in entries}
-        users = sorted(by_user)
+    def copy_entries(self, campaign_id: str, user_ids: Sequence[str]) -> int:
+        users = sorted(set(user_ids))
 
         def copy(conn: sqlite3.Connection) -> int:
             slots = _load_slots(conn, campaign_id)
             copied = 0
             for chunk in _chunks(users):
+                facts = {  # the entries as they are now, in this transaction (not as the caller read them)
+                    user_id: _facts(campaign_id, user_id, extracted)
+                    for user_id, extracted in conn.execute(_ENTRIES_OF.format(_marks(chunk)), (campaign_id, *chunk))
+                }
                 for user_id, record_id, doc in conn.execute(
                     _RECORDS.format(_marks(chunk)), (campaign_id, *chunk)
                 ).fetchall():
-                    record = refreshed(_record(doc), by_user[user_id])
+                    if user_id not in facts:
+                        continue  # the entry is gone (its erasure takes the record too)
+                    record = refreshed(_record(doc), facts[user_id])
                     columns = _columns(record, _slots_of(conn, campaign_id, record.markets, slots))
                     conn.execute(_UPDATE, (*columns, record_id))
                     copied += 1

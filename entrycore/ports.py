@@ -11,7 +11,7 @@ from entrycore.eligibility import EligibilityCounts, EligibilityCriteria
 from entrycore.markets import MarketTransfer
 from entrycore.model import Campaign, Entry, FraudResult, UserAccount
 from entrycore.outbox import DeadLetter, OutboxMessage, RetryRequest
-from entrycore.scoring import EntryFacts, ScoreRow, ScoringRecord
+from entrycore.scoring import ScoreRow, ScoringRecord
 from entrycore.selection import EntryFilter, TimelinePoint
 
 T = TypeVar("T")
@@ -270,9 +270,11 @@ class ScoringStore(Protocol):
         """Every record of the list, in the list's order, streamed (for exports of any size)."""
         ...
 
-    def copy_entries(self, campaign_id: str, entries: Sequence[EntryFacts]) -> int:
-        """Copies the entries' facts (codes, block, markets, contact) onto their scoring records, after selection
-        changed the entries (SCR-007/008); returns how many of them have a record."""
+    def copy_entries(self, campaign_id: str, user_ids: Sequence[str]) -> int:
+        """Copies these fans' entries' facts (codes, block, markets, contact) onto their scoring records, after
+        selection changed the entries (SCR-007/008): the entries as they are when copied, not as any caller read
+        them (two admin writes of one entry, codes and a block, may finish in either order); returns how many of
+        them have a record."""
         ...
 
     def tag(self, campaign_id: str, tag: str, by: str, values: Sequence[str]) -> int:

@@ -414,13 +414,15 @@ class FakeScoring:
         chosen = [r for r in self._of(campaign_id) if listed(r.candidate(), criteria)]
         yield from sorted(chosen, key=lambda r: sort_key(r.candidate(), criteria))
 
-    def copy_entries(self, campaign_id: str, entries: Sequence[EntryFacts]) -> int:
+    def copy_entries(self, campaign_id: str, user_ids: Sequence[str]) -> int:
         copied = 0
-        for facts in entries:
-            record = self.records.get((campaign_id, facts.user_id))
-            if record is not None:
-                self.records[(campaign_id, facts.user_id)] = refreshed(record, facts)
-                copied += 1
+        with self.entries.lock:
+            for user_id in dict.fromkeys(user_ids):
+                record = self.records.get((campaign_id, user_id))
+                entry = self.entries.get(campaign_id, user_id)
+                if record is not None and entry is not None:
+                    self.records[(campaign_id, user_id)] = refreshed(record, EntryFacts.of(entry))
+                    copied += 1
         return copied
 
     def tag(self, campaign_id: str, tag: str, by: str, values: Sequence[str]) -> int:

@@ -15,7 +15,6 @@ from entrycore.errors import BadRequest, StaleEntry
 from entrycore.events import BLOCKED, CODES_ASSIGNED, UPDATED, event
 from entrycore.model import Campaign, Entry
 from entrycore.ports import AuditTrail, CampaignSource, Clock, EntryStore, Ids, ScoringStore, SelectionStore
-from entrycore.scoring import EntryFacts
 from entrycore.selection import (
     BUCKETS,
     FILTER_TYPES,
@@ -67,7 +66,7 @@ class Selection:
             before, after = saved
             if after is not None:
                 assigned += len(after.codes) - len(before.codes)
-                changed.append(EntryFacts.of(after))
+                changed.append(after.user_id)
         copied = self.scoring.copy_entries(campaign_id, changed) if changed else 0
         answer = {"input": len(items), "assigned": assigned, "scoring": copied, "unmatched": unmatched}
         self._audit(caller, "entries.codes", campaign_id, {}, answer)
@@ -91,7 +90,7 @@ class Selection:
                 continue
             saved_count += 1
             if saved[1] is not None:
-                changed.append(EntryFacts.of(saved[1]))
+                changed.append(item.user_id)
         if changed:
             self.scoring.copy_entries(campaign_id, changed)
         answer = {"input": len(items), "saved": saved_count, "unmatched": unmatched}

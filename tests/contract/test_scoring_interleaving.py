@@ -17,7 +17,7 @@ import pytest
 
 from entrycore.markets import MarketTransfer
 from entrycore.model import AssignedCode, Review
-from entrycore.scoring import EntryFacts, ScoreRow
+from entrycore.scoring import ScoreRow
 from tests.builders import campaign
 from tests.contract.conftest import SelectionStores, open_selection_stores
 from tests.contract.entries import T0, an_entry
@@ -70,7 +70,7 @@ def changed_entry(stores: SelectionStores, **changes: Any) -> Callable[[], None]
         assert entry is not None
         changed = attrs.evolve(entry, version=entry.version + 1, **changes)
         stores.entries.replace(changed, entry.version, [])
-        stores.scoring.copy_entries("c1", [EntryFacts.of(changed)])
+        stores.scoring.copy_entries("c1", ["u1"])
 
     return write
 
@@ -119,7 +119,7 @@ def test_a_transfer_landing_during_a_block_stays(stores: SelectionStores) -> Non
         stores.views.transfer_entries(move)
         stores.scoring.transfer_records(move)
 
-    between(stores, transfer, lambda: stores.scoring.copy_entries("c1", [EntryFacts.of(blocked)]))
+    between(stores, transfer, lambda: stores.scoring.copy_entries("c1", ["u1"]))
     record = stores.scoring.scoring_record("c1", "u1")
     assert record is not None and record.blocked
     assert record.markets == ("phl", "bos")

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from entrycore.model import AssignedCode, Campaign, Entry, Review
-from entrycore.scoring import EntryFacts, ScoreRow
+from entrycore.scoring import ScoreRow
 from entrycore.selection import FILTER_TYPES, EntryFilter, entry_page, registration_counts, timeline
 from tests.builders import campaign
 from tests.contract.conftest import SelectionStores, open_selection_stores
@@ -120,8 +120,9 @@ def test_copy_entries_makes_scoring_records_follow_their_entries(stores: Stores)
     for entry in entries:
         stores.entries.create(entry)
     stores.scoring.upsert_scores("c1", [ScoreRow(0, "+12125550002", 10.0)], [0.5])  # u2 only has a record
-    u2 = attrs.evolve(entries[2], codes=(code("NEW"),), review=Review(True, T0))
-    assert stores.scoring.copy_entries("c1", [EntryFacts.of(u2), EntryFacts.of(entries[0])]) == 1
+    u2 = attrs.evolve(entries[2], codes=(code("NEW"),), review=Review(True, T0), version=entries[2].version + 1)
+    stores.entries.replace(u2, entries[2].version)  # selection writes the entry, then copies it
+    assert stores.scoring.copy_entries("c1", ["u2", "u1", "nobody"]) == 1
     record = stores.scoring.scoring_record("c1", "u2")
     assert record is not None and record.codes == (("NEW", "cfg-1"),) and record.blocked and record.score == 10.0
 
