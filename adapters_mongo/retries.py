@@ -39,15 +39,18 @@ class MongoRetries:
         at = utc_ms(datetime.now(UTC))
         docs = [{"_id": r.to_document(), "visibleAt": at, "receiveCount": 0} for r in dict.fromkeys(requests)]
         with queue_down(), unavailable():
+            # First flag the requests a worker holds (it may have read older data: its acknowledge queues them
+            # again), then insert the others. In this order an acknowledge falling between the two steps loses
+            # nothing: before the flag it deletes the held request and the insert queues it anew; after it, it
+            # requeues. (Insert first, flag second lost it: the insert found the held one, the acknowledge deleted
+            # it unflagged, the flag found nothing.)
+            self._retries.update_many(
+                {"_id": {"$in": [doc["_id"] for doc in docs]}, "handle": {"$ne": None}}, {"$set": {"requeue": True}}
+            )
             try:
                 self._retries.insert_many(docs, ordered=False)
             except BulkWriteError as err:
                 inserted_despite_duplicates(err)  # those entries have a request queued or received: merged
-                # ... and one a worker holds is re-queued when acknowledged (it may have read older data)
-                merged = [doc["_id"] for doc in docs]
-                self._retries.update_many(
-                    {"_id": {"$in": merged}, "handle": {"$ne": None}}, {"$set": {"requeue": True}}
-                )
         return {}  # a request is two ids: nothing in it a datastore could refuse
 
     def receive(self, max_count: int, wait_seconds: float) -> list[tuple[str, RetryRequest]]:

@@ -7,6 +7,7 @@ makes hidden requests visible again by waiting it out; the fake is told with ``e
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
@@ -328,3 +329,41 @@ def test_sqlite_receives_and_acknowledges_through_the_indexes(tmp_path: Path) ->
     raw.close()
     assert "retry_queue_visible" in str(visible) and "TEMP B-TREE" not in str(visible)
     assert "retry_queue_handle" in str(handle)
+
+
+class _AcknowledgeFirst:
+    """MongoDB's retry collection, acknowledging ``handle`` just before the first call of ``method``: a worker's
+    acknowledge landing between the steps of an enqueue."""
+
+    def __init__(self, collection: Any, method: str, acknowledge: Any) -> None:
+        self._collection, self._method, self._acknowledge = collection, method, acknowledge
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self._collection, name)
+        if name != self._method or self._acknowledge is None:
+            return found
+        acknowledge, self._acknowledge = self._acknowledge, None
+
+        def first(*args: Any, **kwargs: Any) -> Any:
+            acknowledge()
+            return found(*args, **kwargs)
+
+        return first
+
+
+@pytest.mark.parametrize("step", ["update_many", "insert_many"])
+def test_PUB_005_an_acknowledge_between_the_steps_of_an_enqueue_loses_no_request(tmp_path: Path, step: str) -> None:
+    """MongoDB enqueues in two steps (flag the held requests, insert the others): an acknowledge of the held
+    request landing before either step leaves the new request queued."""
+    with contextlib.ExitStack() as stack:
+        queues = stack.enter_context(contextlib.contextmanager(open_queue)("mongomock", tmp_path, VISIBILITY))
+        store: Any = queues.queue
+        store.enqueue([A])
+        [(handle, _)] = store.receive(10, 0)  # a worker holds A's request
+        plain = store._retries
+        store._retries = _AcknowledgeFirst(plain, step, lambda: store.acknowledge([handle]))
+        try:
+            store.enqueue([A])  # a new enrichment failure of A meanwhile
+        finally:
+            store._retries = plain
+        assert _requests(store.receive(10, 0)) == Counter([A])
