@@ -117,9 +117,12 @@ def exposition(outbox_status: Callable[[], Mapping[str, Any]]) -> bytes:
     registry = CollectorRegistry()
     folder = os.environ.get(MULTIPROCESS_DIR)
     if folder:
-        # Removed under a running serve (a cleanup): made again, so that the workers' next files land in it; the
-        # answer then sums what is there.
-        Path(folder).mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not Path(folder).is_dir():
+            # Removed under a running serve (a cleanup): the workers keep writing the files they had open, now
+            # unreachable, so the counts are lost until serve restarts. Made again, the scrape still answers, with
+            # what workers create from now on.
+            _log.error("metrics folder %s was removed: request and registration counts restart with serve", folder)
+            Path(folder).mkdir(mode=0o700, parents=True, exist_ok=True)
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:
         for metric in (REQUESTS, REGISTRATIONS, DEPENDENCY_CALLS, DELIVERIES):

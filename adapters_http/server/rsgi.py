@@ -153,7 +153,7 @@ def _environ(scope: Any, body: bytes) -> dict[str, Any]:
         # PEP 3333: the path's bytes as a latin-1 string (Werkzeug reads them back as UTF-8); granian gives the
         # percent-decoded text, so a non-ASCII id would otherwise be read twice decoded (U+FFFD).
         "PATH_INFO": scope.path.encode("utf-8", "surrogateescape").decode("latin-1"),
-        "QUERY_STRING": scope.query_string,
+        "QUERY_STRING": scope.query_string.encode("utf-8", "surrogateescape").decode("latin-1"),  # the same
         "SERVER_NAME": server_host,
         "SERVER_PORT": server_port,
         "SERVER_PROTOCOL": f"HTTP/{scope.http_version}",
