@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -88,5 +89,11 @@ class TokenVerifier:
 
 
 def _numeric_date(value: object) -> bool:
-    """A JWT time claim is a JSON number (RFC 7519 §2 NumericDate): not a string of digits, not a boolean."""
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """A JWT time claim is a JSON number (RFC 7519 §2 NumericDate): not a string of digits, not a boolean, and
+    one a float holds (a 400-digit integer passes pyjwt and overflowed here)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
