@@ -3,6 +3,7 @@ routes the service documents, and nothing outside their folder."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -90,3 +91,53 @@ def test_the_script_parses() -> None:
         [node, "--check", str(FOLDER / "admin.js")], check=False, capture_output=True, text=True, timeout=60
     )
     assert checked.returncode == 0, checked.stderr
+
+
+_PROBE = """
+const vm = require("vm");
+const fs = require("fs");
+const context = {
+  URL, URLSearchParams, console,
+  window: { location: { origin: "https://admin.example" } },
+  document: { addEventListener() {} },
+  sessionStorage: { getItem() { return "t"; } },
+};
+vm.createContext(context);
+vm.runInContext(fs.readFileSync(process.argv[2], "utf8") + "\\nglobalThis.request = request;", context);
+const out = {};
+const cases = {
+  fine: ["counts", { campaignId: "tour 2027/é" }, { bucket: "hour" }],
+  empty: ["counts", { campaignId: "" }],
+  blank: ["counts", { campaignId: "  " }],
+  dot: ["fan", { userId: "." }],
+  dots: ["fan", { userId: ".." }],
+  missing: ["entries", { campaignId: "c1" }],
+};
+for (const [name, args] of Object.entries(cases)) {
+  try {
+    const [method, url] = context.request(...args);
+    out[name] = method + " " + url.href;
+  } catch (failure) {
+    out[name] = "refused: " + failure.message;
+  }
+}
+console.log(JSON.stringify(out));
+"""
+
+
+def test_the_script_sends_the_token_to_its_own_origin_only(tmp_path: Any) -> None:
+    """``request`` of admin.js under Node: ids are one encoded path segment each, and an empty, ``.`` or ``..`` id
+    is refused before any request (an empty campaign id made ``//entries/…``, a URL of another host)."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    probe = tmp_path / "probe.js"
+    probe.write_text(_PROBE)
+    ran = subprocess.run(
+        [node, str(probe), str(FOLDER / "admin.js")], check=False, capture_output=True, text=True, timeout=60
+    )
+    assert ran.returncode == 0, ran.stderr
+    out = json.loads(ran.stdout)
+    assert out["fine"] == "GET https://admin.example/tour%202027%2F%C3%A9/entries/counts?bucket=hour"
+    for name in ("empty", "blank", "dot", "dots", "missing"):
+        assert out[name].startswith("refused: Give a "), (name, out[name])

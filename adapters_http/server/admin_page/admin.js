@@ -22,16 +22,32 @@ function say(text, error = false) {
   $("status").className = error ? "error" : "";
 }
 
-async function call(name, values = {}, query = null, body = undefined) {
+// One path segment: never empty, "." or ".." (an empty campaign id made "//entries/…", another host).
+function segment(key, value) {
+  const text = value === undefined || value === null ? "" : String(value).trim();
+  if (text === "" || text === "." || text === "..") throw new Error(`Give a ${key} first.`);
+  return encodeURIComponent(text);
+}
+
+// The request of a route, refused unless it stays on this page's origin: the token goes nowhere else.
+function request(name, values = {}, query = null) {
   const [method, template] = ROUTES[name];
-  let path = template.replace(/\{(\w+)\}/g, (_, key) => encodeURIComponent(values[key]));
+  let path = template.replace(/\{(\w+)\}/g, (_, key) => segment(key, values[key]));
   if (query) {
     const text = new URLSearchParams(query).toString();
     if (text) path += "?" + text;
   }
+  const url = new URL(path, window.location.origin);
+  if (url.origin !== window.location.origin) throw new Error(`Refused: ${path} leaves this service.`);
+  return [method, url];
+}
+
+async function call(name, values = {}, query = null, body = undefined) {
+  const [method, url] = request(name, values, query);
+  const path = url.pathname + url.search;
   const headers = { Authorization: "Bearer " + sessionStorage.getItem(KEY) };
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const answer = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const answer = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   let data = null;
   try {
     data = await answer.json();
@@ -116,6 +132,7 @@ async function signIn() {
   }
   $("app").hidden = false;
   if (found.campaigns.length) await dashboard();
+  else say("The campaign source lists no campaign.", true);
 }
 
 async function dashboard() {
