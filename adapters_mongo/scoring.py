@@ -78,14 +78,16 @@ class MongoScoring:
                 record = merge(record, rows[index], entry, random_scores[index])
             return record
 
-        self._rewrite(campaign_id, sorted(rows_of), merged, insert=True)
+        for user_id in self._rewrite(campaign_id, sorted(rows_of), merged, insert=True)[1]:
+            for index in rows_of[user_id]:
+                outcomes[index] = NO_CONFIRMED_ENTRY  # erased while its record was made: the record is gone
         return outcomes
 
     def copy_entries(self, campaign_id: str, user_ids: Sequence[str]) -> int:
         def copied(_: str, existing: ScoringRecord | None, entry: EntryFacts | None) -> ScoringRecord | None:
             return None if existing is None or entry is None else refreshed(existing, entry)
 
-        return self._rewrite(campaign_id, sorted(set(user_ids)), copied, insert=False)
+        return self._rewrite(campaign_id, sorted(set(user_ids)), copied, insert=False)[0]
 
     def _rewrite(
         self,
@@ -94,7 +96,7 @@ class MongoScoring:
         change: Callable[[str, ScoringRecord | None, EntryFacts | None], ScoringRecord | None],
         *,
         insert: bool,
-    ) -> int:
+    ) -> tuple[int, list[str]]:
         """Read-modify-write of these users' records, each from the record and its entry as they are now (the
         entry's facts are copied from the entry read here, never from what a caller read earlier: two admin writes
         of one entry, codes and a block, may finish in either order). Each write is conditional on the record's
@@ -102,11 +104,12 @@ class MongoScoring:
         copy, another upload) is read again with its entry and changed again, never overwritten with what was
         read before. ``change`` gives the new record from the stored one and the facts of the entry (None: there
         is none; for ``insert``, none with a confirmed phone); None leaves the record. ``insert`` creates records
-        that do not exist. Returns how many records were written."""
-        pending, written = list(user_ids), 0
+        that do not exist. Returns how many records were written, and the users whose record was created but whose
+        entry was erased meanwhile (USR-003): those records are deleted again."""
+        pending, written, created = list(user_ids), 0, list[str]()
         for _ in range(_REWRITES):
             if not pending:
-                return written
+                return written, self._erased_meanwhile(campaign_id, created)
             with unavailable():
                 found = {
                     doc["userId"]: doc
@@ -129,12 +132,34 @@ class MongoScoring:
                     continue
                 if self._write(campaign_id, record, None if doc is None else doc.get("rev", 0)):
                     written += 1
+                    if doc is None:
+                        created.append(user_id)
                 else:
                     missed.append(user_id)
             pending = missed
         if pending:
             raise DependencyUnavailable("Scoring records kept changing under this write; try again.")
-        return written
+        return written, self._erased_meanwhile(campaign_id, created)
+
+    def _erased_meanwhile(self, campaign_id: str, created: Sequence[str]) -> list[str]:
+        """Of the users whose records were just created, those whose entry is gone, their records deleted again:
+        an erasure (USR-003) between the read of the entry and the insert of its record deletes the entry, then
+        the records it finds, so a record inserted after that would outlive its fan. Checked after the insert, the
+        entry is either still there (a later erasure deletes the record) or gone (deleted here)."""
+        if not created:
+            return []
+        with unavailable():
+            live = {
+                doc["userId"]
+                for doc in self._entries.find(
+                    {"campaignId": campaign_id, "userId": {"$in": list(created)}, **LIVE},
+                    {"_id": False, "userId": True},
+                )
+            }
+            erased = [user_id for user_id in created if user_id not in live]
+            if erased:
+                self._scoring.delete_many({"campaignId": campaign_id, "userId": {"$in": erased}})
+        return erased
 
     def _write(self, campaign_id: str, record: ScoringRecord, rev: int | None) -> bool:
         """Writes ``record`` if its stored revision is still ``rev`` (None: it must not exist yet); False if not."""

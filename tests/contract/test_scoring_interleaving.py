@@ -26,16 +26,18 @@ PHONE = "+12125550001"
 
 
 class _Interleaved:
-    """The scoring collection, running ``competing`` once, right after the first read of records."""
+    """A collection running ``competing`` once, right after its read number ``after`` (from 1)."""
 
-    def __init__(self, collection: Any, competing: Callable[[], Any]) -> None:
+    def __init__(self, collection: Any, competing: Callable[[], Any], after: int = 1) -> None:
         self._collection = collection
         self._competing: Callable[[], Any] | None = competing
+        self._reads_left = after
 
     def find(self, *args: Any, **kwargs: Any) -> list[Any]:
         found = list(self._collection.find(*args, **kwargs))
-        competing, self._competing = self._competing, None
-        if competing is not None:
+        self._reads_left -= 1
+        if self._reads_left == 0 and self._competing is not None:
+            competing, self._competing = self._competing, None
             competing()
         return found
 
@@ -51,15 +53,22 @@ def stores(tmp_path: Path) -> Iterator[SelectionStores]:
         yield opened
 
 
-def between(stores: SelectionStores, competing: Callable[[], Any], write: Callable[[], Any]) -> Any:
-    """Runs ``write`` with ``competing`` landing between its read and its write."""
+def between(
+    stores: SelectionStores,
+    competing: Callable[[], Any],
+    write: Callable[[], Any],
+    collection: str = "_scoring",
+    after: int = 1,
+) -> Any:
+    """Runs ``write`` with ``competing`` landing between its read and its write: right after the ``after``-th read
+    of ``collection`` (the records by default)."""
     scoring: Any = stores.scoring
-    plain = scoring._scoring
-    scoring._scoring = _Interleaved(plain, competing)
+    plain = getattr(scoring, collection)
+    setattr(scoring, collection, _Interleaved(plain, competing, after))
     try:
         return write()
     finally:
-        scoring._scoring = plain
+        setattr(scoring, collection, plain)
 
 
 def changed_entry(stores: SelectionStores, **changes: Any) -> Callable[[], None]:
@@ -137,3 +146,21 @@ def test_an_upload_creating_a_record_another_upload_created_meanwhile_updates_it
     assert outcome == ["updated"]  # the other upload inserted it first
     record = stores.scoring.scoring_record("c1", "u1")
     assert record is not None and record.score == 60.0 and record.tags == {"vip": True}
+
+
+def test_an_erasure_landing_while_an_upload_creates_the_record_leaves_no_record(stores: SelectionStores) -> None:
+    """USR-003: the fan erased between the upload's read of the entry and the insert of its new record — the
+    erasure found no record to delete — leaves no record behind, and the row is reported unmatched."""
+    stores.scoring.delete_records("u1", "c1")
+
+    def erase() -> None:
+        entry = stores.entries.get("c1", "u1")
+        assert entry is not None
+        stores.entries.delete("c1", "u1", entry.version, [])
+        stores.scoring.delete_records("u1")
+
+    upload = lambda: stores.scoring.upsert_scores("c1", [ScoreRow(0, PHONE, 60.0)], [0.2])  # noqa: E731
+    # the upload reads the entries by phone (1), then the records and the entries again (2), then inserts
+    outcome = between(stores, erase, upload, collection="_entries", after=2)
+    assert outcome == ["NO_CONFIRMED_ENTRY"]
+    assert stores.scoring.scoring_record("c1", "u1") is None
