@@ -93,6 +93,12 @@ _STATUS_META = "SELECT last_delivered_at FROM outbox_meta WHERE id = 1"
 _RECORD_ATTEMPT = "INSERT INTO attempts (campaign_id, user_id, at) VALUES (?, ?, ?)"
 _FORGET_ATTEMPTS = "DELETE FROM attempts WHERE campaign_id = ? AND user_id = ? AND at < ?"
 _COUNT_ATTEMPTS = "SELECT count(*) FROM attempts WHERE campaign_id = ? AND user_id = ? AND at > ?"
+# PHN-010's check and record in one statement (inside a write transaction: no other writer in between).
+_RESERVE_ATTEMPT = (
+    "INSERT INTO attempts (campaign_id, user_id, at) SELECT :c, :u, :at"
+    " WHERE (SELECT count(*) FROM attempts WHERE campaign_id = :c AND user_id = :u AND at > :since) < :limit"
+)
+_RELEASE_ATTEMPT = "DELETE FROM attempts WHERE rowid = ? AND campaign_id = ? AND user_id = ?"
 
 
 def insert_bodies(conn: sqlite3.Connection, rows: Sequence[tuple[str, ...]]) -> None:
@@ -238,6 +244,22 @@ class SqliteOutbox:
         with self._db.reading() as conn:
             (count,) = conn.execute(_COUNT_ATTEMPTS, (campaign_id, user_id, iso(since))).fetchone()
         return int(count)
+
+    def reserve_attempt(self, campaign_id: str, user_id: str, at: datetime, since: datetime, limit: int) -> str | None:
+        params = {"c": campaign_id, "u": user_id, "at": iso(at), "since": iso(since), "limit": limit}
+
+        def reserve(conn: sqlite3.Connection) -> str | None:
+            cursor = conn.execute(_RESERVE_ATTEMPT, params)
+            if cursor.rowcount != 1:
+                return None
+            conn.execute(_FORGET_ATTEMPTS, (campaign_id, user_id, iso(at - ATTEMPTS_KEPT)))
+            return str(cursor.lastrowid)
+
+        reserved: str | None = self._db.write(reserve)
+        return reserved
+
+    def release_attempt(self, campaign_id: str, user_id: str, reservation: str) -> None:
+        self._db.write(lambda conn: conn.execute(_RELEASE_ATTEMPT, (int(reservation), campaign_id, user_id)))
 
 
 def _message(row: tuple[Any, ...], attempts: int) -> OutboxMessage:

@@ -137,6 +137,17 @@ class AttemptStore(Protocol):
         """How many failed phone confirmations the entry had after ``since``."""
         ...
 
+    def reserve_attempt(self, campaign_id: str, user_id: str, at: datetime, since: datetime, limit: int) -> str | None:
+        """Records an attempt at ``at`` as failed — unless the entry already had ``limit`` failed attempts after
+        ``since``: then records nothing and answers None. The check and the record are one atomic step, so
+        parallel attempts never pass the limit together (PHN-010). Answers the reservation, for
+        ``release_attempt`` when the attempt turns out not to have failed."""
+        ...
+
+    def release_attempt(self, campaign_id: str, user_id: str, reservation: str) -> None:
+        """Forgets the attempt ``reserve_attempt`` recorded (it did not fail); nothing when it is gone."""
+        ...
+
 
 class Outbox(Protocol):
     """The pending side effects written with the entries (transactional outbox, SPEC PUB-002)."""

@@ -117,6 +117,7 @@ class FakeEntryStore:
     delivered_messages: list[OutboxMessage] = attrs.field(factory=list)
     last_delivered_at: datetime | None = None
     failures: list[tuple[str, str, datetime]] = attrs.field(factory=list)
+    reservations: dict[str, tuple[str, str, datetime]] = attrs.field(factory=dict)
     seq: int = 0
 
     def _enqueue(self, outbox: Sequence[OutboxMessage]) -> None:
@@ -177,6 +178,21 @@ class FakeEntryStore:
     def failed_attempts(self, campaign_id: str, user_id: str, since: datetime) -> int:
         with self.lock:
             return sum(1 for c, u, at in self.failures if (c, u) == (campaign_id, user_id) and at > since)
+
+    def reserve_attempt(self, campaign_id: str, user_id: str, at: datetime, since: datetime, limit: int) -> str | None:
+        with self.lock:
+            if self.failed_attempts(campaign_id, user_id, since) >= limit:
+                return None
+            failure = (campaign_id, user_id, at)
+            self.failures.append(failure)
+            self.reservations[str(id(failure))] = failure
+            return str(id(failure))
+
+    def release_attempt(self, campaign_id: str, user_id: str, reservation: str) -> None:
+        with self.lock:
+            failure = self.reservations.pop(reservation, None)
+            if failure is not None and failure[:2] == (campaign_id, user_id):
+                self.failures = [f for f in self.failures if f is not failure]
 
     # Outbox
 

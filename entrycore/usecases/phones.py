@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import attrs
 
@@ -18,7 +18,7 @@ from entrycore.errors import (
     TooManyAttempts,
 )
 from entrycore.events import PHONE_CONFIRMED, event
-from entrycore.model import Entry
+from entrycore.model import Campaign, Entry
 from entrycore.outbox import OutboxMessage, receipt
 from entrycore.phone_tokens import verify_phone_token
 from entrycore.ports import AttemptStore, CampaignSource, Clock, EntryStore, Ids
@@ -49,22 +49,35 @@ class PhoneConfirmations:
         if entry is None:
             raise EntryNotFound()
         now = utc_ms(self.clock.now())
-        if self.attempts.failed_attempts(campaign_id, caller.user_id, now - ATTEMPT_WINDOW) >= MAX_FAILED_ATTEMPTS:
+        # PHN-010: the attempt counts as failed from the start, in the same atomic step as the limit's check, so
+        # parallel attempts never pass the limit together; it is forgotten unless the token proves invalid.
+        reservation = self.attempts.reserve_attempt(
+            campaign_id, caller.user_id, now, now - ATTEMPT_WINDOW, MAX_FAILED_ATTEMPTS
+        )
+        if reservation is None:
             raise TooManyAttempts("Too many failed phone confirmations; try again in a few minutes.")
+        failed = False
+        try:
+            return self._confirm(caller, campaign, entry, phone_token, now)
+        except InvalidPhoneToken:
+            failed = True
+            raise
+        finally:
+            if not failed:
+                self.attempts.release_attempt(campaign_id, caller.user_id, reservation)
+
+    def _confirm(self, caller: Caller, campaign: Campaign, entry: Entry, phone_token: str, now: datetime) -> Entry:
+        campaign_id = campaign.id
         for _ in range(_RETRIES):
-            try:
-                verify_phone_token(
-                    phone_token,
-                    self.token_secret,
-                    campaign_id=campaign_id,
-                    phone=entry.phone,
-                    user_id=caller.user_id,
-                    region=campaign.region,
-                    now=now,
-                )
-            except InvalidPhoneToken:
-                self.attempts.record_failed_attempt(campaign_id, caller.user_id, now)
-                raise
+            verify_phone_token(
+                phone_token,
+                self.token_secret,
+                campaign_id=campaign_id,
+                phone=entry.phone,
+                user_id=caller.user_id,
+                region=campaign.region,
+                now=now,
+            )
             if entry.phone_confirmed:
                 return entry  # PHN-008: the same confirmation again is a no-op success
             confirmed = attrs.evolve(

@@ -93,6 +93,24 @@ def test_paths_outside_ascii_reach_the_routes_as_sent(server: ServeProcess) -> N
         assert status in (b"200", b"400"), (target, status)
 
 
+def test_PHN_010_parallel_wrong_phone_tokens_never_pass_the_limit(server: ServeProcess) -> None:
+    """Twelve wrong phone tokens at once, across both workers: exactly five are judged (400), the rest get 429 —
+    the limit is checked and the attempt recorded in one atomic step."""
+    fan = auth("brute-1")
+    with httpx.Client(base_url=server.url, timeout=20) as client:
+        fields = {**VALID_FIELDS, "phone": "+12125550188"}
+        assert client.post("/ppc/entries", json={"fields": fields}, headers=fan).status_code == 201
+
+    def confirm(_: int) -> tuple[int, str]:
+        with httpx.Client(base_url=server.url, timeout=20) as client:
+            answer = client.post("/ppc/entries/confirm", json={"phoneJwt": "not.a.token"}, headers=fan)
+            return answer.status_code, answer.json()["code"]
+
+    with ThreadPoolExecutor(12) as pool:
+        answers = sorted(pool.map(confirm, range(12)))
+    assert answers == [(400, "INVALID_PHONE_TOKEN")] * 5 + [(429, "TOO_MANY_ATTEMPTS")] * 7
+
+
 def test_concurrent_first_posts_make_one_entry(server: ServeProcess) -> None:
     def post(_: int) -> int:
         with httpx.Client(base_url=server.url, timeout=20) as client:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import base64
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import jwt
 import pytest
 
+from entrycore.usecases import phones
 from tests.builders import VALID_FIELDS
 from tests.http_app import PHONE_SECRET, Api
 from tests.integration.test_http_entries import assert_error
@@ -150,6 +152,37 @@ def test_PHN_010_too_many_attempts(api: Api) -> None:
         assert_error(confirm(api, "garbage"), 400, "INVALID_PHONE_TOKEN")
     assert_error(confirm(api, phone_token()), 429, "TOO_MANY_ATTEMPTS")
     assert api.call("GET", "/ppc/entries", user="u2").get_json()["phoneConfirmed"] is False
+
+
+def test_PHN_010_parallel_wrong_tokens_never_pass_the_limit(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Twelve wrong tokens at once, each judged slowly (50 ms): exactly five are judged, the rest refused with 429.
+    (Checking the count, then recording the failure let all twelve through the check first.)"""
+    api.register(VALID_FIELDS, campaign="ppc", user="u2")
+    judge = phones.verify_phone_token
+
+    def slow_judge(*args: Any, **kwargs: Any) -> None:
+        time.sleep(0.05)
+        judge(*args, **kwargs)
+
+    monkeypatch.setattr(phones, "verify_phone_token", slow_judge)
+    with ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(lambda _: confirm(api, "garbage"), range(12)))
+    codes = sorted((a.status_code, a.get_json()["code"]) for a in answers)
+    assert codes == [(400, "INVALID_PHONE_TOKEN")] * 5 + [(429, "TOO_MANY_ATTEMPTS")] * 7
+    assert_error(confirm(api, phone_token()), 429, "TOO_MANY_ATTEMPTS")  # a 429 is no attempt: still five
+
+
+def test_PHN_010_an_attempt_that_did_not_fail_is_not_counted(api: Api) -> None:
+    """Only INVALID_PHONE_TOKEN counts: a confirmation (200) and a taken phone (409) leave the count as it was."""
+    api.register(VALID_FIELDS, campaign="ppc", user="u2")
+    api.register({**VALID_FIELDS}, campaign="ppc", user="u3")
+    for _ in range(4):
+        assert_error(confirm(api, "garbage"), 400, "INVALID_PHONE_TOKEN")
+    assert confirm(api, phone_token(sub="u3"), user="u3").status_code == 200  # u3 holds the phone now
+    assert_error(confirm(api, phone_token(sub="u2")), 409, "PHONE_ALREADY_CONFIRMED")
+    assert_error(confirm(api, phone_token(sub="u2")), 409, "PHONE_ALREADY_CONFIRMED")  # still not the limit
+    assert_error(confirm(api, "garbage"), 400, "INVALID_PHONE_TOKEN")  # the fifth failure
+    assert_error(confirm(api, phone_token(sub="u2")), 429, "TOO_MANY_ATTEMPTS")
 
 
 def test_PUB_006_receipt_counts(api: Api) -> None:
