@@ -58,7 +58,9 @@ class MongoAttempts:
             try:
                 self._attempts.update_one(query, update, upsert=True)
             except DuplicateKeyError:
-                return None
+                # the limit was reached, or a parallel first attempt created the document: ask again, no upsert
+                if not self._attempts.update_one(query, update).matched_count:
+                    return None
             self._attempts.update_one({"_id": key}, {"$pull": {"failed": {"at": {"$lt": iso(at - ATTEMPTS_KEPT)}}}})
         return reservation
 
