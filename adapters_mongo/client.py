@@ -7,6 +7,7 @@ from typing import Any
 from pymongo import MongoClient
 from pymongo.errors import ConfigurationError
 
+from adapters_mongo.errors import OPERATION_TIMEOUT
 from adapters_mongo.store import DEFAULT_DATABASE, MongoStore
 from entrycore.retry_queues import DEFAULT_VISIBILITY
 
@@ -26,7 +27,10 @@ def connect(uri: str, *, database: str | None = None, retry_visibility: float = 
             retryReads=True,
             serverSelectionTimeoutMS=3000,  # SPEC PUB-007: no dependency holds a request past ~3 s
             connectTimeoutMS=1000,
-            socketTimeoutMS=10_000,  # a hung server; generous for index builds of `db init`
+            # pymongo's client-side operation timeout: each call, its retry included, ends within it — a hung
+            # server held a call 10 s, then its retry 10 s more. Admin work over a whole campaign (transfers,
+            # counts, index builds) runs under errors.ADMIN_TIMEOUT instead (``unavailable(admin=True)``).
+            timeoutMS=OPERATION_TIMEOUT * 1000,
             appname="entry-service",
             tz_aware=True,
         )

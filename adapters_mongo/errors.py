@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
+import pymongo
 from bson.errors import InvalidDocument
 from pymongo.errors import BulkWriteError, PyMongoError
 
 from entrycore.errors import DependencyUnavailable, Internal
 
+OPERATION_TIMEOUT = 3.0  # seconds a datastore call may take, retries included (the client's timeoutMS)
+ADMIN_TIMEOUT = 3600.0  # seconds for an admin operation over a whole campaign (a transfer, counts, an index build)
+
 
 @contextmanager
-def unavailable() -> Iterator[None]:
+def unavailable(*, admin: bool = False) -> Iterator[None]:
     """Every pymongo failure the block does not handle itself is DependencyUnavailable; a document BSON cannot
-    encode (text that is not valid Unicode, which the HTTP edge and entrycore refuse first) is Internal."""
+    encode (text that is not valid Unicode, which the HTTP edge and entrycore refuse first) is Internal. With
+    ``admin``, the block's calls may take ADMIN_TIMEOUT each, not the client's OPERATION_TIMEOUT (never wrap a
+    ``yield`` in it: the timeout would leak into the consumer's calls)."""
     try:
-        yield
+        with pymongo.timeout(ADMIN_TIMEOUT) if admin else nullcontext():
+            yield
     except PyMongoError as err:
         raise DependencyUnavailable(f"MongoDB store failed: {type(err).__name__}") from err
     except (InvalidDocument, UnicodeEncodeError) as err:

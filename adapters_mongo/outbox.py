@@ -161,7 +161,7 @@ class MongoOutbox:
         def waits(message: Doc) -> bool:
             return bool(message["kind"] == kind and message.get("waiting"))
 
-        with unavailable():
+        with unavailable(admin=True):
             waiting = {**_PENDING, "outbox": {"$elemMatch": {"kind": kind, "waiting": True}}}
             docs = list(self._entries.find(waiting, {"outbox.id": True, "outbox.kind": True, "outbox.waiting": True}))
         ids = [m["id"] for doc in docs for m in doc["outbox"] if waits(m)]
@@ -175,7 +175,7 @@ class MongoOutbox:
     def dead_letters(self, limit: int) -> list[DeadLetter]:
         if limit <= 0:
             return []
-        with unavailable():
+        with unavailable(admin=True):
             docs = list(self._entries.find(_DEAD, {"outbox": True}))
         found: list[DeadLetter] = []
         for doc in docs:
@@ -191,7 +191,7 @@ class MongoOutbox:
 
     def requeue_dead_letters(self, ids: Sequence[str] | None, now: datetime) -> int:
         if ids is None:
-            with unavailable():
+            with unavailable(admin=True):
                 docs = list(self._entries.find(_DEAD, {"outbox": True}))
             ids = [m["id"] for doc in docs for m in doc["outbox"] if "parkedAt" in m]
         wanted = set(ids)

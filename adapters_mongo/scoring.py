@@ -191,7 +191,7 @@ class MongoScoring:
 
     def flip_verdicts(self, campaign_id: str, tag: str, mode: str) -> int:
         carrying = tag if mode == "exclude" else {"$ne": tag}
-        with unavailable():
+        with unavailable(admin=True):
             result = self._scoring.update_many(
                 {"campaignId": campaign_id, "verdict": True, "tagged": carrying},
                 {"$set": {"verdict": False}, "$inc": {"rev": 1}},
@@ -200,7 +200,7 @@ class MongoScoring:
 
     def transfer_records(self, move: MarketTransfer) -> int:
         query = {"campaignId": move.campaign_id, "markets": move.source}
-        with unavailable():
+        with unavailable(admin=True):
             return int(self._scoring.update_many(query, scoring_pipeline(move)).modified_count)
 
     def delete_records(self, user_id: str, campaign_id: str | None = None) -> int:
@@ -219,7 +219,7 @@ class MongoScoring:
         self, campaign_id: str, criteria: EligibilityCriteria, markets: Sequence[str]
     ) -> EligibilityCounts:
         group = {"_id": {"v": "$verdict", "s": "$selected", "m": "$markets"}, "n": {"$sum": 1}}
-        with unavailable():
+        with unavailable(admin=True):
             groups = list(self._scoring.aggregate([{"$match": _filter(campaign_id, criteria)}, {"$group": group}]))
         keyed = ((g["_id"], int(g["n"])) for g in groups)
         return counts_of_groups(
@@ -231,7 +231,7 @@ class MongoScoring:
     ) -> tuple[list[ScoringRecord], int]:
         page: list[ScoringRecord] = []
         total = 0
-        with unavailable():
+        with unavailable(admin=True):
             for query, order in _parts(campaign_id, criteria):
                 count = int(self._scoring.count_documents(query))
                 start = max(0, offset - total)
@@ -243,11 +243,11 @@ class MongoScoring:
 
     def eligible(self, campaign_id: str, criteria: EligibilityCriteria) -> Iterator[ScoringRecord]:
         for query, order in _parts(campaign_id, criteria):
-            with unavailable():
+            with unavailable(admin=True):
                 cursor = self._scoring.find(query).sort(order).batch_size(_STREAM_BATCH)
             try:
                 while True:
-                    with unavailable():
+                    with unavailable(admin=True):
                         doc = next(cursor, None)
                     if doc is None:
                         break

@@ -43,7 +43,7 @@ class MongoSelection:
         if chosen.code_config_id is not None:
             parts.append({"codes.codeConfigId": chosen.code_config_id})
         query["$and"] = parts
-        with unavailable():
+        with unavailable(admin=True):
             total = int(self._entries.count_documents(query))
             found = list(
                 self._entries.find(query, ENTRY_ONLY)
@@ -55,7 +55,7 @@ class MongoSelection:
 
     def transfer_entries(self, move: MarketTransfer, progress: Progress | None = None) -> int:
         query = {"campaignId": move.campaign_id, "markets": move.source, **LIVE}
-        with unavailable():
+        with unavailable(admin=True):
             moved = int(self._entries.update_many(query, entry_pipeline(move)).modified_count)
         if progress is not None:
             progress(moved, moved)
@@ -66,14 +66,14 @@ class MongoSelection:
             {"$match": {"campaignId": campaign_id, **LIVE}},
             {"$group": {"_id": {"m": "$markets", "c": "$phoneConfirmed"}, "n": {"$sum": 1}}},
         ]
-        with unavailable():
+        with unavailable(admin=True):
             groups = list(self._entries.aggregate(pipeline))
         return [(list(g["_id"].get("m") or []), bool(g["_id"].get("c")), int(g["n"])) for g in groups]
 
     def timeline(self, campaign_id: str, bucket: str) -> list[TimelinePoint]:
         width = BUCKET_PREFIX[bucket]
         counts: list[list[tuple[str, int]]] = []
-        with unavailable():
+        with unavailable(admin=True):
             for field, match in (
                 ("dateCreated", {"campaignId": campaign_id}),
                 ("datePhoneConfirmed", {"campaignId": campaign_id, "phoneConfirmed": True}),
