@@ -55,13 +55,14 @@ class MongoAttempts:
             "$setOnInsert": {"campaignId": campaign_id, "userId": user_id},
         }
         with unavailable():
+            # first forget failures older than a day: a failure of this call records nothing
+            self._attempts.update_one({"_id": key}, {"$pull": {"failed": {"at": {"$lt": iso(at - ATTEMPTS_KEPT)}}}})
             try:
                 self._attempts.update_one(query, update, upsert=True)
             except DuplicateKeyError:
                 # the limit was reached, or a parallel first attempt created the document: ask again, no upsert
                 if not self._attempts.update_one(query, update).matched_count:
                     return None
-            self._attempts.update_one({"_id": key}, {"$pull": {"failed": {"at": {"$lt": iso(at - ATTEMPTS_KEPT)}}}})
         return reservation
 
 

@@ -31,6 +31,9 @@ def connect(uri: str, *, database: str | None = None, retry_visibility: float = 
             # server held a call 10 s, then its retry 10 s more. Admin work over a whole campaign (transfers,
             # counts, index builds) runs under errors.ADMIN_TIMEOUT instead (``unavailable(admin=True)``).
             timeoutMS=OPERATION_TIMEOUT * 1000,
+            # ... and for the calls pymongo sends outside that timeout (killCursors when a cursor closes, endSessions
+            # when the client closes), which would otherwise wait on a hung server forever
+            socketTimeoutMS=10_000,
             appname="entry-service",
             tz_aware=True,
         )

@@ -13,14 +13,15 @@ from pymongo.errors import BulkWriteError, PyMongoError
 from entrycore.errors import DependencyUnavailable, Internal
 
 OPERATION_TIMEOUT = 3.0  # seconds a datastore call may take, retries included (the client's timeoutMS)
-ADMIN_TIMEOUT = 3600.0  # seconds for an admin operation over a whole campaign (a transfer, counts, an index build)
+ADMIN_TIMEOUT = 3600.0  # seconds for an admin operation over a whole campaign (a transfer, counts, an index build):
+# one deadline for the whole ``unavailable(admin=True)`` block, which is one adapter method
 
 
 @contextmanager
 def unavailable(*, admin: bool = False) -> Iterator[None]:
     """Every pymongo failure the block does not handle itself is DependencyUnavailable; a document BSON cannot
     encode (text that is not valid Unicode, which the HTTP edge and entrycore refuse first) is Internal. With
-    ``admin``, the block's calls may take ADMIN_TIMEOUT each, not the client's OPERATION_TIMEOUT (never wrap a
+    ``admin``, the block's calls may take ADMIN_TIMEOUT together, not the client's OPERATION_TIMEOUT each (never wrap a
     ``yield`` in it: the timeout would leak into the consumer's calls)."""
     try:
         with pymongo.timeout(ADMIN_TIMEOUT) if admin else nullcontext():

@@ -7,8 +7,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import pymongo
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import OperationFailure
+
+from adapters_mongo.errors import ADMIN_TIMEOUT
 
 ENTRY_KEY = "campaign_user"  # unique: one entry per fan per campaign (SPEC ENT-001)
 CAMPAIGN_CODE = "campaign_code"  # unique: referral codes per campaign (ENT-008)
@@ -106,7 +109,8 @@ def ensure_indexes(collection: Any, wanted: IndexSpec) -> None:
                 continue  # the same index under another name serves
             raise IndexConflict(f"an index on the keys of {name} of {collection.name} exists with other options")
         try:
-            collection.create_index(keys, name=name, **options)
+            with pymongo.timeout(ADMIN_TIMEOUT):  # building it over a big collection takes its time
+                collection.create_index(keys, name=name, **options)
         except OperationFailure as err:
             if err.code in _INDEX_CONFLICT or "already exists" in str(err):
                 raise IndexConflict(f"index {name} of {collection.name}: {err}") from None

@@ -161,7 +161,7 @@ class MongoOutbox:
         def waits(message: Doc) -> bool:
             return bool(message["kind"] == kind and message.get("waiting"))
 
-        with unavailable(admin=True):
+        with unavailable():  # the relay's: never held an hour
             waiting = {**_PENDING, "outbox": {"$elemMatch": {"kind": kind, "waiting": True}}}
             docs = list(self._entries.find(waiting, {"outbox.id": True, "outbox.kind": True, "outbox.waiting": True}))
         ids = [m["id"] for doc in docs for m in doc["outbox"] if waits(m)]

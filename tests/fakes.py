@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -118,6 +119,7 @@ class FakeEntryStore:
     last_delivered_at: datetime | None = None
     failures: list[tuple[str, str, datetime]] = attrs.field(factory=list)
     reservations: dict[str, tuple[str, str, datetime]] = attrs.field(factory=dict)
+    _reservation_ids: Iterator[int] = attrs.field(factory=itertools.count)
     seq: int = 0
 
     def _enqueue(self, outbox: Sequence[OutboxMessage]) -> None:
@@ -185,8 +187,9 @@ class FakeEntryStore:
                 return None
             failure = (campaign_id, user_id, at)
             self.failures.append(failure)
-            self.reservations[str(id(failure))] = failure
-            return str(id(failure))
+            reservation = str(next(self._reservation_ids))
+            self.reservations[reservation] = failure
+            return reservation
 
     def release_attempt(self, campaign_id: str, user_id: str, reservation: str) -> None:
         with self.lock:

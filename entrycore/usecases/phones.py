@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 import attrs
@@ -27,6 +28,7 @@ from entrycore.usecases.common import known_campaign
 
 MAX_FAILED_ATTEMPTS = 5
 ATTEMPT_WINDOW = timedelta(minutes=10)
+log = logging.getLogger(__name__)
 _RETRIES = 64
 
 
@@ -64,7 +66,15 @@ class PhoneConfirmations:
             raise
         finally:
             if not failed:
-                self.attempts.release_attempt(campaign_id, caller.user_id, reservation)
+                self._release(campaign_id, caller.user_id, reservation)
+
+    def _release(self, campaign_id: str, user_id: str, reservation: str) -> None:
+        """Forgets an attempt that did not fail. A datastore failure here must not replace the answer (a saved
+        confirmation answered 503): the attempt then stays counted, the safe side of the limit."""
+        try:
+            self.attempts.release_attempt(campaign_id, user_id, reservation)
+        except DependencyUnavailable:
+            log.warning("a phone confirmation attempt of %s/%s stays counted: the store failed", campaign_id, user_id)
 
     def _confirm(self, caller: Caller, campaign: Campaign, entry: Entry, phone_token: str, now: datetime) -> Entry:
         campaign_id = campaign.id

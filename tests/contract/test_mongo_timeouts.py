@@ -54,11 +54,12 @@ def test_a_hung_server_holds_a_fan_s_call_for_the_operation_timeout_only(
 
 
 class _Timeouts:
-    """A collection recording the operation timeout in force at each call."""
+    """A collection recording the operation timeout in force at each call, and at each step of the cursors it
+    returns (a cursor's network calls happen when it is iterated, not when it is made)."""
 
-    def __init__(self, collection: Any) -> None:
+    def __init__(self, collection: Any, seen: list[float | None] | None = None) -> None:
         self._collection = collection
-        self.seen: list[float | None] = []
+        self.seen: list[float | None] = [] if seen is None else seen
 
     def __getattr__(self, name: str) -> Any:
         found = getattr(self._collection, name)
@@ -66,10 +67,21 @@ class _Timeouts:
             return found
 
         def recorded(*args: Any, **kwargs: Any) -> Any:
-            self.seen.append(_csot.get_timeout())
-            return found(*args, **kwargs)
+            if name != "close":  # a cursor's cleanup, whenever the generator ends: bounded by socketTimeoutMS
+                self.seen.append(_csot.get_timeout())
+            result = found(*args, **kwargs)
+            if result is self._collection:  # a cursor's sort/skip/limit: the same cursor, still recorded
+                return self
+            return _Timeouts(result, self.seen) if hasattr(result, "__next__") else result
 
         return recorded
+
+    def __iter__(self) -> Any:
+        return self
+
+    def __next__(self) -> Any:
+        self.seen.append(_csot.get_timeout())
+        return next(self._collection)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import attrs
 import jwt
 import pytest
 
@@ -12,6 +13,7 @@ from entrycore.caller import Caller
 from entrycore.errors import (
     CampaignNotFound,
     CampaignNotOpen,
+    DependencyUnavailable,
     EntryNotFound,
     InvalidPhoneToken,
     PhoneAlreadyConfirmed,
@@ -242,3 +244,23 @@ def test_PUB_006_receipts_once_per_entry(world: World) -> None:
     assert [m.user_id for m in receipts(world)] == ["u1", "u2"]
     world.register("u3", campaign_id="ppc")
     assert len(receipts(world)) == 2
+
+
+def test_PHN_010_a_store_failing_to_forget_an_attempt_does_not_replace_the_answer(world: World) -> None:
+    """The attempt counts as failed until it is forgotten; if forgetting it fails, the confirmation (saved) is
+    still the answer, and the attempt stays counted (the safe side of the limit)."""
+    world.register(campaign_id="ppc")
+
+    class ReleaseFails:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(world.entries, name)
+
+        def release_attempt(self, *_: Any) -> None:
+            raise DependencyUnavailable("store down")
+
+    service = attrs.evolve(confirmations(world), attempts=ReleaseFails())
+    confirmed = service.confirm_phone(Caller("u1"), "ppc", token(world))
+    assert confirmed.phone_confirmed is True
+    stored = world.entries.get("ppc", "u1")
+    assert stored is not None and stored.phone_confirmed is True
+    assert world.entries.failed_attempts("ppc", "u1", world.clock.now() - timedelta(minutes=10)) == 1
