@@ -10,13 +10,14 @@ markets, added up here.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING
-from pymongo.errors import DuplicateKeyError
+from pymongo import ASCENDING, DESCENDING, InsertOne, ReplaceOne
+from pymongo.errors import BulkWriteError
 
-from adapters_mongo.errors import unavailable
+from adapters_mongo.errors import DUPLICATE_KEY, unavailable
 from adapters_mongo.outbox import ENTRY_ONLY, LIVE
 from adapters_mongo.transfers import scoring_pipeline
 from entrycore.eligibility import MAX_RANKS, EligibilityCounts, EligibilityCriteria, counts_of_groups
@@ -122,21 +123,21 @@ class MongoScoring:
                     doc["userId"]: EntryFacts.of(Entry.from_document(doc))
                     for doc in self._entries.find(query, ENTRY_ONLY)
                 }
-            missed = []
+            writes: list[tuple[ScoringRecord, int | None]] = []
             for user_id in pending:
                 doc = found.get(user_id)
                 if doc is None and not insert:
                     continue
                 record = change(user_id, None if doc is None else _record(doc), facts.get(user_id))
-                if record is None:
-                    continue
-                if self._write(campaign_id, record, None if doc is None else doc.get("rev", 0)):
+                if record is not None:
+                    writes.append((record, None if doc is None else doc.get("rev", 0)))
+            missed = self._write_all(campaign_id, writes)
+            for record, rev in writes:
+                if record.user_id not in missed:
                     written += 1
-                    if doc is None:
-                        created.append(user_id)
-                else:
-                    missed.append(user_id)
-            pending = missed
+                    if rev is None:
+                        created.append(record.user_id)
+            pending = sorted(missed)
         if pending:
             raise DependencyUnavailable("Scoring records kept changing under this write; try again.")
         return written, self._erased_meanwhile(campaign_id, created)
@@ -161,20 +162,38 @@ class MongoScoring:
                 self._scoring.delete_many({"campaignId": campaign_id, "userId": {"$in": erased}})
         return erased
 
-    def _write(self, campaign_id: str, record: ScoringRecord, rev: int | None) -> bool:
-        """Writes ``record`` if its stored revision is still ``rev`` (None: it must not exist yet); False if not."""
-        key = {"campaignId": campaign_id, "userId": record.user_id}
-        doc = {**_document(record), "rev": (rev or 0) + 1}
-        with unavailable():
+    def _write_all(self, campaign_id: str, writes: Sequence[tuple[ScoringRecord, int | None]]) -> set[str]:
+        """Writes each record if its stored revision is still the one read (None: it must not exist yet), in one
+        unordered bulk write (one round trip, not one per record); answers the users whose write missed."""
+        if not writes:
+            return set()
+        operations: list[InsertOne[dict[str, Any]] | ReplaceOne[dict[str, Any]]] = []
+        written = uuid.uuid4().hex  # this write's mark on its documents: which replaces landed, if some missed
+        for record, rev in writes:
+            doc = {**_document(record), "rev": (rev or 0) + 1, "written": written}
             if rev is None:
-                try:
-                    self._scoring.insert_one(doc)
-                except DuplicateKeyError:  # another upload created it meanwhile
-                    return False
-                return True
-            # a record written before revisions existed has none: "rev": 0 is "rev" missing
-            current = {"$in": [0, None]} if rev == 0 else rev
-            return bool(self._scoring.replace_one({**key, "rev": current}, doc).matched_count)
+                operations.append(InsertOne(doc))
+            else:  # a record written before revisions existed has none: "rev": 0 is "rev" missing
+                current = {"$in": [0, None]} if rev == 0 else rev
+                key = {"campaignId": campaign_id, "userId": record.user_id, "rev": current}
+                operations.append(ReplaceOne(key, doc))
+        missed: set[str] = set()
+        with unavailable():
+            try:
+                matched = int(self._scoring.bulk_write(operations, ordered=False).matched_count)
+            except BulkWriteError as err:
+                details = err.details or {}
+                errors = details.get("writeErrors", [])
+                if details.get("writeConcernErrors") or any(e.get("code") != DUPLICATE_KEY for e in errors):
+                    raise
+                missed = {writes[e["index"]][0].user_id for e in errors}  # created meanwhile by another upload
+                matched = int(details.get("nMatched", 0))
+            replaced = [record.user_id for record, rev in writes if rev is not None]
+            if matched < len(replaced):  # some records changed since read: those not carrying this write's mark
+                query = {"campaignId": campaign_id, "userId": {"$in": replaced}, "written": written}
+                landed = {doc["userId"] for doc in self._scoring.find(query, {"userId": True})}
+                missed |= set(replaced) - landed
+        return missed
 
     def tag(self, campaign_id: str, tag: str, by: str, values: Sequence[str]) -> int:
         field = {"phone": "phone", "userId": "userId"}[by]

@@ -164,3 +164,25 @@ def test_an_erasure_landing_while_an_upload_creates_the_record_leaves_no_record(
     outcome = between(stores, erase, upload, collection="_entries", after=2)
     assert outcome == ["NO_CONFIRMED_ENTRY"]
     assert stores.scoring.scoring_record("c1", "u1") is None
+
+
+def test_one_record_changed_meanwhile_among_many_is_retried_alone(stores: SelectionStores) -> None:
+    """One bulk write for the batch: the records another write changed meanwhile are read and written again,
+    the others are written once."""
+    phones = {"u2": "+12125550002", "u3": "+12125550003"}
+    for user, phone in phones.items():
+        stores.entries.create(an_entry("c1", user, phone=phone, confirmed=True))
+    stores.scoring.upsert_scores("c1", [ScoreRow(k, p, 10.0) for k, p in enumerate(phones.values())], [0.5, 0.5])
+    rows = [ScoreRow(0, PHONE, 91.0), ScoreRow(1, phones["u2"], 92.0), ScoreRow(2, phones["u3"], 93.0)]
+    outcome = between(
+        stores,
+        changed_entry(stores, review=Review(True, T0)),  # u1 blocked between the read and the write
+        lambda: stores.scoring.upsert_scores("c1", rows, [0.1, 0.2, 0.3]),
+    )
+    assert outcome == ["updated"] * 3
+    records = {user: stores.scoring.scoring_record("c1", user) for user in ("u1", "u2", "u3")}
+    assert {user: (r.score, r.blocked) for user, r in records.items() if r is not None} == {
+        "u1": (91.0, True),
+        "u2": (92.0, False),
+        "u3": (93.0, False),
+    }
