@@ -54,7 +54,7 @@ class MongoScoring:
     def upsert_scores(self, campaign_id: str, rows: Sequence[ScoreRow], random_scores: Sequence[float]) -> list[str]:
         if len(rows) != len(random_scores):
             raise ValueError("one random score per row")
-        with unavailable():
+        with unavailable(admin=True):
             phones = sorted({row.phone for row in rows})
             holders = {
                 doc["phone"]: Entry.from_document(doc)
@@ -111,7 +111,7 @@ class MongoScoring:
         for _ in range(_REWRITES):
             if not pending:
                 return written, self._erased_meanwhile(campaign_id, created)
-            with unavailable():
+            with unavailable(admin=True):
                 found = {
                     doc["userId"]: doc
                     for doc in self._scoring.find({"campaignId": campaign_id, "userId": {"$in": pending}})
@@ -149,7 +149,7 @@ class MongoScoring:
         entry is either still there (a later erasure deletes the record) or gone (deleted here)."""
         if not created:
             return []
-        with unavailable():
+        with unavailable(admin=True):
             live = {
                 doc["userId"]
                 for doc in self._entries.find(
@@ -178,7 +178,7 @@ class MongoScoring:
                 key = {"campaignId": campaign_id, "userId": record.user_id, "rev": current}
                 operations.append(ReplaceOne(key, doc))
         missed: set[str] = set()
-        with unavailable():
+        with unavailable(admin=True):
             try:
                 matched = int(self._scoring.bulk_write(operations, ordered=False).matched_count)
             except BulkWriteError as err:
@@ -199,7 +199,7 @@ class MongoScoring:
         field = {"phone": "phone", "userId": "userId"}[by]
         wanted = sorted(set(values))
         matched = 0
-        with unavailable():
+        with unavailable(admin=True):
             for start in range(0, len(wanted), _IN_CHUNK):  # a bounded $in: 10,000 long values exceed 16 MB of BSON
                 result = self._scoring.update_many(
                     {"campaignId": campaign_id, field: {"$in": wanted[start : start + _IN_CHUNK]}},

@@ -19,7 +19,9 @@ from adapters_mongo.errors import ADMIN_TIMEOUT, OPERATION_TIMEOUT
 from entrycore.eligibility import EligibilityCriteria
 from entrycore.errors import DependencyUnavailable
 from entrycore.markets import MarketTransfer
+from entrycore.scoring import ScoreRow
 from tests.builders import campaign
+from tests.contract.entries import an_entry
 from tests.hung_mongo import HungMongo
 
 
@@ -93,6 +95,7 @@ def database() -> Any:
 
 def test_admin_work_over_a_campaign_runs_under_the_admin_timeout(database: Any) -> None:
     move = MarketTransfer.of(campaign(), "nyc", "phl", datetime(2026, 12, 1, tzinfo=UTC), "x")
+    MongoStore(database).create(an_entry("c1", "u1", phone="+12125550123", confirmed=True))  # a record to write
     selection, scoring = MongoSelection(database), MongoScoring(database)
     works: list[tuple[Any, str, Callable[[], Any]]] = [
         (selection, "_entries", lambda: selection.transfer_entries(move)),
@@ -103,6 +106,9 @@ def test_admin_work_over_a_campaign_runs_under_the_admin_timeout(database: Any) 
         (scoring, "_scoring", lambda: scoring.eligibility_counts("c1", EligibilityCriteria(), ["nyc"])),
         (scoring, "_scoring", lambda: scoring.eligible_page("c1", EligibilityCriteria(), 10, 0)),
         (scoring, "_scoring", lambda: list(scoring.eligible("c1", EligibilityCriteria()))),
+        (scoring, "_scoring", lambda: scoring.upsert_scores("c1", [ScoreRow(0, "+12125550123", 1.0)], [0.5])),
+        (scoring, "_scoring", lambda: scoring.copy_entries("c1", ["u1"])),
+        (scoring, "_scoring", lambda: scoring.tag("c1", "vip", "phone", ["+12125550123"])),
     ]
     for owner, attribute, work in works:
         recording = _Timeouts(getattr(owner, attribute))
