@@ -56,18 +56,19 @@ class MongoScoring:
             raise ValueError("one random score per row")
         with unavailable(admin=True):
             phones = sorted({row.phone for row in rows})
-            holders = {
-                doc["phone"]: Entry.from_document(doc)
+            holders = {  # phone -> the user id of its confirmed entry (_rewrite reads the entries themselves)
+                doc["phone"]: doc["userId"]
                 for doc in self._entries.find(
-                    {"campaignId": campaign_id, "phone": {"$in": phones}, "phoneConfirmed": True, **LIVE}, ENTRY_ONLY
+                    {"campaignId": campaign_id, "phone": {"$in": phones}, "phoneConfirmed": True, **LIVE},
+                    {"_id": False, "phone": True, "userId": True},
                 )
             }
         outcomes = [NO_CONFIRMED_ENTRY] * len(rows)
         rows_of: dict[str, list[int]] = {}  # user id -> its rows, in upload order
         for index, row in enumerate(rows):
-            entry = holders.get(row.phone)
-            if entry is not None:
-                rows_of.setdefault(entry.user_id, []).append(index)
+            holder = holders.get(row.phone)
+            if holder is not None:
+                rows_of.setdefault(holder, []).append(index)
 
         def merged(user_id: str, existing: ScoringRecord | None, entry: EntryFacts | None) -> ScoringRecord | None:
             record = existing
