@@ -141,11 +141,17 @@ def main() -> None:
         report.append(f"preloaded {args.fans:,} entries{ranking} in {entries_s:.0f} s")
         if scoring:
             report.append(f"preloaded {args.fans:,} scoring records in {scoring_s:.0f} s")
-        command = ["transfer", "--campaign", CAMPAIGN_ID, "--from", SOURCE, "--to", TARGET]
-        out = work / "transfer.json"
-        with out.open("wb") as handle:
-            seconds, peak, _ = run_cli(command, env, stdout=handle)
-        moved = json.loads(out.read_text())
+
+        def transfer() -> tuple[float, float, dict[str, int]]:
+            """``entry-service transfer`` once: wall seconds, peak RSS (MB) and its answer."""
+            out = work / "transfer.json"
+            with out.open("wb") as handle:
+                seconds, peak, _ = run_cli(
+                    ["transfer", "--campaign", CAMPAIGN_ID, "--from", SOURCE, "--to", TARGET], env, stdout=handle
+                )
+            return seconds, peak, json.loads(out.read_text())
+
+        seconds, peak, moved = transfer()
         report.append(
             f"CLI transfer {SOURCE} → {TARGET}: {moved['modified']:,} entries and {moved['scoring']:,} scoring records "
             f"moved in {seconds:.1f} s, peak RSS {peak:,.0f} MB  "
@@ -165,9 +171,7 @@ def main() -> None:
             f"({delivered / seconds:,.0f} events/s); relay said: {said}  "
             f"{'PASS' if delivered == moved['modified'] and ' 0 still pending' in said else 'FAIL'} (all delivered)"
         )
-        with out.open("wb") as handle:
-            seconds, _, _ = run_cli(command, env, stdout=handle)
-        again = json.loads(out.read_text())
+        seconds, _, again = transfer()
         report.append(
             f"the same transfer again: {again['modified']} entries, {again['scoring']} records moved "
             f"in {seconds:.1f} s  "
