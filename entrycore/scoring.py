@@ -143,6 +143,8 @@ class UploadSummary:
             "unmatched": self.unmatched,
             "invalid": self.invalid,
             "rejected": [r.to_document() for r in self.rejected],
+            # More rows were rejected than the list shows (SCR-002 lists 100): invalid + unmatched says how many.
+            "rejectedTruncated": self.invalid + self.unmatched > len(self.rejected),
         }
 
 

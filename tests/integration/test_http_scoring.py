@@ -66,6 +66,7 @@ def scored(api: Api) -> Api:
             {"index": 4, "reason": "INVALID_PHONE"},
             {"index": 5, "reason": "INVALID_SCORE"},
         ],
+        "rejectedTruncated": False,
     }
     return api
 

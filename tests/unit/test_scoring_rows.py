@@ -53,7 +53,10 @@ def test_SCR_002_the_summary_counts_invalid_and_unmatched_rows_and_shows_at_most
         {"index": 0, "reason": NO_CONFIRMED_ENTRY},
         {"index": 1, "reason": INVALID_PHONE},
     ]
-    assert set(document) == {"received", "matched", "inserted", "updated", "unmatched", "invalid", "rejected"}
+    fields = {"received", "matched", "inserted", "updated", "unmatched", "invalid", "rejected", "rejectedTruncated"}
+    assert set(document) == fields
+    assert document["rejectedTruncated"] is True  # 120 rejected, 100 listed: the answer says the list is cut
+    assert UploadSummary(received=1).to_document()["rejectedTruncated"] is False
 
 
 def test_a_scoring_record_has_the_api_shape_and_reads_back_equal() -> None:
