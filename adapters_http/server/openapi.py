@@ -108,7 +108,7 @@ SCHEMAS: dict[str, Schema] = {
         tags={"type": "object", "additionalProperties": BOOLEAN},
     ),
     "UploadSummary": _object(
-        ["received", "matched", "inserted", "updated", "unmatched", "invalid", "rejected"],
+        ["received", "matched", "inserted", "updated", "unmatched", "invalid", "rejected", "rejectedTruncated"],
         received=COUNT,
         matched=COUNT,
         inserted=COUNT,
@@ -124,6 +124,7 @@ SCHEMAS: dict[str, Schema] = {
                 reason={"type": "string", "enum": ["INVALID_PHONE", "INVALID_SCORE", "NO_CONFIRMED_ENTRY"]},
             ),
         },
+        rejectedTruncated={**BOOLEAN, "description": "true when more rows were rejected than the list shows"},
     ),
     "EligibilityCounts": _object(
         ["total", "verified", "selected", "available", "byMarket"],
@@ -278,7 +279,7 @@ OPERATIONS: dict[str, Operation] = {
         ),
     ),
     "admin.add_invites": Operation(
-        "Add invites",
+        "Add invites to an invite-only campaign (any other: 400 BAD_REQUEST, SCR-002)",
         "supreme",
         bodies.InvitesBody,
         _answer(_object(["added"], added=COUNT)),

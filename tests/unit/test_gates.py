@@ -64,7 +64,7 @@ def test_GATE_002_invite_by_code_refused(world: World, code: str | None) -> None
 
 def test_GATE_002_invite_codes_belong_to_their_campaign(world: World) -> None:
     world.add_campaign(gate={"inviteOnly": "code"})
-    world.add_campaign(id="c2")
+    world.add_campaign(id="c2", gate={"inviteOnly": "code"})  # invite-only too: its list is its own
     invite(world, "VIP-001", campaign_id="c2")
     assert_refused(world, NoInvite, invite_code="VIP-001")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from entrycore.caller import Caller
-from entrycore.errors import CampaignNotFound, Forbidden
+from entrycore.errors import BadRequest, CampaignNotFound, Forbidden
 from entrycore.usecases.invites import Invites
 from tests.unit.conftest import World
 
@@ -82,12 +82,22 @@ def test_AUTH_002_role_is_checked_before_the_campaign(world: World) -> None:
 
 def test_AUTH_002_supreme_adds_normalised_invites_and_counts_new_ones(world: World) -> None:
     admin = Caller("admin", is_supreme=True)
+    world.add_campaign(id="vip", gate={"inviteOnly": "code"})
 
-    assert invites(world).add(admin, "c1", [" VIP ", "Fan@Example.com", "g-1", "  ", ""]) == 3
-    assert invites(world).add(admin, "c1", ["VIP", "fan@example.com", "m-1"]) == 1
-    assert invites(world).add(admin, "c1", []) == 0
+    assert invites(world).add(admin, "vip", [" VIP ", "Fan@Example.com", "g-1", "  ", ""]) == 3
+    assert invites(world).add(admin, "vip", ["VIP", "fan@example.com", "m-1"]) == 1
+    assert invites(world).add(admin, "vip", []) == 0
 
-    assert world.invites.values == {"c1": {"VIP", "fan@example.com", "g-1", "m-1"}}
+    assert world.invites.values == {"vip": {"VIP", "fan@example.com", "g-1", "m-1"}}
+
+
+def test_SCR_002_invites_for_a_campaign_that_is_not_invite_only_are_a_bad_request(world: World) -> None:
+    with pytest.raises(BadRequest) as raised:
+        invites(world).add(Caller("admin", is_supreme=True), "c1", ["VIP"])
+    assert raised.value.payload == {
+        "errors": [{"path": "$.invites", "message": "campaign c1 is not invite-only: it never reads invites"}]
+    }
+    assert world.invites.values == {}
 
 
 def test_AUTH_002_supreme_adding_invites_to_an_unknown_campaign_is_not_found(world: World) -> None:
