@@ -9,8 +9,10 @@ installed into the system Python.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 import venv
 from pathlib import Path
 
@@ -34,7 +36,47 @@ def main(argv: list[str]) -> int:
     command = [str(nox), "--no-error-on-missing-interpreters", "-f", str(ROOT / "noxfile.py"), "-s", session]
     if rest:
         command += ["--", *rest]
-    return subprocess.call(command, cwd=ROOT)
+    return supervise(command, cwd=ROOT)
+
+
+STOP_GRACE = 40.0  # seconds the tree has to stop after a signal (serve answers its requests in flight first)
+
+
+def supervise(command: list[str], cwd: Path = ROOT, grace: float = STOP_GRACE) -> int:
+    """Runs ``command`` in a process group of its own and returns its exit status. SIGTERM, SIGINT and SIGHUP
+    sent to this process are passed to the whole group (nox, and the ``entry-service`` it started), so
+    ``kill`` of this process stops the service instead of orphaning it on its port; a group still alive
+    ``grace`` seconds later is killed. Ctrl-C is handled, not raised: no traceback."""
+    child = subprocess.Popen(command, cwd=cwd, start_new_session=True)  # its own group: killpg reaches all of it
+    received: list[int] = []
+
+    def forward(signum: int, _frame: object) -> None:
+        received.append(signum)
+        _signal_group(child.pid, signal.SIGINT if signum == signal.SIGINT else signal.SIGTERM)
+
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, forward)
+    status = child.wait()
+    # nox may end before what it started (a SIGTERM ends nox at once): wait for the rest of the group too.
+    deadline = time.monotonic() + (grace if received else 1.0)
+    while _signal_group(child.pid, 0) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if _signal_group(child.pid, 0):
+        _signal_group(child.pid, signal.SIGKILL)
+    if received:
+        return 128 + received[0]
+    return status if status >= 0 else 128 - status
+
+
+def _signal_group(pgid: int, signum: int) -> bool:
+    """Sends ``signum`` to process group ``pgid``; whether any process of it was there to receive it."""
+    try:
+        os.killpg(pgid, signum)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # a member that changed its user is still there
+    return True
 
 
 if __name__ == "__main__":
