@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import csv
-import io
 import logging
-import os
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import click
@@ -17,6 +15,8 @@ import jwt
 
 from adapters_cli import selection, users
 from adapters_cli.context import _services, _settings
+from adapters_cli.files import Columns, FileRefused, Layout, TextFile, file_format
+from adapters_cli.progress import Progress
 from adapters_http.metrics import use_multiprocess
 from entry_service.bootstrap import build, build_store, prepare_store
 from entry_service.logs import configure_logging
@@ -194,13 +194,14 @@ def worker(ctx: click.Context, once: bool, batch: int, wait: float) -> None:
     """Re-run enrichment (fraud check, fanscore) for entries on the retry queue."""
     services = _services(ctx)
     refreshed = failed = 0
+    bar = Progress("working")  # progress on stderr (a terminal, ENTRY_PROGRESS=1); the summary once, on stdout
     try:
         while True:
             report = services.refresher.work_once(batch, 0.0 if once else wait)
             refreshed += report.refreshed
             failed += report.failed
             if report.received:
-                click.echo(f"\r{refreshed} refreshed, {failed} still failing", nl=False, err=True)
+                bar.report(f"{refreshed:,} refreshed, {failed:,} still failing")
             if once and (report.received == 0 or report.refreshed == 0):
                 break
     except DeliveryFailed as exc:
@@ -209,7 +210,9 @@ def worker(ctx: click.Context, once: bool, batch: int, wait: float) -> None:
         raise click.ClickException(f"{exc.code}: {exc.message}") from None
     except KeyboardInterrupt:
         pass
-    click.echo(f"\n{refreshed} refreshed, {failed} still failing (they stay queued)")
+    finally:
+        bar.close()
+    click.echo(f"{refreshed} refreshed, {failed} still failing (they stay queued)")
 
 
 @cli.group()
@@ -292,44 +295,58 @@ def invites() -> None:
     """Invite lists of invite-only campaigns."""
 
 
-def _invite_values(handle: io.TextIOBase) -> Iterator[str]:
+INVITES = Layout("an invite list", Columns((), others=True))  # one value a line, or the first column of a CSV
+INVITE_HEADERS = {"code", "email", "value", "invite", "globaluserid", "memberid"}
+
+
+def _invite_values(text: TextFile) -> Iterator[str]:
     """One invite per line; in CSV, the first column (a header row named code/email/value is skipped)."""
-    for index, row in enumerate(csv.reader(handle)):
-        if not row or not row[0].strip() or row[0].lstrip().startswith("#"):
-            continue
-        if index == 0 and row[0].strip().lower() in {"code", "email", "value", "invite", "globaluserid", "memberid"}:
-            continue
-        yield row[0]
+    file_format(text.name, INVITES)  # a text or CSV file: anything else is refused before a line is read
+    try:
+        for index, row in enumerate(csv.reader(text.lines())):
+            if not row or not row[0].strip() or row[0].lstrip().startswith("#"):
+                continue
+            if index == 0 and row[0].strip().lower() in INVITE_HEADERS:
+                continue
+            yield row[0]
+    except csv.Error as exc:
+        raise text.refuse(f"not CSV ({exc})") from None
 
 
 @invites.command("import")
-@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path))
 @click.option("--campaign", "campaign_id", required=True)
 @click.option("--batch", default=5000, show_default=True, type=click.IntRange(1, 100_000))
 @click.pass_context
-def invites_import(ctx: click.Context, file: io.TextIOBase, campaign_id: str, batch: int) -> None:
-    """Add every invite of FILE (one per line, or CSV first column; '-' for stdin) to a campaign."""
+def invites_import(ctx: click.Context, file: Path, campaign_id: str, batch: int) -> None:
+    """Add every invite of FILE (one per line, or CSV first column; '-' for stdin) to an invite-only campaign."""
     services = _services(ctx)
     caller = Caller(user_id="cli", is_supreme=True)
     added = read = 0
     chunk: list[str] = []
-    show = sys.stderr.isatty() or os.environ.get("ENTRY_PROGRESS") == "1"
+    bar = Progress("importing invites")
     try:
-        for value in _invite_values(file):
-            chunk.append(value)
-            if len(chunk) >= batch:
+        services.invites.accepting(caller, campaign_id)  # the campaign first: its invites must be read (SCR-002)
+        with TextFile.opened(file) as text:
+            values = _invite_values(text)
+            for value in values:
+                chunk.append(value)
+                if len(chunk) >= batch:
+                    added += services.invites.add(caller, campaign_id, chunk)
+                    read += len(chunk)
+                    chunk = []
+                    bar.report(f"{read:,} read, {added:,} added")
+            if chunk:
                 added += services.invites.add(caller, campaign_id, chunk)
                 read += len(chunk)
-                chunk = []
-                if show:
-                    click.echo(f"\r{read} read, {added} added", nl=False, err=True)
-        if chunk:
-            added += services.invites.add(caller, campaign_id, chunk)
-            read += len(chunk)
     except EntryError as exc:
         raise click.ClickException(f"{exc.code}: {exc.message}") from None
-    if show:
-        click.echo("", err=True)
+    except FileRefused as exc:  # past the first batch only from a pipe: a regular file is checked whole first
+        raise FileRefused(
+            f"{exc.message}; the {read:,} invites before it were added" if read else exc.message
+        ) from None
+    finally:
+        bar.close()
     click.echo(f"{read} invites read, {added} added to {campaign_id}")
 
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import csv
 import getpass
-import io
 import json
 import os
-import sys
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +15,8 @@ from typing import IO, Any
 import click
 
 from adapters_cli.context import _services
+from adapters_cli.files import Columns, FileRefused, Layout, TextFile, file_format, records
+from adapters_cli.progress import Progress, size
 from entrycore.caller import Caller
 from entrycore.eligibility import EligibilityCriteria
 from entrycore.errors import EntryError
@@ -51,10 +51,6 @@ def admin_caller() -> Caller:
     return Caller(user_id=f"cli:{who}", is_supreme=True)
 
 
-def _show_progress() -> bool:
-    return sys.stderr.isatty() or os.environ.get("ENTRY_PROGRESS") == "1"
-
-
 def criteria_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """SCR-003's criteria and SCR-005's orders as options (the query parameters of API.md §4)."""
     options = [
@@ -81,23 +77,6 @@ def criteria_of(options: dict[str, Any]) -> EligibilityCriteria:
     return EligibilityCriteria(market_ids=markets, **options)
 
 
-class _Counting(io.RawIOBase):
-    """A binary file that counts the bytes read from it (the upload's progress)."""
-
-    def __init__(self, raw: IO[bytes]) -> None:
-        self._raw = raw
-        self.count = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self._raw.read(len(buffer))
-        buffer[: len(data)] = data
-        self.count += len(data)
-        return len(data)
-
-
 def _csv_value(column: str, text: str) -> Any:
     """A CSV cell as its JSON value would be (a value that does not read is passed on: the row is rejected)."""
     value = text.strip()
@@ -118,20 +97,22 @@ def _csv_value(column: str, text: str) -> Any:
     return text
 
 
-def upload_rows(path: Path, text: IO[str]) -> Iterator[Any]:
+UPLOAD = Layout(
+    "a scoring upload",
+    Columns(("phone", "score"), ("verdict", "randomScore", "tags")),
+    Columns(("phone", "score"), others=True),  # a JSONL line is read as the HTTP route reads a record
+)
+
+
+def upload_rows(text: TextFile) -> Iterator[Any]:
     """The rows of a ``.jsonl`` file (one JSON object per line) or a CSV file with a header row
-    (``phone,score[,verdict][,randomScore][,tags]``; ``tags`` a JSON object). A line that is not JSON is
-    passed on as is: the upload rejects it with its index."""
-    if path.suffix.lower() in (".jsonl", ".ndjson"):
-        for line in text:
-            if line.strip():
-                try:
-                    yield json.loads(line)
-                except ValueError:
-                    yield line
-        return
-    for row in csv.DictReader(text):
-        yield {k: v for k, v in ((k, _csv_value(k, v or "")) for k, v in row.items() if k) if v is not None}
+    (``phone,score[,verdict][,randomScore][,tags]``; ``tags`` a JSON object), as the use case reads them; a line
+    that is not JSON is passed on as is: the upload rejects it with its index. The header (or first line) is
+    checked before this returns."""
+    rows = records(text, UPLOAD)
+    if file_format(text.name, UPLOAD) == "jsonl":
+        return (row for _, row in rows)
+    return ({k: v for k, v in ((k, _csv_value(k, c)) for k, c in row.items()) if v is not None} for _, row in rows)
 
 
 @click.group()
@@ -147,27 +128,32 @@ def scoring_upload(ctx: click.Context, file: Path, campaign_id: str) -> None:
     """Upload FILE (.csv with a header row phone,score[,verdict][,randomScore][,tags], or .jsonl), streamed
     in batches of 5,000: any size. Prints the SCR-002 summary as JSON."""
     services = _services(ctx)
-    size = file.stat().st_size
-    with file.open("rb") as raw:
-        counting = _Counting(raw)
-        text = io.TextIOWrapper(io.BufferedReader(counting), encoding="utf-8-sig", errors="replace", newline="")
-        with click.progressbar(length=size, label="uploading", file=sys.stderr, show_pos=True) as bar:
-            shown = 0
+    with TextFile.opened(file) as text:
+        rows = upload_rows(text)  # the whole file and its header checked: nothing is stored before
+        bar = Progress("uploading")
+        seen: list[UploadSummary] = []
 
-            def progress(summary: UploadSummary) -> None:
-                nonlocal shown
-                bar.update(counting.count - shown)
-                shown = counting.count
-                if _show_progress() and not sys.stderr.isatty():
-                    click.echo(f"{summary.received} rows read, {summary.matched} matched", err=True)
+        def progress(summary: UploadSummary) -> None:
+            seen[:] = [summary]
+            of = f" of {size(text.size)} ({text.read / text.size:.0%})" if text.size else ""
+            read = f"{size(text.read)}{of} at {size(bar.per_second(text.read))}/s"
+            bar.report(f"{summary.received:,} rows read, {summary.matched:,} matched ({read})")
 
-            try:
-                summary = services.scoring.upload(
-                    admin_caller(), campaign_id, upload_rows(file, text), progress=progress
-                )
-            except EntryError as exc:
-                raise click.ClickException(f"{exc.code}: {exc.message}") from None
-            bar.update(size - shown)
+        try:
+            summary = services.scoring.upload(admin_caller(), campaign_id, rows, progress=progress)
+        except EntryError as exc:
+            raise click.ClickException(f"{exc.code}: {exc.message}") from None
+        except FileRefused as exc:  # a pipe, or a file changed meanwhile: stored batches stay (Scoring.upload)
+            stored = seen[0].matched if seen else 0
+            what = "1 scoring record" if stored == 1 else f"{stored:,} scoring records"
+            kept = f"{what} from the whole batches before it stay stored, the rows after them were not"
+            kept = kept if stored else "nothing was stored"
+            raise FileRefused(
+                f"{exc.message}; the upload stopped there: {kept} (audit trail: complete false) — fix the file "
+                "and upload it again: stored records are updated, never doubled"
+            ) from None
+        finally:
+            bar.close()
     click.echo(json.dumps(summary.to_document()))
 
 
@@ -206,18 +192,19 @@ def selection_export(ctx: click.Context, /, campaign_id: str, output: IO[str], *
     services = _services(ctx)
     writer = csv.writer(output, lineterminator="\n")
     written = 0
+    bar = Progress("exporting")
     try:
-        records = services.scoring.export(admin_caller(), campaign_id, criteria_of(options))
+        ranked = services.scoring.export(admin_caller(), campaign_id, criteria_of(options))
         writer.writerow(EXPORT_COLUMNS)
-        for written, record in enumerate(records, start=1):
+        for written, record in enumerate(ranked, start=1):
             writer.writerow(export_row(written, record))
-            if written % 10_000 == 0 and _show_progress():
-                click.echo(f"\r{written} fans exported", nl=False, err=True)
+            if written % 10_000 == 0:
+                bar.report(f"{written:,} fans written ({bar.per_second(written):,.0f} fans/s)")
     except EntryError as exc:
         raise click.ClickException(f"{exc.code}: {exc.message}") from None
+    finally:
+        bar.close()
     output.flush()
-    if _show_progress():
-        click.echo("", err=True)
     click.echo(f"{written} fans exported from {campaign_id}", err=True)
 
 
@@ -231,18 +218,18 @@ def transfer(ctx: click.Context, campaign_id: str, source: str, target: str) -> 
     entry.transferred event per moved entry. Running it again changes nothing. Progress on stderr; prints
     {"modified": entries, "scoring": records} as JSON."""
     services = _services(ctx)
-    with click.progressbar(length=0, label="moving entries", file=sys.stderr, show_pos=True) as bar:
+    bar = Progress("moving entries")  # its first line comes with the first chunk moved: after the checks
 
-        def progress(done: int, total: int) -> None:
-            bar.length = total
-            bar.update(done - bar.pos)
-            if _show_progress() and not sys.stderr.isatty():
-                click.echo(f"{done} of {total} entries moved", err=True)
+    def progress(done: int, total: int) -> None:
+        share = f" ({done / total:.0%})" if total else ""
+        bar.report(f"{done:,} of {total:,} entries{share} at {bar.per_second(done):,.0f} entries/s")
 
-        try:
-            report = services.transfers.transfer(admin_caller(), campaign_id, source, target, progress=progress)
-        except EntryError as exc:
-            raise click.ClickException(f"{exc.code}: {exc.message}") from None
+    try:
+        report = services.transfers.transfer(admin_caller(), campaign_id, source, target, progress=progress)
+    except EntryError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.message}") from None
+    finally:
+        bar.close()
     click.echo(json.dumps({"modified": report.entries, "scoring": report.scoring}))
 
 
@@ -306,21 +293,27 @@ def export_row(rank: int, record: ScoringRecord) -> list[Any]:
     ]
 
 
-def _file_items(path: Path, text: IO[str]) -> Iterator[dict[str, Any]]:
-    """The items of a ``.jsonl`` file (one JSON object per line) or of a CSV file with a header row."""
-    if path.suffix.lower() in (".jsonl", ".ndjson"):
-        for number, line in enumerate(text, start=1):
-            if line.strip():
-                try:
-                    item = json.loads(line)
-                except ValueError:
-                    raise click.ClickException(f"{path}:{number}: not a JSON object") from None
-                if not isinstance(item, dict):
-                    raise click.ClickException(f"{path}:{number}: not a JSON object")
-                yield item
-        return
-    for row in csv.DictReader(text):
-        yield {k: (v or "").strip() for k, v in row.items() if k}
+CODES = Layout(
+    "a codes file",
+    Columns(("userId", "code", "start"), ("codeConfigId", "end", "revealCode")),
+    Columns(("userId", "code"), ("codeConfigId", "date", "start", "end", "revealCode")),
+    every_line=True,  # the items of POST /{c}/entries/codes: strict, as the route reads them
+)
+BLOCKS = Layout(
+    "a blocking file",
+    Columns(("userId", "isBlocked"), ("date",)),
+    Columns(("userId", "isBlocked"), ("date",)),
+    every_line=True,
+)
+
+
+def _file_items(text: TextFile, layout: Layout) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``(where, item)`` of a ``.jsonl`` file (one JSON object per line) or of a CSV file with a header row;
+    ``where`` names the line and the item for messages."""
+    jsonl = file_format(text.name, layout) == "jsonl"
+    for number, (line, item) in enumerate(records(text, layout), start=1):
+        where = f"{text.name}: line {line}: item {number}"
+        yield where, item if jsonl else {k: v.strip() for k, v in item.items()}
 
 
 def _time(value: Any, where: str) -> datetime | None:
@@ -328,29 +321,32 @@ def _time(value: Any, where: str) -> datetime | None:
         return None
     try:
         return parse_iso(value)
-    except ValueError:
-        raise click.ClickException(f"{where}: {value!r} is not an ISO-8601 time with Z or an offset") from None
+    except (TypeError, ValueError):
+        raise FileRefused(f"{where}: {value!r} is not an ISO-8601 time with Z or an offset") from None
 
 
-def _code_items(path: Path, text: IO[str]) -> Iterator[CodeAssignment]:
-    for number, item in enumerate(_file_items(path, text), start=1):
+def _code_items(text: TextFile) -> Iterator[CodeAssignment]:
+    for where, item in _file_items(text, CODES):
         nested = item.get("date")
         dates: dict[str, Any] = nested if isinstance(nested, dict) else item
-        user, code, start = item.get("userId"), item.get("code"), _time(dates.get("start"), f"item {number}: start")
+        user, code, start = item.get("userId"), item.get("code"), _time(dates.get("start"), f"{where}: start")
         if not isinstance(user, str) or not user or not isinstance(code, str) or not code or start is None:
-            raise click.ClickException(f"item {number}: userId, code and start are required")
-        end, reveal = _time(dates.get("end"), f"item {number}: end"), _time(dates.get("revealCode"), f"item {number}")
-        yield CodeAssignment(user, code, item.get("codeConfigId") or None, start, end, reveal)
+            raise FileRefused(f"{where}: userId, code and start are required")
+        end, reveal = _time(dates.get("end"), f"{where}: end"), _time(dates.get("revealCode"), f"{where}: revealCode")
+        config = item.get("codeConfigId") or None
+        if config is not None and not isinstance(config, str):
+            raise FileRefused(f"{where}: codeConfigId must be text")
+        yield CodeAssignment(user, code, config, start, end, reveal)
 
 
-def _block_items(path: Path, text: IO[str]) -> Iterator[BlockItem]:
-    for number, item in enumerate(_file_items(path, text), start=1):
+def _block_items(text: TextFile) -> Iterator[BlockItem]:
+    for where, item in _file_items(text, BLOCKS):
         user, blocked = item.get("userId"), item.get("isBlocked")
         if isinstance(blocked, str):
             blocked = {"true": True, "false": False}.get(blocked.lower(), blocked)
         if not isinstance(user, str) or not user or not isinstance(blocked, bool):
-            raise click.ClickException(f"item {number}: userId and isBlocked (true/false) are required")
-        yield BlockItem(user, blocked, _time(item.get("date"), f"item {number}: date"))
+            raise FileRefused(f"{where}: userId and isBlocked (true/false) are required")
+        yield BlockItem(user, blocked, _time(item.get("date"), f"{where}: date"))
 
 
 def _in_batches(items: Iterator[Any], size: int = 1_000) -> Iterator[list[Any]]:
@@ -365,26 +361,35 @@ def _in_batches(items: Iterator[Any], size: int = 1_000) -> Iterator[list[Any]]:
 
 
 def _apply_file(
-    ctx: click.Context, file: Path, campaign_id: str, read: Callable[..., Iterator[Any]], apply: str
+    ctx: click.Context, file: Path, campaign_id: str, read: Callable[[TextFile], Iterator[Any]], apply: str
 ) -> None:
+    """Checks every item of the file before the first batch is applied (a regular file is read twice: a bad
+    item anywhere refuses the whole file, as one bad item refuses the HTTP route's batch); then applies them
+    1,000 at a time. A pipe is read once: a bad item there stops it after the batches before it."""
     services = _services(ctx)
     totals: dict[str, int] = {}
     unmatched: list[str] = []
-    with file.open(encoding="utf-8-sig", newline="") as text:
+    with TextFile.opened(file) as text:
+        count = sum(1 for _ in read(text)) if text.regular else 0
+        text.rewind()
+        bar = Progress("applying")
         try:
-            for batch in _in_batches(read(file, text)):
+            for batch in _in_batches(read(text)):
                 answer = getattr(services.selection, apply)(admin_caller(), campaign_id, batch)
                 for key, value in answer.items():
                     if isinstance(value, list):
                         unmatched += value
                     else:
                         totals[key] = totals.get(key, 0) + value
-                if _show_progress():
-                    click.echo(f"\r{totals.get('input', 0)} items applied", nl=False, err=True)
+                done = totals.get("input", 0)
+                bar.report(f"{done:,} of {count:,} items ({done / count:.0%})" if count else f"{done:,} items")
         except EntryError as exc:
             raise click.ClickException(f"{exc.code}: {exc.message}") from None
-    if _show_progress():
-        click.echo("", err=True)
+        except FileRefused as exc:  # only a pipe gets here: a regular file was checked whole
+            applied = totals.get("input", 0)
+            raise FileRefused(f"{exc.message}; the {applied:,} items before it were applied") from None
+        finally:
+            bar.close()
     click.echo(json.dumps({**totals, "unmatched": unmatched}))
 
 

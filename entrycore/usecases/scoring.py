@@ -60,13 +60,28 @@ class Scoring:
         progress: Callable[[UploadSummary], None] | None = None,
     ) -> UploadSummary:
         """Reads, matches and stores the rows in batches (any number: the CLI streams files); bad rows are
-        reported, never fail the upload (SCR-002). ``progress`` is called after each batch."""
+        reported, never fail the upload (SCR-002). ``progress`` is called after each batch.
+
+        When ``rows`` raises (a streamed file that turns out unreadable half-way), the batches written so far
+        stay — each whole, and an upload of the fixed file updates them rather than adding any twice — the
+        audit trail records the upload with ``{"complete": false}`` and what it stored, and the error goes on."""
         caller.require_supreme()
         campaign = known_campaign(self.campaigns, caller, campaign_id)
         upload = _Upload(self, campaign_id, campaign.region, progress)
         batch: list[ScoreRow] = []
         writing: tuple[list[ScoreRow], Pending[list[str]]] | None = None
-        for index, raw in enumerate(rows):
+        reading = enumerate(rows)
+        while True:
+            try:
+                index, raw = next(reading)
+            except StopIteration:
+                break
+            except Exception:
+                if writing is not None:  # the batch being written when the rows stopped is stored: count it
+                    upload.settle(*writing)
+                summary = upload.summary.to_document()
+                self._audit(caller, "scoring.upload", campaign_id, {"complete": False}, summary)
+                raise
             upload.summary.received += 1
             row = read_row(index, raw, campaign.region, defer_phone_check=True)
             if isinstance(row, Rejected):
