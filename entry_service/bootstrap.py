@@ -135,10 +135,11 @@ def build_campaigns(settings: Settings) -> CampaignSource:
     if settings.campaigns.startswith("file:"):
         from adapters_files.sources import FileCampaignSource  # noqa: PLC0415
 
+        path = Path(settings.campaigns[len("file:") :])
         try:
-            return FileCampaignSource(Path(settings.campaigns[len("file:") :]), default_region=settings.default_region)
+            return FileCampaignSource(path, default_region=settings.default_region)
         except ValueError as exc:
-            raise ConfigError(f"ENTRY_CAMPAIGNS: {exc}") from None
+            raise ConfigError(f"ENTRY_CAMPAIGNS: {exc}{_unreadable(path, 'ENTRY_CAMPAIGNS', 'campaigns')}") from None
     from adapters_http.clients import HttpxCampaignSource  # noqa: PLC0415
     from adapters_http.clients import campaigns as client  # noqa: PLC0415
 
@@ -153,16 +154,29 @@ def build_campaigns(settings: Settings) -> CampaignSource:
         raise ConfigError(f"ENTRY_CAMPAIGNS: {exc}") from None
 
 
+def _unreadable(path: Path, variable: str, example: str) -> str:
+    """For a source file that cannot be read (often: a command run from another folder than the README's), where
+    it was looked for and the README's export line; nothing for a file that reads but is wrong."""
+    if os.access(path, os.R_OK):
+        return ""
+    where = f" in {Path.cwd()}" if not path.is_absolute() else ""
+    return (
+        f" — looked for{where}; set {variable} to the {example} file, e.g. from the repository's root "
+        f"(README): export {variable}=file:examples/{example}.json"
+    )
+
+
 def build_users(settings: Settings) -> UserSource:
     if settings.users == "none":
         return NoAccounts()
     if settings.users.startswith("file:"):
         from adapters_files.sources import FileUserSource  # noqa: PLC0415
 
+        path = Path(settings.users[len("file:") :])
         try:
-            return FileUserSource(Path(settings.users[len("file:") :]))
+            return FileUserSource(path)
         except ValueError as exc:
-            raise ConfigError(f"ENTRY_USERS: {exc}") from None
+            raise ConfigError(f"ENTRY_USERS: {exc}{_unreadable(path, 'ENTRY_USERS', 'users')}") from None
     from adapters_http.clients import HttpxUserSource  # noqa: PLC0415
     from adapters_http.clients import users as user_client  # noqa: PLC0415
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 from collections.abc import Mapping
@@ -12,6 +13,8 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import attrs
 import phonenumbers
+
+log = logging.getLogger("entry_service.settings")
 
 
 class ConfigError(ValueError):
@@ -217,6 +220,7 @@ def load_or_create_secrets(data_dir: Path) -> dict[str, str]:
             json.dump(fresh, handle)
         try:
             os.link(tmp, path)  # fails if another process won the race: theirs is kept
+            _created(path)
         except FileExistsError:
             pass
         finally:
@@ -227,3 +231,17 @@ def load_or_create_secrets(data_dir: Path) -> dict[str, str]:
     ):
         raise ConfigError(f"{path}: not a secrets file of entry-service")
     return loaded
+
+
+def _created(path: Path) -> None:
+    """Says that new secrets were made (API.md §6 lets any command make them): a token minted with secrets of
+    another folder than the running service's is refused with a bare 401, so the command says where it looked."""
+    folder = path.parent.resolve()
+    log.warning(
+        "created new secrets in %s: tokens signed with them are accepted only by a service whose data folder is %s; "
+        "to sign for a service running elsewhere, point the command at its data folder "
+        "(export ENTRY_DATA_DIR=/folder/serve/runs/in/.entry-service) or set ENTRY_AUTH_SECRET and "
+        "ENTRY_PHONE_TOKEN_SECRET",
+        path.resolve(),
+        folder,
+    )
