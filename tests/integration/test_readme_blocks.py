@@ -20,14 +20,24 @@ from adapters_cli.main import cli
 ROOT = Path(__file__).resolve().parents[2]
 BLOCKS = re.findall(r"```sh\n(.*?)```", (ROOT / "README.md").read_text(), re.DOTALL)
 # The programs the README's commands may start with: the quickstart's, the installed CLI and the shell's own.
-PROGRAMS = {"python3", "curl", "grep", "export", "entry-service", "$ES", ".nox/tests/bin/python"}
+PROGRAMS = {"python3", "curl", "grep", "printf", "export", "entry-service", "$ES", ".nox/tests/bin/python"}
 CLI_NAMES = {"entry-service", "$ES"}
 
 
 def commands(block: str) -> list[list[str]]:
     """The words of every simple command in ``block`` (command substitutions included), variable assignments
     in front of a command left out."""
+    return parsed(block)[0]
+
+
+def written(block: str) -> list[str]:
+    """The files ``block``'s redirections write (``printf … > h.csv``), which later commands of it read."""
+    return parsed(block)[1]
+
+
+def parsed(block: str) -> tuple[list[list[str]], list[str]]:
     found: list[list[str]] = []
+    files: list[str] = []
 
     class Visitor(bashlex.ast.nodevisitor):  # type: ignore[misc]
         def visitcommand(self, node: Any, parts: list[Any]) -> None:
@@ -35,9 +45,13 @@ def commands(block: str) -> list[list[str]]:
             if words:
                 found.append(words)
 
+        def visitredirect(self, node: Any, _input: Any, kind: str, output: Any, _heredoc: Any) -> None:
+            if kind in (">", ">>") and getattr(output, "kind", None) == "word":
+                files.append(output.word)
+
     for tree in bashlex.parse(block):
         Visitor().visit(tree)
-    return found
+    return found, files
 
 
 def test_the_readme_has_its_blocks() -> None:
@@ -86,8 +100,11 @@ def parse(args: list[str]) -> None:
 
 
 @pytest.mark.parametrize("index", range(len(BLOCKS)))
-def test_every_cli_line_parses(index: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(ROOT)  # the README's relative paths (examples/…) are from the repository's root
+def test_every_cli_line_parses(index: int, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "examples").symlink_to(ROOT / "examples")  # the README's relative paths, from the root
+    for name in written(BLOCKS[index]):
+        (tmp_path / name).touch()  # as the block's own earlier command writes it
+    monkeypatch.chdir(tmp_path)
     for name in [name for name in os.environ if name.startswith("ENTRY_")]:
         monkeypatch.delenv(name)  # options that read a variable are judged as the README's reader types them
     for words in commands(BLOCKS[index]):
