@@ -1,4 +1,4 @@
-"""MongoStore: the EntryStore, InviteStore, AttemptStore, Outbox and RetryQueue ports on MongoDB collections."""
+"""MongoStore: the EntryStore, InviteStore, AttemptStore, Locks, Outbox and RetryQueue ports on MongoDB collections."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from adapters_mongo.indexes import (
     create_retry_indexes,
     create_scoring_indexes,
 )
+from adapters_mongo.locks import MongoLocks
 from adapters_mongo.outbox import ENTRY_ONLY, LIVE, MongoOutbox, appended, pending_fields
 from adapters_mongo.retries import MongoRetries
 from entrycore.errors import EntryExists, PhoneTaken, ReferralCodeTaken, StaleEntry
@@ -55,7 +56,7 @@ _ERASED = tuple(
 _INDEX_IN_MESSAGE = re.compile(r"index: (\S+) dup key")
 
 
-class MongoStore(MongoOutbox, MongoAttempts, MongoRetries):
+class MongoStore(MongoOutbox, MongoAttempts, MongoRetries, MongoLocks):
     """EntryStore, InviteStore, AttemptStore, Outbox and RetryQueue on a MongoDB database.
 
     ``client_or_db`` is a database (pymongo, or mongomock in tests) or a client, whose URI names the

@@ -251,6 +251,17 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # A fan's scoring records across campaigns, for the erasure of a fan (SPEC USR-003).
         "CREATE INDEX IF NOT EXISTS scoring_user ON scoring (user_id)",
     ),
+    (
+        # Named leases held across processes (the Locks port, adapters_sqlite/locks.py): one transfer of a
+        # campaign at a time (SPEC MKT-003). ``until`` is timefmt.iso text; a row past it is free to take.
+        """
+        CREATE TABLE IF NOT EXISTS locks (
+            name  TEXT NOT NULL PRIMARY KEY,
+            owner TEXT NOT NULL,
+            until TEXT NOT NULL
+        ) WITHOUT ROWID
+        """,
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

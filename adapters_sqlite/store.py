@@ -1,5 +1,5 @@
-"""SqliteStore: the EntryStore, InviteStore, AttemptStore, Outbox and RetryQueue ports on one SQLite file (embedded
-default)."""
+"""SqliteStore: the EntryStore, InviteStore, AttemptStore, Locks, Outbox and RetryQueue ports on one SQLite file
+(embedded default)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from adapters_sqlite.database import DEFAULT_BUSY_TIMEOUT, Database
+from adapters_sqlite.locks import SqliteLocks
 from adapters_sqlite.outbox import SqliteOutbox, insert_messages
 from adapters_sqlite.retries import SqliteRetries
 from entrycore.errors import EntryExists, Internal, PhoneTaken, ReferralCodeTaken, StaleEntry
@@ -39,7 +40,7 @@ _ADD_INVITE = "INSERT OR IGNORE INTO invites (campaign_id, value) VALUES (?, ?)"
 _HAS_INVITE = "SELECT 1 FROM invites WHERE campaign_id = ? AND value = ?"
 
 
-class SqliteStore(SqliteOutbox, SqliteRetries):
+class SqliteStore(SqliteOutbox, SqliteRetries, SqliteLocks):
     """EntryStore, InviteStore, AttemptStore, Outbox and RetryQueue on the SQLite file at ``path``.
 
     The file, its missing directories and the schema are created on first use (0600 / 0700). One

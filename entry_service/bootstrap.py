@@ -339,7 +339,9 @@ def build(settings: Settings, store: Store | None = None) -> Services:
             ids=ids,
         ),
         privacy=privacy,
-        transfers=Transfers(campaigns=campaigns, views=views, scoring=scoring_store, audit=audit, clock=clock, ids=ids),
+        transfers=Transfers(
+            campaigns=campaigns, views=views, scoring=scoring_store, audit=audit, clock=clock, ids=ids, locks=store
+        ),
         replication=Replication(
             registrations=registrations,
             privacy=privacy,

@@ -141,6 +141,11 @@ class InvalidTransfer(EntryError):
     default_message = "The transfer request is invalid."
 
 
+class TransferInProgress(EntryError):
+    code = "TRANSFER_IN_PROGRESS"
+    default_message = "Another transfer of this campaign is running; try again when it has finished."
+
+
 class DependencyUnavailable(EntryError):
     code = "DEPENDENCY_UNAVAILABLE"
     default_message = "A required dependency is unavailable."

@@ -149,6 +149,25 @@ class AttemptStore(Protocol):
         ...
 
 
+class Locks(Protocol):
+    """Named leases kept in the datastore, so they hold across worker processes and hosts: one holder at a time
+    (a campaign's transfer, MKT-003; the draw commit checks it too). A holder that dies stops renewing, and its
+    lease lapses at its ``until``."""
+
+    def take_lock(self, name: str, owner: str, now: datetime, until: datetime) -> bool:
+        """Takes ``name`` for ``owner`` until ``until`` — when nobody holds it, its lease ended at or before
+        ``now``, or ``owner`` holds it already (a renewal); one atomic step. Whether ``owner`` holds it now."""
+        ...
+
+    def lock_holder(self, name: str, now: datetime) -> str | None:
+        """The owner holding ``name`` at ``now``, or None (free, or its lease ended)."""
+        ...
+
+    def release_lock(self, name: str, owner: str) -> None:
+        """Frees ``name`` if ``owner`` holds it; nothing otherwise (taken over after its lease ended)."""
+        ...
+
+
 class Outbox(Protocol):
     """The pending side effects written with the entries (transactional outbox, SPEC PUB-002)."""
 
@@ -346,7 +365,7 @@ class AuditTrail(Protocol):
         ...
 
 
-class Store(EntryStore, InviteStore, AttemptStore, Outbox, RetryQueue, Protocol):
+class Store(EntryStore, InviteStore, AttemptStore, Locks, Outbox, RetryQueue, Protocol):
     """A datastore adapter (SQLite, MongoDB): every port above that lives in the datastore, on one object."""
 
     def close(self) -> None:

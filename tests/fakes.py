@@ -121,6 +121,7 @@ class FakeEntryStore:
     reservations: dict[str, tuple[str, str, datetime]] = attrs.field(factory=dict)
     _reservation_ids: Iterator[int] = attrs.field(factory=itertools.count)
     seq: int = 0
+    held: dict[str, tuple[str, datetime]] = attrs.field(factory=dict)  # Locks: name -> (owner, until)
 
     def _enqueue(self, outbox: Sequence[OutboxMessage]) -> None:
         for message in outbox:
@@ -196,6 +197,26 @@ class FakeEntryStore:
             failure = self.reservations.pop(reservation, None)
             if failure is not None and failure[:2] == (campaign_id, user_id):
                 self.failures = [f for f in self.failures if f is not failure]
+
+    # Locks
+
+    def take_lock(self, name: str, owner: str, now: datetime, until: datetime) -> bool:
+        with self.lock:
+            holder = self.held.get(name)
+            if holder is not None and holder[0] != owner and holder[1] > now:
+                return False
+            self.held[name] = (owner, until)
+            return True
+
+    def lock_holder(self, name: str, now: datetime) -> str | None:
+        with self.lock:
+            holder = self.held.get(name)
+            return holder[0] if holder is not None and holder[1] > now else None
+
+    def release_lock(self, name: str, owner: str) -> None:
+        with self.lock:
+            if self.held.get(name, ("", None))[0] == owner:
+                del self.held[name]
 
     # Outbox
 

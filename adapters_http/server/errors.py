@@ -25,6 +25,7 @@ _STATUS: dict[type[e.EntryError], int] = {
     e.PhoneAlreadyConfirmed: 409,
     e.TooManyAttempts: 429,
     e.InvalidTransfer: 400,
+    e.TransferInProgress: 409,
     e.DependencyUnavailable: 503,
     e.Internal: 500,
 }

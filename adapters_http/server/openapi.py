@@ -181,6 +181,7 @@ class Operation:
     max_items: int | None = None  # of an array body
     refine: dict[str, Schema] = attrs.Factory(dict)  # body property -> what its type alone cannot say (enums, bounds)
     media: str = "application/json"  # of its success answers
+    errors: tuple[int, ...] = ()  # error answers of its own, beyond those of its kind (_ERRORS)
 
 
 def _answer(schema: Schema) -> dict[int, Schema]:
@@ -352,10 +353,12 @@ OPERATIONS: dict[str, Operation] = {
         },
     ),
     "selection.transfer": Operation(
-        "Move every entry and scoring record from one market to another (MKT-003); idempotent",
+        "Move every entry and scoring record from one market to another (MKT-003); idempotent; one at a time per"
+        " campaign (409 TRANSFER_IN_PROGRESS)",
         "supreme",
         bodies.TransferBody,
         _answer(_object(["modified", "scoring"], modified=COUNT, scoring=COUNT)),
+        errors=(409,),  # TRANSFER_IN_PROGRESS: another transfer of the campaign runs
     ),
     "scoring.upload_scores": Operation(
         "Upload scoring records (SCR-001, SCR-002): at most 10,000; bad rows are reported, never fail the batch",
@@ -514,7 +517,7 @@ def _operation(endpoint: str, method: str, path_parameters: list[Schema]) -> Sch
         }
         for status, schema in spec.answers.items()
     }
-    for status in _ERRORS.get(spec.who, ()):
+    for status in (*_ERRORS.get(spec.who, ()), *spec.errors):
         responses[str(status)] = {"description": "Error envelope (API.md §2)", "content": _json(_ref("Error"))}
     operation: Schema = {
         "summary": spec.summary,

@@ -1,6 +1,8 @@
 """Market transfers (SPEC MKT-003): an administrator moves every entry and scoring record of a campaign from one
 market to another, when a venue changes. The stores apply the rule in bulk (SelectionStore.transfer_entries,
-ScoringStore.transfer_records); the transfer is audited (OPS-002)."""
+ScoringStore.transfer_records); the transfer is audited (OPS-002). One transfer of a campaign runs at a time: it
+holds the campaign's transfer lock in the datastore (the Locks port), across workers, processes and hosts; a
+transfer that stopped half-way finishes when run again, since each store applies the rule to what it holds now."""
 
 from __future__ import annotations
 
@@ -8,10 +10,12 @@ import attrs
 
 from entrycore.audit import AuditRecord
 from entrycore.caller import Caller
+from entrycore.errors import TransferInProgress
 from entrycore.markets import MarketTransfer
-from entrycore.ports import AuditTrail, CampaignSource, Clock, Ids, Progress, ScoringStore, SelectionStore
+from entrycore.ports import AuditTrail, CampaignSource, Clock, Ids, Locks, Progress, ScoringStore, SelectionStore
 from entrycore.timefmt import utc_ms
 from entrycore.usecases.common import known_campaign
+from entrycore.usecases.leases import held, transfer_lock
 
 
 @attrs.frozen
@@ -28,18 +32,22 @@ class Transfers:
     audit: AuditTrail
     clock: Clock
     ids: Ids
+    locks: Locks
 
     def transfer(
         self, caller: Caller, campaign_id: str, source: str, target: str, progress: Progress | None = None
     ) -> TransferReport:
         """Moves the campaign's entries, then its scoring records, from ``source`` to ``target``; raises
-        InvalidTransfer for ``source == target`` or a market the campaign does not have. Running it again
-        changes nothing (and answers zero)."""
+        InvalidTransfer for ``source == target`` or a market the campaign does not have, TransferInProgress while
+        another transfer of the campaign runs. Running it again changes nothing (and answers zero); after one that
+        stopped half-way, it moves what is left."""
         caller.require_supreme()
         campaign = known_campaign(self.campaigns, caller, campaign_id)
         move = MarketTransfer.of(campaign, source, target, utc_ms(self.clock.now()), self.ids.message_id())
-        entries = self.views.transfer_entries(move, progress)
-        records = self.scoring.transfer_records(move)
+        refused = TransferInProgress(payload={"campaignId": campaign.id})
+        with held(self.locks, transfer_lock(campaign.id), move.event_id("lock"), self.clock, refused=refused):
+            entries = self.views.transfer_entries(move, progress)
+            records = self.scoring.transfer_records(move)
         report = TransferReport(entries, records)
         self.audit.record(
             AuditRecord(

@@ -4,10 +4,15 @@ entry publishes entry.transferred, a second transfer changes nothing, bad reques
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
+import pytest
 from click.testing import CliRunner
 
 from adapters_cli.main import cli
+from entrycore.caller import Caller
+from entrycore.errors import TransferInProgress
+from entrycore.usecases.leases import transfer_lock
 from tests.http_app import Api
 from tests.integration.test_http_entries import assert_error
 from tests.integration.test_http_scoring import admin, confirmed_fan, phone_of
@@ -96,3 +101,24 @@ def test_transfer_from_the_command_line(api: Api) -> None:
     assert markets_of(api, "f1") == ["nyc"]
     bad = CliRunner().invoke(cli, ["transfer", "--campaign", "ppc", "--from", "nyc", "--to", "nyc"], obj=api.services)
     assert bad.exit_code != 0 and "INVALID_TRANSFER" in bad.output
+
+
+def test_MKT_003_a_transfer_while_another_runs_is_409_over_http_the_cli_and_the_library(api: Api) -> None:
+    """Another process holds the campaign's transfer lock (in the datastore): every entry point refuses, moves
+    nothing, and runs once the lock is released."""
+    confirmed_fan(api, 1, "nyc", ["bos"])
+    store, now = api.services.store, api.services.clock.now()
+    assert store.take_lock(transfer_lock("ppc"), "another process", now, now + timedelta(minutes=5))
+    body = {"fromMarketId": "nyc", "toMarketId": "phl"}
+    refused = admin(api, "POST", "/ppc/entries/transfer", body)
+    assert_error(refused, 409, "TRANSFER_IN_PROGRESS")
+    cli_args = ["transfer", "--campaign", "ppc", "--from", "nyc", "--to", "phl"]
+    by_cli = CliRunner().invoke(cli, cli_args, obj=api.services)
+    assert by_cli.exit_code != 0 and "TRANSFER_IN_PROGRESS" in by_cli.output
+    with pytest.raises(TransferInProgress):
+        api.services.transfers.transfer(Caller("admin", is_supreme=True), "ppc", "nyc", "phl")
+    assert markets_of(api, "f1") == ["nyc", "bos"]
+    assert admin(api, "POST", "/ppc/entries/transfer", {"fromMarketId": "bos", "toMarketId": "chi"}).status_code == 409
+    store.release_lock(transfer_lock("ppc"), "another process")
+    assert admin(api, "POST", "/ppc/entries/transfer", body).get_json() == {"modified": 1, "scoring": 0}
+    assert markets_of(api, "f1") == ["phl", "bos"]
