@@ -30,8 +30,9 @@ class Received:
 
 @attrs.frozen
 class Answer:
-    """What the server sends: after ``delay`` seconds, the status and headers, then the body, in
-    ``drip_bytes``-sized pieces ``drip`` seconds apart when ``drip`` is set."""
+    """What the server sends: after ``delay`` seconds, the status and headers (one byte every ``head_drip``
+    seconds when it is set), then the body, in ``drip_bytes``-sized pieces ``drip`` seconds apart when
+    ``drip`` is set."""
 
     status: int = 200
     body: bytes = b""
@@ -40,6 +41,7 @@ class Answer:
     delay: float = 0.0
     drip: float = 0.0
     drip_bytes: int = 1
+    head_drip: float = 0.0
 
 
 Handler = Callable[[Received], Answer]
@@ -203,12 +205,16 @@ def _make_request_handler(server: LoopbackServer) -> type[BaseHTTPRequestHandler
                 self.close_connection = True
 
         def _send(self, answer: Answer) -> None:
-            self.send_response(answer.status)
-            self.send_header("Content-Type", answer.content_type)
-            self.send_header("Content-Length", str(len(answer.body)))
-            for name, value in answer.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
+            if answer.head_drip:
+                if not self._drip_head(answer):
+                    return
+            else:
+                self.send_response(answer.status)
+                self.send_header("Content-Type", answer.content_type)
+                self.send_header("Content-Length", str(len(answer.body)))
+                for name, value in answer.headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
             step = max(1, answer.drip_bytes) if answer.drip else len(answer.body) or 1
             for start in range(0, len(answer.body), step):
                 if start and not server._pause(answer.drip):
@@ -216,6 +222,18 @@ def _make_request_handler(server: LoopbackServer) -> type[BaseHTTPRequestHandler
                     return
                 self.wfile.write(answer.body[start : start + step])
                 self.wfile.flush()
+
+        def _drip_head(self, answer: Answer) -> bool:
+            """Writes the status line and headers one byte at a time; False when the server is stopping."""
+            headers = {"Content-Type": answer.content_type, "Content-Length": str(len(answer.body)), **answer.headers}
+            lines = [f"HTTP/1.1 {answer.status} Scripted", *(f"{k}: {v}" for k, v in headers.items()), "", ""]
+            for byte in "\r\n".join(lines).encode("latin-1"):
+                if not server._pause(answer.head_drip):
+                    self.close_connection = True
+                    return False
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+            return True
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _any
 

@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 import httpx
 
+from adapters_http.clients.deadline import make_client, within
 from adapters_http.clients.service import checked_base, http_timeout
 from entrycore.errors import DeliveryFailed, MessageRejected
 from entrycore.timefmt import iso
@@ -27,13 +28,15 @@ class HttpxReceiptSender:
     """``ENTRY_RECEIPTS=http(s)://…``: POSTs each receipt (API.md §6 shape plus ``sentAt``) as JSON with an
     ``Idempotency-Key`` header. A 400, 413, 415 or 422 answer refuses this receipt (MessageRejected: it is
     retried alone, then parked), and so does a receipt that cannot be encoded; any other failure, or no
-    answer in time, is the service failing (DeliveryFailed: every receipt waits for it)."""
+    whole answer within ``timeout`` seconds, is the service failing (DeliveryFailed: every receipt waits for
+    it)."""
 
     def __init__(self, url: str, timeout: float = 3.0, client: httpx.Client | None = None) -> None:
         self._url = checked_base("email service", url)
+        self._total = timeout
         self._timeout = http_timeout(timeout)
         self._owns_client = client is None
-        self._client = client if client is not None else httpx.Client(timeout=self._timeout)
+        self._client = client if client is not None else make_client(self._timeout)
 
     def send(self, receipt: Mapping[str, Any]) -> None:
         body = {**receipt, "sentAt": iso(datetime.now(UTC))}
@@ -44,7 +47,8 @@ class HttpxReceiptSender:
             raise MessageRejected(f"cannot be encoded as UTF-8 JSON: {type(exc).__name__}") from None
         headers["Content-Type"] = "application/json"
         try:
-            answer = self._client.post(self._url, content=content, headers=headers, timeout=self._timeout)
+            with within(self._total):  # the whole exchange, headers and body included (PUB-007)
+                answer = self._client.post(self._url, content=content, headers=headers, timeout=self._timeout)
         except httpx.LocalProtocolError as exc:  # this request cannot be written: the receipt's fault
             raise MessageRejected(f"cannot be sent: {type(exc).__name__}") from None
         except httpx.HTTPError as exc:

@@ -11,6 +11,7 @@ from urllib.parse import quote
 import httpx
 
 from adapters_http.clients.breaker import CLOSED, Breaker
+from adapters_http.clients.deadline import make_client, within
 from adapters_http.metrics import observe_dependency
 from entrycore.errors import DependencyUnavailable
 
@@ -37,8 +38,10 @@ class JsonService:
 
     Every failure (transport error, timeout, unexpected status, an answer that is not JSON) raises
     DependencyUnavailable naming the service; no httpx exception escapes. The details, which may
-    name internal hosts, go to the log, not into the message fans may see. The body is read under
-    a deadline of ``timeout`` seconds, so a server trickling bytes cannot hold the caller for long.
+    name internal hosts, go to the log, not into the message fans may see. The whole call (connect,
+    send, headers, body) ends within ``timeout`` seconds (deadline.py), so a server trickling bytes
+    cannot hold the caller past it; an injected client keeps that bound only if made by
+    ``deadline.make_client``.
     Calls go through the dependency's circuit breaker (breaker.py): after repeated failures it is
     skipped at once for a while.
     """
@@ -57,7 +60,7 @@ class JsonService:
         self._total = timeout
         self._timeout = http_timeout(timeout)
         self._owns_client = client is None
-        self._client = client if client is not None else httpx.Client(timeout=self._timeout)
+        self._client = client if client is not None else make_client(self._timeout)
 
     def get_json(self, path: str, authorization: str | None = None) -> Any | None:
         """The JSON value answered with 200 to ``GET base+path``, or None for a 404."""
@@ -108,7 +111,7 @@ class JsonService:
     def _exchange(
         self, method: str, url: str, authorization: str | None, content: bytes | None = None
     ) -> tuple[int, bytes]:
-        """``(status, body)`` of one call, the body read under the total deadline; transport failures raise."""
+        """``(status, body)`` of one call, all of it under the total deadline; transport failures raise."""
         headers = {"Accept": "application/json"}
         if content is not None:
             headers["Content-Type"] = "application/json"
@@ -116,9 +119,12 @@ class JsonService:
             headers["Authorization"] = authorization
         deadline = time.monotonic() + self._total
         try:
-            with self._client.stream(
-                method, url, content=content, headers=_encoded(headers), timeout=self._timeout
-            ) as answer:
+            with (
+                within(self._total),
+                self._client.stream(
+                    method, url, content=content, headers=_encoded(headers), timeout=self._timeout
+                ) as answer,
+            ):
                 body = bytearray()
                 for chunk in answer.iter_bytes():
                     body += chunk

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from adapters_http.clients.deadline import make_client
 from tests.loopback import LoopbackServer
 
 
@@ -23,8 +24,9 @@ def loopback() -> Iterator[LoopbackServer]:
 
 @pytest.fixture(scope="session")
 def http_client() -> Iterator[httpx.Client]:
-    """One httpx client for the session, to inject into adapters (making one costs ~0.1 s: TLS setup)."""
-    with httpx.Client() as client:
+    """One httpx client for the session, to inject into adapters (making one costs ~0.1 s: TLS setup); made
+    like the adapters' own, so that calls through it keep their total deadline (PUB-007)."""
+    with make_client(httpx.Timeout(5.0)) as client:
         yield client
 
 
