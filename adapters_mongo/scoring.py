@@ -40,6 +40,27 @@ _BY_RANDOM = [("randomScore", ASCENDING), ("userId", ASCENDING)]
 _STREAM_BATCH = 1_000
 _REWRITES = 16  # conditional rewrites of a record before giving up (other admin writes kept changing it)
 _IN_CHUNK = 1_000  # values per $in of a tag
+_FOLLOWED = ("name", "email", "locale", "markets", "codes", "selected", "blocked")  # a record's copies of its entry
+
+
+def follow_entry(scoring: Any, entry: Entry) -> None:
+    """Keeps the entry's scoring record in step with it, right after the entry's own write (SCR-001, REQ-006): the
+    record is removed when the entry is no longer phone-confirmed with the phone it was matched by (PHN-005), else
+    given the entry's current name, email, locale, ranked markets, codes and block, its revision bumped so an upload
+    or copy that read the record before rewrites it from the entry again (see ``MongoScoring._rewrite``). Without
+    transactions this is a second single-document write: an upload racing with it re-checks its new records
+    (``_unmatched_meanwhile``); a process that dies between the two writes leaves the record behind its entry until
+    the entry's next write (docs/decisions.md)."""
+    key = {"campaignId": entry.campaign_id, "userId": entry.user_id}
+    with unavailable():
+        if entry.phone_confirmed and entry.phone:
+            shaped = _document(  # the entry's facts in the record's own shape, as an upload writes them
+                refreshed(ScoringRecord(entry.campaign_id, entry.user_id, entry.phone, 0.0, 0.0), EntryFacts.of(entry))
+            )
+            followed = {name: shaped[name] for name in _FOLLOWED}
+            if scoring.update_one({**key, "phone": entry.phone}, {"$set": followed, "$inc": {"rev": 1}}).matched_count:
+                return
+        scoring.delete_one(key)  # none, or matched by another phone: gone
 
 
 class MongoScoring:
@@ -82,12 +103,14 @@ class MongoScoring:
 
         for user_id in self._rewrite(campaign_id, sorted(rows_of), merged, insert=True)[1]:
             for index in rows_of[user_id]:
-                outcomes[index] = NO_CONFIRMED_ENTRY  # erased while its record was made: the record is gone
+                outcomes[index] = NO_CONFIRMED_ENTRY  # erased or unmatched while its record was made: it is gone
         return outcomes
 
     def copy_entries(self, campaign_id: str, user_ids: Sequence[str]) -> int:
         def copied(_: str, existing: ScoringRecord | None, entry: EntryFacts | None) -> ScoringRecord | None:
-            return None if existing is None or entry is None else refreshed(existing, entry)
+            if existing is None or entry is None or entry.phone != existing.phone:
+                return None  # gone, or another phone: the entry's own write removes the record (follow_entry)
+            return refreshed(existing, entry)
 
         return self._rewrite(campaign_id, sorted(set(user_ids)), copied, insert=False)[0]
 
@@ -108,10 +131,10 @@ class MongoScoring:
         is none; for ``insert``, none with a confirmed phone); None leaves the record. ``insert`` creates records
         that do not exist. Returns how many records were written, and the users whose record was created but whose
         entry was erased meanwhile (USR-003): those records are deleted again."""
-        pending, written, created = list(user_ids), 0, list[str]()
+        pending, written, created = list(user_ids), 0, dict[str, str]()
         for _ in range(_REWRITES):
             if not pending:
-                return written, self._erased_meanwhile(campaign_id, created)
+                return written, self._unmatched_meanwhile(campaign_id, created)
             with unavailable(admin=True):
                 found = {
                     doc["userId"]: doc
@@ -137,26 +160,28 @@ class MongoScoring:
                 if record.user_id not in missed:
                     written += 1
                     if rev is None:
-                        created.append(record.user_id)
+                        created[record.user_id] = record.phone
             pending = sorted(missed)
         if pending:
             raise DependencyUnavailable("Scoring records kept changing under this write; try again.")
-        return written, self._erased_meanwhile(campaign_id, created)
+        return written, self._unmatched_meanwhile(campaign_id, created)
 
-    def _erased_meanwhile(self, campaign_id: str, created: Sequence[str]) -> list[str]:
-        """Of the users whose records were just created, those whose entry is gone, their records deleted again:
-        an erasure (USR-003) between the read of the entry and the insert of its record deletes the entry, then
-        the records it finds, so a record inserted after that would outlive its fan. Checked after the insert, the
-        entry is either still there (a later erasure deletes the record) or gone (deleted here)."""
+    def _unmatched_meanwhile(self, campaign_id: str, created: Mapping[str, str]) -> list[str]:
+        """Of the users whose records were just created (user id -> the record's phone), those whose entry is gone
+        or no longer phone-confirmed with that phone, their records deleted again: an erasure (USR-003) or a phone
+        change (PHN-005, ``follow_entry``) between the read of the entry and the insert of its record removes the
+        records it finds, so a record inserted after that would outlive its match. Checked after the insert, the
+        entry either still matches (its later write removes the record) or does not (deleted here)."""
         if not created:
             return []
         with unavailable(admin=True):
             live = {
                 doc["userId"]
                 for doc in self._entries.find(
-                    {"campaignId": campaign_id, "userId": {"$in": list(created)}, **LIVE},
-                    {"_id": False, "userId": True},
+                    {"campaignId": campaign_id, "userId": {"$in": list(created)}, "phoneConfirmed": True, **LIVE},
+                    {"_id": False, "userId": True, "phone": True},
                 )
+                if doc.get("phone") == created[doc["userId"]]
             }
             erased = [user_id for user_id in created if user_id not in live]
             if erased:

@@ -28,6 +28,7 @@ from adapters_mongo.indexes import (
 from adapters_mongo.locks import MongoLocks
 from adapters_mongo.outbox import ENTRY_ONLY, LIVE, MongoOutbox, appended, pending_fields
 from adapters_mongo.retries import MongoRetries
+from adapters_mongo.scoring import follow_entry
 from entrycore.errors import EntryExists, PhoneTaken, ReferralCodeTaken, StaleEntry
 from entrycore.model import Entry
 from entrycore.outbox import OutboxMessage, RetryRequest
@@ -173,6 +174,7 @@ class MongoStore(MongoOutbox, MongoAttempts, MongoRetries, MongoLocks):
                 raise self._conflict(err, entry, creating=False) from None
         if result.matched_count == 0:
             raise StaleEntry()
+        follow_entry(self._db["scoring"], entry)  # the next write, not the same one: no transactions (SCR-001)
 
     def find_by_code(self, campaign_id: str, code: str) -> Entry | None:
         with _unavailable():

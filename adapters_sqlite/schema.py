@@ -261,6 +261,23 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             until TEXT NOT NULL
         ) WITHOUT ROWID
         """,
+        # SCR-001, REQ-006: a scoring record exists only while its entry is phone-confirmed with the phone it was
+        # matched by; earlier versions left the record of a fan who changed phone (adapters_sqlite/scoring.py's
+        # follow_entry now removes it in the entry's write). Those are removed here, tags first.
+        """
+        DELETE FROM scoring_tags WHERE record IN (
+            SELECT scoring.id FROM scoring LEFT JOIN entries
+                ON entries.campaign_id = scoring.campaign_id AND entries.user_id = scoring.user_id
+             WHERE entries.user_id IS NULL OR entries.phone_confirmed = 0 OR entries.phone IS NOT scoring.phone
+        )
+        """,
+        """
+        DELETE FROM scoring WHERE id IN (
+            SELECT scoring.id FROM scoring LEFT JOIN entries
+                ON entries.campaign_id = scoring.campaign_id AND entries.user_id = scoring.user_id
+             WHERE entries.user_id IS NULL OR entries.phone_confirmed = 0 OR entries.phone IS NOT scoring.phone
+        )
+        """,
     ),
 )
 

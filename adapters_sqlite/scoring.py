@@ -33,6 +33,7 @@ from entrycore.eligibility import (
     listed_states,
 )
 from entrycore.markets import MarketTransfer, transfer
+from entrycore.model import Entry
 from entrycore.scoring import (
     INSERTED,
     NO_CONFIRMED_ENTRY,
@@ -106,6 +107,27 @@ _SET_TAG = "INSERT OR IGNORE INTO scoring_tags (campaign_id, tag, record) VALUES
 _UNSET_TAG = "DELETE FROM scoring_tags WHERE campaign_id = ? AND tag = ? AND record = ?"
 
 
+def follow_entry(conn: sqlite3.Connection, entry: Entry) -> None:
+    """Keeps the entry's scoring record in step with it, in the entry's own write transaction (SCR-001, REQ-006):
+    removed with its tags when the entry is no longer phone-confirmed with the phone the record was matched by
+    (PHN-005), else given the entry's current name, email, locale, ranked markets, codes and block. One look-up
+    by the record's key when the fan has no record (most writes)."""
+    found = conn.execute(_RECORD, (entry.campaign_id, entry.user_id)).fetchone()
+    if found is None:
+        return
+    record_id, record = found[0], _record(found[1])
+    if not entry.phone_confirmed or entry.phone != record.phone:
+        conn.execute(_DELETE_TAGS, (record_id,))
+        conn.execute(_DELETE_RECORD, (record_id,))
+        return
+    followed = refreshed(record, EntryFacts.of(entry))
+    if followed != record:
+        slots = _load_slots(conn, entry.campaign_id)
+        conn.execute(
+            _UPDATE, (*_columns(followed, _slots_of(conn, entry.campaign_id, followed.markets, slots)), record_id)
+        )
+
+
 class SqliteScoring:
     """ScoringStore on ``database`` (a SqliteStore's ``database``: same file, connections and writer)."""
 
@@ -169,8 +191,8 @@ class SqliteScoring:
                 for user_id, record_id, doc in conn.execute(
                     _RECORDS.format(_marks(chunk)), (campaign_id, *chunk)
                 ).fetchall():
-                    if user_id not in facts:
-                        continue  # the entry is gone (its erasure takes the record too)
+                    if user_id not in facts or facts[user_id].phone != _record(doc).phone:
+                        continue  # the entry is gone, or has another phone (each takes the record too)
                     record = refreshed(_record(doc), facts[user_id])
                     columns = _columns(record, _slots_of(conn, campaign_id, record.markets, slots))
                     conn.execute(_UPDATE, (*columns, record_id))
@@ -186,15 +208,13 @@ class SqliteScoring:
         def set_tag(conn: sqlite3.Connection) -> int:
             tagged = 0
             for value in dict.fromkeys(values):
-                found = conn.execute(select, (campaign_id, value)).fetchone()
-                if found is None:
-                    continue
-                doc = json.loads(found[1])
-                if doc["tags"].get(tag) is not True:
-                    doc["tags"][tag] = True
-                    conn.execute("UPDATE scoring SET doc = ? WHERE id = ?", (_dump(doc), found[0]))
-                    conn.execute(_SET_TAG, (campaign_id, tag, found[0]))
-                tagged += 1
+                for record_id, stored in conn.execute(select, (campaign_id, value)).fetchall():  # every record
+                    doc = json.loads(stored)
+                    if doc["tags"].get(tag) is not True:
+                        doc["tags"][tag] = True
+                        conn.execute("UPDATE scoring SET doc = ? WHERE id = ?", (_dump(doc), record_id))
+                        conn.execute(_SET_TAG, (campaign_id, tag, record_id))
+                    tagged += 1
             return tagged
 
         return self._db.write(set_tag)

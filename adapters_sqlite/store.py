@@ -13,6 +13,7 @@ from adapters_sqlite.database import DEFAULT_BUSY_TIMEOUT, Database
 from adapters_sqlite.locks import SqliteLocks
 from adapters_sqlite.outbox import SqliteOutbox, insert_messages
 from adapters_sqlite.retries import SqliteRetries
+from adapters_sqlite.scoring import follow_entry
 from entrycore.errors import EntryExists, Internal, PhoneTaken, ReferralCodeTaken, StaleEntry
 from entrycore.model import Entry
 from entrycore.outbox import OutboxMessage
@@ -108,6 +109,7 @@ class SqliteStore(SqliteOutbox, SqliteRetries, SqliteLocks):
                 raise _conflict(conn, err, entry, creating=False) from None
             if cursor.rowcount == 0:
                 raise StaleEntry()
+            follow_entry(conn, entry)  # the scoring record follows in the same transaction (SCR-001, REQ-006)
             insert_messages(conn, outbox)
 
         self._db.write(update)

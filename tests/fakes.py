@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -122,6 +122,8 @@ class FakeEntryStore:
     _reservation_ids: Iterator[int] = attrs.field(factory=itertools.count)
     seq: int = 0
     held: dict[str, tuple[str, datetime]] = attrs.field(factory=dict)  # Locks: name -> (owner, until)
+    # called with each replaced entry inside its write (FakeScoring keeps its records in step, SCR-001)
+    followers: list[Callable[[Entry], None]] = attrs.field(factory=list)
 
     def _enqueue(self, outbox: Sequence[OutboxMessage]) -> None:
         for message in outbox:
@@ -152,13 +154,18 @@ class FakeEntryStore:
             self.docs[(entry.campaign_id, entry.user_id)] = entry.to_document()
             self._enqueue(outbox)
 
-    def replace(self, entry: Entry, expected_version: int, outbox: Sequence[OutboxMessage] = ()) -> None:
+    def replace(
+        self, entry: Entry, expected_version: int, outbox: Sequence[OutboxMessage] = (), *, followed: bool = True
+    ) -> None:
+        """``followed`` false: a bulk write of the stores' own (a transfer), which moves the records apart."""
         with self.lock:
             doc = self.docs.get((entry.campaign_id, entry.user_id))
             if doc is None or doc["version"] != expected_version or doc["dateCreated"] != iso(entry.date_created):
                 raise StaleEntry()
             self._check_unique(entry)
             self.docs[(entry.campaign_id, entry.user_id)] = entry.to_document()
+            for follow in self.followers if followed else ():
+                follow(entry)
             self._enqueue(outbox)
 
     def delete(
@@ -418,6 +425,20 @@ class FakeScoring:
     entries: FakeEntryStore
     records: dict[tuple[str, str], ScoringRecord] = attrs.field(factory=dict)
 
+    def __attrs_post_init__(self) -> None:
+        self.entries.followers.append(self._follow)
+
+    def _follow(self, entry: Entry) -> None:
+        """SCR-001, REQ-006: the record shows its entry's facts, and goes when its phone is no longer confirmed."""
+        key = (entry.campaign_id, entry.user_id)
+        record = self.records.get(key)
+        if record is None:
+            return
+        if not entry.phone_confirmed or entry.phone != record.phone:
+            del self.records[key]
+        else:
+            self.records[key] = refreshed(record, EntryFacts.of(entry))
+
     def upsert_scores(self, campaign_id: str, rows: Sequence[ScoreRow], random_scores: Sequence[float]) -> list[str]:
         outcomes = []
         with self.entries.lock:
@@ -460,7 +481,7 @@ class FakeScoring:
             for user_id in dict.fromkeys(user_ids):
                 record = self.records.get((campaign_id, user_id))
                 entry = self.entries.get(campaign_id, user_id)
-                if record is not None and entry is not None:
+                if record is not None and entry is not None and entry.phone == record.phone:
                     self.records[(campaign_id, user_id)] = refreshed(record, EntryFacts.of(entry))
                     copied += 1
         return copied
@@ -542,7 +563,7 @@ class FakeSelection:
                 if changed is not None:
                     moved += 1
                     message = event(move.event_id(moved), TRANSFERRED, campaign, changed, move.at)
-                    self.entries.replace(changed, entry.version, [message])
+                    self.entries.replace(changed, entry.version, [message], followed=False)
         if progress is not None:
             progress(moved, moved)
         return moved
