@@ -186,3 +186,58 @@ def test_one_record_changed_meanwhile_among_many_is_retried_alone(stores: Select
         "u2": (92.0, False),
         "u3": (93.0, False),
     }
+
+
+def new_phone(stores: SelectionStores) -> Callable[[], None]:
+    """The fan's phone changed (PHN-005) as Registrations writes it: the entry only; the store follows."""
+
+    def write() -> None:
+        entry = stores.entries.get("c1", "u1")
+        assert entry is not None
+        other = "+12125550099"
+        changed = attrs.evolve(
+            entry,
+            version=entry.version + 1,
+            fields={**entry.fields, "phone": other},
+            phone=other,
+            phone_confirmed=False,
+            date_phone_confirmed=None,
+        )
+        stores.entries.replace(changed, entry.version, [])
+
+    return write
+
+
+def test_a_phone_change_landing_while_an_upload_creates_the_record_leaves_no_record(stores: SelectionStores) -> None:
+    """SCR-001, REQ-006: the record created for the old phone after the entry's write removed the records it found
+    is removed again, and the row reported unmatched."""
+    stores.scoring.delete_records("u1", "c1")
+    upload = lambda: stores.scoring.upsert_scores("c1", [ScoreRow(0, PHONE, 60.0)], [0.2])  # noqa: E731
+    outcome = between(stores, new_phone(stores), upload, collection="_entries", after=2)
+    assert outcome == ["NO_CONFIRMED_ENTRY"]
+    assert stores.scoring.scoring_record("c1", "u1") is None
+
+
+def test_a_phone_change_landing_while_an_upload_updates_the_record_leaves_no_record(stores: SelectionStores) -> None:
+    outcome = between(
+        stores, new_phone(stores), lambda: stores.scoring.upsert_scores("c1", [ScoreRow(0, PHONE, 99.0)], [0.9])
+    )
+    assert outcome == ["NO_CONFIRMED_ENTRY"]
+    assert stores.scoring.scoring_record("c1", "u1") is None
+
+
+def test_a_market_change_landing_during_an_upload_stays(stores: SelectionStores) -> None:
+    entry = stores.entries.get("c1", "u1")
+    assert entry is not None
+    fields = {**entry.fields, "market": "chi", "optional_markets": ["lax"]}
+
+    def moved() -> None:
+        current = stores.entries.get("c1", "u1")
+        assert current is not None
+        stores.entries.replace(
+            attrs.evolve(current, version=current.version + 1, fields=fields, markets=("chi", "lax")), current.version
+        )
+
+    between(stores, moved, lambda: stores.scoring.upsert_scores("c1", [ScoreRow(0, PHONE, 99.0)], [0.9]))
+    record = stores.scoring.scoring_record("c1", "u1")
+    assert record is not None and record.markets == ("chi", "lax") and record.score == 99.0
