@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from adapters_http.server.auth import TokenVerifier
-from entry_service.background import ThreadRunner
+from entry_service.background import ThreadHeartbeats, ThreadRunner
 from entry_service.settings import ConfigError, Settings, ensure_private_dir
 from entrycore.ports import (
     AuditTrail,
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from adapters_http.clients import Breaker
 
 RUNNER = ThreadRunner()  # one per process (its pool is made on first use, after any fork)
+HEARTBEATS = ThreadHeartbeats()  # a thread per long admin operation (a transfer renewing its lock)
 
 
 @attrs.frozen
@@ -340,7 +341,14 @@ def build(settings: Settings, store: Store | None = None) -> Services:
         ),
         privacy=privacy,
         transfers=Transfers(
-            campaigns=campaigns, views=views, scoring=scoring_store, audit=audit, clock=clock, ids=ids, locks=store
+            campaigns=campaigns,
+            views=views,
+            scoring=scoring_store,
+            audit=audit,
+            clock=clock,
+            ids=ids,
+            locks=store,
+            heartbeats=HEARTBEATS,
         ),
         replication=Replication(
             registrations=registrations,

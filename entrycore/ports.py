@@ -39,6 +39,15 @@ class Runner(Protocol):
         ...
 
 
+class Heartbeats(Protocol):
+    """Calls repeated in the background while a long operation runs (renewing the lease of a lock it holds)."""
+
+    def start(self, every: float, beat: Callable[[], None]) -> Callable[[], None]:
+        """Calls ``beat()`` every ``every`` seconds, from elsewhere, until the returned ``stop()`` is called;
+        ``stop()`` returns once no beat runs any more. A beat that raises is logged and the beats go on."""
+        ...
+
+
 class Clock(Protocol):
     def now(self) -> datetime:
         """The current moment, timezone-aware UTC."""

@@ -58,6 +58,21 @@ class FakeClock:
 
 
 @attrs.define
+class FakeHeartbeats:
+    """Heartbeats that beat only when the test says (``beat_all``); ``running`` are the series not stopped."""
+
+    running: list[Callable[[], None]] = attrs.field(factory=list)
+
+    def start(self, every: float, beat: Callable[[], None]) -> Callable[[], None]:
+        self.running.append(beat)
+        return lambda: self.running.remove(beat)
+
+    def beat_all(self) -> None:
+        for beat in list(self.running):
+            beat()
+
+
+@attrs.define
 class FakeIds:
     codes: list[str] = attrs.field(factory=list)
     counter: int = 0

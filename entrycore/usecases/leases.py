@@ -1,17 +1,16 @@
 """Holding a named lock of the datastore (the Locks port) while a long admin operation runs: taken at the start,
-renewed in the background while the work runs, released at the end — and, when the process dies, lapsing by
-itself a lease later, so a crashed transfer never blocks its campaign for long (SPEC MKT-003)."""
+renewed by heartbeats (the Heartbeats port) while the work runs, released at the end — and, when the process
+dies, lapsing by itself a lease later, so a crashed transfer never blocks its campaign for long (SPEC MKT-003)."""
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
 from entrycore.errors import DependencyUnavailable, EntryError
-from entrycore.ports import Clock, Locks
+from entrycore.ports import Clock, Heartbeats, Locks
 
 LEASE = timedelta(seconds=30)  # how long a dead holder keeps the lock
 RENEW_EVERY = 10.0  # seconds between renewals of a live holder: two may fail before the lease ends
@@ -25,33 +24,32 @@ def transfer_lock(campaign_id: str) -> str:
 
 @contextmanager
 def held(
-    locks: Locks, name: str, owner: str, clock: Clock, *, refused: EntryError, lease: timedelta = LEASE
+    locks: Locks,
+    heartbeats: Heartbeats,
+    clock: Clock,
+    name: str,
+    owner: str,
+    *,
+    refused: EntryError,
+    lease: timedelta = LEASE,
 ) -> Iterator[None]:
     """Holds ``name`` for ``owner`` around the block; raises ``refused`` when someone else holds it. The lease is
-    renewed every RENEW_EVERY seconds by a daemon thread until the block ends, then the lock is released."""
+    renewed every RENEW_EVERY seconds until the block ends, then the lock is released."""
     now = clock.now()
     if not locks.take_lock(name, owner, now, now + lease):
         raise refused
-    stop = threading.Event()
 
     def renew() -> None:
-        while not stop.wait(RENEW_EVERY):
-            try:
-                moment = clock.now()
-                if not locks.take_lock(name, owner, moment, moment + lease):
-                    log.error("the lock %s was taken over while its holder still ran (lease lapsed)", name)
-                    return
-            except DependencyUnavailable:
-                log.warning("the lock %s could not be renewed: the datastore failed; trying again", name)
+        moment = clock.now()
+        if not locks.take_lock(name, owner, moment, moment + lease):
+            log.error("the lock %s was taken over while its holder still ran (its lease lapsed)", name)
 
-    renewer = threading.Thread(target=renew, name=f"lease {name}", daemon=True)
-    renewer.start()
+    stop = heartbeats.start(RENEW_EVERY, renew)
     try:
         yield
     finally:
-        stop.set()
-        renewer.join()
+        stop()
         try:
             locks.release_lock(name, owner)
         except DependencyUnavailable:  # the lease lapses by itself; the work's own answer stands
-            log.warning("the lock %s could not be released: the datastore failed; it lapses in %s", name, lease)
+            log.warning("the lock %s could not be released (the datastore failed); it lapses in %s", name, lease)

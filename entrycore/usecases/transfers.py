@@ -12,7 +12,17 @@ from entrycore.audit import AuditRecord
 from entrycore.caller import Caller
 from entrycore.errors import TransferInProgress
 from entrycore.markets import MarketTransfer
-from entrycore.ports import AuditTrail, CampaignSource, Clock, Ids, Locks, Progress, ScoringStore, SelectionStore
+from entrycore.ports import (
+    AuditTrail,
+    CampaignSource,
+    Clock,
+    Heartbeats,
+    Ids,
+    Locks,
+    Progress,
+    ScoringStore,
+    SelectionStore,
+)
 from entrycore.timefmt import utc_ms
 from entrycore.usecases.common import known_campaign
 from entrycore.usecases.leases import held, transfer_lock
@@ -33,6 +43,7 @@ class Transfers:
     clock: Clock
     ids: Ids
     locks: Locks
+    heartbeats: Heartbeats  # renew the lock while the transfer runs
 
     def transfer(
         self, caller: Caller, campaign_id: str, source: str, target: str, progress: Progress | None = None
@@ -45,7 +56,8 @@ class Transfers:
         campaign = known_campaign(self.campaigns, caller, campaign_id)
         move = MarketTransfer.of(campaign, source, target, utc_ms(self.clock.now()), self.ids.message_id())
         refused = TransferInProgress(payload={"campaignId": campaign.id})
-        with held(self.locks, transfer_lock(campaign.id), move.event_id("lock"), self.clock, refused=refused):
+        owner = move.event_id("lock")  # this transfer's own id
+        with held(self.locks, self.heartbeats, self.clock, transfer_lock(campaign.id), owner, refused=refused):
             entries = self.views.transfer_entries(move, progress)
             records = self.scoring.transfer_records(move)
         report = TransferReport(entries, records)

@@ -25,7 +25,7 @@ from entrycore.usecases.transfers import Transfers
 from tests.builders import campaign
 from tests.contract.conftest import SelectionStores, open_selection_stores
 from tests.contract.test_transfer import fan
-from tests.fakes import FakeAudit, FakeCampaignSource, FakeClock, FakeIds
+from tests.fakes import FakeAudit, FakeCampaignSource, FakeClock, FakeHeartbeats, FakeIds
 
 ADMIN = Caller("admin", is_supreme=True)
 PROCESSES = itertools.count(1)  # each use case its own ids, as in separate processes (message ids are unique)
@@ -43,16 +43,21 @@ def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Selection
 
 
 def transfers(
-    stores: SelectionStores, views: SelectionStore | None = None, scoring: ScoringStore | None = None
+    stores: SelectionStores,
+    views: SelectionStore | None = None,
+    scoring: ScoringStore | None = None,
+    clock: FakeClock | None = None,
+    heartbeats: FakeHeartbeats | None = None,
 ) -> Transfers:
     return Transfers(
         campaigns=FakeCampaignSource({"c1": campaign()}),
         views=views or stores.views,
         scoring=scoring or stores.scoring,
         audit=FakeAudit(),
-        clock=FakeClock(),
+        clock=clock or FakeClock(),
         ids=FakeIds(counter=next(PROCESSES) * 1_000_000),
         locks=cast(Locks, stores.entries),
+        heartbeats=heartbeats or FakeHeartbeats(),
     )
 
 
@@ -154,3 +159,24 @@ def test_MKT_003_a_lock_left_by_a_dead_transfer_lapses(stores: SelectionStores) 
     later.clock.advance(seconds=30)  # type: ignore[attr-defined]
     assert later.transfer(ADMIN, "c1", "nyc", "bos").entries == 4
     assert_records_follow_entries(stores)
+
+
+def test_MKT_003_a_running_transfer_renews_its_lock_and_stops_renewing_when_done(stores: SelectionStores) -> None:
+    clock, heartbeats = FakeClock(), FakeHeartbeats()
+    slowed = Slowed(stores.views)
+    first = transfers(stores, views=cast(SelectionStore, slowed), clock=clock, heartbeats=heartbeats)
+    runner = threading.Thread(target=first.transfer, args=(ADMIN, "c1", "nyc", "bos"))
+    runner.start()
+    try:
+        assert slowed.started.wait(10)
+        assert len(heartbeats.running) == 1
+        clock.advance(seconds=25)
+        heartbeats.beat_all()  # renewed: held until 55 s
+        clock.advance(seconds=15)
+        with pytest.raises(TransferInProgress):
+            transfers(stores, clock=clock).transfer(ADMIN, "c1", "nyc", "bos")
+    finally:
+        slowed.go_on.set()
+        runner.join(10)
+    assert heartbeats.running == []  # stopped with the transfer
+    assert cast(Locks, stores.entries).lock_holder(transfer_lock("c1"), clock.now()) is None
