@@ -99,7 +99,10 @@ class EntryStore(Protocol):
     def replace(self, entry: Entry, expected_version: int, outbox: Sequence[OutboxMessage] = ()) -> None:
         """Replaces the stored entry (and adds its outbox messages, atomically) if its version is still
         ``expected_version``; raises StaleEntry otherwise, PhoneTaken as ``create``. Nothing changes when
-        it raises."""
+        it raises. A store that keeps scoring records keeps the entry's in step (SCR-001, REQ-006): removed
+        when the entry is no longer phone-confirmed with the record's phone, else given the entry's current
+        name, email, locale, ranked markets, codes and block — in the same atomic write where the datastore
+        has transactions (SQLite), right after it otherwise (MongoDB)."""
         ...
 
     def find_by_code(self, campaign_id: str, code: str) -> Entry | None:
@@ -312,12 +315,12 @@ class ScoringStore(Protocol):
     def copy_entries(self, campaign_id: str, user_ids: Sequence[str]) -> int:
         """Copies these fans' entries' facts (codes, block, markets, contact) onto their scoring records, after
         selection changed the entries (SCR-007/008): the entries as they are when copied, not as any caller read
-        them (two admin writes of one entry, codes and a block, may finish in either order); returns how many of
-        them have a record."""
+        them (two admin writes of one entry, codes and a block, may finish in either order); a record whose entry
+        has another phone is left to the entry's own write, which removes it. Returns how many were copied."""
         ...
 
     def tag(self, campaign_id: str, tag: str, by: str, values: Sequence[str]) -> int:
-        """Sets ``tag`` true on the records whose ``by`` (``phone``, E.164, or ``userId``) is among ``values``;
+        """Sets ``tag`` true on every record whose ``by`` (``phone``, E.164, or ``userId``) is among ``values``;
         returns how many records carry it by these values (SCR-006)."""
         ...
 
