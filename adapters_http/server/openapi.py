@@ -476,9 +476,9 @@ _PARAMETER = re.compile(r"<(?:(?P<converter>[^:<>]+):)?(?P<name>\w+)>")
 # The error answers each kind of route may give, all in the envelope (API.md §2): 409 PHONE_ALREADY_CONFIRMED and
 # 429 TOO_MANY_ATTEMPTS are the fan's; 413 a body past its limit; 503 a datastore or dependency unavailable.
 _ERRORS = {
-    "public": (405,),
-    "fan": (400, 401, 403, 404, 405, 409, 413, 429, 503),
-    "supreme": (400, 401, 403, 404, 405, 413, 503),
+    "public": (405, 414, 431),
+    "fan": (400, 401, 403, 404, 405, 409, 413, 414, 429, 431, 503),
+    "supreme": (400, 401, 403, 404, 405, 413, 414, 431, 503),
 }
 
 

@@ -9,6 +9,12 @@ never a thread; headers have granian's read timeout, bodies ``body_timeout``.
 Memory is bounded: a body is read up to ``max_body`` bytes (the largest any route takes; the app then
 applies each route's own limit), and bodies larger than ``small_body`` are read ``large_bodies`` at a time.
 
+Before anything else (route, token, body) a request is held to the limits of API.md §2: a URL over
+``MAX_URL`` is 414 ``URI_TOO_LONG``, a header block over ``MAX_HEADER_BLOCK`` or with more than ``MAX_FIELDS``
+fields 431 ``HEADERS_TOO_LARGE``, in the envelope. granian's own limits are above these (serve.py), so that
+these requests reach this check instead of getting granian's empty answers; the few it still refuses itself
+are in the README.
+
 Requests without a body (GET, HEAD) run at once on the worker's event loop thread instead: the hop to a
 thread and back cost a GET about a third of its throughput (measured: 3,700 against 5,700 req/s). The price: such
 a request that waits on a remote dependency (user-service for registrationEligibility, campaign-service on
@@ -26,6 +32,7 @@ import sys
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import quote
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Headers = list[tuple[str, str]]
@@ -33,6 +40,12 @@ Headers = list[tuple[str, str]]
 SMALL_BODY = 64 * 1024  # a fan route's whole limit
 LARGE_BODIES = 4  # bodies above SMALL_BODY read at once per worker
 INLINE_METHODS = frozenset({"GET", "HEAD"})  # run on the event loop thread (see above)
+# API.md §2: the URL (path and query) and the header block (every field line, its CRLF included).
+MAX_URL = 16 * 1024
+MAX_HEADER_BLOCK = 64 * 1024
+MAX_FIELDS = 100
+# What a path keeps unencoded when measured as sent (RFC 3986 pchar and "/"): granian hands it over decoded.
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 
 class RsgiBridge:
@@ -70,6 +83,10 @@ class RsgiBridge:
     async def __rsgi__(self, scope: Any, protocol: Any) -> None:
         if scope.proto != "http":
             return  # no websocket route: granian refuses the upgrade
+        refusal = _over_limits(scope)
+        if refusal is not None:
+            _refuse(protocol, *refusal)
+            return
         if scope.method in self.inline_methods:
             protocol.response_bytes(*self._call(_environ(scope, b"")))
             return
@@ -141,6 +158,30 @@ def _length(value: str | None) -> int | None:
     except ValueError:
         return None
     return length if length >= 0 else None
+
+
+def _over_limits(scope: Any) -> tuple[int, str, str] | None:
+    """The API.md §2 refusal of a request whose URL or header block is over its limit, or None.
+
+    The path is measured percent-encoded as a client sends it at its shortest (granian gives it decoded;
+    needless escapes are not counted), the query as sent; a header field counts as its line,
+    ``name: value`` and CRLF."""
+    raw_path = scope.path.encode("utf-8", "surrogateescape")
+    query = scope.query_string
+    url = 3 * len(raw_path) + 1 + 4 * len(query)  # at most this (an escape is 3 bytes): most requests stop here
+    if url > MAX_URL:
+        url = len(quote(raw_path, safe=_PATH_SAFE)) + (
+            1 + len(query.encode("utf-8", "surrogateescape")) if query else 0
+        )
+    if url > MAX_URL:
+        return 414, "URI_TOO_LONG", f"The URL is {url} bytes long, over the {MAX_URL} allowed."
+    fields = scope.headers.items()
+    if len(fields) > MAX_FIELDS:
+        return 431, "HEADERS_TOO_LARGE", f"The request has {len(fields)} header fields, over the {MAX_FIELDS} allowed."
+    block = sum(len(name) + len(value.encode("utf-8", "surrogateescape")) + 4 for name, value in fields)
+    if block > MAX_HEADER_BLOCK:
+        return 431, "HEADERS_TOO_LARGE", f"The header block is {block} bytes, over the {MAX_HEADER_BLOCK} allowed."
+    return None
 
 
 def _environ(scope: Any, body: bytes) -> dict[str, Any]:
