@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,10 +15,17 @@ from entrycore.errors import DeliveryFailed, MessageRejected
 from entrycore.outbox import OutboxMessage
 from entrycore.timefmt import iso
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not a POSIX system: appends are not guarded against other processes
+    fcntl = None  # type: ignore[assignment]
+
 
 class JsonLinesFile:
     """Appends JSON lines to a file readable by its owner only (SPEC OPS-003); safe across processes:
-    each line is one ``write`` on an ``O_APPEND`` descriptor."""
+    each batch is one ``write`` on an ``O_APPEND`` descriptor, under an ``flock`` of the file. A write the disk
+    takes only part of (full, SPEC OPS-007) is cut off again: the file never ends in half a line, and the batch
+    fails whole (DeliveryFailed: the relay sends it again)."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
@@ -42,9 +50,13 @@ class JsonLinesFile:
         try:
             with self._lock:
                 fd = self._descriptor()
-                written = os.write(fd, data)
-                if written != len(data):
-                    raise OSError(f"short write: {written} of {len(data)} bytes")
+                with _exclusive(fd):
+                    written = os.write(fd, data)
+                    if written != len(data):
+                        end = os.fstat(fd).st_size  # ours are the last bytes: other appenders wait for the lock
+                        with contextlib.suppress(OSError):
+                            os.ftruncate(fd, end - written)
+                        raise OSError(f"short write: {written} of {len(data)} bytes (disk full?), cut off again")
         except OSError as exc:
             raise DeliveryFailed(f"cannot append to {self.path}: {exc}") from exc
 
@@ -53,6 +65,19 @@ class JsonLinesFile:
             if self._fd is not None and self._pid == os.getpid():
                 os.close(self._fd)
             self._fd = None
+
+
+@contextlib.contextmanager
+def _exclusive(fd: int) -> Iterator[None]:
+    """The file to this appender alone (every process's JsonLinesFile of it takes the same lock)."""
+    if fcntl is None:
+        yield
+        return
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 def line(record: Mapping[str, Any]) -> bytes:

@@ -9,14 +9,21 @@ values are this process's. The outbox gauges are read from the datastore at each
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import logging
 import os
+import shutil
+import struct
+import tempfile
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, values
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, mmap_dict, values
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
@@ -79,6 +86,56 @@ def _safely(update: Callable[[], None]) -> None:
             _log.warning("metrics not recorded: %s: %s", kind, err)
 
 
+def _allocate(path: str, size: int) -> None:
+    """Gives the file at ``path`` ``size`` bytes of allocated space, holes filled; raises OSError (ENOSPC on a
+    full disk). A missing file is made whole under another name first, then renamed: a scrape, which reads the
+    header of every ``*.db`` file there, never meets an empty one, and a failure leaves nothing behind."""
+    if os.path.exists(path):
+        fd = os.open(path, os.O_RDWR)
+        try:
+            os.posix_fallocate(fd, 0, max(size, os.fstat(fd).st_size))
+        finally:
+            os.close(fd)
+        return
+    making = f"{path}.{threading.get_ident()}.new"
+    fd = os.open(making, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.posix_fallocate(fd, 0, size)
+        os.rename(making, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(making)
+        raise
+    finally:
+        os.close(fd)
+
+
+class AllocatedMmapedDict(MmapedDict):
+    """prometheus-client's file of one process's values, its space allocated before it is mapped or grown: a store
+    through the map never lands in a hole (SIGBUS on a full disk). The map's layout and growth are the library's."""
+
+    def __init__(self, filename: str, read_mode: bool = False) -> None:
+        if not read_mode:
+            _allocate(filename, mmap_dict._INITIAL_MMAP_SIZE)  # what the library would truncate an empty file to
+        super().__init__(filename, read_mode)  # type: ignore[no-untyped-call]
+
+    def _init_value(self, key: str) -> None:
+        encoded = key.encode("utf-8")
+        padded = len(encoded) + (8 - (len(encoded) + 4) % 8)  # as the library lays a value out
+        needed = self._used + struct.calcsize(f"i{padded}sdd")
+        capacity = self._capacity
+        while needed > capacity:
+            capacity *= 2  # as the library grows the file
+        if capacity > self._capacity:
+            _allocate(self._fname, capacity)  # then the library's truncate to it changes nothing
+        super()._init_value(key)  # type: ignore[no-untyped-call]
+
+
+# Every value of multiprocess mode opens its file through this name (looked up when the file is opened): set at
+# import, in every process that records metrics, whether its workers were forked or spawned.
+values.MmapedDict = AllocatedMmapedDict  # type: ignore[attr-defined]
+
+
 class _OutboxCollector(Collector):
     """The outbox gauges, read from the datastore when scraped (``Outbox.outbox_status``)."""
 
@@ -99,16 +156,26 @@ class _OutboxCollector(Collector):
         )
 
 
-def use_multiprocess(folder: Path) -> None:
+def use_multiprocess(folder: Path) -> Path:
     """Makes this process and the worker processes it forks from now on keep their metrics as files in ``folder``
     (emptied first: the counts of an earlier run do not belong to this one), so that any worker's ``/metrics``
-    sums them all. Called by ``serve`` before its workers start; no labelled value may exist yet (ours are made
-    in the workers, at their first request)."""
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    for stale in folder.glob("*.db"):
-        stale.unlink()
+    sums them all; returns the folder used. Called by ``serve`` before its workers start; no labelled value may
+    exist yet (ours are made in the workers, at their first request). A ``folder`` that cannot be prepared (a
+    read-only data folder, SPEC OPS-007) is logged and replaced by a private temporary one, removed at exit."""
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for stale in folder.glob("*.db"):
+            stale.unlink()
+        if not os.access(folder, os.W_OK):
+            raise PermissionError(f"{folder} is not writable")
+    except OSError as err:
+        spare = Path(tempfile.mkdtemp(prefix="entry-service-metrics-"))
+        atexit.register(shutil.rmtree, spare, ignore_errors=True)
+        _log.warning("metrics folder %s cannot be used (%s): worker metrics are kept in %s", folder, err, spare)
+        folder = spare
     os.environ[MULTIPROCESS_DIR] = str(folder)
     values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]  # chosen at import, before the variable was set
+    return folder
 
 
 def exposition(outbox_status: Callable[[], Mapping[str, Any]]) -> bytes:

@@ -53,12 +53,18 @@ class GroupCommitter:
     """Runs ``work(conn)`` callables on one writer thread, batching their commits."""
 
     def __init__(
-        self, connection: Callable[[], sqlite3.Connection], name: str, sync: Callable[[], None], lock_path: str
+        self,
+        connection: Callable[[], sqlite3.Connection],
+        name: str,
+        sync: Callable[[], None],
+        lock_path: str,
+        report: Callable[[BaseException | None], None] = lambda _failure: None,
     ) -> None:
         self._connection = connection
         self._name = name
         self._sync = sync
         self._lock_path = lock_path
+        self._report = report  # told of each batch: None when it committed, else what failed (a full disk, …)
         self._lock_fd: int | None = None
         self._tuned: sqlite3.Connection | None = None  # the connection whose cache was enlarged
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
@@ -128,17 +134,22 @@ class GroupCommitter:
                 conn.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
                 self._tuned = conn
             with self._turn():
-                self._transaction(conn, batch)
+                committed = self._transaction(conn, batch)
             try:
                 self._sync()  # durable before anyone is answered
             except OSError as err:
                 raise DependencyUnavailable(f"SQLite store {self._name} could not sync to disk: {err}") from err
+            if committed:
+                self._report(None)
         except (sqlite3.Error, DependencyUnavailable, OSError) as err:
             failure = (
                 err
                 if isinstance(err, DependencyUnavailable)
                 else DependencyUnavailable(f"SQLite store {self._name} failed: {err}")
             )
+            if failure.__cause__ is None and failure is not err:
+                failure.__cause__ = err  # what the store's health check reads (a full disk, …)
+            self._report(failure)
             for job in batch:
                 job.error = failure  # nothing of the batch is known to be durable
         except BaseException as err:
@@ -148,19 +159,23 @@ class GroupCommitter:
             for job in batch:
                 job.done.set()
 
-    def _transaction(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
-        """Runs the batch's jobs in one transaction, each in its SAVEPOINT (a failing job rolls back alone).
-        A batch of one (every write of a sync worker) needs no SAVEPOINT: its failure rolls back the whole."""
+    def _transaction(self, conn: sqlite3.Connection, batch: list[_Job]) -> bool:
+        """Runs the batch's jobs in one transaction, each in its SAVEPOINT (a failing job rolls back alone);
+        whether it committed. A batch of one (every write of a sync worker) needs no SAVEPOINT: its failure rolls
+        back the whole."""
         conn.execute("BEGIN IMMEDIATE")
         try:
             if len(batch) == 1:
                 if not self._attempt(conn, batch[0]):
-                    conn.execute("ROLLBACK")
-                    return
+                    if conn.in_transaction:  # else SQLite rolled it back itself (a full disk, an I/O error)
+                        conn.execute("ROLLBACK")
+                    return False
             else:
                 for job in batch:
                     conn.execute("SAVEPOINT job")
                     if not self._attempt(conn, job):
+                        if not conn.in_transaction and job.error is not None:
+                            raise job.error  # SQLite rolled the whole batch back (a full disk): it fails whole
                         conn.execute("ROLLBACK TO job")
                     conn.execute("RELEASE job")
             conn.execute("COMMIT")
@@ -168,17 +183,19 @@ class GroupCommitter:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+        return True
 
     def _attempt(self, conn: sqlite3.Connection, job: _Job) -> bool:
         """Runs one job; False (its error recorded) when it raised an Exception."""
         try:
             result = job.work(conn)
         except Exception as error:
-            job.error = (
-                DependencyUnavailable(f"SQLite store {self._name} failed: {error}")
-                if isinstance(error, sqlite3.Error)  # one the job did not expect: no raw sqlite3
-                else error
-            )
+            if isinstance(error, sqlite3.Error):  # one the job did not expect: no raw sqlite3
+                job.error = DependencyUnavailable(f"SQLite store {self._name} failed: {error}")
+                job.error.__cause__ = error
+                self._report(job.error)  # a full disk may show here first (a page spilled from the cache)
+            else:
+                job.error = error
             return False
         if isinstance(result, sqlite3.Cursor):  # never hand a live cursor to another thread
             result.close()

@@ -1,7 +1,9 @@
-"""One SQLite database file: private files, a connection per thread and process, migrations, transactions."""
+"""One SQLite database file: private files, a connection per thread and process, migrations, transactions, and
+what a full or read-only disk does to them (SPEC OPS-007)."""
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import sqlite3
@@ -11,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from adapters_sqlite.commits import GroupCommitter
 from adapters_sqlite.schema import MIGRATIONS
@@ -18,17 +21,42 @@ from entrycore.errors import DependencyUnavailable
 
 T = TypeVar("T")
 DEFAULT_BUSY_TIMEOUT = 10.0  # seconds a writer waits for the write lock before giving up
+# Free space under which the data folder counts as full: more than one registration's WAL frames (a few pages of
+# the entry, its indexes and its outbox rows) with room to spare, far less than any disk worth running on.
+MIN_FREE_BYTES = 256 * 1024
+
+# Failures of the disk rather than of the statement or the lock (SQLITE_BUSY is contention, never counted): a full
+# or read-only disk, files the process may not write, I/O errors.
+_STORAGE_CODES = frozenset(
+    {sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM}
+)
+_STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO})
+
+
+def storage_failure(error: BaseException) -> bool:
+    """Whether ``error`` (or the error it was raised from) says the disk cannot take writes: SQLite's "database or
+    disk is full", "attempt to write a readonly database", "unable to open database file", "disk I/O error", or an
+    OSError such as ENOSPC or EROFS."""
+    while error is not None:
+        if isinstance(error, sqlite3.Error):
+            code = getattr(error, "sqlite_errorcode", None)
+            return code is not None and code & 0xFF in _STORAGE_CODES
+        if isinstance(error, OSError):
+            return error.errno in _STORAGE_ERRNOS
+        error = error.__cause__  # type: ignore[assignment]
+    return False
 
 
 class _Slot:
     """One thread's connection, tagged with the process and the generation it was opened in."""
 
-    __slots__ = ("__weakref__", "conn", "generation", "pid")
+    __slots__ = ("__weakref__", "conn", "generation", "pid", "snapshot")
 
-    def __init__(self, conn: sqlite3.Connection, generation: int) -> None:
+    def __init__(self, conn: sqlite3.Connection, generation: int, snapshot: bool = False) -> None:
         self.conn = conn
         self.generation = generation
         self.pid = os.getpid()
+        self.snapshot = snapshot  # opened read-only on a folder that took no writes (see Database._open)
 
     def __del__(self) -> None:
         # Runs when the owning thread ends (its thread-local is dropped) or the slot is replaced.
@@ -76,6 +104,12 @@ class Database:
 
     Each thread of each process gets its own connection, opened lazily; the first one creates the
     data directory (0700), the file (0600) and the schema. Library errors become DependencyUnavailable.
+
+    A full or read-only disk (SPEC OPS-007): writes fail as DependencyUnavailable with nothing written, reads go on,
+    and ``write_failure()`` says why writes cannot happen. A database whose folder takes no writes (read-only, or
+    not writable by this process) and that has no -wal/-shm files (a clean stop) cannot be opened by SQLite in WAL
+    mode; it is then read as an immutable snapshot, given up for an ordinary connection as soon as the folder takes
+    writes again (checked at each use of the snapshot: three system calls, while degraded only).
     """
 
     def __init__(self, path: str | os.PathLike[str], busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
@@ -90,30 +124,37 @@ class Database:
         self._ready = False
         self._committer: GroupCommitter | None = None
         self._synced_pid = 0
+        # The last write's failure of the disk (message, and whether the folder check explained it then), or None:
+        # set by the writer when a write fails so, cleared by the next write that commits.
+        self._write_failure: tuple[str, bool] | None = None
         _ALL_DATABASES.add(self)
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection in this process, opened (and the file prepared) on first use."""
         slot: _Slot | None = getattr(self._local, "slot", None)
         if slot is not None and slot.pid == os.getpid() and slot.generation == self._generation:
-            return slot.conn
+            if not slot.snapshot or self._takes_no_writes():
+                return slot.conn
+            self._local.slot = None  # the folder takes writes again: an ordinary connection sees them
+            slot.conn.close()
+            slot = None
         if slot is not None and slot.pid != os.getpid():
             _INHERITED.append(slot)  # the parent's connection: keep it open and unused
         with self._lock:
             try:
                 if not self._ready:
                     self._prepare_file()
-                conn = self._open()
+                conn, snapshot = self._open()
                 try:
                     if not self._ready:
-                        self._migrate(conn)
-                        self._ready = True
+                        self._migrate(conn, snapshot)
+                        self._ready = not snapshot  # an ordinary connection still sets WAL mode and migrates
                 except BaseException:
                     conn.close()
                     raise
             except (sqlite3.Error, OSError) as err:
                 raise DependencyUnavailable(f"SQLite store {self.path} is unavailable: {err}") from err
-            slot = _Slot(conn, self._generation)
+            slot = _Slot(conn, self._generation, snapshot)
             self._slots.add(slot)
             _ALL_SLOTS.add(slot)
         self._local.slot = slot
@@ -144,26 +185,54 @@ class Database:
         finally:
             os.close(fd)
 
-    def _open(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(
-            self.path,
-            timeout=self._busy_timeout,  # sqlite3_busy_timeout: writers queue for the lock this long
-            isolation_level=None,  # autocommit; writes use explicit BEGIN IMMEDIATE … COMMIT
-            check_same_thread=False,  # one thread uses it; close() may come from another
-            cached_statements=256,  # prepared statements, keyed by the (constant) SQL text
-        )
+    def _open(self) -> tuple[sqlite3.Connection, bool]:
+        """A new connection, and whether it is a read-only snapshot: SQLite reads a WAL database only through its
+        -shm file, which a folder taking no writes (read-only disk, no write permission) cannot get when the last
+        connection removed it at a clean stop. Such a file, with no -wal left to read, is unchanging while the
+        folder stays so: it is opened ``immutable`` (read-only, no locks, no -shm)."""
+        conn = self._connect(self.path, uri=False)
         try:
             # No fsync inside COMMIT (under the write lock): the group-commit writer fsyncs the WAL right after
             # it, before answering anyone (commits.py). Checkpoints still sync as SQLite does.
             conn.execute("PRAGMA synchronous = NORMAL")
-        except sqlite3.Error:
+            conn.execute("PRAGMA schema_version").fetchone()  # opens the file (and its -shm) now, not at first use
+        except sqlite3.Error as err:
             conn.close()
-            raise
-        return conn
+            if not (storage_failure(err) and self._snapshot_readable()):
+                raise
+            return self._connect(f"file:{quote(str(self.path.absolute()))}?immutable=1", uri=True), True
+        return conn, False
+
+    def _connect(self, target: str | os.PathLike[str], *, uri: bool) -> sqlite3.Connection:
+        return sqlite3.connect(
+            target,
+            timeout=self._busy_timeout,  # sqlite3_busy_timeout: writers queue for the lock this long
+            isolation_level=None,  # autocommit; writes use explicit BEGIN IMMEDIATE … COMMIT
+            check_same_thread=False,  # one thread uses it; close() may come from another
+            cached_statements=256,  # prepared statements, keyed by the (constant) SQL text
+            uri=uri,
+        )
+
+    def _snapshot_readable(self) -> bool:
+        """Whether the file may be read as an immutable snapshot: its folder takes no writes and no -wal file holds
+        commits that the snapshot, reading the main file alone, would miss."""
+        wal = self.path.with_name(self.path.name + "-wal")
+        try:
+            pending = wal.stat().st_size > 0
+        except FileNotFoundError:
+            pending = False
+        except OSError:
+            return False
+        return not pending and self.path.is_file() and self._takes_no_writes()
 
     @staticmethod
-    def _migrate(conn: sqlite3.Connection) -> None:
-        """Switches the file to WAL and applies the migrations it has not seen, once, under the write lock."""
+    def _migrate(conn: sqlite3.Connection, snapshot: bool = False) -> None:
+        """Switches the file to WAL and applies the migrations it has not seen, once, under the write lock. A
+        read-only snapshot is only checked: it cannot be migrated."""
+        if snapshot:
+            if conn.execute("PRAGMA user_version").fetchone()[0] < len(MIGRATIONS):
+                raise sqlite3.OperationalError("attempt to write a readonly database (it needs migrating)")
+            return
         # Persistent (stored in the file): set once. Setting it needs the file to itself and does not wait for it
         # (SQLITE_BUSY at once), so processes opening a file already in WAL mode — every worker — only read it.
         if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
@@ -212,10 +281,65 @@ class Database:
                 committer = self._committer
                 if committer is None or not committer.alive:
                     committer = self._committer = GroupCommitter(
-                        self.connection, str(self.path), self.sync_wal, str(self.path) + "-writer.lock"
+                        self.connection,
+                        str(self.path),
+                        self.sync_wal,
+                        str(self.path) + "-writer.lock",
+                        self._wrote,
                     )
         result: T = committer.submit(work)
         return result
+
+    def _wrote(self, failure: BaseException | None) -> None:
+        """The writer's report of a write: None when it committed, else its failure."""
+        if failure is None:
+            self._write_failure = None
+        elif storage_failure(failure):
+            self._write_failure = (str(failure), self.folder_problem() is not None)
+
+    def folder_problem(self) -> str | None:
+        """What the file's folder says about writes, cheaply (a statvfs and two access calls): read-only, not
+        writable by this process, or full (under MIN_FREE_BYTES free for this process); None when none of these."""
+        found = self._folder_check()
+        return None if found is None else found[1]
+
+    def _takes_no_writes(self) -> bool:
+        """Whether the folder is read-only or not writable by this process (not merely full)."""
+        found = self._folder_check()
+        return found is not None and found[0] == "read-only"
+
+    def _folder_check(self) -> tuple[str, str] | None:
+        folder = self.path.parent
+        try:
+            stats = os.statvfs(folder)
+        except OSError as err:
+            return "unchecked", f"data folder {folder} cannot be checked: {err.strerror or err}"
+        if stats.f_flag & os.ST_RDONLY:
+            return "read-only", f"data folder {folder} is on a read-only filesystem"
+        if not os.access(folder, os.W_OK) or (self.path.exists() and not os.access(self.path, os.W_OK)):
+            return "read-only", f"data folder {folder} or {self.path.name} is not writable by this process"
+        blocks = stats.f_bfree if os.geteuid() == 0 else stats.f_bavail  # root may use the reserved blocks
+        free = blocks * stats.f_frsize
+        if free < MIN_FREE_BYTES:
+            return "full", f"data folder {folder} is full ({free // 1024} KiB free)"
+        return None
+
+    def write_failure(self) -> str | None:
+        """Why writes cannot happen now (SPEC OPS-007), or None: the folder check, else the last write's failure of
+        the disk that the folder check did not explain (an I/O error, a quota, a write bigger than the space
+        left), kept until a write commits. A failure the folder check explained when it happened is over once
+        that check passes again (space came back) — no write needs to succeed first."""
+        problem = self.folder_problem()
+        if problem is not None:
+            return problem
+        failure = self._write_failure
+        if failure is None:
+            return None
+        message, explained = failure
+        if explained:
+            self._write_failure = None
+            return None
+        return f"the last write failed: {message}"
 
     def sync_wal(self) -> None:
         """fsyncs the WAL file: what ``synchronous=FULL`` does at each COMMIT, done after the lock is released.

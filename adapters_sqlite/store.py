@@ -83,6 +83,11 @@ class SqliteStore(SqliteOutbox, SqliteRetries, SqliteLocks):
         with self._db.reading() as conn:
             conn.execute("SELECT 1").fetchone()
 
+    def write_failure(self) -> str | None:
+        """Why writes cannot happen now — the disk full or read-only (SPEC OPS-007) — or None; cheap (the
+        heartbeat asks it). See ``Database.write_failure``."""
+        return self._db.write_failure()
+
     def get(self, campaign_id: str, user_id: str) -> Entry | None:
         row = self._db.one(_GET, (campaign_id, user_id))
         return None if row is None else _load(row[0])

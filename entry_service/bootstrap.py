@@ -72,6 +72,13 @@ class Services:
     def ping(self) -> None:
         self.store.ping()
 
+    def write_failure(self) -> str | None:
+        """Why the datastore cannot take writes now while it still reads (a full or read-only disk, SPEC OPS-007),
+        or None. The SQLite store knows (``SqliteStore.write_failure``); a store that does not say is taken as
+        writable (MongoDB: its own health is ``ping``'s)."""
+        check = getattr(self.store, "write_failure", None)
+        return None if check is None else check()
+
     def __enter__(self) -> Services:
         return self
 

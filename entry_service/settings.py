@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -215,16 +216,20 @@ def load_or_create_secrets(data_dir: Path) -> dict[str, str]:
     if not path.exists():
         fresh = {"authSecret": secrets.token_urlsafe(48), "phoneTokenSecret": secrets.token_urlsafe(48)}
         tmp = data_dir / f".secrets.{os.getpid()}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(fresh, handle)
         try:
-            os.link(tmp, path)  # fails if another process won the race: theirs is kept
-            _created(path)
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink()
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                with os.fdopen(fd, "w") as handle:
+                    json.dump(fresh, handle)
+                os.link(tmp, path)  # fails if another process won the race: theirs is kept
+                _created(path)
+            except FileExistsError:
+                pass
+            finally:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+        except OSError as err:  # a full or read-only data folder (SPEC OPS-007): one line, no half-written file
+            raise ConfigError(f"{path}: cannot create the secrets file ({err.strerror or err})") from None
     loaded = json.loads(path.read_text())
     if not isinstance(loaded, dict) or not all(
         isinstance(loaded.get(k), str) for k in ("authSecret", "phoneTokenSecret")

@@ -34,6 +34,7 @@ def app_for(services: Services) -> Flask:
         verifier=services.verifier,
         clock=services.clock,
         ping=services.ping,
+        write_failure=services.write_failure,
     )
     return create_app(app_services, HttpConfig(version=__version__, cors_origins=services.settings.cors_origins))
 

@@ -27,7 +27,8 @@ CORRELATION_KEY = "entry_service.correlation_id"  # where the WSGI middleware ke
 
 @attrs.frozen
 class AppServices:
-    """What the HTTP layer drives: use cases, the token verifier and a datastore health check."""
+    """What the HTTP layer drives: use cases, the token verifier and the datastore's health checks (``ping``:
+    it answers; ``write_failure``: why it cannot take writes now, or None)."""
 
     registrations: Registrations
     campaigns: CampaignSource  # for the views (the campaign's name, share domain) and the admin page
@@ -43,6 +44,7 @@ class AppServices:
     verifier: TokenVerifier
     clock: Clock
     ping: Callable[[], None]
+    write_failure: Callable[[], str | None] = lambda: None  # why writes cannot happen while reads do (OPS-007)
 
 
 @attrs.frozen

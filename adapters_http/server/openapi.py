@@ -49,6 +49,7 @@ STRING, INTEGER, NUMBER, BOOLEAN = {"type": "string"}, {"type": "integer"}, {"ty
 TIME: Schema = {"type": "string", "format": "date-time"}
 NON_EMPTY: Schema = {"type": "string", "minLength": 1, "pattern": "\\S"}  # not only spaces either
 COUNT: Schema = {"type": "integer", "minimum": 0}
+FAILING: Schema = {"type": "object", "additionalProperties": STRING}  # the heartbeat's failing checks, each why
 RANKS: Schema = {"type": "array", "items": COUNT, "minItems": MAX_RANKS, "maxItems": MAX_RANKS}
 BY_MARKET: Schema = {"type": "array", "items": _object(["marketId", "counts"], marketId=STRING, counts=RANKS)}
 
@@ -233,8 +234,14 @@ OPERATIONS: dict[str, Operation] = {
         "Liveness and datastore health",
         "public",
         answers={
-            200: _object(["status", "version", "timestamp"], status=STRING, version=STRING, timestamp=TIME),
-            503: {"type": "object", "required": ["status", "failing"]},
+            200: _object(
+                ["status", "version", "timestamp"],
+                status={"type": "string", "enum": ["ok", "degraded"]},
+                version=STRING,
+                timestamp=TIME,
+                failing=FAILING,  # degraded: the datastore reads but cannot take writes (disk full or read-only)
+            ),
+            503: {"type": "object", "required": ["status", "failing"], "properties": {"failing": FAILING}},
         },
     ),
     "ops.openapi": Operation("This document", "public", answers=_answer({"type": "object"})),
@@ -474,7 +481,8 @@ OPERATIONS: dict[str, Operation] = {
 
 _PARAMETER = re.compile(r"<(?:(?P<converter>[^:<>]+):)?(?P<name>\w+)>")
 # The error answers each kind of route may give, all in the envelope (API.md §2): 409 PHONE_ALREADY_CONFIRMED and
-# 429 TOO_MANY_ATTEMPTS are the fan's; 413 a body past its limit; 503 a datastore or dependency unavailable.
+# 429 TOO_MANY_ATTEMPTS are the fan's; 413 a body past its limit; 503 a datastore or dependency unavailable; on
+# every route, 414 URI_TOO_LONG and 431 HEADERS_TOO_LARGE (a URL or header block over its limit, checked first).
 _ERRORS = {
     "public": (405, 414, 431),
     "fan": (400, 401, 403, 404, 405, 409, 413, 414, 429, 431, 503),

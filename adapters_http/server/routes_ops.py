@@ -18,12 +18,18 @@ ops = Blueprint("ops", __name__)
 
 @ops.get("/heartbeat")
 def heartbeat() -> Any:
+    """API.md §5: 200 ok; 200 degraded naming ``datastoreWrites`` while the datastore reads but cannot take writes
+    (disk full or read-only, SPEC OPS-007); 503 degraded naming ``datastore`` when it cannot be read. Cheap: a
+    ping and a look at the data folder, no write."""
     svc = services()
     answer = {"status": "ok", "version": config().version, "timestamp": iso(svc.clock.now())}
     try:
         svc.ping()
     except DependencyUnavailable as failed:
         return json_response({**answer, "status": "degraded", "failing": {"datastore": failed.message}}, 503)
+    writes = svc.write_failure()
+    if writes is not None:
+        return json_response({**answer, "status": "degraded", "failing": {"datastoreWrites": writes}})
     return json_response(answer)
 
 

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -26,9 +27,18 @@ def free_port() -> int:
 class ServeProcess:
     """Starts ``entry-service serve`` with test campaigns/users in ``folder``; ``url`` is its base URL."""
 
-    def __init__(self, folder: Path, workers: int = 2, **env: str) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        workers: int = 2,
+        user: int | None = None,
+        command: Sequence[str] = (str(SCRIPT),),
+        **env: str,
+    ) -> None:
         self.folder = folder
         self.workers = workers
+        self.user = user  # another user id to run as (the test runs as root)
+        self.command = list(command)  # what runs ``entry-service``
         self.env = {**os.environ, **write_sources(folder), **env}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -38,12 +48,13 @@ class ServeProcess:
     def start(self, timeout: float = 30.0) -> ServeProcess:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [str(SCRIPT), "serve", "--port", str(self.port), "--workers", str(self.workers)],
+                [*self.command, "serve", "--port", str(self.port), "--workers", str(self.workers)],
                 cwd=self.folder,
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                **({} if self.user is None else {"user": self.user, "group": self.user, "extra_groups": []}),
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
