@@ -10,7 +10,7 @@ from entrycore.errors import InvalidField, MissingFields
 from entrycore.markets import MARKET_TYPES, ranked_markets
 from entrycore.model import Campaign, Preference
 from entrycore.phones import InvalidPhone, normalize_phone
-from entrycore.text import holds_only_unicode
+from entrycore.text import forbidden_character, holds_only_unicode, shows_something
 
 _TRUE = {"true": True, "false": False}
 
@@ -48,6 +48,30 @@ def check_missing(campaign: Campaign, values: Mapping[str, Any]) -> None:
     missing = [p.id for p in campaign.preferences if not p.is_optional and _is_missing(p, values.get(p.id))]
     if missing:
         raise MissingFields.of(missing)
+
+
+def check_text(campaign: Campaign, submitted: Mapping[str, Any]) -> None:
+    """Every string the fan submitted (a value, or an item of a list) holds no control character (free text may
+    hold line breaks and tabs) and no bidirectional control, and a name or zip shows something (SPEC §2, the
+    string rule); raises InvalidField.
+    Only submitted values are judged: a stored value the fan did not send again is kept as it is."""
+    types = {p.id: p.type for p in campaign.preferences}
+    for key, value in submitted.items():
+        for text in _strings(value):
+            char = forbidden_character(text, line_breaks=types.get(key) == "freeform_text")
+            if char is not None:
+                raise InvalidField.of(key, f"holds the character U+{ord(char):04X}, which no field may hold")
+            if types.get(key) in ("name", "zip") and text.strip() and not shows_something(text):
+                # only zero-width characters or combining marks: a name no one can read
+                raise InvalidField.of(key, "must hold a letter, digit or sign, not only invisible characters")
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [item for item in value if isinstance(item, str)]
+    return []
 
 
 def _is_missing(pref: Preference, value: Any) -> bool:

@@ -203,6 +203,7 @@ class Registrations:
         field_rules.check_names(campaign, submitted)
         merged = field_rules.merge(stored, submitted)
         field_rules.check_missing(campaign, merged)
+        field_rules.check_text(campaign, submitted)  # only what was sent: stored values are not judged again
         return field_rules.normalize(campaign, merged)
 
     def _referrer(self, caller: Caller, campaign: Campaign, code: str | None, *, required: bool) -> Referrer | None:

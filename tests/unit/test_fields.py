@@ -30,7 +30,7 @@ ACCEPTED: list[tuple[dict[str, Any], Any, Any]] = [
     # email: valid syntax after trimming → trimmed, lower-case
     ({"type": "email"}, " Ana@Example.COM ", "ana@example.com"),
     ({"type": "email"}, "first.last+tag@sub.example.co.uk", "first.last+tag@sub.example.co.uk"),
-    ({"type": "email"}, "\tfan@example.com\n", "fan@example.com"),
+    ({"type": "email"}, "  fan@example.com ", "fan@example.com"),
     # phone: E.164, national formats read in the campaign's region
     ({"type": "phone"}, "(212) 555-0123", "+12125550123"),
     ({"type": "phone"}, "212.555.0123", "+12125550123"),
@@ -414,3 +414,122 @@ def test_ENT_004_required_checklist_of_blanks_only_is_missing(world: World, valu
 def test_ENT_004_optional_checklist_of_blanks_only_stores_nothing(world: World) -> None:
     entry, _ = world.register("u1", fields_with(genres=["", "  "]))
     assert "genres" not in entry.fields
+
+
+# The string rule under the field-type table: controls, bidirectional overrides, invisible names ---------
+
+TEXT_REFUSED: list[tuple[dict[str, Any], Any]] = [
+    ({"type": "name"}, "a\u0000b"),  # NUL
+    ({"type": "zip"}, "100\u000001"),
+    ({"type": "name"}, "Ana\nLee"),  # LF and CR: a name is one line
+    ({"type": "name"}, "Ana\rLee"),
+    ({"type": "name"}, "Ana\r\nLee"),
+    ({"type": "name"}, "Ana\tLee"),
+    ({"type": "name"}, "Ana\u007f"),  # DEL
+    ({"type": "name"}, "Ana\u0085"),  # C1 (NEL)
+    ({"type": "name"}, "Ana\u009b31m"),  # C1 (CSI): a terminal escape
+    ({"type": "name"}, "\u202eanA"),  # RIGHT-TO-LEFT OVERRIDE
+    ({"type": "name"}, "Ana\u202a"),  # the override/embedding range's first
+    ({"type": "name"}, "\u2066Ana\u2069"),  # LEFT-TO-RIGHT ISOLATE ... POP DIRECTIONAL ISOLATE
+    ({"type": "zip"}, "\u2068" + "10001"),  # FIRST STRONG ISOLATE
+    ({"type": "name"}, "\u200b\u200b"),  # zero-width spaces only
+    ({"type": "name"}, "\u200b \u200c\u200d\u2060\ufeff"),  # every zero-width character, and a space
+    ({"type": "name"}, "\u0301\u0308"),  # combining marks only (Mn)
+    ({"type": "name"}, " \u20dd "),  # an enclosing mark (Me) between spaces
+    ({"type": "name"}, "\u0903"),  # a spacing combining mark (Mc) alone
+    ({"type": "zip"}, "\u200b"),
+    ({"type": "zip"}, "\u0301"),
+    ({"type": "email"}, "ana\u0000@example.com"),
+    ({"type": "email"}, "\u202eana@example.com"),
+    ({"type": "phone"}, "212 555 0123\u0000"),
+    ({"type": "phone"}, "\u202e2125550123"),
+    ({"type": "freeform_text"}, "a\u0000b"),  # freeform text may hold LF, CR and TAB: no other control
+    ({"type": "freeform_text"}, "a\u000bb"),  # VT
+    ({"type": "freeform_text"}, "a\u000cb"),  # FF
+    ({"type": "freeform_text"}, "a\u001b[31mb"),  # ESC
+    ({"type": "freeform_text"}, "a\u007fb"),  # DEL
+    ({"type": "freeform_text"}, "a\u0085b"),  # C1 NEL is no line feed here
+    ({"type": "freeform_text"}, "a\u009fb"),  # the last C1
+    ({"type": "freeform_text"}, "abc\u202e"),
+    ({"type": "freeform_text"}, "abc\u2067"),
+    (CHECKLIST, ["rock\u0000"]),
+    (CHECKLIST, ["rock", "\u202epop"]),
+    ({"type": "boolean_select"}, "true\u0000"),
+]
+
+
+@pytest.mark.parametrize(("pref", "value"), TEXT_REFUSED)
+def test_ENT_004_text_with_controls_overrides_or_nothing_visible_is_refused(
+    world: World, pref: dict[str, Any], value: Any
+) -> None:
+    with pytest.raises(InvalidField) as raised:
+        register_one(world, pref, value)
+    assert raised.value.code == "ENTRY_INVALID_FIELD"
+    assert raised.value.payload == {"field": "f"}
+    assert world.entries.docs == {}
+
+
+TEXT_ACCEPTED: list[tuple[dict[str, Any], Any, Any]] = [
+    ({"type": "freeform_text"}, "line one\nline two", "line one\nline two"),
+    ({"type": "freeform_text"}, "windows\r\nline\rmac", "windows\r\nline\rmac"),
+    ({"type": "freeform_text"}, "col\tcol", "col\tcol"),
+    ({"type": "freeform_text"}, "مرحبا", "مرحبا"),  # right-to-left text needs no override
+    ({"type": "name"}, "Zoe\u0308", "Zoe\u0308"),  # a combining mark after a letter
+    ({"type": "name"}, "\u0301e", "\u0301e"),  # a mark before a letter: the letter is visible
+    ({"type": "name"}, "Ana 🎸", "Ana 🎸"),  # emoji
+    ({"type": "name"}, "👍", "👍"),
+    ({"type": "name"}, "👩\u200d🎤", "👩\u200d🎤"),  # a zero-width joiner inside an emoji sequence
+    ({"type": "name"}, "Ana\u200bLee", "Ana\u200bLee"),  # zero-width characters beside visible ones
+    ({"type": "name"}, "李", "李"),
+    ({"type": "name"}, "עדי", "עדי"),
+    ({"type": "zip"}, " 10001\u200b", "10001\u200b"),
+    (CHECKLIST, ["rock"], ["rock"]),
+]
+
+
+@pytest.mark.parametrize(("pref", "value", "stored"), TEXT_ACCEPTED)
+def test_ENT_004_text_without_controls_or_overrides_is_accepted(
+    world: World, pref: dict[str, Any], value: Any, stored: Any
+) -> None:
+    assert register_one(world, pref, value) == stored
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("market", "nyc\u0000"),
+        ("market", "\u202enyc"),
+        ("optional_markets", ["bos", "phl\u0000"]),
+        ("optional_markets", ["\u2066bos"]),
+    ],
+)
+def test_ENT_004_market_ids_with_controls_or_overrides_are_invalid_fields(world: World, field: str, value: Any) -> None:
+    """Every string of the field table (market ids too) falls under the string rule: ENTRY_INVALID_FIELD, not
+    ENTRY_INVALID_MARKET — the value is refused for what it holds, before it is looked for among the markets."""
+    with pytest.raises(InvalidField) as raised:
+        world.register("u1", fields_with(**{field: value}))
+    assert raised.value.payload == {"field": field}
+    assert world.entries.docs == {}
+
+
+def test_ENT_004_stored_text_is_not_judged_again_unless_resubmitted(world: World) -> None:
+    """Values stored before the string rule keep their place: an update omitting them succeeds and keeps them;
+    resubmitting one judges it."""
+    world.register("u1", fields_with(last_name="Lee", zip="10001"))
+    doc = world.entries.docs[("c1", "u1")]
+    doc["fields"].update(last_name="Le\u0000e", zip="\u200b")  # written before the rule existed
+    doc["lastName"] = "Le\u0000e"
+
+    updated, is_new = world.register("u1", {"tickets": 2})
+
+    assert not is_new
+    assert (updated.fields["last_name"], updated.fields["zip"], updated.fields["tickets"]) == ("Le\u0000e", "\u200b", 2)
+    assert world.stored() == updated
+    before = world.snapshot()
+    for field, value in (("last_name", "Le\u0000e"), ("zip", "\u200b")):
+        with pytest.raises(InvalidField) as raised:
+            world.register("u1", {field: value})
+        assert raised.value.payload == {"field": field}
+    assert world.snapshot() == before
+    fixed, _ = world.register("u1", {"last_name": "Lee", "zip": None})
+    assert (fixed.last_name, "zip" in fixed.fields) == ("Lee", False)
