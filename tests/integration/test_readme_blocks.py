@@ -20,7 +20,18 @@ from adapters_cli.main import cli
 ROOT = Path(__file__).resolve().parents[2]
 BLOCKS = re.findall(r"```sh\n(.*?)```", (ROOT / "README.md").read_text(), re.DOTALL)
 # The programs the README's commands may start with: the quickstart's, the installed CLI and the shell's own.
-PROGRAMS = {"python3", "curl", "grep", "printf", "head", "tr", "export", "entry-service", "$ES", ".nox/tests/bin/python"}
+PROGRAMS = {
+    "python3",
+    "curl",
+    "grep",
+    "printf",
+    "head",
+    "tr",
+    "export",
+    "entry-service",
+    "$ES",
+    ".nox/tests/bin/python",
+}
 CLI_NAMES = {"entry-service", "$ES"}
 
 
