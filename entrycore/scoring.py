@@ -1,8 +1,9 @@
 """Scoring uploads (SPEC SCR-001, SCR-002): reading one uploaded row, and the summary an upload answers.
 
 A row is ``{phone, score, verdict?, randomScore?, tags?}``. Bad rows never fail the batch: each is reported
-with its index and reason (``INVALID_PHONE``, ``INVALID_SCORE``; ``NO_CONFIRMED_ENTRY`` when no phone-confirmed
-entry has the phone). Matching rows to entries and storing them is the store's (a port), not this module's.
+with its index and reason (``INVALID_PHONE``, ``INVALID_SCORE``, ``INVALID_TAGS``; ``NO_CONFIRMED_ENTRY`` when no
+phone-confirmed entry has the phone). Matching rows to entries and storing them is the store's (a port), not this
+module's.
 """
 
 from __future__ import annotations
@@ -17,10 +18,38 @@ import attrs
 from entrycore.eligibility import Candidate
 from entrycore.model import Entry
 from entrycore.phones import InvalidPhone, normalize_phone
+from entrycore.text import forbidden_character, is_unicode
 
 _E164_TEXT = re.compile(r"\+[1-9][0-9]{6,14}\Z")
 INVALID_PHONE = "INVALID_PHONE"
 INVALID_SCORE = "INVALID_SCORE"
+INVALID_TAGS = "INVALID_TAGS"
+MAX_TAG_NAME = 100  # characters of a tag name: a label, not a document (criteria are public, DRW-006)
+SIGNAL_PREFIX = "signal:"  # names the service's own signals (SPEC SIG-001): admins' tags may not start with it
+
+
+def tag_name_problem(name: Any, *, signals: bool = False) -> str | None:
+    """Why ``name`` cannot be a tag name, or None: a string of at most MAX_TAG_NAME characters, not blank, with
+    no control or bidirectional character, and — unless ``signals`` (criteria and flips may name a signal) — not
+    starting with ``signal:``."""
+    if not isinstance(name, str) or not name.strip():
+        return "must be a non-empty tag name"
+    if len(name) > MAX_TAG_NAME:
+        return f"must be at most {MAX_TAG_NAME} characters"
+    if not is_unicode(name) or forbidden_character(name) is not None:
+        return "must not hold control or bidirectional characters"
+    if not signals and name.strip().startswith(SIGNAL_PREFIX):
+        return f"must not start with {SIGNAL_PREFIX!r}: that names the service's own signals"
+    return None
+
+
+def _tags_problem(tags: Any) -> bool:
+    """Whether a row's ``tags`` is not an object of tag names to booleans (INVALID_TAGS)."""
+    if not isinstance(tags, Mapping):
+        return True
+    return not all(tag_name_problem(k) is None and isinstance(v, bool) for k, v in tags.items())
+
+
 NO_CONFIRMED_ENTRY = "NO_CONFIRMED_ENTRY"
 MAX_REJECTED_SHOWN = 100  # SCR-002: the answer lists up to 100 rejected rows
 
@@ -77,10 +106,10 @@ def read_row(index: int, row: Any, region: str = "US", *, defer_phone_check: boo
         score is None
         or (verdict is not None and not isinstance(verdict, bool))
         or (random_score is not None and not _unit(random_score))
-        or not isinstance(tags, Mapping)
-        or not all(isinstance(k, str) and k.strip() and isinstance(v, bool) for k, v in tags.items())
     ):
         return Rejected(index, INVALID_SCORE)
+    if _tags_problem(tags):
+        return Rejected(index, INVALID_TAGS)
     tags = {k.strip(): v for k, v in tags.items()}  # tag names as the criteria read them (no edge spaces)
     random = None if random_score is None else float(random_score)
     return ScoreRow(index, phone, score, verdict, random, tags, checked)

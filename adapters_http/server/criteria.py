@@ -13,6 +13,7 @@ from cattrs.errors import ClassValidationError
 
 from entrycore.eligibility import DEFAULT_LIMIT, MAX_LIMIT, EligibilityCriteria
 from entrycore.errors import BadRequest
+from entrycore.scoring import tag_name_problem
 
 MAX_OFFSET = 2**62  # no limit of API.md's; the stores' integers (SQLite, BSON skip) are 64-bit
 _DIGITS = 20
@@ -56,10 +57,12 @@ def _number(value: Any, _: Any) -> float:
     return number
 
 
-def _text(value: Any, _: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError("must not be empty")
-    return value.strip()
+def _tag(value: Any, _: Any) -> str:
+    """The text criteria are tag names (``tag``, ``excludeTag``): bounded as tags are, signals allowed (SIG-001)."""
+    problem = tag_name_problem(value, signals=True)
+    if problem is not None:
+        raise ValueError(problem)
+    return str(value).strip()
 
 
 def _markets(value: Any, _: Any) -> tuple[str, ...]:
@@ -74,7 +77,7 @@ def make_converter() -> cattrs.Converter:
     converter = cattrs.Converter()
     converter.register_structure_hook(bool, _boolean)
     converter.register_structure_hook(float, _number)
-    converter.register_structure_hook(str, _text)
+    converter.register_structure_hook(str, _tag)
     converter.register_structure_hook_func(lambda t: t == tuple[str, ...], _markets)
     return converter
 

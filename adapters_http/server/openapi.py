@@ -49,6 +49,7 @@ STRING, INTEGER, NUMBER, BOOLEAN = {"type": "string"}, {"type": "integer"}, {"ty
 TIME: Schema = {"type": "string", "format": "date-time"}
 NON_EMPTY: Schema = {"type": "string", "minLength": 1, "pattern": "\\S"}  # not only spaces either
 COUNT: Schema = {"type": "integer", "minimum": 0}
+TAG_NAME: Schema = {**NON_EMPTY, "maxLength": 100}  # entrycore.scoring.MAX_TAG_NAME
 FAILING: Schema = {"type": "object", "additionalProperties": STRING}  # the heartbeat's failing checks, each why
 RANKS: Schema = {"type": "array", "items": COUNT, "minItems": MAX_RANKS, "maxItems": MAX_RANKS}
 BY_MARKET: Schema = {"type": "array", "items": _object(["marketId", "counts"], marketId=STRING, counts=RANKS)}
@@ -122,7 +123,10 @@ SCHEMAS: dict[str, Schema] = {
             "items": _object(
                 ["index", "reason"],
                 index=COUNT,
-                reason={"type": "string", "enum": ["INVALID_PHONE", "INVALID_SCORE", "NO_CONFIRMED_ENTRY"]},
+                reason={
+                    "type": "string",
+                    "enum": ["INVALID_PHONE", "INVALID_SCORE", "INVALID_TAGS", "NO_CONFIRMED_ENTRY"],
+                },
             ),
         },
         rejectedTruncated={**BOOLEAN, "description": "true when more rows were rejected than the list shows"},
@@ -162,8 +166,8 @@ _CRITERIA_TYPES = {
     ),
     "minScore": (NUMBER, "Lowest score, inclusive."),
     "maxScore": (NUMBER, "Highest score, inclusive."),
-    "tag": (NON_EMPTY, "Only records carrying this tag."),
-    "excludeTag": (NON_EMPTY, "Leave out records carrying this tag."),
+    "tag": (TAG_NAME, "Only records carrying this tag (a `signal:` name too)."),
+    "excludeTag": (TAG_NAME, "Leave out records carrying this tag (a `signal:` name too)."),
 }
 CRITERIA = tuple(_query(name, *_CRITERIA_TYPES.get(name, (BOOLEAN, "true or false."))) for name in PARAMETERS)
 PAGING = (
@@ -406,7 +410,7 @@ OPERATIONS: dict[str, Operation] = {
         bodies.TagsBody,
         _answer(_object(["tagged"], tagged=COUNT)),
         refine={
-            "tagName": NON_EMPTY,
+            "tagName": TAG_NAME,
             "by": {"enum": ["phone", "userId"]},
             "values": {"minItems": 1, "maxItems": bodies.MAX_TAG_VALUES},
         },
@@ -416,7 +420,7 @@ OPERATIONS: dict[str, Operation] = {
         "supreme",
         bodies.FlipBody,
         _answer(_object(["modified"], modified=COUNT)),
-        refine={"tagName": NON_EMPTY, "mode": {"enum": ["exclude", "include"]}},
+        refine={"tagName": TAG_NAME, "mode": {"enum": ["exclude", "include"]}},
     ),
     "selection.assign_codes": Operation(
         "Assign codes (SCR-007); the same code again is a no-op",

@@ -24,6 +24,7 @@ from entrycore.scoring import (
     UploadSummary,
     check_phone,
     read_row,
+    tag_name_problem,
 )
 from entrycore.usecases.common import known_campaign
 from entrycore.usecases.enrichment import Inline
@@ -140,7 +141,7 @@ class Scoring:
     def flip_verdicts(self, caller: Caller, campaign_id: str, tag_name: str, mode: str) -> int:
         """SCR-006: ``exclude`` sets verdict false on the records carrying the tag, ``include`` on the others."""
         caller.require_supreme()
-        problems = _tag_problems(tag_name)
+        problems = _tag_problems(tag_name, signals=True)
         if mode not in FLIP_MODES:
             problems.append(("$.mode", "must be exclude or include"))
         if problems:
@@ -159,9 +160,11 @@ class Scoring:
         self.audit.record(AuditRecord(self.clock.now(), caller.user_id, action, campaign_id, parameters, counts))
 
 
-def _tag_problems(tag_name: str) -> list[tuple[str, str]]:
-    """A tag name is read without its edge spaces, as the ``tag`` criteria read it; it must not be empty."""
-    return [] if tag_name.strip() else [("$.tagName", "must not be empty")]
+def _tag_problems(tag_name: str, *, signals: bool = False) -> list[tuple[str, str]]:
+    """A tag name is read without its edge spaces, as the ``tag`` criteria read it; tag_name_problem says what it
+    may be (a flip may name a signal, SIG-001; the tags route may not set one)."""
+    problem = tag_name_problem(tag_name, signals=signals)
+    return [] if problem is None else [("$.tagName", problem)]
 
 
 def _phone_or_none(value: str, region: str) -> str | None:

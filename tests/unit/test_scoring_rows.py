@@ -7,6 +7,7 @@ import pytest
 from entrycore.scoring import (
     INVALID_PHONE,
     INVALID_SCORE,
+    INVALID_TAGS,
     NO_CONFIRMED_ENTRY,
     Rejected,
     ScoreRow,
@@ -35,8 +36,19 @@ def test_SCR_001_a_valid_row_is_read_with_its_phone_normalised_and_what_was_give
         ({"phone": "+12125550123", "score": 10**400}, INVALID_SCORE),
         ({"phone": "+12125550123", "score": 1, "verdict": "yes"}, INVALID_SCORE),
         ({"phone": "+12125550123", "score": 1, "randomScore": 1.0}, INVALID_SCORE),
-        ({"phone": "+12125550123", "score": 1, "tags": {"vip": "yes"}}, INVALID_SCORE),
-        ({"phone": "+12125550123", "score": 1, "tags": ["vip"]}, INVALID_SCORE),
+        # tags that are not an object of tag names to booleans: INVALID_TAGS, never INVALID_SCORE (issue 21, item 6)
+        ({"phone": "+12125550123", "score": 1, "tags": {"vip": "yes"}}, INVALID_TAGS),
+        ({"phone": "+12125550123", "score": 1, "tags": {"vip": 1}}, INVALID_TAGS),
+        ({"phone": "+12125550123", "score": 1, "tags": ["vip"]}, INVALID_TAGS),
+        ({"phone": "+12125550123", "score": 1, "tags": "vip"}, INVALID_TAGS),
+        ({"phone": "+12125550123", "score": 1, "tags": {"vip": {"a": True}}}, INVALID_TAGS),
+        ({"phone": "+12125550123", "score": 1, "tags": {"": True}}, INVALID_TAGS),
+        ({"phone": "+12125550123", "score": 1, "tags": {"  ": True}}, INVALID_TAGS),
+        ({"phone": "+12125550123", "score": 1, "tags": {"x" * 101: True}}, INVALID_TAGS),
+        ({"phone": "+12125550123", "score": 1, "tags": {"x" * 10_000: True}}, INVALID_TAGS),
+        ({"phone": "+12125550123", "score": 1, "tags": {"v\u0000ip": True}}, INVALID_TAGS),
+        ({"phone": "+12125550123", "score": 1, "tags": {"\u202evip": True}}, INVALID_TAGS),
+        ({"phone": "+12125550123", "score": 1, "tags": {"signal:voip_phone": True}}, INVALID_TAGS),
     ],
 )
 def test_SCR_002_a_bad_row_is_rejected_with_its_reason(row: object, reason: str) -> None:
