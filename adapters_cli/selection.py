@@ -20,7 +20,7 @@ from adapters_cli.progress import Progress, size
 from entrycore.caller import Caller
 from entrycore.eligibility import EligibilityCriteria
 from entrycore.errors import EntryError
-from entrycore.scoring import ScoringRecord, UploadSummary
+from entrycore.scoring import ScoringRecord, UploadSummary, tag_name_problem
 from entrycore.selection import BlockItem, CodeAssignment
 from entrycore.timefmt import parse_iso
 
@@ -40,6 +40,16 @@ EXPORT_COLUMNS = (
     "codes",
     "tags",
 )
+
+
+def _tag_name(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """A ``--tag``/``--exclude-tag`` name bounded as the HTTP criteria bound it (signals allowed, SIG-001)."""
+    if value is None:
+        return None
+    problem = tag_name_problem(value, signals=True)
+    if problem is not None:
+        raise click.BadParameter(problem)
+    return value.strip()
 
 
 def admin_caller() -> Caller:
@@ -62,8 +72,8 @@ def criteria_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--reassign", is_flag=True, help="Also fans with a code."),
         click.option("--exclude-intl-phone", is_flag=True, help="Leave out phones not starting +1."),
         click.option("--single-market-selection", is_flag=True, help="Only fans whose primary market is listed."),
-        click.option("--tag", default=None, help="Only records carrying this tag."),
-        click.option("--exclude-tag", default=None, help="Leave out records carrying this tag."),
+        click.option("--tag", default=None, callback=_tag_name, help="Only records carrying this tag."),
+        click.option("--exclude-tag", default=None, callback=_tag_name, help="Leave out records carrying this tag."),
         click.option("--random-selection", is_flag=True, help="Order by random score."),
         click.option("--order-by-preference", is_flag=True, help="Order by best rank among --markets, then score."),
     ]

@@ -120,3 +120,12 @@ def test_codes_assign_and_verdicts_apply(api: Api, tmp_path: Path) -> None:
     bad.write_text("userId,isBlocked\nf1,maybe\n")
     result = CliRunner().invoke(cli, ["verdicts", "apply", str(bad), "--campaign", "ppc"], obj=api.services)
     assert result.exit_code != 0 and "item 1" in result.output
+
+
+def test_tag_criteria_options_are_bounded_as_the_http_criteria(tmp_path: Path) -> None:
+    """--tag / --exclude-tag take tag names as the HTTP criteria do (issue 21, item 6): at most 100 characters."""
+    for option in ("--tag", "--exclude-tag"):
+        result = CliRunner().invoke(
+            cli, ["eligibility", "--campaign", "c1", option, "x" * 101], env={"ENTRY_DATA_DIR": str(tmp_path)}
+        )
+        assert result.exit_code == 2 and "at most 100 characters" in result.output, result.output
