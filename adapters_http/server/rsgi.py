@@ -166,11 +166,12 @@ def _over_limits(scope: Any) -> tuple[int, str, str] | None:
     The path is measured percent-encoded as a client sends it at its shortest (granian gives it decoded;
     needless escapes are not counted), the query as sent; a header field counts as its line,
     ``name: value`` and CRLF."""
-    raw_path = scope.path.encode("utf-8", "surrogateescape")
-    query = scope.query_string
-    url = 3 * len(raw_path) + 1 + 4 * len(query)  # at most this (an escape is 3 bytes): most requests stop here
+    path, query = scope.path, scope.query_string
+    # Bounds from the lengths alone (a character is at most 4 UTF-8 bytes, an escape 3 of them), so that most
+    # requests encode nothing here: _environ encodes the path and query once more for Werkzeug anyway.
+    url = 12 * len(path) + 1 + 4 * len(query)
     if url > MAX_URL:
-        url = len(quote(raw_path, safe=_PATH_SAFE)) + (
+        url = len(quote(path.encode("utf-8", "surrogateescape"), safe=_PATH_SAFE)) + (
             1 + len(query.encode("utf-8", "surrogateescape")) if query else 0
         )
     if url > MAX_URL:
@@ -178,7 +179,9 @@ def _over_limits(scope: Any) -> tuple[int, str, str] | None:
     fields = scope.headers.items()
     if len(fields) > MAX_FIELDS:
         return 431, "HEADERS_TOO_LARGE", f"The request has {len(fields)} header fields, over the {MAX_FIELDS} allowed."
-    block = sum(len(name) + len(value.encode("utf-8", "surrogateescape")) + 4 for name, value in fields)
+    block = sum(len(name) + 4 * len(value) + 4 for name, value in fields)
+    if block > MAX_HEADER_BLOCK:
+        block = sum(len(name) + len(value.encode("utf-8", "surrogateescape")) + 4 for name, value in fields)
     if block > MAX_HEADER_BLOCK:
         return 431, "HEADERS_TOO_LARGE", f"The header block is {block} bytes, over the {MAX_HEADER_BLOCK} allowed."
     return None
