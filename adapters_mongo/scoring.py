@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, InsertOne, ReplaceOne
+from pymongo import ASCENDING, DESCENDING, DeleteOne, InsertOne, ReplaceOne, UpdateOne
 from pymongo.errors import BulkWriteError
 
 from adapters_mongo.errors import DUPLICATE_KEY, unavailable
@@ -53,14 +53,22 @@ def follow_entry(scoring: Any, entry: Entry) -> None:
     the entry's next write (docs/decisions.md)."""
     key = {"campaignId": entry.campaign_id, "userId": entry.user_id}
     with unavailable():
-        if entry.phone_confirmed and entry.phone:
-            shaped = _document(  # the entry's facts in the record's own shape, as an upload writes them
-                refreshed(ScoringRecord(entry.campaign_id, entry.user_id, entry.phone, 0.0, 0.0), EntryFacts.of(entry))
-            )
-            followed = {name: shaped[name] for name in _FOLLOWED}
-            if scoring.update_one({**key, "phone": entry.phone}, {"$set": followed, "$inc": {"rev": 1}}).matched_count:
-                return
-        scoring.delete_one(key)  # none, or matched by another phone: gone
+        if not (entry.phone_confirmed and entry.phone):
+            scoring.delete_one(key)  # no confirmed phone: no record
+            return
+        shaped = _document(  # the entry's facts in the record's own shape, as an upload writes them
+            refreshed(ScoringRecord(entry.campaign_id, entry.user_id, entry.phone, 0.0, 0.0), EntryFacts.of(entry))
+        )
+        followed = {name: shaped[name] for name in _FOLLOWED}
+        # One round trip for the fan's one record (unique by key), most often none: kept when matched by this
+        # phone, removed when matched by another.
+        scoring.bulk_write(
+            [
+                UpdateOne({**key, "phone": entry.phone}, {"$set": followed, "$inc": {"rev": 1}}),
+                DeleteOne({**key, "phone": {"$ne": entry.phone}}),
+            ],
+            ordered=False,
+        )
 
 
 class MongoScoring:
