@@ -9,11 +9,12 @@ from pymongo import ASCENDING
 
 from adapters_mongo.errors import unavailable
 from adapters_mongo.outbox import ENTRY_ONLY, LIVE
+from adapters_mongo.scoring import MongoScoring
 from adapters_mongo.transfers import entry_pipeline
 from entrycore.markets import MarketTransfer
 from entrycore.model import Campaign, Entry
 from entrycore.ports import Progress
-from entrycore.selection import BUCKET_PREFIX, EntryFilter, TimelinePoint, timeline_of_prefixes
+from entrycore.selection import BUCKET_PREFIX, EntryFilter, RegistrationTally, TimelinePoint, timeline_of_prefixes
 
 _HAS_CODES = {"codes.0": {"$exists": True}}
 _NO_CODES = {"codes.0": {"$exists": False}}
@@ -24,6 +25,7 @@ class MongoSelection:
 
     def __init__(self, database: Any) -> None:
         self._entries: Any = database["entries"]
+        self._records = MongoScoring(database)
 
     def entry_page(self, campaign: Campaign, chosen: EntryFilter, limit: int, offset: int) -> tuple[list[Entry], int]:
         query: dict[str, Any] = {"campaignId": campaign.id, **LIVE}
@@ -53,22 +55,33 @@ class MongoSelection:
             )
         return [Entry.from_document(doc) for doc in found], total
 
-    def transfer_entries(self, move: MarketTransfer, progress: Progress | None = None) -> int:
+    def transfer_entries(self, move: MarketTransfer, progress: Progress | None = None) -> tuple[int, int]:
         query = {"campaignId": move.campaign_id, "markets": move.source, **LIVE}
         with unavailable(admin=True):
             moved = int(self._entries.update_many(query, entry_pipeline(move)).modified_count)
         if progress is not None:
             progress(moved, moved)
-        return moved
+        return moved, self._records.transfer_records(move)  # the records are documents of their own here
 
-    def registration_groups(self, campaign_id: str) -> list[tuple[list[str], bool, int]]:
-        pipeline = [
-            {"$match": {"campaignId": campaign_id, **LIVE}},
-            {"$group": {"_id": {"m": "$markets", "c": "$phoneConfirmed"}, "n": {"$sum": 1}}},
+    def registration_tally(self, campaign_id: str) -> RegistrationTally:
+        """Grouped by (market, rank, confirmed) in the aggregation ($unwind with the array index): at most
+        markets x ranks x 2 groups, whatever the spread of the ranked lists."""
+        match = {"$match": {"campaignId": campaign_id, **LIVE}}
+        totals = [
+            match,
+            {"$group": {"_id": None, "n": {"$sum": 1}, "c": {"$sum": {"$cond": ["$phoneConfirmed", 1, 0]}}}},
+        ]
+        ranks = [
+            match,
+            {"$project": {"markets": 1, "phoneConfirmed": 1}},
+            {"$unwind": {"path": "$markets", "includeArrayIndex": "rank"}},
+            {"$group": {"_id": {"m": "$markets", "r": "$rank", "c": "$phoneConfirmed"}, "n": {"$sum": 1}}},
         ]
         with unavailable(admin=True):
-            groups = list(self._entries.aggregate(pipeline))
-        return [(list(g["_id"].get("m") or []), bool(g["_id"].get("c")), int(g["n"])) for g in groups]
+            total = next(iter(self._entries.aggregate(totals)), {"n": 0, "c": 0})
+            groups = list(self._entries.aggregate(ranks))
+        counted = ((g["_id"]["m"], int(g["_id"]["r"]), bool(g["_id"].get("c")), int(g["n"])) for g in groups)
+        return RegistrationTally(int(total["n"]), int(total["c"]), tuple(sorted(counted)))
 
     def timeline(self, campaign_id: str, bucket: str) -> list[TimelinePoint]:
         width = BUCKET_PREFIX[bucket]

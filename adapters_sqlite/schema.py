@@ -279,6 +279,122 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )
         """,
     ),
+    (
+        # Issue 22: one row per entry that is also its scoring record, with every fact the admin queries ask of it
+        # as a real column — the ranked markets (m0…m3, rank 0 first, the one source of truth: the document no
+        # longer holds ``markets``), the block, whether it has codes, the confirmation time, and the record's own
+        # score, random score and verdict (NULL score: no record). A record cannot disagree with its entry's
+        # markets, phone, confirmation, codes or block: they are the entry's own columns (SCR-001, REQ-006). ``id``
+        # never changes (entry_tags refers to it); ``doc`` is last, so reading the columns before it never walks
+        # the document's overflow pages. docs/decisions.md ("Storage shaped by the questions") has the measurements.
+        """
+        CREATE TABLE IF NOT EXISTS entries_v12 (
+            id              INTEGER PRIMARY KEY,
+            campaign_id     TEXT    NOT NULL,
+            user_id         TEXT    NOT NULL,
+            code            TEXT    NOT NULL,
+            phone           TEXT,
+            phone_confirmed INTEGER NOT NULL,
+            date_created    TEXT    NOT NULL,
+            version         INTEGER NOT NULL,
+            blocked         INTEGER NOT NULL DEFAULT 0,
+            has_codes       INTEGER NOT NULL DEFAULT 0,
+            date_confirmed  TEXT,
+            m0              TEXT,
+            m1              TEXT,
+            m2              TEXT,
+            m3              TEXT,
+            score           REAL,
+            random_score    REAL,
+            verdict         INTEGER,
+            doc             TEXT    NOT NULL,
+            state           INTEGER GENERATED ALWAYS AS (2 * verdict + has_codes) VIRTUAL,
+            intl            INTEGER GENERATED ALWAYS AS (substr(phone, 1, 2) IS NOT '+1') VIRTUAL,
+            UNIQUE (campaign_id, user_id),
+            UNIQUE (campaign_id, code)
+        )
+        """,
+        # Every entry, with its scoring record if it still is the record of this entry (same phone, confirmed).
+        """
+        INSERT INTO entries_v12 (campaign_id, user_id, code, phone, phone_confirmed, date_created, version, blocked,
+                                 has_codes, date_confirmed, m0, m1, m2, m3, score, random_score, verdict, doc)
+        SELECT e.campaign_id, e.user_id, e.code, e.phone, e.phone_confirmed, e.date_created, e.version,
+               coalesce(e.doc ->> '$.review.isBlocked', 0), coalesce(json_array_length(e.doc, '$.codes'), 0) > 0,
+               e.doc ->> '$.datePhoneConfirmed', e.doc ->> '$.markets[0]', e.doc ->> '$.markets[1]',
+               e.doc ->> '$.markets[2]', e.doc ->> '$.markets[3]', s.score, s.random_score,
+               CASE WHEN s.id IS NULL THEN NULL ELSE s.state >= 2 END, json_remove(e.doc, '$.markets')
+          FROM entries AS e LEFT JOIN scoring AS s
+            ON s.campaign_id = e.campaign_id AND s.user_id = e.user_id AND e.phone_confirmed = 1 AND s.phone = e.phone
+         ORDER BY e.rowid
+        """,
+        # A record's tags (true and false, as uploaded), by the entry's id; the true ones answer tag criteria.
+        """
+        CREATE TABLE IF NOT EXISTS entry_tags (
+            campaign_id TEXT    NOT NULL,
+            tag         TEXT    NOT NULL,
+            entry       INTEGER NOT NULL,
+            value       INTEGER NOT NULL,
+            PRIMARY KEY (campaign_id, tag, entry)
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX IF NOT EXISTS entry_tags_entry ON entry_tags (entry)",
+        """
+        INSERT OR IGNORE INTO entry_tags (campaign_id, tag, entry, value)
+        SELECT n.campaign_id, t.key, n.id, t.value
+          FROM scoring AS s JOIN entries_v12 AS n ON n.campaign_id = s.campaign_id AND n.user_id = s.user_id
+               CROSS JOIN json_each(s.doc, '$.tags') AS t
+         WHERE n.score IS NOT NULL AND t.type IN ('true', 'false')
+        """,
+        "DROP TABLE IF EXISTS scoring_tags",
+        "DROP TABLE IF EXISTS scoring_markets",
+        "DROP TABLE IF EXISTS scoring",
+        "DROP TABLE IF EXISTS entries",
+        "ALTER TABLE entries_v12 RENAME TO entries",
+        # PHN-003: one confirmed phone per campaign, enforced by the database.
+        """
+        CREATE UNIQUE INDEX IF NOT EXISTS entries_confirmed_phone
+            ON entries (campaign_id, phone) WHERE phone_confirmed = 1
+        """,
+        "CREATE INDEX IF NOT EXISTS entries_user_created ON entries (user_id, date_created)",
+        # Entry lists (SCR-009) in creation order, filtered in the index.
+        """
+        CREATE INDEX IF NOT EXISTS entries_lists
+            ON entries (campaign_id, blocked, has_codes, date_created, user_id, m0, phone_confirmed)
+        """,
+        """
+        CREATE INDEX IF NOT EXISTS entries_confirmed_at
+            ON entries (campaign_id, date_confirmed) WHERE phone_confirmed = 1
+        """,
+        # Registration counts (SCR-010) and a transfer's candidates (MKT-003): one index per rank, so a count by
+        # (market, rank) is four streaming passes whatever the spread of the ranked lists.
+        *(
+            f"CREATE INDEX IF NOT EXISTS entries_rank{rank} ON entries (campaign_id, m{rank}, phone_confirmed)"
+            f" WHERE m{rank} IS NOT NULL"
+            for rank in range(4)
+        ),
+        # Eligibility (SCR-003…005) over the scored, unblocked entries: per rank, the counts by (state, market)
+        # with every other criterion read from the index; the totals; the lists in score and random order.
+        *(
+            f"CREATE INDEX IF NOT EXISTS scored_rank{rank}"
+            f" ON entries (campaign_id, state, m{rank}, score, intl, m0, m1, m2, m3)"
+            f" WHERE score IS NOT NULL AND blocked = 0 AND m{rank} IS NOT NULL"
+            for rank in range(4)
+        ),
+        """
+        CREATE INDEX IF NOT EXISTS scored
+            ON entries (campaign_id, state, score, intl, m0, m1, m2, m3) WHERE score IS NOT NULL AND blocked = 0
+        """,
+        """
+        CREATE INDEX IF NOT EXISTS scored_by_score
+            ON entries (campaign_id, score DESC, user_id, state, intl, m0, m1, m2, m3)
+            WHERE score IS NOT NULL AND blocked = 0
+        """,
+        """
+        CREATE INDEX IF NOT EXISTS scored_by_random
+            ON entries (campaign_id, random_score, user_id, state, intl, m0, m1, m2, m3)
+            WHERE score IS NOT NULL AND blocked = 0
+        """,
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,8 +1,9 @@
-"""SqliteSelection: the SelectionStore port on a SqliteStore's file (entry lists, registration counts, timeline).
+"""SqliteSelection: the SelectionStore port on a SqliteStore's file (entry lists, registration counts, timeline,
+transfers).
 
-The entries table carries virtual columns computed from each entry's document (migration 9: ``blocked``,
-``has_codes``, ``market``, ``markets``, ``date_confirmed``) and indexes over them, so each view is one
-indexed query.
+The entries table holds what these views read as columns (migration 12: ``blocked``, ``has_codes``,
+``date_confirmed``, the ranked markets ``m0``…``m3``) with indexes over them, so each view is one indexed query, and a
+count by (market, rank) is one pass per rank whatever the spread of the fans' ranked lists.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ from typing import Any
 from adapters_sqlite.bulk import in_chunks
 from adapters_sqlite.database import Database
 from adapters_sqlite.outbox import insert_bodies
+from adapters_sqlite.store import load_entry
+from entrycore.eligibility import MAX_RANKS
 from entrycore.events import TRANSFERRED
 from entrycore.markets import MarketTransfer, transfer
 from entrycore.model import Campaign, Entry
 from entrycore.outbox import EVENT
 from entrycore.ports import Progress
-from entrycore.selection import BUCKET_PREFIX, EntryFilter, TimelinePoint, timeline_of_prefixes
+from entrycore.selection import BUCKET_PREFIX, EntryFilter, RegistrationTally, TimelinePoint, timeline_of_prefixes
 from entrycore.timefmt import iso
 
 _WHERE = {  # SCR-009 (verified also needs the phone confirmed when the campaign has PPC: added below)
@@ -31,9 +34,11 @@ _WHERE = {  # SCR-009 (verified also needs the phone confirmed when the campaign
     "verified": "blocked = 0",
 }
 _BY_CODE_CONFIG = "EXISTS (SELECT 1 FROM json_each(doc, '$.codes') WHERE json_extract(value, '$.codeConfigId') = ?)"
-_GROUPS = (
-    "SELECT markets, phone_confirmed, count(*) FROM entries INDEXED BY entries_ranked"
-    " WHERE campaign_id = ? GROUP BY phone_confirmed, markets"
+_TOTALS = "SELECT count(*), total(phone_confirmed) FROM entries INDEXED BY entries_lists WHERE campaign_id = ?"
+_RANKED = tuple(
+    f"SELECT m{rank}, phone_confirmed, count(*) FROM entries INDEXED BY entries_rank{rank}"  # noqa: S608 - constant
+    f" WHERE campaign_id = ? AND m{rank} IS NOT NULL GROUP BY m{rank}, phone_confirmed"
+    for rank in range(MAX_RANKS)
 )
 # Grouped by the bucket's prefix of the timefmt.iso text (entrycore.selection.BUCKET_PREFIX).
 _CREATED = (
@@ -44,28 +49,31 @@ _CONFIRMED = (
     " WHERE campaign_id = ? AND phone_confirmed = 1 AND date_confirmed IS NOT NULL GROUP BY 1"
 )
 
-# MKT-003 in bulk. The scan reads each entry's ranked markets from the entries_ranked index alone (the JSON text
-# of the list, where SQLite keeps each string as the store wrote it: instr finds the source market's JSON string
-# without parsing; both ways of writing it are looked for), and entrycore.markets.transfer gives each its new list;
-# each chunk of them is then moved by one UPDATE … FROM, SQLite's JSON functions rewriting each document (no
-# document is read into Python), and the moved rows' events are written in the same transaction. The UPDATE moves
-# a row only if its markets are still those scanned: a row a fan changed meanwhile is left to the next scan.
-_TRANSFER_CANDIDATES = (
-    "SELECT rowid, markets FROM entries INDEXED BY entries_ranked"
-    " WHERE campaign_id = :campaign AND (instr(markets, :needle) > 0 OR instr(markets, :needle_utf8) > 0)"
+# MKT-003 in bulk. The scan finds the entries ranking the source market from the per-rank indexes (cost: the moved
+# entries), entrycore.markets.transfer gives each its new list (per row, in Python: no dependence on how many
+# distinct lists there are), and each chunk is moved by one UPDATE … FROM: the new m0…m3, and SQLite's JSON
+# functions rewrite the document's market fields, date.updated and version (no document is read into Python); the
+# moved rows' events are written in the same transaction. A row moves only if its markets are still those scanned:
+# a row a fan changed meanwhile is left to the next scan.
+_TRANSFER_CANDIDATES = " UNION ALL ".join(
+    f"SELECT id, m0, m1, m2, m3 FROM entries INDEXED BY entries_rank{rank}"  # noqa: S608 - constant
+    f" WHERE campaign_id = :campaign AND m{rank} = :source"
+    for rank in range(MAX_RANKS)
 )
-_NEW = "json(move.value -> '$[2]')"  # the moved list: [rowid, markets scanned, markets after the transfer]
+_NEW = "json(move.value -> '$[2]')"  # the moved list: [id, markets scanned, markets after the transfer]
+_SCANNED = " AND ".join(f"entries.m{rank} IS move.value ->> '$[1][{rank}]'" for rank in range(MAX_RANKS))
 _TRANSFER = (
-    "UPDATE entries NOT INDEXED SET version = version + 1, doc = {doc}"
-    " FROM json_each(:moves) AS move"
-    " WHERE entries.rowid = move.value ->> '$[0]' AND entries.markets = move.value ->> '$[1]'"
-    " AND entries.campaign_id = :campaign"
+    "UPDATE entries NOT INDEXED SET version = version + 1, doc = {doc}, "  # noqa: S608 - constant
+    + ", ".join(f"m{rank} = move.value ->> '$[2][{rank}]'" for rank in range(MAX_RANKS))
+    + " FROM json_each(:moves) AS move"
+    f" WHERE entries.id = move.value ->> '$[0]' AND {_SCANNED} AND entries.campaign_id = :campaign"
     # What the events need of the moved document, in one parse of it: [locale, dateCreated, fraud, fields].
-    " RETURNING entries.rowid, user_id, phone, phone_confirmed,"
+    " RETURNING entries.id, user_id, phone, phone_confirmed, score IS NOT NULL,"
     " json_extract(doc, '$.locale', '$.dateCreated', '$.fraud', '$.fields')"
 )
 _DECODER = json.JSONDecoder()
-_TRANSFER_CHUNK = 10_000  # entries per write transaction (about 0.5 s): fans' writes go between them
+# Entries per write transaction: short enough (measured ~25 ms) that fans' writes never queue behind one (OPS-005).
+_TRANSFER_CHUNK = 1_000
 
 
 class SqliteSelection:
@@ -79,7 +87,7 @@ class SqliteSelection:
         if chosen.filter_type == "verified" and campaign.needs_phone_confirmation:
             parts.append("phone_confirmed = 1")
         if chosen.market is not None:
-            parts.append("market = ?")
+            parts.append("m0 = ?")
             params.append(chosen.market)
         if chosen.code_config_id is not None:
             parts.append(_BY_CODE_CONFIG)
@@ -89,47 +97,50 @@ class SqliteSelection:
             total = conn.execute(f"SELECT count(*) FROM entries INDEXED BY entries_lists WHERE {where}", params)  # noqa: S608
             count = int(total.fetchone()[0])
             rows = conn.execute(
-                f"SELECT doc FROM entries INDEXED BY entries_lists WHERE {where}"  # noqa: S608 - fixed parts
+                f"SELECT m0, m1, m2, m3, doc FROM entries INDEXED BY entries_lists WHERE {where}"  # noqa: S608
                 " ORDER BY date_created, user_id LIMIT ? OFFSET ?",
                 (*params, limit, offset),
             ).fetchall()
-        return [Entry.from_document(json.loads(doc)) for (doc,) in rows], count
+        return [load_entry(row) for row in rows], count
 
-    def transfer_entries(self, move: MarketTransfer, progress: Progress | None = None) -> int:
-        params: dict[str, Any] = {"campaign": move.campaign_id, "at": iso(move.at)}
-        params |= {"needle": json.dumps(move.source), "needle_utf8": json.dumps(move.source, ensure_ascii=False)}
-        doc = _moved_document(move, params)
-        update = _TRANSFER.format(doc=doc)
+    def transfer_entries(self, move: MarketTransfer, progress: Progress | None = None) -> tuple[int, int]:
+        params: dict[str, Any] = {"campaign": move.campaign_id, "at": iso(move.at), "source": move.source}
+        update = _TRANSFER.format(doc=_moved_document(move, params))
         event_of = _transfer_events(move)
+        records = 0
 
-        def candidates() -> list[tuple[int, str]]:
+        def candidates() -> list[tuple[Any, ...]]:
             with self._db.reading() as conn:
-                found: list[tuple[int, str]] = conn.execute(_TRANSFER_CANDIDATES, params).fetchall()
+                found: list[tuple[Any, ...]] = conn.execute(_TRANSFER_CANDIDATES, params).fetchall()
             found.sort()  # in row order: each page of the table is rewritten once, not once per row on it
             return found
 
-        outcomes: dict[str, list[str] | None] = {}  # ranked list (JSON text) -> after the transfer; few distinct
-
-        def after(markets: str) -> list[str] | None:
-            if markets not in outcomes:
-                ranked = tuple(json.loads(markets))
+        def move_chunk(conn: sqlite3.Connection, scanned: list[tuple[Any, ...]], scan: int) -> int:
+            nonlocal records
+            moves, lists = [], {}
+            for entry_id, *columns in scanned:
+                ranked = tuple(market for market in columns if market is not None)
                 moved = transfer(ranked, move.source, move.target)
-                outcomes[markets] = list(moved) if moved != ranked else None  # None: the text only mentioned it
-            return outcomes[markets]
-
-        def move_chunk(conn: sqlite3.Connection, scanned: list[tuple[int, str]], scan: int) -> int:
-            lists = {row: moved for row, markets in scanned if (moved := after(markets)) is not None}
-            moves = json.dumps([[row, markets, lists[row]] for row, markets in scanned if row in lists])
-            rows = conn.execute(update, {**params, "moves": moves}).fetchall()
+                if moved != ranked:
+                    moves.append([entry_id, columns, moved])
+                    lists[entry_id] = list(moved)
+            rows = conn.execute(update, {**params, "moves": json.dumps(moves)}).fetchall()
             insert_bodies(conn, [event_of(row, lists[row[0]], scan) for row in rows])
+            records += sum(1 for row in rows if row[4])
             return len(rows)
 
-        return in_chunks(self._db, candidates, move_chunk, _TRANSFER_CHUNK, progress)
+        entries = in_chunks(self._db, candidates, move_chunk, _TRANSFER_CHUNK, progress)
+        return entries, records
 
-    def registration_groups(self, campaign_id: str) -> list[tuple[list[str], bool, int]]:
+    def registration_tally(self, campaign_id: str) -> RegistrationTally:
         with self._db.reading() as conn:
-            rows = conn.execute(_GROUPS, (campaign_id,)).fetchall()
-        return [(json.loads(markets) if markets else [], bool(confirmed), count) for markets, confirmed, count in rows]
+            total, confirmed = conn.execute(_TOTALS, (campaign_id,)).fetchone()
+            ranks = [
+                (market, rank, bool(is_confirmed), count)
+                for rank, sql in enumerate(_RANKED)
+                for market, is_confirmed, count in conn.execute(sql, (campaign_id,))
+            ]
+        return RegistrationTally(int(total), int(confirmed), tuple(ranks))
 
     def timeline(self, campaign_id: str, bucket: str) -> list[TimelinePoint]:
         width = BUCKET_PREFIX[bucket]
@@ -177,7 +188,7 @@ def _transfer_events(move: MarketTransfer) -> Callable[[tuple[Any, ...], list[st
     ranks: dict[tuple[str, ...], str] = {}  # the few distinct ranked lists, written once each
 
     def make(row: tuple[Any, ...], markets: list[str], scan: int) -> tuple[str, ...]:
-        rowid, user_id, phone, confirmed, extracted = row
+        rowid, user_id, phone, confirmed, _, extracted = row
         # [locale, dateCreated, fraud, fields] as SQLite wrote them: the two strings read, fraud and fields kept
         # as the JSON text they are (fields last: whatever it holds, it ends where the array does).
         locale, end = _DECODER.raw_decode(extracted, 1)

@@ -6,35 +6,52 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
-from adapters_sqlite.database import DEFAULT_BUSY_TIMEOUT, Database
+from adapters_sqlite.database import DEFAULT_BUSY_TIMEOUT, Database, T
 from adapters_sqlite.locks import SqliteLocks
 from adapters_sqlite.outbox import SqliteOutbox, insert_messages
 from adapters_sqlite.retries import SqliteRetries
-from adapters_sqlite.scoring import follow_entry
+from entrycore.eligibility import MAX_RANKS
 from entrycore.errors import EntryExists, Internal, PhoneTaken, ReferralCodeTaken, StaleEntry
 from entrycore.model import Entry
 from entrycore.outbox import OutboxMessage
 from entrycore.retry_queues import DEFAULT_VISIBILITY, visibility_timeout
 from entrycore.timefmt import iso
 
-# Constant SQL text: sqlite3 keeps each prepared statement in the connection's cache, keyed by its text.
-_GET = "SELECT doc FROM entries WHERE campaign_id = ? AND user_id = ?"
+# Constant SQL text: sqlite3 keeps each prepared statement in the connection's cache, keyed by its text. An entry's
+# ranked markets are its columns m0…m3 (the document holds no ``markets``): every read takes them with the document.
+_ENTRY = "m0, m1, m2, m3, doc"
+_GET = f"SELECT {_ENTRY} FROM entries WHERE campaign_id = ? AND user_id = ?"  # noqa: S608 - constant
 _EXISTS = "SELECT 1 FROM entries WHERE campaign_id = ? AND user_id = ?"
-_BY_CODE = "SELECT doc FROM entries WHERE campaign_id = ? AND code = ?"
+_BY_CODE = f"SELECT {_ENTRY} FROM entries WHERE campaign_id = ? AND code = ?"  # noqa: S608 - constant
 _HOLDER = "SELECT user_id FROM entries WHERE campaign_id = ? AND phone = ? AND phone_confirmed = 1"
-_OF_USER = "SELECT doc FROM entries WHERE user_id = ? ORDER BY date_created DESC, campaign_id DESC"
-_INSERT = (
-    "INSERT INTO entries (code, phone, phone_confirmed, date_created, version, doc, campaign_id, user_id)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+_OF_USER = f"SELECT {_ENTRY} FROM entries WHERE user_id = ? ORDER BY date_created DESC, campaign_id DESC"  # noqa: S608
+_COLUMNS = (
+    "code, phone, phone_confirmed, date_created, version, blocked, has_codes, date_confirmed, m0, m1, m2, m3, doc"
 )
+_NAMES = tuple(name.strip() for name in _COLUMNS.split(","))  # _UPDATE's parameters, in _columns order
+_INSERT = (
+    f"INSERT INTO entries ({_COLUMNS}, campaign_id, user_id)"  # noqa: S608 - constant
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+# The scoring record (score, random score, verdict) stays only while the entry stays phone-confirmed with the phone
+# it was matched by (SCR-001, PHN-005): SET's right-hand sides read the row as it was. RETURNING says whether the
+# entry has a record afterwards (its tags go with it otherwise).
+_KEEPS_RECORD = "CASE WHEN :phone_confirmed = 1 AND phone IS :phone THEN {} END"
 _UPDATE = (
-    "UPDATE entries SET code = ?, phone = ?, phone_confirmed = ?, date_created = ?, version = ?, doc = ?"
-    " WHERE campaign_id = ? AND user_id = ? AND version = ? AND date_created = ?"
+    "UPDATE entries SET code = :code, phone = :phone, phone_confirmed = :phone_confirmed, version = :version,"  # noqa: S608
+    " blocked = :blocked, has_codes = :has_codes, date_confirmed = :date_confirmed,"
+    " m0 = :m0, m1 = :m1, m2 = :m2, m3 = :m3, doc = :doc,"
+    f" score = {_KEEPS_RECORD.format('score')}, random_score = {_KEEPS_RECORD.format('random_score')},"
+    f" verdict = {_KEEPS_RECORD.format('verdict')}"
+    " WHERE campaign_id = :campaign_id AND user_id = :user_id AND version = :expected AND date_created = :date_created"
+    " RETURNING id, score IS NOT NULL"
 )  # date_created never changes (ENT-003): a write read before an erasure never lands on the fan's next entry
-_DELETE = "DELETE FROM entries WHERE campaign_id = ? AND user_id = ? AND version = ?"
+_DROP_TAGS = "DELETE FROM entry_tags WHERE entry = ?"
+_DELETE = "DELETE FROM entries WHERE campaign_id = ? AND user_id = ? AND version = ? RETURNING id"
 _FORGET_ATTEMPTS = "DELETE FROM attempts WHERE campaign_id = ? AND user_id = ?"
 _FORGET_RETRY = "DELETE FROM retry_queue WHERE campaign_id = ? AND user_id = ?"  # an erased entry's ids (USR-003)
 _ADD_INVITE = "INSERT OR IGNORE INTO invites (campaign_id, value) VALUES (?, ?)"
@@ -90,7 +107,7 @@ class SqliteStore(SqliteOutbox, SqliteRetries, SqliteLocks):
 
     def get(self, campaign_id: str, user_id: str) -> Entry | None:
         row = self._db.one(_GET, (campaign_id, user_id))
-        return None if row is None else _load(row[0])
+        return None if row is None else load_entry(row)
 
     def create(self, entry: Entry, outbox: Sequence[OutboxMessage] = ()) -> None:
         columns = (*_columns(entry), entry.campaign_id, entry.user_id)
@@ -105,16 +122,18 @@ class SqliteStore(SqliteOutbox, SqliteRetries, SqliteLocks):
         self._db.write(insert)
 
     def replace(self, entry: Entry, expected_version: int, outbox: Sequence[OutboxMessage] = ()) -> None:
-        columns = (*_columns(entry), entry.campaign_id, entry.user_id, expected_version, iso(entry.date_created))
+        params = dict(zip(_NAMES, _columns(entry), strict=True))
+        params |= {"campaign_id": entry.campaign_id, "user_id": entry.user_id, "expected": expected_version}
 
         def update(conn: sqlite3.Connection) -> None:
             try:
-                cursor = conn.execute(_UPDATE, columns)
+                found = conn.execute(_UPDATE, params).fetchone()
             except sqlite3.IntegrityError as err:
                 raise _conflict(conn, err, entry, creating=False) from None
-            if cursor.rowcount == 0:
+            if found is None:
                 raise StaleEntry()
-            follow_entry(conn, entry)  # the scoring record follows in the same transaction (SCR-001, REQ-006)
+            if not found[1]:
+                conn.execute(_DROP_TAGS, (found[0],))  # no record (any more): nor its tags
             insert_messages(conn, outbox)
 
         self._db.write(update)
@@ -123,8 +142,10 @@ class SqliteStore(SqliteOutbox, SqliteRetries, SqliteLocks):
         self, campaign_id: str, user_id: str, expected_version: int, outbox: Sequence[OutboxMessage] = ()
     ) -> None:
         def delete(conn: sqlite3.Connection) -> None:
-            if conn.execute(_DELETE, (campaign_id, user_id, expected_version)).rowcount == 0:
+            found = conn.execute(_DELETE, (campaign_id, user_id, expected_version)).fetchone()
+            if found is None:
                 raise StaleEntry()
+            conn.execute(_DROP_TAGS, (found[0],))  # the scoring record went with the row
             conn.execute(_FORGET_ATTEMPTS, (campaign_id, user_id))
             conn.execute(_FORGET_RETRY, (campaign_id, user_id))  # a worker holding it finds no entry: acknowledged
             insert_messages(conn, outbox)  # the entry's pending messages stay, ahead of these
@@ -133,7 +154,7 @@ class SqliteStore(SqliteOutbox, SqliteRetries, SqliteLocks):
 
     def find_by_code(self, campaign_id: str, code: str) -> Entry | None:
         row = self._db.one(_BY_CODE, (campaign_id, code))
-        return None if row is None else _load(row[0])
+        return None if row is None else load_entry(row)
 
     def confirmed_holder(self, campaign_id: str, phone: str) -> str | None:
         row = self._db.one(_HOLDER, (campaign_id, phone))
@@ -142,7 +163,7 @@ class SqliteStore(SqliteOutbox, SqliteRetries, SqliteLocks):
     def entries_of_user(self, user_id: str) -> list[Entry]:
         with self._db.reading() as conn:
             rows = conn.execute(_OF_USER, (user_id,)).fetchall()
-        return [_load(doc) for (doc,) in rows]
+        return [load_entry(row) for row in rows]
 
     # InviteStore
 
@@ -159,15 +180,60 @@ class SqliteStore(SqliteOutbox, SqliteRetries, SqliteLocks):
     def contains(self, campaign_id: str, value: str) -> bool:
         return self._db.one(_HAS_INVITE, (campaign_id, value)) is not None
 
+    # Many writes at once (batch replication, USR-004)
+
+    def write_together(self, items: Sequence[Callable[[], T]]) -> list[T | Exception]:
+        """EntryStore.write_together: the items' writes (entries, outbox, scoring records: every store on this file)
+        in one transaction, a SAVEPOINT per item (``Database.together``)."""
+        return self._db.together(items)
+
 
 def _columns(entry: Entry) -> tuple[object, ...]:
-    """The indexed copies of the entry's fields, then its document, in _INSERT / _UPDATE order."""
-    doc = json.dumps(entry.to_document(), separators=(",", ":"))
-    return (entry.code, entry.phone, int(entry.phone_confirmed), iso(entry.date_created), entry.version, doc)
+    """The entry's columns in _COLUMNS order: its indexed facts, its ranked markets (m0…m3) and its document
+    without them."""
+    doc = entry.to_document()
+    del doc["markets"]
+    markets = (*entry.markets[:MAX_RANKS], *(None,) * (MAX_RANKS - len(entry.markets)))
+    return (
+        entry.code,
+        entry.phone,
+        int(entry.phone_confirmed),
+        iso(entry.date_created),
+        entry.version,
+        int(entry.is_blocked),
+        int(bool(entry.codes)),
+        iso(entry.date_phone_confirmed),
+        *markets,
+        json.dumps(doc, separators=(",", ":")),
+    )
 
 
-def _load(doc: str) -> Entry:
-    return Entry.from_document(json.loads(doc))
+def load_entry(row: Sequence[Any]) -> Entry:
+    """The entry of a row read as ``m0, m1, m2, m3, doc`` (_ENTRY)."""
+    doc = json.loads(row[4])
+    doc["markets"] = [market for market in row[:4] if market is not None]
+    return Entry.from_document(doc)
+
+
+def load_entries(database: Database, entries: Iterable[Entry], batch: int = 10_000) -> int:
+    """Writes new entries in bulk (benchmarks' preloads, imports): ``batch`` rows per transaction, no outbox
+    message, no conflict translation (a taken key fails the batch). Returns how many were written."""
+    written = 0
+    rows: list[tuple[object, ...]] = []
+
+    def flush() -> None:
+        chunk = list(rows)
+        database.write(lambda conn: conn.executemany(_INSERT, chunk))
+        rows.clear()
+
+    for entry in entries:
+        rows.append((*_columns(entry), entry.campaign_id, entry.user_id))
+        written += 1
+        if len(rows) >= batch:
+            flush()
+    if rows:
+        flush()
+    return written
 
 
 def _conflict(conn: sqlite3.Connection, err: sqlite3.IntegrityError, entry: Entry, *, creating: bool) -> Exception:

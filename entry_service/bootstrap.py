@@ -350,7 +350,6 @@ def build(settings: Settings, store: Store | None = None) -> Services:
         transfers=Transfers(
             campaigns=campaigns,
             views=views,
-            scoring=scoring_store,
             audit=audit,
             clock=clock,
             ids=ids,

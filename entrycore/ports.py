@@ -12,7 +12,7 @@ from entrycore.markets import MarketTransfer
 from entrycore.model import Campaign, Entry, FraudResult, UserAccount
 from entrycore.outbox import DeadLetter, OutboxMessage, RetryRequest
 from entrycore.scoring import ScoreRow, ScoringRecord
-from entrycore.selection import EntryFilter, TimelinePoint
+from entrycore.selection import EntryFilter, RegistrationTally, TimelinePoint
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -124,6 +124,19 @@ class EntryStore(Protocol):
         attempts forgotten) and adds its outbox messages, atomically, if its version is still
         ``expected_version``; raises StaleEntry otherwise (also when it is gone). The entry's messages still
         pending are delivered as usual, before these (USR-003)."""
+        ...
+
+    def write_together(self, items: Sequence[Callable[[], T]]) -> list[T | Exception]:
+        """Runs each item — one use case's steps for one write: its reads and rules, then its writes through this
+        store and the stores sharing its datastore — and answers, in order, what each returned or the Exception
+        it or its writes raised. The items' writes reach the datastore in as few transactions as it allows, each
+        item's writes atomic and isolated: an item whose writes fail leaves nothing and never fails the others
+        (SQLite: one transaction, a SAVEPOINT per item; stores without multi-document transactions: the item's
+        own atomic writes, one after the other). An item's reads may run before earlier items' writes are
+        applied, and its writes may raise (EntryExists, StaleEntry, PhoneTaken, ReferralCodeTaken) only when all
+        items have run, as the answer of that item: the caller keeps apart items whose reads depend on each
+        other's writes, and runs again on its own an item answered with one of these. Batch replication
+        (USR-004) calls it with bounded chunks, so one call holds the datastore's writer briefly."""
         ...
 
 
@@ -313,10 +326,11 @@ class ScoringStore(Protocol):
         ...
 
     def copy_entries(self, campaign_id: str, user_ids: Sequence[str]) -> int:
-        """Copies these fans' entries' facts (codes, block, markets, contact) onto their scoring records, after
-        selection changed the entries (SCR-007/008): the entries as they are when copied, not as any caller read
+        """Brings these fans' scoring records in step with their entries' facts (codes, block, markets, contact),
+        after selection changed the entries (SCR-007/008): the entries as they are now, not as any caller read
         them (two admin writes of one entry, codes and a block, may finish in either order); a record whose entry
-        has another phone is left to the entry's own write, which removes it. Returns how many were copied."""
+        has another phone is left to the entry's own write, which removes it. A store whose records read those
+        facts from the entry itself (SQLite) has nothing to copy. Returns how many records these fans have."""
         ...
 
     def tag(self, campaign_id: str, tag: str, by: str, values: Sequence[str]) -> int:
@@ -327,11 +341,6 @@ class ScoringStore(Protocol):
     def flip_verdicts(self, campaign_id: str, tag: str, mode: str) -> int:
         """``exclude``: verdict false on the records carrying ``tag``; ``include``: on those not carrying it
         (SCR-006). Returns how many records changed from true to false."""
-        ...
-
-    def transfer_records(self, move: MarketTransfer) -> int:
-        """Applies ``entrycore.markets.transfer`` to the ranked markets of every record of the campaign, in
-        bulk inside the datastore (MKT-003); returns how many records changed."""
         ...
 
     def delete_records(self, user_id: str, campaign_id: str | None = None) -> int:
@@ -346,20 +355,21 @@ class SelectionStore(Protocol):
     """Selection's views of the entries (SPEC SCR-009, SCR-010, the timeline) and the bulk change of them
     (transfers, MKT-003), kept in the datastore."""
 
-    def transfer_entries(self, move: MarketTransfer, progress: Progress | None = None) -> int:
+    def transfer_entries(self, move: MarketTransfer, progress: Progress | None = None) -> tuple[int, int]:
         """Applies ``entrycore.markets.transferred`` to every entry of the campaign, in bulk inside the datastore
-        (no read-modify-write of each entry here): each moved entry is rewritten with its ``entry.transferred``
-        event (``entrycore.events.event_body``, id ``move.event_id(…)``) in the same atomic write. Entries a fan
-        writes meanwhile are moved too. Returns how many entries moved."""
+        (no read-modify-write of each entry here), and ``entrycore.markets.transfer`` to the ranked markets of
+        their scoring records: each moved entry is rewritten with its ``entry.transferred`` event
+        (``entrycore.events.event_body``, id ``move.event_id(…)``) in the same atomic write, in short write
+        transactions that fans' writes go between (OPS-005). Entries a fan writes meanwhile are moved too. Returns
+        ``(entries moved, scoring records moved)``."""
         ...
 
     def entry_page(self, campaign: Campaign, chosen: EntryFilter, limit: int, offset: int) -> tuple[list[Entry], int]:
         """``entrycore.selection.entry_page`` of the campaign's entries: a page and the total."""
         ...
 
-    def registration_groups(self, campaign_id: str) -> list[tuple[list[str], bool, int]]:
-        """The campaign's entries grouped by (ranked markets, phone confirmed), with their number (for
-        ``entrycore.selection.registration_counts``)."""
+    def registration_tally(self, campaign_id: str) -> RegistrationTally:
+        """The campaign's entries counted for ``entrycore.selection.registration_counts`` (SCR-010)."""
         ...
 
     def timeline(self, campaign_id: str, bucket: str) -> list[TimelinePoint]:

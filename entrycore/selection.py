@@ -115,21 +115,40 @@ class RegistrationCounts:
         }
 
 
-def registration_counts(
-    ranked_lists: Iterable[tuple[Sequence[str], bool, int]], campaign: Campaign
-) -> RegistrationCounts:
-    """SCR-010 from ``(ranked markets, phone confirmed, how many entries)`` groups: ranks counted over the
-    phone-confirmed entries when the campaign has PPC, over all of them otherwise; blocked ones included."""
-    total = confirmed = 0
-    ranks = {m.id: [0] * MAX_RANKS for m in campaign.markets}
-    for markets, is_confirmed, count in ranked_lists:
-        total += count
-        confirmed += count if is_confirmed else 0
-        if is_confirmed or not campaign.needs_phone_confirmation:
+@attrs.frozen
+class RegistrationTally:
+    """What a store counts of a campaign's entries for SCR-010: how many, how many phone-confirmed, and per
+    ``(market, rank, phone confirmed)`` how many entries rank that market there — the datastore's own grouping,
+    whose size is markets x ranks x 2 whatever the spread of the ranked lists."""
+
+    total: int
+    confirmed: int
+    ranks: tuple[tuple[str, int, bool, int], ...]
+
+    @classmethod
+    def of_lists(cls, ranked_lists: Iterable[tuple[Sequence[str], bool, int]]) -> RegistrationTally:
+        """The tally of ``(ranked markets, phone confirmed, how many entries)`` groups (the fake's, the tests')."""
+        total = confirmed = 0
+        ranks: dict[tuple[str, int, bool], int] = {}
+        for markets, is_confirmed, count in ranked_lists:
+            total += count
+            confirmed += count if is_confirmed else 0
             for rank, market in enumerate(list(markets)[:MAX_RANKS]):
-                if market in ranks:
-                    ranks[market][rank] += count
-    return RegistrationCounts(total, confirmed, tuple((m, (r[0], r[1], r[2], r[3])) for m, r in ranks.items()))
+                key = (market, rank, bool(is_confirmed))
+                ranks[key] = ranks.get(key, 0) + count
+        return cls(total, confirmed, tuple((*key, count) for key, count in sorted(ranks.items())))
+
+
+def registration_counts(tally: RegistrationTally, campaign: Campaign) -> RegistrationCounts:
+    """SCR-010: ranks counted over the phone-confirmed entries when the campaign has PPC, over all of them
+    otherwise; blocked ones included; every campaign market in campaign order."""
+    ranks = {m.id: [0] * MAX_RANKS for m in campaign.markets}
+    for market, rank, is_confirmed, count in tally.ranks:
+        if market in ranks and rank < MAX_RANKS and (is_confirmed or not campaign.needs_phone_confirmation):
+            ranks[market][rank] += count
+    return RegistrationCounts(
+        tally.total, tally.confirmed, tuple((m, (r[0], r[1], r[2], r[3])) for m, r in ranks.items())
+    )
 
 
 @attrs.frozen

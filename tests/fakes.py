@@ -6,7 +6,7 @@ import itertools
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -42,8 +42,11 @@ from entrycore.scoring import (
     merge,
     refreshed,
 )
-from entrycore.selection import EntryFilter, TimelinePoint, entry_page, timeline
+from entrycore.selection import EntryFilter, RegistrationTally, TimelinePoint, entry_page, timeline
 from entrycore.timefmt import iso
+from entrycore.writes import one_by_one
+
+T = TypeVar("T")
 
 
 @attrs.define
@@ -193,6 +196,9 @@ class FakeEntryStore:
             del self.docs[(campaign_id, user_id)]
             self.failures = [f for f in self.failures if f[:2] != (campaign_id, user_id)]
             self._enqueue(outbox)
+
+    def write_together(self, items: Sequence[Callable[[], T]]) -> list[T | Exception]:
+        return one_by_one(items)  # each item's writes are atomic on their own, as create/replace/delete
 
     # AttemptStore
 
@@ -554,9 +560,11 @@ class FakeAudit:
 
 @attrs.define
 class FakeSelection:
-    """SelectionStore in memory over a FakeEntryStore: the reference functions of entrycore.selection."""
+    """SelectionStore in memory over a FakeEntryStore: the reference functions of entrycore.selection; a transfer
+    moves the records of ``scoring`` too."""
 
     entries: FakeEntryStore
+    scoring: FakeScoring | None = None
 
     def _of(self, campaign_id: str) -> list[Entry]:
         return [Entry.from_document(d) for (cid, _), d in self.entries.docs.items() if cid == campaign_id]
@@ -564,10 +572,10 @@ class FakeSelection:
     def entry_page(self, campaign: Campaign, chosen: EntryFilter, limit: int, offset: int) -> tuple[list[Entry], int]:
         return entry_page(self._of(campaign.id), chosen, campaign, limit, offset)
 
-    def registration_groups(self, campaign_id: str) -> list[tuple[list[str], bool, int]]:
-        return [(list(e.markets), e.phone_confirmed, 1) for e in self._of(campaign_id)]
+    def registration_tally(self, campaign_id: str) -> RegistrationTally:
+        return RegistrationTally.of_lists((e.markets, e.phone_confirmed, 1) for e in self._of(campaign_id))
 
-    def transfer_entries(self, move: MarketTransfer, progress: Progress | None = None) -> int:
+    def transfer_entries(self, move: MarketTransfer, progress: Progress | None = None) -> tuple[int, int]:
         campaign = Campaign.from_document(
             {"id": move.campaign_id, "name": move.campaign_name, "status": "OPEN", "markets": [], "preferences": []}
         )
@@ -581,7 +589,7 @@ class FakeSelection:
                     self.entries.replace(changed, entry.version, [message], followed=False)
         if progress is not None:
             progress(moved, moved)
-        return moved
+        return moved, self.scoring.transfer_records(move) if self.scoring is not None else 0
 
     def timeline(self, campaign_id: str, bucket: str) -> list[TimelinePoint]:
         entries = self._of(campaign_id)

@@ -78,8 +78,9 @@ class Privacy:
         """USR-003: erases every entry of the fan (its confirmed phone is free again) and every scoring record;
         answers ``{"entries": n, "scoring": n}`` (zeros for a fan without any, or erased already)."""
         caller.require_supreme()
-        erased = sum(self.delete_entry(caller, entry) for entry in self.entries.entries_of_user(user_id))
+        # the records first: a store may keep a record in its entry's row (SQLite), gone with the entry
         records = self.scoring.delete_records(user_id) if self.scoring is not None else 0
+        erased = sum(self.delete_entry(caller, entry) for entry in self.entries.entries_of_user(user_id))
         counts = {"entries": erased, "scoring": records}
         self.audit.record(AuditRecord(self.clock.now(), caller.user_id, "users.delete", None, {}, counts))
         return counts

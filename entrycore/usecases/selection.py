@@ -131,7 +131,7 @@ class Selection:
         """SCR-010."""
         caller.require_supreme()
         campaign = known_campaign(self.campaigns, caller, campaign_id)
-        return registration_counts(self.views.registration_groups(campaign_id), campaign)
+        return registration_counts(self.views.registration_tally(campaign_id), campaign)
 
     def timeline(self, caller: Caller, campaign_id: str, bucket: str) -> list[TimelinePoint]:
         """Entries created and phones confirmed per hour or day (UTC), oldest first."""

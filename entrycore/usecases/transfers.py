@@ -1,6 +1,6 @@
 """Market transfers (SPEC MKT-003): an administrator moves every entry and scoring record of a campaign from one
-market to another, when a venue changes. The stores apply the rule in bulk (SelectionStore.transfer_entries,
-ScoringStore.transfer_records); the transfer is audited (OPS-002). One transfer of a campaign runs at a time: it
+market to another, when a venue changes. The store applies the rule in bulk (SelectionStore.transfer_entries,
+entries and records together); the transfer is audited (OPS-002). One transfer of a campaign runs at a time: it
 holds the campaign's transfer lock in the datastore (the Locks port), across workers, processes and hosts; a
 transfer that stopped half-way finishes when run again, since each store applies the rule to what it holds now."""
 
@@ -20,7 +20,6 @@ from entrycore.ports import (
     Ids,
     Locks,
     Progress,
-    ScoringStore,
     SelectionStore,
 )
 from entrycore.timefmt import utc_ms
@@ -38,7 +37,6 @@ class TransferReport:
 class Transfers:
     campaigns: CampaignSource
     views: SelectionStore
-    scoring: ScoringStore
     audit: AuditTrail
     clock: Clock
     ids: Ids
@@ -48,7 +46,7 @@ class Transfers:
     def transfer(
         self, caller: Caller, campaign_id: str, source: str, target: str, progress: Progress | None = None
     ) -> TransferReport:
-        """Moves the campaign's entries, then its scoring records, from ``source`` to ``target``; raises
+        """Moves the campaign's entries and their scoring records from ``source`` to ``target``; raises
         InvalidTransfer for ``source == target`` or a market the campaign does not have, TransferInProgress while
         another transfer of the campaign runs. Running it again changes nothing (and answers zero); after one that
         stopped half-way, it moves what is left."""
@@ -58,8 +56,7 @@ class Transfers:
         refused = TransferInProgress(payload={"campaignId": campaign.id})
         owner = move.event_id("lock")  # this transfer's own id
         with held(self.locks, self.heartbeats, self.clock, transfer_lock(campaign.id), owner, refused=refused):
-            entries = self.views.transfer_entries(move, progress)
-            records = self.scoring.transfer_records(move)
+            entries, records = self.views.transfer_entries(move, progress)
         report = TransferReport(entries, records)
         self.audit.record(
             AuditRecord(

@@ -114,7 +114,8 @@ def open_selection_stores(kind: str, tmp_path: Path) -> Iterator[SelectionStores
             client.close()
     else:
         fake = FakeEntryStore()
-        yield SelectionStores(kind, fake, FakeScoring(fake), FakeSelection(fake))
+        scoring = FakeScoring(fake)
+        yield SelectionStores(kind, fake, scoring, FakeSelection(fake, scoring))
 
 
 @pytest.fixture(

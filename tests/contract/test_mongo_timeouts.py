@@ -99,9 +99,9 @@ def test_admin_work_over_a_campaign_runs_under_the_admin_timeout(database: Any) 
     selection, scoring = MongoSelection(database), MongoScoring(database)
     works: list[tuple[Any, str, Callable[[], Any]]] = [
         (selection, "_entries", lambda: selection.transfer_entries(move)),
-        (selection, "_entries", lambda: selection.registration_groups("c1")),
+        (selection, "_entries", lambda: selection.registration_tally("c1")),
         (selection, "_entries", lambda: selection.timeline("c1", "day")),
-        (scoring, "_scoring", lambda: scoring.transfer_records(move)),
+        (selection, "_entries", lambda: selection.transfer_entries(move)),
         (scoring, "_scoring", lambda: scoring.flip_verdicts("c1", "bot", "exclude")),
         (scoring, "_scoring", lambda: scoring.eligibility_counts("c1", EligibilityCriteria(), ["nyc"])),
         (scoring, "_scoring", lambda: scoring.eligible_page("c1", EligibilityCriteria(), 10, 0)),

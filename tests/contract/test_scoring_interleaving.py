@@ -126,7 +126,6 @@ def test_a_transfer_landing_during_a_block_stays(stores: SelectionStores) -> Non
 
     def transfer() -> None:
         stores.views.transfer_entries(move)
-        stores.scoring.transfer_records(move)
 
     between(stores, transfer, lambda: stores.scoring.copy_entries("c1", ["u1"]))
     record = stores.scoring.scoring_record("c1", "u1")

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from entrycore.model import AssignedCode, Campaign, Entry, Review
 from entrycore.scoring import ScoreRow
-from entrycore.selection import FILTER_TYPES, EntryFilter, entry_page, registration_counts, timeline
+from entrycore.selection import FILTER_TYPES, EntryFilter, RegistrationTally, entry_page, registration_counts, timeline
 from tests.builders import campaign
 from tests.contract.conftest import SelectionStores, open_selection_stores
 from tests.contract.entries import T0, an_entry
@@ -87,7 +87,7 @@ def test_SCR_010_registration_counts_include_blocked_entries(stores: Stores, ppc
     chosen, entries = fans(ppc)
     for entry in entries:
         stores.entries.create(entry)
-    counts = registration_counts(stores.views.registration_groups("c1"), chosen)
+    counts = registration_counts(stores.views.registration_tally("c1"), chosen)
     assert (counts.total, counts.confirmed) == (5, 4)
     by_market = dict(counts.by_market)
     if ppc:  # u4 is not confirmed: not counted
@@ -173,8 +173,8 @@ def test_every_store_answers_as_the_reference(
                     assert count == total
                     assert [e.user_id for e in page] == [e.user_id for e in expected[offset : offset + limit]]
         groups = [(list(e.markets), e.phone_confirmed, 1) for e in entries]
-        assert registration_counts(real.views.registration_groups(campaign_id), chosen) == registration_counts(
-            groups, chosen
+        assert registration_counts(real.views.registration_tally(campaign_id), chosen) == registration_counts(
+            RegistrationTally.of_lists(groups), chosen
         )
         confirmed = [e.date_phone_confirmed for e in entries if e.phone_confirmed and e.date_phone_confirmed]
         for bucket in ("hour", "day"):

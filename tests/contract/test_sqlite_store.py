@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import sqlite3
 import stat
@@ -15,7 +16,9 @@ import pytest
 from adapters_sqlite import SqliteStore
 from adapters_sqlite.schema import MIGRATIONS, SCHEMA_VERSION
 from entrycore.errors import DependencyUnavailable
+from entrycore.model import Entry
 from entrycore.outbox import EVENT, OutboxMessage
+from entrycore.timefmt import iso
 from tests.contract.entries import T0, an_entry
 from tests.contract.test_outbox import NO_DEAD
 
@@ -116,11 +119,11 @@ def test_one_store_serves_forked_processes(tmp_path: Path) -> None:
 
 
 def test_a_file_of_an_older_schema_is_migrated_and_keeps_its_data(tmp_path: Path) -> None:
-    old = SqliteStore(tmp_path / "entries.db")
-    old.create(an_entry())
-    old.close()
-    with sqlite3.connect(tmp_path / "entries.db") as raw:  # back to what the first release left
-        raw.executescript("DROP TABLE outbox; DROP TABLE outbox_meta; DROP TABLE attempts; PRAGMA user_version = 1;")
+    with sqlite3.connect(tmp_path / "entries.db") as raw:  # what the first release left
+        for statement in MIGRATIONS[0]:
+            raw.execute(statement)
+        raw.execute(OLD_INSERT, old_row(an_entry()))
+        raw.execute("PRAGMA user_version = 1")
     raw.close()
     store = SqliteStore(tmp_path / "entries.db")
     try:
@@ -132,6 +135,26 @@ def test_a_file_of_an_older_schema_is_migrated_and_keeps_its_data(tmp_path: Path
         raw.close()
     finally:
         store.close()
+
+
+# An entry as versions 1 to 11 stored it: its indexed columns and its whole document (markets included).
+OLD_INSERT = (
+    "INSERT INTO entries (campaign_id, user_id, code, phone, phone_confirmed, date_created, version, doc)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def old_row(entry: Entry) -> tuple[object, ...]:
+    return (
+        entry.campaign_id,
+        entry.user_id,
+        entry.code,
+        entry.phone,
+        int(entry.phone_confirmed),
+        iso(entry.date_created),
+        entry.version,
+        json.dumps(entry.to_document()),
+    )
 
 
 def _message(number: int) -> OutboxMessage:
@@ -233,7 +256,7 @@ def test_a_file_of_schema_6_gains_waiting_and_its_attempts_start_over(tmp_path: 
         store.retry_later("relay", ["m1"], T0 + timedelta(hours=1), error="down", counted=False)
         assert store.release_waiting("event", T0) == 1
         assert [m.id for m in store.claim("relay", 10, T0, timedelta(seconds=5))] == ["m1"]
-        assert _rows(store.path, "PRAGMA user_version") == [(SCHEMA_VERSION,)] == [(11,)]
+        assert _rows(store.path, "PRAGMA user_version") == [(SCHEMA_VERSION,)] == [(12,)]
     finally:
         store.close()
 
