@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from itertools import islice
-from typing import Any
+from typing import Any, TypeVar
 
 from pymongo import DESCENDING
 from pymongo.errors import BulkWriteError, DuplicateKeyError
@@ -34,7 +34,9 @@ from entrycore.model import Entry
 from entrycore.outbox import OutboxMessage, RetryRequest
 from entrycore.retry_queues import DEFAULT_VISIBILITY, visibility_timeout
 from entrycore.timefmt import iso
+from entrycore.writes import one_by_one
 
+T = TypeVar("T")
 DEFAULT_DATABASE = "entry_service"
 _INVITE_BATCH = 1000  # invites per insert_many: bounded requests, any number of values
 # What a tombstone no longer holds: every field of the entry but its key, its referral code (unique per campaign)
@@ -175,6 +177,11 @@ class MongoStore(MongoOutbox, MongoAttempts, MongoRetries, MongoLocks):
         if result.matched_count == 0:
             raise StaleEntry()
         follow_entry(self._db["scoring"], entry)  # the next write, not the same one: no transactions (SCR-001)
+
+    def write_together(self, items: Sequence[Callable[[], T]]) -> list[T | Exception]:
+        """EntryStore.write_together: each item's writes are single-document writes, atomic on their own, run as the
+        item asks for them (no multi-document transaction: the store's unit of atomicity is the item's write)."""
+        return one_by_one(items)
 
     def find_by_code(self, campaign_id: str, code: str) -> Entry | None:
         with _unavailable():

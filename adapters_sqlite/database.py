@@ -9,7 +9,7 @@ import re
 import sqlite3
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -275,6 +275,10 @@ class Database:
         """Runs ``work(conn)`` in a durable write transaction shared with concurrent writes of this
         process (group commit, see commits.py); returns after the COMMIT. ``work`` raises the errors it
         expects (constraints, translated); any other SQLite failure is DependencyUnavailable."""
+        deferred: list[Callable[[sqlite3.Connection], Any]] | None = getattr(self._local, "deferred", None)
+        if deferred is not None:  # inside together(): the item's write runs later, in the batch's transaction
+            deferred.append(work)
+            return None  # type: ignore[return-value]  # together()'s items use no write's result (see there)
         committer = self._committer
         if committer is None or not committer.alive:
             with self._lock:
@@ -289,6 +293,74 @@ class Database:
                     )
         result: T = committer.submit(work)
         return result
+
+    def together(self, items: Sequence[Callable[[], T]]) -> list[T | Exception]:
+        """``EntryStore.write_together`` on this file: runs each item on this thread now — its reads see what is
+        committed — collecting the writes it asks for (``write()`` answers None meanwhile: an item's steps must
+        not use a write's result), then applies every item's writes in one transaction, each item in its own
+        SAVEPOINT (``write_batch``). Answers per item what it returned, or the Exception it raised (nothing of
+        it is written) or its writes raised (rolled back to its savepoint). A failure of the whole transaction
+        (a full disk) is every written item's answer."""
+        outcomes: list[T | Exception] = []
+        planned: list[list[Callable[[sqlite3.Connection], Any]]] = []
+        for item in items:
+            works: list[Callable[[sqlite3.Connection], Any]] = []
+            self._local.deferred = works
+            try:
+                outcomes.append(item())
+            except Exception as error:  # the item's own answer; the writes it asked for before failing are dropped
+                outcomes.append(error)
+                works = []
+            finally:
+                self._local.deferred = None
+            planned.append(works)
+        writing = [index for index, works in enumerate(planned) if works]
+        if writing:
+            try:
+                failures = self.write_batch([planned[index] for index in writing])
+            except Exception as error:  # nothing of the transaction was committed
+                failures = [error] * len(writing)
+            for index, failure in zip(writing, failures, strict=True):
+                if failure is not None:
+                    outcomes[index] = failure
+        return outcomes
+
+    def write_batch(self, items: Sequence[Sequence[Callable[[sqlite3.Connection], Any]]]) -> list[Exception | None]:
+        """Runs every item's works in ONE durable write transaction (one COMMIT, one fsync; shared with concurrent
+        writes like any ``write``), each item in its own SAVEPOINT: an item whose work raises is rolled back to its
+        savepoint and answered with that exception (an unexpected SQLite error as DependencyUnavailable), the
+        others commit. Answers None per item that committed. Raises, with nothing committed, when the transaction
+        itself fails (SQLite rolled it back: a full disk, an I/O error) or cannot be made durable."""
+
+        def run(conn: sqlite3.Connection) -> list[Exception | None]:
+            answers: list[Exception | None] = []
+            for works in items:
+                conn.execute("SAVEPOINT item")
+                try:
+                    for work in works:
+                        result = work(conn)
+                        if isinstance(result, sqlite3.Cursor):
+                            result.close()
+                except Exception as error:
+                    if not conn.in_transaction:
+                        raise  # SQLite rolled the whole transaction back: every item fails with it
+                    conn.execute("ROLLBACK TO item")
+                    conn.execute("RELEASE item")
+                    answers.append(self._item_failure(error))
+                    continue
+                conn.execute("RELEASE item")
+                answers.append(None)
+            return answers
+
+        return self.write(run)
+
+    def _item_failure(self, error: Exception) -> Exception:
+        if not isinstance(error, sqlite3.Error):
+            return error  # what the item's work raises on purpose (a constraint, translated)
+        failure = DependencyUnavailable(f"SQLite store {self.path} failed: {error}")
+        failure.__cause__ = error
+        self._wrote(failure)  # a full disk may show here first (a page spilled from the cache)
+        return failure
 
     def _wrote(self, failure: BaseException | None) -> None:
         """The writer's report of a write: None when it committed, else its failure."""
