@@ -10,9 +10,12 @@ at once, each client on its own keep-alive connection:
 
 For each phase: entries/s (items answered ok over the phase's wall time), each request's p50 / p99 / max, and
 PASS/FAIL against 5,000/s. Before each phase it waits (``--wait-idle``, up to 120 s) for other work to leave the
-CPUs, and shows the CPU share of serve and of everything else during the phase (a shared machine skews figures). Every item must answer ``ok``; the entries table and the outbox are counted in the
-SQLite file after each phase (every saved or deleted item has its event, PUB-002), and any difference fails the
-run (exit status 1). The bodies are built before the clock starts; the server's log is kept on failure.
+CPUs, and shows the CPU share of serve and of everything else during the phase (a shared machine skews figures),
+and the CPU seconds of each of serve's processes (how the load spread over the workers). Every item must answer
+``ok``; after the three phases the entries are counted in the SQLite file and the events of the replicated fans
+in the relay's events.jsonl plus the outbox (every saved or deleted item has exactly its event, PUB-002); any
+difference fails the run (exit status 1). The bodies are built before the clock starts; the server's log is kept
+on failure.
 
     .nox/tests/bin/python benchmarks/batch_replication.py [--entries 20000] [--items 1000] [--clients 4]
         [--workers 2] [--threads 8] [--keep]
