@@ -36,8 +36,9 @@ from entrycore.usecases.registrations import Registrations, Submission
 log = logging.getLogger("entry_service.batch")
 MAX_ITEMS = 1_000  # saves and deletions of one request, in all (API.md §2)
 # Items per store call (one SQLite transaction): bounds how long the chunk holds the writer, which fans' writes
-# wait for (OPS-005). Measured (benchmarks/batch_replication.py): a chunk of 100 creates holds the writer ~8 ms;
-# 100 and 200 items a chunk give the same throughput, so the shorter hold wins.
+# wait for (OPS-005). Measured in serve (benchmarks/batch_replication.py): a transaction of 100 items costs the
+# writer ~13 ms of CPU, and 37 ms of wall time on average while request threads compete for the GIL — the bound
+# keeps a fan's write behind one chunk well under the 500 ms p99 target. 200 was not measured.
 CHUNK = 100
 # A write that lost to another writer between the item's reads and its write: the item is applied again alone.
 _LOST_RACES = (EntryExists, StaleEntry, ReferralCodeTaken, PhoneTaken)
