@@ -17,6 +17,8 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import attrs
+
 from adapters_sqlite.database import Database
 from entrycore.eligibility import (
     MAX_RANKS,
@@ -155,34 +157,29 @@ class SqliteScoring:
     def eligibility_counts(
         self, campaign_id: str, criteria: EligibilityCriteria, markets: Sequence[str]
     ) -> EligibilityCounts:
-        where, params = _where(campaign_id, criteria)
-        listed = _in(_listed_states(criteria))
-        total = verified = selected = available = 0
-        ranks = {market: [0] * MAX_RANKS for market in markets}
+        listed = _listed_states(criteria)
         with self._db.reading() as conn:
-            totals = f"SELECT state, count(*) FROM {_source(criteria, 'scored')} WHERE {where} GROUP BY state"  # noqa: S608
-            for state, count in conn.execute(totals, params):
-                verdict, has_code = state >= 2, bool(state & 1)
-                total += count
-                verified += count if verdict else 0
-                selected += count if has_code else 0
-                available += count if verdict and not has_code else 0
-            for rank in _RANKS:
-                column = f"entries.m{rank}"
-                by_market = (
-                    f"SELECT {column}, count(*) FROM {_source(criteria, f'scored_rank{rank}')}"  # noqa: S608
-                    f" WHERE {where} AND {column} IS NOT NULL AND entries.state IN {listed} GROUP BY {column}"
+            if criteria.market_ids:
+                groups = _counted(_subset(conn, campaign_id, criteria), listed)
+            elif criteria.exclude_tag is not None and criteria.tag is None:
+                # SCR-003 is additive: all the records, less those carrying the tag (cost: the tagged ones), where
+                # probing every record against the tag's rows costs a look-up per record and per pass
+                every = _grouped(conn, campaign_id, attrs.evolve(criteria, exclude_tag=None), listed)
+                tagged = _grouped(
+                    conn, campaign_id, attrs.evolve(criteria, exclude_tag=None, tag=criteria.exclude_tag), listed
                 )
-                for market, count in conn.execute(by_market, params):
-                    if market in ranks:
-                        ranks[market][rank] += count
-        by = tuple(MarketCounts(m, (r[0], r[1], r[2], r[3])) for m, r in ranks.items())
-        return EligibilityCounts(total, verified, selected, available, by)
+                groups = _less(every, tagged)
+            else:
+                groups = _grouped(conn, campaign_id, criteria, listed)
+        return _counts(groups, markets)
 
     def eligible_page(
         self, campaign_id: str, criteria: EligibilityCriteria, limit: int, offset: int
     ) -> tuple[list[ScoringRecord], int]:
         with self._db.reading() as conn:
+            if _in_python(criteria):
+                ranked = _ranked_ids(conn, campaign_id, criteria)
+                return _fetch(conn, ranked[offset : offset + limit]), len(ranked)
             page: list[ScoringRecord] = []
             total = 0
             for where, params, index, order in _queries(campaign_id, criteria):
@@ -202,6 +199,13 @@ class SqliteScoring:
         return page, total
 
     def eligible(self, campaign_id: str, criteria: EligibilityCriteria) -> Iterator[ScoringRecord]:
+        if _in_python(criteria):
+            with self._db.reading() as conn:
+                ranked = _ranked_ids(conn, campaign_id, criteria)
+            for start in range(0, len(ranked), _STREAM_BATCH):
+                with self._db.reading() as conn:
+                    yield from _fetch(conn, ranked[start : start + _STREAM_BATCH])
+            return
         for where, params, index, order in _queries(campaign_id, criteria):
             with self._db.reading() as conn:
                 cursor = conn.execute(
@@ -213,6 +217,120 @@ class SqliteScoring:
                         yield from _records(self._db.connection(), rows)
                 finally:
                     cursor.close()
+
+
+# Counts as groups: {state: how many} and {(rank, market): how many of the listed states}.
+Groups = tuple[dict[int, int], dict[tuple[int, str], int]]
+
+
+def _grouped(conn: sqlite3.Connection, campaign_id: str, criteria: EligibilityCriteria, listed: list[int]) -> Groups:
+    """The counts in the datastore: one pass for the totals by state, one per rank by market (no market criterion:
+    those take _subset)."""
+    where, params = _where(campaign_id, criteria)
+    totals = f"SELECT entries.state, count(*) FROM {_source(criteria, 'scored')} WHERE {where} GROUP BY 1"  # noqa: S608
+    states = {int(state): int(count) for state, count in conn.execute(totals, params)}
+    ranks: dict[tuple[int, str], int] = {}
+    for rank in _RANKS:
+        column = f"entries.m{rank}"
+        by_market = (
+            f"SELECT {column}, count(*) FROM {_source(criteria, f'scored_rank{rank}')}"  # noqa: S608
+            f" WHERE {where} AND {column} IS NOT NULL AND entries.state IN {_in(listed)} GROUP BY {column}"
+        )
+        ranks.update(((rank, market), int(count)) for market, count in conn.execute(by_market, params))
+    return states, ranks
+
+
+def _less(every: Groups, less: Groups) -> Groups:
+    return (
+        {key: count - less[0].get(key, 0) for key, count in every[0].items()},
+        {key: count - less[1].get(key, 0) for key, count in every[1].items()},
+    )
+
+
+def _counted(rows: Sequence[Sequence[Any]], listed: list[int]) -> Groups:
+    """The groups of _subset's rows, added up here."""
+    states: dict[int, int] = {}
+    ranks: dict[tuple[int, str], int] = {}
+    chosen = set(listed)
+    for row in rows:
+        state = row[1]
+        states[state] = states.get(state, 0) + 1
+        if state in chosen:
+            for rank, market in enumerate(row[5:]):
+                if market is not None:
+                    ranks[(rank, market)] = ranks.get((rank, market), 0) + 1
+    return states, ranks
+
+
+def _counts(groups: Groups, markets: Sequence[str]) -> EligibilityCounts:
+    states, by_rank = groups
+    total = sum(states.values())
+    verified = sum(count for state, count in states.items() if state >= 2)
+    selected = sum(count for state, count in states.items() if state & 1)
+    available = states.get(2, 0)  # verdict true, no code
+    by_market = tuple(
+        MarketCounts(
+            m, (by_rank.get((0, m), 0), by_rank.get((1, m), 0), by_rank.get((2, m), 0), by_rank.get((3, m), 0))
+        )
+        for m in markets
+    )
+    return EligibilityCounts(total, verified, selected, available, by_market)
+
+
+_SUBSET_COLUMNS = "entries.id, entries.state, entries.score, entries.random_score, entries.user_id, " + ", ".join(
+    f"entries.m{rank}" for rank in _RANKS
+)
+
+
+def _subset(conn: sqlite3.Connection, campaign_id: str, criteria: EligibilityCriteria) -> list[tuple[Any, ...]]:
+    """The records matching the criteria, with a market criterion: found from the per-rank indexes of the wanted
+    markets (cost: the records ranking them, not the campaign's), as rows of _SUBSET_COLUMNS. Without a market
+    criterion (orderByPreference over any market): every record of the campaign matching the others."""
+    where, params = _where(campaign_id, criteria, markets=False)
+    wanted = list(dict.fromkeys(criteria.market_ids))
+    if wanted:
+        ranks = range(1) if criteria.single_market_selection else _RANKS
+        marks = _marks(wanted)
+        ids = " UNION ALL ".join(
+            f"SELECT id FROM entries INDEXED BY entries_rank{r} WHERE campaign_id = ? AND m{r} IN ({marks})"  # noqa: S608
+            for r in ranks
+        )
+        where += f" AND entries.id IN ({ids})"
+        params += [value for _ in ranks for value in (campaign_id, *wanted)]
+    sql = f"SELECT {_SUBSET_COLUMNS} FROM {_source(criteria, 'scored')} WHERE {where}"  # noqa: S608
+    return conn.execute(sql, params).fetchall()
+
+
+def _in_python(criteria: EligibilityCriteria) -> bool:
+    """Whether the list is ranked here from _subset's rows: with a market criterion, or in preference order."""
+    return bool(criteria.market_ids) or criteria.order_by_preference
+
+
+def _ranked_ids(conn: sqlite3.Connection, campaign_id: str, criteria: EligibilityCriteria) -> list[int]:
+    """The ids of the list in its order (SCR-005, entrycore.eligibility.sort_key), from _subset's rows."""
+    listed = set(_listed_states(criteria))
+    rows = [row for row in _subset(conn, campaign_id, criteria) if row[1] in listed]
+    wanted = set(criteria.market_ids)
+
+    def best(row: Sequence[Any]) -> int:
+        return next((r for r, m in enumerate(row[5:]) if m is not None and (not wanted or m in wanted)), MAX_RANKS)
+
+    if criteria.random_selection:
+        rows.sort(key=lambda row: (row[3], row[4]))
+    elif criteria.order_by_preference:
+        rows.sort(key=lambda row: (best(row), -row[2], row[4]))
+    else:
+        rows.sort(key=lambda row: (-row[2], row[4]))
+    return [row[0] for row in rows]
+
+
+def _fetch(conn: sqlite3.Connection, ids: Sequence[int]) -> list[ScoringRecord]:
+    """The records of ``ids``, in that order."""
+    rows: dict[int, Sequence[Any]] = {}
+    for chunk in _chunks(ids):
+        sql = f"SELECT {_RECORD_COLUMNS} FROM entries WHERE id IN ({_marks(chunk)})"  # noqa: S608
+        rows.update((row[0], row) for row in conn.execute(sql, tuple(chunk)))
+    return _records(conn, [rows[i] for i in ids])
 
 
 def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
@@ -278,14 +396,14 @@ def _any_of(columns: Sequence[str], count: int) -> str:
 
 
 def _where(
-    campaign_id: str, criteria: EligibilityCriteria, *, states: Sequence[int] | None = None
+    campaign_id: str, criteria: EligibilityCriteria, *, states: Sequence[int] | None = None, markets: bool = True
 ) -> tuple[str, list[Any]]:
     """SCR-003's criteria as a WHERE clause over the scored, unblocked entries."""
     parts: list[str] = ["entries.campaign_id = ?", _SCORED]
     params: list[Any] = [campaign_id]
     if states is not None:
         parts.append(f"entries.state IN {_in(states)}")
-    if criteria.market_ids:
+    if criteria.market_ids and markets:
         wanted = list(dict.fromkeys(criteria.market_ids))
         columns = ["entries.m0"] if criteria.single_market_selection else [f"entries.m{r}" for r in _RANKS]
         parts.append(_any_of(columns, len(wanted)))
@@ -308,24 +426,10 @@ def _where(
 
 
 def _queries(campaign_id: str, criteria: EligibilityCriteria) -> Iterator[tuple[str, list[Any], str, str]]:
-    """The list as consecutive parts in its order: ``(where, params, index, ORDER BY)`` each. One part, except
-    with ``orderByPreference``: one per best rank among ``marketIds`` (0…3, then none), each by score."""
+    """The list in the datastore's order, ``(where, params, index, ORDER BY)`` (no market criterion, no preference
+    order: those take _ranked_ids)."""
     where, params = _where(campaign_id, criteria, states=_listed_states(criteria))
     if criteria.random_selection:
         yield where, params, "scored_by_random", "entries.random_score, entries.user_id"
         return
-    by_score = "entries.score DESC, entries.user_id"
-    if not criteria.order_by_preference:
-        yield where, params, "scored_by_score", by_score
-        return
-    wanted = list(dict.fromkeys(criteria.market_ids))
-    if not wanted:  # any market: the best rank is the first one's, or none without markets
-        yield f"{where} AND entries.m0 IS NOT NULL", params, "scored_by_score", by_score
-        yield f"{where} AND entries.m0 IS NULL", params, "scored_by_score", by_score
-        return
-    marks = _marks(wanted)
-    for rank in range(MAX_RANKS + 1):
-        earlier = [f"coalesce(entries.m{r} IN ({marks}), 0) = 0" for r in range(rank)]
-        here = [f"entries.m{rank} IN ({marks})"] if rank < MAX_RANKS else []
-        extra = wanted * (len(earlier) + len(here))
-        yield " AND ".join([where, *earlier, *here]), [*params, *extra], "scored_by_score", by_score
+    yield where, params, "scored_by_score", "entries.score DESC, entries.user_id"
