@@ -47,6 +47,18 @@ def storage_failure(error: BaseException) -> bool:
     return False
 
 
+class NewerDatabase(Exception):
+    """The file was written by a newer release of the service (its schema version is past this release's): it is
+    refused, unchanged (SPEC OPS-006)."""
+
+    def __init__(self, version: int) -> None:
+        super().__init__(
+            f"the SQLite database is at schema version {version}, newer than this release's {len(MIGRATIONS)}:"
+            " upgrade entry-service to open it"
+        )
+        self.version = version
+
+
 class _Slot:
     """One thread's connection, tagged with the process and the generation it was opened in."""
 
@@ -229,8 +241,12 @@ class Database:
     def _migrate(conn: sqlite3.Connection, snapshot: bool = False) -> None:
         """Switches the file to WAL and applies the migrations it has not seen, once, under the write lock. A
         read-only snapshot is only checked: it cannot be migrated."""
+        found = conn.execute("PRAGMA user_version").fetchone()[0]
+        if found > len(MIGRATIONS):  # OPS-006: written by a newer release; nothing here may touch it
+            conn.close()
+            raise NewerDatabase(found)
         if snapshot:
-            if conn.execute("PRAGMA user_version").fetchone()[0] < len(MIGRATIONS):
+            if found < len(MIGRATIONS):
                 raise sqlite3.OperationalError("attempt to write a readonly database (it needs migrating)")
             return
         # Persistent (stored in the file): set once. Setting it needs the file to itself and does not wait for it

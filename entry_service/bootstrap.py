@@ -118,11 +118,17 @@ def build_store(settings: Settings) -> Store:
 
 def prepare_store(store: Store) -> None:
     """Makes a store enforce what it promises before anything uses it: MongoDB's unique indexes (ENT-001,
-    PHN-003) are ensured at every start, cheaply when they exist (SQLite migrates when it opens). A
-    conflicting existing index stops the process (ConfigError); an unreachable MongoDB raises
-    DependencyUnavailable."""
+    PHN-003) are ensured at every start, cheaply when they exist; a SQLite file is opened, which migrates it
+    (OPS-006). A conflicting existing index or a SQLite file of a newer release stops the process (ConfigError);
+    an unreachable store raises DependencyUnavailable."""
     ensure = getattr(store, "ensure_indexes", None)
     if ensure is None:
+        from adapters_sqlite.database import NewerDatabase  # noqa: PLC0415 - only SQLite migrates when it opens
+
+        try:
+            store.ping()  # opens the file: migrates it, or refuses one of a newer release (OPS-006)
+        except NewerDatabase as exc:
+            raise ConfigError(f"ENTRY_STORE: {exc}") from None
         return
     from adapters_mongo.indexes import IndexConflict  # noqa: PLC0415 - only a MongoDB store has indexes to ensure
 
