@@ -155,3 +155,31 @@ def create_audit_indexes(audit: Any) -> None:
 def create_retry_indexes(retries: Any) -> None:
     """Ensures the indexes of ``retry_queue``."""
     ensure_indexes(retries, RETRY_INDEXES)
+
+
+# The layout this release writes (SPEC OPS-006): 1 = entries, attempts, retry queue, scoring records and audit in
+# their own collections with the indexes above. Kept in ``meta`` as {"_id": "layout", "version": n}.
+LAYOUT_VERSION = 1
+
+
+class NewerLayout(Exception):
+    """The database was laid out by a newer release of the service: refused, unchanged (SPEC OPS-006)."""
+
+    def __init__(self, version: int) -> None:
+        super().__init__(
+            f"the MongoDB database is at layout version {version}, newer than this release's {LAYOUT_VERSION}:"
+            " upgrade entry-service to open it"
+        )
+        self.version = version
+
+
+def check_layout(meta: Any) -> None:
+    """Refuses a database of a newer layout before anything is changed (NewerLayout)."""
+    found = meta.find_one({"_id": "layout"})
+    if found is not None and int(found.get("version", 0)) > LAYOUT_VERSION:
+        raise NewerLayout(int(found["version"]))
+
+
+def record_layout(meta: Any) -> None:
+    """Records this release's layout once its indexes exist (an older database is brought up to it: idempotent)."""
+    meta.update_one({"_id": "layout"}, {"$max": {"version": LAYOUT_VERSION}}, upsert=True)

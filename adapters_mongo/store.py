@@ -19,11 +19,13 @@ from adapters_mongo.indexes import (
     CONFIRMED_PHONE,
     ENTRY_INDEXES,
     ENTRY_KEY,
+    check_layout,
     create_attempt_indexes,
     create_audit_indexes,
     create_entry_indexes,
     create_retry_indexes,
     create_scoring_indexes,
+    record_layout,
 )
 from adapters_mongo.locks import MongoLocks
 from adapters_mongo.outbox import ENTRY_ONLY, LIVE, MongoOutbox, appended, pending_fields
@@ -103,11 +105,13 @@ class MongoStore(MongoOutbox, MongoAttempts, MongoRetries, MongoLocks):
     def ensure_indexes(self) -> None:
         """Creates the indexes the store relies on; idempotent (mongomock: run it on empty collections)."""
         with _unavailable():  # every start: a hung server fails it in seconds (a build itself may take long)
+            check_layout(self._db["meta"])  # OPS-006: a newer release's database is left alone
             create_entry_indexes(self._entries)
             create_attempt_indexes(self._attempts)
             create_retry_indexes(self._retries)
             create_scoring_indexes(self._db["scoring"])
             create_audit_indexes(self._db["audit"])
+            record_layout(self._db["meta"])
 
     def close(self) -> None:
         """Closes the client when this store made it (``connect``); otherwise its owner closes it."""

@@ -130,12 +130,14 @@ def prepare_store(store: Store) -> None:
         except NewerDatabase as exc:
             raise ConfigError(f"ENTRY_STORE: {exc}") from None
         return
-    from adapters_mongo.indexes import IndexConflict  # noqa: PLC0415 - only a MongoDB store has indexes to ensure
+    from adapters_mongo.indexes import IndexConflict, NewerLayout  # noqa: PLC0415 - only MongoDB ensures indexes
 
     try:
         ensure()
     except IndexConflict as exc:
         raise ConfigError(f"ENTRY_STORE: {exc}; drop or rename it, then start again") from None
+    except NewerLayout as exc:
+        raise ConfigError(f"ENTRY_STORE: {exc}") from None
 
 
 def breaker(settings: Settings, name: str) -> Breaker:
