@@ -6,6 +6,7 @@ nothing. Generated preference lists (hypothesis) compare each store with the ref
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -250,3 +251,15 @@ def test_MKT_003_market_fields_with_any_id(stores: SelectionStores, primary: str
     assert stores.views.transfer_entries(plan)[0] == 4
     for entry in before:
         assert stores.entries.get("c1", entry.user_id) == transferred(entry, plan)
+
+
+def test_a_sqlite_transfer_keeps_the_markets_in_the_columns_only(tmp_path: Path) -> None:
+    """The ranked markets live in the row's m0…m3 (migration 12): a transfer writes them there, not into the
+    document again (a copy nothing would keep in step)."""
+    with open_selection_stores("sqlite", tmp_path) as stores:
+        stores.entries.create(fan("u1", ("nyc", "phl"), 1))
+        assert stores.views.transfer_entries(move("nyc", "bos"))[0] == 1
+        with stores.entries.database.reading() as conn:  # type: ignore[attr-defined]
+            doc, *columns = conn.execute("SELECT doc, m0, m1, m2, m3 FROM entries").fetchone()
+        assert "markets" not in json.loads(doc)
+        assert columns == ["bos", "phl", None, None]
