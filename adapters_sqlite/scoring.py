@@ -283,10 +283,14 @@ _SUBSET_COLUMNS = "entries.id, entries.state, entries.score, entries.random_scor
 
 
 def _subset(conn: sqlite3.Connection, campaign_id: str, criteria: EligibilityCriteria) -> list[tuple[Any, ...]]:
-    """The records matching the criteria, with a market criterion: found from the per-rank indexes of the wanted
-    markets (cost: the records ranking them, not the campaign's), as rows of _SUBSET_COLUMNS. Without a market
-    criterion (orderByPreference over any market): every record of the campaign matching the others."""
-    where, params = _where(campaign_id, criteria, markets=False)
+    """The records matching the criteria (a market criterion, or preference order), as rows of _SUBSET_COLUMNS: read
+    from the covering index of every rank's market (one index entry per record, no row look-up); with a tag, from the
+    tag's records, with the wanted markets' ids from the per-rank indexes (cost: the tagged records)."""
+    if criteria.tag is None:  # the covering index of every rank's market: no row look-up
+        where, params = _where(campaign_id, criteria)
+        sql = f"SELECT {_SUBSET_COLUMNS} FROM entries INDEXED BY scored_markets WHERE {where}"  # noqa: S608
+        return conn.execute(sql, params).fetchall()
+    where, params = _where(campaign_id, criteria, markets=False)  # the tag's records (cost: the tagged ones)
     wanted = list(dict.fromkeys(criteria.market_ids))
     if wanted:
         ranks = range(1) if criteria.single_market_selection else _RANKS

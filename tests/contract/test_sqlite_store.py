@@ -256,7 +256,7 @@ def test_a_file_of_schema_6_gains_waiting_and_its_attempts_start_over(tmp_path: 
         store.retry_later("relay", ["m1"], T0 + timedelta(hours=1), error="down", counted=False)
         assert store.release_waiting("event", T0) == 1
         assert [m.id for m in store.claim("relay", 10, T0, timedelta(seconds=5))] == ["m1"]
-        assert _rows(store.path, "PRAGMA user_version") == [(SCHEMA_VERSION,)] == [(12,)]
+        assert _rows(store.path, "PRAGMA user_version") == [(SCHEMA_VERSION,)] == [(13,)]
     finally:
         store.close()
 
