@@ -1,21 +1,28 @@
-"""Market transfer at a million entries on the embedded store (issue 13, SPEC MKT-003).
+"""Market transfer at a million entries on the embedded store (issues 13 and 22, SPEC MKT-003 and §10).
 
-Builds ``--fans`` (1,000,000) phone-confirmed entries of one campaign over 40 markets (the preference lists of
-``eligibility.py``), every one of them ranking the source market ``m00`` at some rank, so that a transfer moves
-all of them and meets all four cases of MKT-003 (the target ``m01`` is a neighbour, ranked too by many fans);
-and, unless ``--no-scoring``, one scoring record per fan through the store's own upsert. Then, in one run:
+For each ``--spread`` (``near``, ``free``, ``worst`` — see ``spreads.py``; a comma list or ``all``, the default) and
+each ``--moves`` (``biggest``, ``all``; both by default), builds ``--fans`` (1,000,000) phone-confirmed entries of
+one campaign over 40 markets and, unless ``--no-scoring``, one scoring record per fan through the store's own
+upsert, in a store of its own:
 
-``--natural`` keeps eligibility.py's fans as they are: a 1,000,000-entry campaign whose biggest market moves
-(about a third of the fans rank it).
+  biggest  the spread's fans as they are; the biggest market moves to the next biggest (SPEC §10: a quarter of
+           the fans in < 10 s; ``worst`` puts exactly a quarter in ``m00``, at ranks spread evenly over 0..3)
+  all      the spread's fans, each made to rank ``m00`` (kept where it was, else put at a random rank), so that
+           a transfer ``m00`` → ``m01`` moves all of them and meets all four cases of MKT-003 (target < 30 s)
 
-  transfer   ``entry-service transfer --campaign C --from m00 --to m01`` as a subprocess: wall time, peak RSS,
-             entries and scoring records moved (target: < 30 s)
+Then, in one run per data set:
+
+  transfer   ``entry-service transfer --campaign C --from S --to T`` as a subprocess: wall time, peak RSS,
+             entries and scoring records moved
   check      1,000 sampled entries and records equal entrycore's reference (``markets.transferred``)
   relay      ``entry-service relay --once`` as a subprocess: every entry.transferred event delivered to the file
              sink (wall time, events/s; the backlog must end at 0)
   again      the same transfer again: nothing moves (idempotence), and how long finding that out takes
 
-    .nox/tests/bin/python benchmarks/transfer.py [--fans 1000000] [--no-scoring] [--keep]
+Every figure is labelled with its spread; the end prints them as one table. ``--natural`` is ``--moves biggest``.
+
+    .nox/tests/bin/python benchmarks/transfer.py [--spread near|free|worst|all] [--moves biggest,all]
+        [--fans 1000000] [--no-scoring] [--keep]
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import argparse
 import json
 import random
 import secrets
+import shutil
 import sys
 import tempfile
 import time
@@ -31,30 +39,29 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import attrs
-from eligibility import CAMPAIGN_ID, Report, campaign_doc, finish, run_cli
+from eligibility import CAMPAIGN_ID, Report, campaign_doc, finish, phone, run_cli
 from eligibility import fans as eligibility_fans
 from eligibility import preload as preload_entries
 from http_entries import base_env
+from spreads import MARKETS, Tally, parse_spreads
 
 from adapters_sqlite import SqliteScoring, SqliteStore
 from entrycore.markets import MarketTransfer, transferred
 from entrycore.model import Campaign, Entry
 from entrycore.scoring import ScoreRow
 
-SOURCE, TARGET = "m00", "m01"
-TARGET_SECONDS = 30
+SOURCE, TARGET = MARKETS[0], MARKETS[1]  # the move of ``all``
+TARGETS_SECONDS = {"biggest": 10, "all": 30}  # SPEC §10 at 1,000,000 entries
+MOVES = ("biggest", "all")
 SAMPLE = 1_000
 
 
-NATURAL = False  # --natural: eligibility.py's fans as they are (about a third rank SOURCE)
-
-
-def fans(count: int, seed: int = 5) -> Iterator[Entry]:
-    """eligibility.py's fans, each made to rank SOURCE (kept where it was, else put at a random rank), unless
-    NATURAL."""
+def fans(count: int, spread: str, move: str, seed: int = 5) -> Iterator[Entry]:
+    """eligibility.py's fans of ``spread``; for ``all``, each made to rank SOURCE (kept where it was, else put at
+    a random rank, the list cut to 4)."""
     rng = random.Random(seed)
-    for entry in eligibility_fans(count):
-        if NATURAL:
+    for entry in eligibility_fans(count, spread=spread):
+        if move != "all":
             yield entry
             continue
         markets = list(entry.markets)
@@ -68,17 +75,18 @@ def fans(count: int, seed: int = 5) -> Iterator[Entry]:
         yield attrs.evolve(entry, markets=tuple(markets), fields=fields)
 
 
-def preload(db: Path, count: int, scoring: bool) -> tuple[float, float]:
+def preload(db: Path, count: int, spread: str, move: str, scoring: bool) -> tuple[float, float, Tally]:
     """The entries (eligibility.preload); then, when asked, one scoring record per fan through
-    SqliteScoring.upsert_scores (5,000 per call, as the CLI upload). Seconds of each."""
-    entries_seconds = preload_entries(db, count, fans(count))
+    SqliteScoring.upsert_scores (5,000 per call, as the CLI upload). Seconds of each, and the data set's tally."""
+    tally = Tally()
+    entries_seconds = preload_entries(db, count, fans(count, spread, move), tally)
     started = time.perf_counter()
     if scoring:
         store = SqliteStore(db)
         records = SqliteScoring(store.database)
         rows: list[ScoreRow] = []
-        for k, entry in enumerate(fans(count)):
-            rows.append(ScoreRow(k, entry.phone or "", float(k % 100)))
+        for k in range(count):
+            rows.append(ScoreRow(k, phone(k), float(k % 100)))
             if len(rows) == 5_000:
                 records.upsert_scores(CAMPAIGN_ID, rows, [0.5] * len(rows))
                 rows.clear()
@@ -87,21 +95,22 @@ def preload(db: Path, count: int, scoring: bool) -> tuple[float, float]:
             records.upsert_scores(CAMPAIGN_ID, rows, [0.5] * len(rows))
         print(file=sys.stderr)
         store.close()
-    return entries_seconds, time.perf_counter() - started
+    return entries_seconds, time.perf_counter() - started, tally
 
 
-def check(db: Path, count: int, scoring: bool) -> str:
-    """SAMPLE fans' stored entries (and records) against the reference applied to the preloaded ones."""
+def check(db: Path, count: int, data: tuple[str, str], moved: tuple[str, str], scoring: bool) -> tuple[int, int]:
+    """SAMPLE fans' stored entries (and records) against the reference applied to the preloaded ones:
+    (how many checked, how many differ)."""
     rng = random.Random(3)
     wanted = set(rng.sample(range(count), min(SAMPLE, count)))
     campaign = Campaign.from_document(campaign_doc())
     store = SqliteStore(db)
     records = SqliteScoring(store.database)
     wrong = 0
-    for k, before in enumerate(fans(count)):
+    for k, before in enumerate(fans(count, *data)):
         if k not in wanted:
             continue
-        move = MarketTransfer.of(campaign, SOURCE, TARGET, before.date_updated, "x")
+        move = MarketTransfer.of(campaign, moved[0], moved[1], before.date_updated, "x")
         expected = transferred(before, move)
         stored = store.get(CAMPAIGN_ID, before.user_id)
         if expected is None:
@@ -115,70 +124,100 @@ def check(db: Path, count: int, scoring: bool) -> str:
             record = records.scoring_record(CAMPAIGN_ID, before.user_id)
             wrong += record is None or record.markets != expected.markets
     store.close()
-    return f"{len(wanted):,} sampled entries{' and records' if scoring else ''} equal to the reference: " + (
-        "yes" if wrong == 0 else f"NO ({wrong} differ)"
+    return len(wanted), wrong
+
+
+def bench_move(spread: str, move: str, args: argparse.Namespace, work: Path, report: Report) -> None:
+    """Every figure of one data set (spread, move), in its own store under ``work``."""
+    scoring = not args.no_scoring
+    (work / "campaigns.json").write_text(json.dumps({"campaigns": [campaign_doc()]}))
+    env = {**base_env(work, secrets.token_hex(32)), "ENTRY_PROGRESS": "0"}
+    entries_s, scoring_s, tally = preload(work / "entries.db", args.fans, spread, move, scoring)
+    source = SOURCE if move == "all" else tally.biggest()
+    target = TARGET if move == "all" else tally.biggest(skip=(source,))
+    report.append(f"{move}: preloaded {args.fans:,} entries in {entries_s:.0f} s: {tally.describe()}")
+    if scoring:
+        report.append(f"{move}: preloaded {args.fans:,} scoring records in {scoring_s:.0f} s")
+
+    def transfer() -> tuple[float, float, dict[str, int]]:
+        """``entry-service transfer`` once: wall seconds, peak RSS (MB) and its answer."""
+        out = work / "transfer.json"
+        with out.open("wb") as handle:
+            seconds, peak, _ = run_cli(
+                ["transfer", "--campaign", CAMPAIGN_ID, "--from", source, "--to", target], env, stdout=handle
+            )
+        return seconds, peak, json.loads(out.read_text())
+
+    seconds, peak, moved = transfer()
+    limit = TARGETS_SECONDS[move]
+    complete = moved["modified"] == tally.ranking[source] and (not scoring or moved["scoring"] == moved["modified"])
+    what = "the biggest market" if move == "biggest" else "all entries"
+    report.figure(
+        f"CLI transfer of {what}",
+        f"{seconds:,.1f} s",
+        f"{'PASS' if seconds < limit and complete else 'FAIL'} (< {limit} s{'' if complete else '; NOT ALL MOVED'})",
+        f"{source} → {target}: {moved['modified']:,} entries ({moved['modified'] / args.fans:.0%}), "
+        f"{moved['scoring']:,} records, peak RSS {peak:,.0f} MB",
+    )
+    checked, wrong = check(work / "entries.db", args.fans, (spread, move), (source, target), scoring)
+    report.figure(
+        f"{move}: sampled entries{' and records' if scoring else ''} equal to the reference",
+        f"{checked - wrong:,} of {checked:,}",
+        "PASS" if wrong == 0 else "FAIL",
+    )
+    with (work / "relay.txt").open("wb") as handle:
+        seconds, _, _ = run_cli(["relay", "--once"], env, stdout=handle)
+    said = (work / "relay.txt").read_text().strip()
+    delivered = 0
+    with (work / "data" / "events.jsonl").open() as events:
+        for line in events:
+            delivered += '"type":"entry.transferred"' in line
+    report.figure(
+        f"{move}: CLI relay --once of the entry.transferred events",
+        f"{seconds:,.1f} s",
+        f"{'PASS' if delivered == moved['modified'] and ' 0 still pending' in said else 'FAIL'} (all delivered)",
+        f"{delivered:,} events, {delivered / seconds:,.0f} events/s; relay said: {said}",
+    )
+    seconds, _, again = transfer()
+    report.figure(
+        f"{move}: the same transfer again",
+        f"{seconds:,.1f} s",
+        f"{'PASS' if again == {'modified': 0, 'scoring': 0} else 'FAIL'} (idempotent)",
+        f"{again['modified']} entries, {again['scoring']} records moved",
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spread", default="all", help="near, free, worst, a comma list of them, or all (default)")
+    parser.add_argument("--moves", default="biggest,all", help="biggest, all, or both (default)")
     parser.add_argument("--fans", type=int, default=1_000_000)
     parser.add_argument("--no-scoring", action="store_true", help="Do not preload scoring records.")
-    parser.add_argument("--natural", action="store_true", help="Fans as eligibility.py makes them: not all move.")
+    parser.add_argument("--natural", action="store_true", help="Same as --moves biggest.")
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
-    global NATURAL  # noqa: PLW0603 - the data set's one switch, read by fans()
-    NATURAL = args.natural
-    scoring = not args.no_scoring
-    work = Path(tempfile.mkdtemp(prefix="entry-transfer-"))
-    print(f"working folder {work}", file=sys.stderr)
-    report = Report()
+    moves = ("biggest",) if args.natural else tuple(m.strip() for m in args.moves.split(",") if m.strip())
     try:
-        (work / "campaigns.json").write_text(json.dumps({"campaigns": [campaign_doc()]}))
-        env = {**base_env(work, secrets.token_hex(32)), "ENTRY_PROGRESS": "0"}
-        entries_s, scoring_s = preload(work / "entries.db", args.fans, scoring)
-        ranking = "" if args.natural else f" ranking {SOURCE}"
-        report.append(f"preloaded {args.fans:,} entries{ranking} in {entries_s:.0f} s")
-        if scoring:
-            report.append(f"preloaded {args.fans:,} scoring records in {scoring_s:.0f} s")
-
-        def transfer() -> tuple[float, float, dict[str, int]]:
-            """``entry-service transfer`` once: wall seconds, peak RSS (MB) and its answer."""
-            out = work / "transfer.json"
-            with out.open("wb") as handle:
-                seconds, peak, _ = run_cli(
-                    ["transfer", "--campaign", CAMPAIGN_ID, "--from", SOURCE, "--to", TARGET], env, stdout=handle
-                )
-            return seconds, peak, json.loads(out.read_text())
-
-        seconds, peak, moved = transfer()
-        report.append(
-            f"CLI transfer {SOURCE} → {TARGET}: {moved['modified']:,} entries and {moved['scoring']:,} scoring records "
-            f"moved in {seconds:.1f} s, peak RSS {peak:,.0f} MB  "
-            f"{'PASS' if seconds < TARGET_SECONDS and (args.natural or moved['modified'] == args.fans) else 'FAIL'} "
-            f"({'the campaign of' if args.natural else 'all'} {args.fans:,} entries in < {TARGET_SECONDS} s)"
-        )
-        report.append(check(work / "entries.db", args.fans, scoring))
-        with (work / "relay.txt").open("wb") as handle:
-            seconds, _, _ = run_cli(["relay", "--once"], env, stdout=handle)
-        said = (work / "relay.txt").read_text().strip()
-        delivered = 0
-        with (work / "data" / "events.jsonl").open() as events:
-            for line in events:
-                delivered += '"type":"entry.transferred"' in line
-        report.append(
-            f"CLI relay --once: {delivered:,} entry.transferred events in the file sink in {seconds:.1f} s "
-            f"({delivered / seconds:,.0f} events/s); relay said: {said}  "
-            f"{'PASS' if delivered == moved['modified'] and ' 0 still pending' in said else 'FAIL'} (all delivered)"
-        )
-        seconds, _, again = transfer()
-        report.append(
-            f"the same transfer again: {again['modified']} entries, {again['scoring']} records moved "
-            f"in {seconds:.1f} s  "
-            f"{'PASS' if again == {'modified': 0, 'scoring': 0} else 'FAIL'} (idempotent)"
-        )
+        spreads = parse_spreads(args.spread)
+    except ValueError as err:
+        parser.error(str(err))
+    if not moves or any(m not in MOVES for m in moves):
+        parser.error(f"--moves: choose among {', '.join(MOVES)}")
+    report = Report()
+    folders: list[Path] = []
+    try:
+        for spread in spreads:
+            report.spread = spread
+            for move in moves:
+                work = Path(tempfile.mkdtemp(prefix=f"entry-transfer-{spread}-{move}-"))
+                folders.append(work)
+                print(f"[{spread}] {move}: working folder {work}", file=sys.stderr)
+                bench_move(spread, move, args, work, report)
+                if not args.keep:
+                    shutil.rmtree(work, ignore_errors=True)
     finally:
-        finish("transfer", report, work, keep=args.keep)
+        report.spread = ""
+        finish("transfer", report, folders, keep=args.keep, detail=f"{args.fans:,} fans")
 
 
 if __name__ == "__main__":
