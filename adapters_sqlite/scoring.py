@@ -20,11 +20,12 @@ from typing import Any
 import attrs
 
 from adapters_sqlite.database import Database
+from adapters_sqlite.store import ranked
 from entrycore.eligibility import (
     MAX_RANKS,
     EligibilityCounts,
     EligibilityCriteria,
-    MarketCounts,
+    counts_of_ranks,
     listed_states,
 )
 from entrycore.scoring import INSERTED, NO_CONFIRMED_ENTRY, UPDATED, ScoreRow, ScoringRecord
@@ -32,7 +33,6 @@ from entrycore.scoring import INSERTED, NO_CONFIRMED_ENTRY, UPDATED, ScoreRow, S
 _STREAM_BATCH = 1_000
 _CHUNK = 500  # values per IN (…): under SQLite's limit of bound parameters
 _RANKS = range(MAX_RANKS)
-_MARKETS = ", ".join(f"m{rank}" for rank in _RANKS)
 _SCORED = "entries.score IS NOT NULL AND entries.blocked = 0"  # every selection query (SCR-008: never a blocked one)
 
 # What a record shows of its entry, in one parse of the document (a JSON array).
@@ -171,7 +171,8 @@ class SqliteScoring:
                 groups = _less(every, tagged)
             else:
                 groups = _grouped(conn, campaign_id, criteria, listed)
-        return _counts(groups, markets)
+        states, ranks = groups
+        return counts_of_ranks({(state >= 2, bool(state & 1)): n for state, n in states.items()}, ranks, markets)
 
     def eligible_page(
         self, campaign_id: str, criteria: EligibilityCriteria, limit: int, offset: int
@@ -219,7 +220,8 @@ class SqliteScoring:
                     cursor.close()
 
 
-# Counts as groups: {state: how many} and {(rank, market): how many of the listed states}.
+# Counts as groups: {state: how many} and {(rank, market): how many of the listed states} (the ``state`` column is
+# 2 * verdict + has codes; entrycore.eligibility.counts_of_ranks adds them up).
 Groups = tuple[dict[int, int], dict[tuple[int, str], int]]
 
 
@@ -260,21 +262,6 @@ def _counted(rows: Sequence[Sequence[Any]], listed: list[int]) -> Groups:
                 if market is not None:
                     ranks[(rank, market)] = ranks.get((rank, market), 0) + 1
     return states, ranks
-
-
-def _counts(groups: Groups, markets: Sequence[str]) -> EligibilityCounts:
-    states, by_rank = groups
-    total = sum(states.values())
-    verified = sum(count for state, count in states.items() if state >= 2)
-    selected = sum(count for state, count in states.items() if state & 1)
-    available = states.get(2, 0)  # verdict true, no code
-    by_market = tuple(
-        MarketCounts(
-            m, (by_rank.get((0, m), 0), by_rank.get((1, m), 0), by_rank.get((2, m), 0), by_rank.get((3, m), 0))
-        )
-        for m in markets
-    )
-    return EligibilityCounts(total, verified, selected, available, by_market)
 
 
 _SUBSET_COLUMNS = "entries.id, entries.state, entries.score, entries.random_score, entries.user_id, " + ", ".join(
@@ -368,7 +355,7 @@ def _records(conn: sqlite3.Connection, rows: Sequence[Sequence[Any]]) -> list[Sc
                 last_name=last,
                 email=email,
                 locale=locale,
-                markets=tuple(market for market in rest[:MAX_RANKS] if market is not None),
+                markets=ranked(rest[:MAX_RANKS]),
                 codes=tuple((c["code"], c.get("codeConfigId")) for c in codes or ()),
                 tags=tags.get(entry_id, {}),
                 blocked=bool(blocked),

@@ -186,16 +186,36 @@ def counts_of_groups(
     ranked markets, how many)``. The stores group in their query language and add up here; ``eligibility_counts``
     above, record by record, is the reference they are checked against."""
     chosen = listed_states(criteria)
-    total = verified = selected = available = 0
-    ranks: dict[str, list[int]] = {market: [0] * MAX_RANKS for market in campaign_markets}
+    states: dict[tuple[bool, bool], int] = {}
+    ranks: dict[tuple[int, str], int] = {}
     for verdict, has_code, markets, count in groups:
-        total += count
-        verified += count if verdict else 0
-        selected += count if has_code else 0
-        available += count if verdict and not has_code else 0
+        states[(verdict, has_code)] = states.get((verdict, has_code), 0) + count
         if (verdict, has_code) in chosen:
             for rank, market in enumerate(list(markets)[:MAX_RANKS]):
-                if market in ranks:
-                    ranks[market][rank] += count
-    by_market = tuple(MarketCounts(m, (r[0], r[1], r[2], r[3])) for m, r in ranks.items())
+                ranks[(rank, market)] = ranks.get((rank, market), 0) + count
+    return counts_of_ranks(states, ranks, campaign_markets)
+
+
+def counts_of_ranks(
+    states: Mapping[tuple[bool, bool], int], ranks: Mapping[tuple[int, str], int], campaign_markets: Sequence[str]
+) -> EligibilityCounts:
+    """SCR-004's counts from how many matching records there are per ``(verdict, selected)`` and, among the listed
+    ones (``listed_states``), per ``(rank, market)`` — what a store counts when it groups by rank, whatever the
+    spread of the ranked lists. ``by_market`` lists every campaign market in campaign order."""
+    total = sum(states.values())
+    verified = sum(count for (verdict, _), count in states.items() if verdict)
+    selected = sum(count for (_, has_code), count in states.items() if has_code)
+    available = states.get((True, False), 0)
+    by_market = tuple(
+        MarketCounts(
+            market,
+            (
+                ranks.get((0, market), 0),
+                ranks.get((1, market), 0),
+                ranks.get((2, market), 0),
+                ranks.get((3, market), 0),
+            ),
+        )
+        for market in campaign_markets
+    )
     return EligibilityCounts(total, verified, selected, available, by_market)
