@@ -205,12 +205,21 @@ class SqliteStore(SqliteOutbox, SqliteRetries, SqliteLocks):
         return self._db.together(items)
 
 
+def rank_columns(markets: Sequence[str]) -> tuple[str | None, ...]:
+    """A ranked list as the row's m0…m3 (an unused rank is NULL)."""
+    return (*markets[:MAX_RANKS], *(None,) * (MAX_RANKS - len(markets)))
+
+
+def ranked(columns: Sequence[str | None]) -> tuple[str, ...]:
+    """The ranked list of a row's m0…m3."""
+    return tuple(market for market in columns if market is not None)
+
+
 def _columns(entry: Entry) -> tuple[object, ...]:
     """The entry's columns in _COLUMNS order: its indexed facts, its ranked markets (m0…m3) and its document
     without them."""
     doc = entry.to_document()
     del doc["markets"]
-    markets = (*entry.markets[:MAX_RANKS], *(None,) * (MAX_RANKS - len(entry.markets)))
     return (
         entry.code,
         entry.phone,
@@ -220,7 +229,7 @@ def _columns(entry: Entry) -> tuple[object, ...]:
         int(entry.is_blocked),
         int(bool(entry.codes)),
         iso(entry.date_phone_confirmed),
-        *markets,
+        *rank_columns(entry.markets),
         json.dumps(doc, separators=(",", ":")),
     )
 
@@ -228,7 +237,7 @@ def _columns(entry: Entry) -> tuple[object, ...]:
 def load_entry(row: Sequence[Any]) -> Entry:
     """The entry of a row read as ``m0, m1, m2, m3, doc`` (_ENTRY)."""
     doc = json.loads(row[4])
-    doc["markets"] = [market for market in row[:4] if market is not None]
+    doc["markets"] = ranked(row[:MAX_RANKS])
     return Entry.from_document(doc)
 
 
