@@ -11,50 +11,18 @@ import json
 import shutil
 import sqlite3
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 import jwt
 import pytest
 
-from adapters_sqlite import SqliteScoring, SqliteStore
-from adapters_sqlite.audit import SqliteAudit
 from adapters_sqlite.schema import SCHEMA_VERSION
 from tests.e2e.serve import ServeProcess, run_cli
+from tests.fixtures.make_store_v11 import answers
 from tests.http_app import SECRET, write_sources
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
-T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
-KEYS = [("c1", k) for k in range(1, 25)] + [("c2", k) for k in range(1, 6)]
-
-
-def answers(path: Path) -> dict[str, Any]:
-    """What the database answers through the ports (the generator's reads, on a copy: a claim leases)."""
-    copy = path.parent / "answers" / "copy.sqlite"
-    copy.parent.mkdir(exist_ok=True)
-    shutil.copyfile(path, copy)
-    store = SqliteStore(copy)
-    scoring, audit = SqliteScoring(store.database), SqliteAudit(store.database)
-    try:
-        return {
-            "schemaVersion": SCHEMA_VERSION,
-            "entries": {f"{c}/u{k}": store.get(c, f"u{k}").to_document() for c, k in KEYS},  # type: ignore[union-attr]
-            "scoring": {
-                f"c1/u{k}": (record.to_document() if (record := scoring.scoring_record("c1", f"u{k}")) else None)
-                for k in range(1, 25)
-            },
-            "holders": {f"+1212555{k:04d}": store.confirmed_holder("c1", f"+1212555{k:04d}") for k in range(1, 25)},
-            "attempts": {u: store.failed_attempts("c1", u, T0 - timedelta(days=1)) for u in ("u1", "u2", "u3")},
-            "invites": {v: store.contains("c1", v) for v in ("INVITE-1", "INVITE-2", "INVITE-3")},
-            "deadLetters": [d.message.id for d in store.dead_letters(10)],
-            "pending": sorted(m.id for m in store.claim("reader", 100, T0 + timedelta(hours=1), timedelta(seconds=1))),
-            "audit": [r.to_document() for r in audit.records(None, None, 100)],
-        }
-    finally:
-        store.close()
-        shutil.rmtree(copy.parent)
 
 
 def version(path: Path) -> int:
