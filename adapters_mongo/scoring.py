@@ -4,8 +4,9 @@ One document per record: API.md §4's fields (``markets`` ranked) plus what the 
 ``selected`` (has a code), ``blocked``, ``intl`` (phone not ``+1``) — and the tags as two arrays, ``tagged``
 (true) and ``untagged`` (false): tag names are admins' free text, which must never become field paths.
 The criteria become one filter document served by the indexes of ``indexes.SCORING_INDEXES`` (a multikey
-index for "any of these markets"); the counts are one aggregation grouped by verdict, selected and ranked
-markets, added up here.
+index for "any of these markets"); the counts are one aggregation grouped by rank, market, verdict and selected
+(``$unwind`` with the array index, as the registration counts of adapters_mongo/selection.py), added up by
+``entrycore.eligibility.counts_of_ranks`` as SQLite's are.
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ from pymongo.errors import BulkWriteError
 from adapters_mongo.errors import DUPLICATE_KEY, unavailable
 from adapters_mongo.outbox import ENTRY_ONLY, LIVE
 from adapters_mongo.transfers import scoring_pipeline
-from entrycore.eligibility import MAX_RANKS, EligibilityCounts, EligibilityCriteria, counts_of_groups
+from entrycore.eligibility import (
+    MAX_RANKS,
+    EligibilityCounts,
+    EligibilityCriteria,
+    counts_of_ranks,
+    listed_states,
+)
 from entrycore.errors import DependencyUnavailable
 from entrycore.markets import MarketTransfer
 from entrycore.model import Entry
@@ -271,13 +278,31 @@ class MongoScoring:
     def eligibility_counts(
         self, campaign_id: str, criteria: EligibilityCriteria, markets: Sequence[str]
     ) -> EligibilityCounts:
-        group = {"_id": {"v": "$verdict", "s": "$selected", "m": "$markets"}, "n": {"$sum": 1}}
+        """SCR-004 in one aggregation over the matching records, grouped by (rank, market, verdict, selected):
+        each record unwound into its ranked markets (``includeArrayIndex``), a record without markets kept once
+        without a rank (``preserveNullAndEmptyArrays``). At most (markets x ranks + 1) x 4 groups, whatever the
+        spread of the ranked lists (SPEC §10); the states' totals are the groups at rank 0 or without a rank (each
+        record once), the by-market counts those of the listed states, added up by ``counts_of_ranks`` as SQLite's
+        are."""
+        pipeline = [
+            {"$match": _filter(campaign_id, criteria)},
+            {"$project": {"_id": False, "markets": True, "verdict": True, "selected": True}},
+            {"$unwind": {"path": "$markets", "includeArrayIndex": "rank", "preserveNullAndEmptyArrays": True}},
+            {"$group": {"_id": {"r": "$rank", "m": "$markets", "v": "$verdict", "s": "$selected"}, "n": {"$sum": 1}}},
+        ]
         with unavailable(admin=True):
-            groups = list(self._scoring.aggregate([{"$match": _filter(campaign_id, criteria)}, {"$group": group}]))
-        keyed = ((g["_id"], int(g["n"])) for g in groups)
-        return counts_of_groups(
-            ((bool(key["v"]), bool(key["s"]), key.get("m") or [], n) for key, n in keyed), criteria, markets
-        )
+            groups = list(self._scoring.aggregate(pipeline))
+        chosen = listed_states(criteria)
+        states: dict[tuple[bool, bool], int] = {}
+        ranks: dict[tuple[int, str], int] = {}
+        for group in groups:
+            key, count = group["_id"], int(group["n"])
+            state, rank = (bool(key.get("v")), bool(key.get("s"))), key.get("r")  # no rank: missing or null
+            if rank is None or int(rank) == 0:
+                states[state] = states.get(state, 0) + count
+            if rank is not None and state in chosen:
+                ranks[(int(rank), key["m"])] = ranks.get((int(rank), key["m"]), 0) + count
+        return counts_of_ranks(states, ranks, markets)
 
     def eligible_page(
         self, campaign_id: str, criteria: EligibilityCriteria, limit: int, offset: int

@@ -177,25 +177,6 @@ def eligibility_counts(
     return EligibilityCounts(total, verified, selected, available, by_market)
 
 
-def counts_of_groups(
-    groups: Iterable[tuple[bool, bool, Sequence[str], int]],
-    criteria: EligibilityCriteria,
-    campaign_markets: Sequence[str],
-) -> EligibilityCounts:
-    """SCR-004's counts from a store's groups of the records that ``match`` the criteria: ``(verdict, selected,
-    ranked markets, how many)``. The stores group in their query language and add up here; ``eligibility_counts``
-    above, record by record, is the reference they are checked against."""
-    chosen = listed_states(criteria)
-    states: dict[tuple[bool, bool], int] = {}
-    ranks: dict[tuple[int, str], int] = {}
-    for verdict, has_code, markets, count in groups:
-        states[(verdict, has_code)] = states.get((verdict, has_code), 0) + count
-        if (verdict, has_code) in chosen:
-            for rank, market in enumerate(list(markets)[:MAX_RANKS]):
-                ranks[(rank, market)] = ranks.get((rank, market), 0) + count
-    return counts_of_ranks(states, ranks, campaign_markets)
-
-
 def counts_of_ranks(
     states: Mapping[tuple[bool, bool], int], ranks: Mapping[tuple[int, str], int], campaign_markets: Sequence[str]
 ) -> EligibilityCounts:
