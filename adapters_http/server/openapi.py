@@ -17,6 +17,7 @@ from typing import Any, Union
 
 import attrs
 
+from adapters_http import scoring_csv
 from adapters_http.server import bodies
 from adapters_http.server.criteria import MAX_OFFSET, PARAMETERS
 from entrycore.eligibility import DEFAULT_LIMIT, MAX_LIMIT, MAX_RANKS
@@ -176,6 +177,12 @@ PAGING = (
 )
 
 
+CSV_EXPORT: Schema = {
+    "type": "string",
+    "description": f"A header row ({','.join(scoring_csv.COLUMNS)}), then one row per record, `\\n` line ends",
+}
+
+
 @attrs.frozen
 class Operation:
     summary: str
@@ -186,6 +193,9 @@ class Operation:
     max_items: int | None = None  # of an array body
     refine: dict[str, Schema] = attrs.Factory(dict)  # body property -> what its type alone cannot say (enums, bounds)
     media: str = "application/json"  # of its success answers
+    alternatives: dict[str, Schema] = attrs.Factory(dict)  # other media of its 200 answer, chosen by Accept
+    headers: dict[str, Schema] = attrs.Factory(dict)  # headers of its 200 answer (header objects)
+    notes: str = ""  # what the summary cannot say: the operation's description
     errors: tuple[int, ...] = ()  # error answers of its own, beyond those of its kind (_ERRORS)
 
 
@@ -396,10 +406,23 @@ OPERATIONS: dict[str, Operation] = {
         },
     ),
     "scoring.scoring_list": Operation(
-        "The eligible fan list (SCR-003, SCR-005)",
+        "The eligible fan list (SCR-003, SCR-005); with Accept: text/csv, all of it as CSV",
         "supreme",
         answers=_answer(_LIST_OF["scoring"]),
         query=CRITERIA + PAGING,
+        alternatives={"text/csv": CSV_EXPORT},
+        headers={
+            "Content-Disposition": {
+                "description": 'text/csv only: `attachment; filename="<campaignId>-entries.csv"`',
+                "schema": STRING,
+            },
+            "Vary": {"description": "Accept: the answer's media depends on it", "schema": STRING},
+        },
+        notes="JSON by default. `Accept: text/csv` named explicitly (with a quality above JSON's, e.g. "
+        "`text/csv` or `text/csv, */*;q=0.1`) answers every record matching the criteria, in list order, "
+        "streamed as `text/csv; charset=utf-8` — the columns and bytes of `entry-service selection export` "
+        "(spreadsheet-safe: fan-typed text starting with = + - @ tab or CR gets a leading '). "
+        "With text/csv, `limit` and `offset` are 400 BAD_REQUEST.",
     ),
     "scoring.eligibility": Operation(
         "Eligibility counts (SCR-004)", "supreme", answers=_answer(_ref("EligibilityCounts")), query=CRITERIA
@@ -529,6 +552,10 @@ def _operation(endpoint: str, method: str, path_parameters: list[Schema]) -> Sch
         }
         for status, schema in spec.answers.items()
     }
+    if "200" in responses:
+        responses["200"]["content"].update({media: {"schema": schema} for media, schema in spec.alternatives.items()})
+        if spec.headers:
+            responses["200"]["headers"] = spec.headers
     for status in (*_ERRORS.get(spec.who, ()), *spec.errors):
         responses[str(status)] = {"description": "Error envelope (API.md §2)", "content": _json(_ref("Error"))}
     operation: Schema = {
@@ -546,8 +573,11 @@ def _operation(endpoint: str, method: str, path_parameters: list[Schema]) -> Sch
         operation["requestBody"] = {"required": True, "content": _json(body)}
     if spec.who == "public":
         operation["security"] = []
+    if spec.notes:
+        operation["description"] = spec.notes
     if spec.who == "supreme":
-        operation["description"] = "Needs a bearer token with isSupreme (SPEC AUTH-002)."
+        supreme = "Needs a bearer token with isSupreme (SPEC AUTH-002)."
+        operation["description"] = f"{supreme} {spec.notes}" if spec.notes else supreme
         operation["x-supreme"] = True
     return operation
 
