@@ -56,7 +56,19 @@ RETRY_INDEXES: dict[str, tuple[list[tuple[str, int]], dict[str, Any]]] = {
 }
 
 # Scoring records (adapters_mongo/scoring.py): by key, by phone (tags), the two list orders, "any of these
-# markets" (multikey), tags.
+# markets" (multikey), tags; since layout 2 the questions' own shapes (issue 22, SPEC §10):
+# - the lists (SCR-005) name their listed states as points (``_filter``: ``selected`` and ``verdict`` each one value
+#   or an ``$in`` of both), so ``scoring_listed_by_score`` / ``scoring_listed_by_random`` (equality and points, then
+#   the order) give every criteria's page in its order by a merge of at most four index ranges, stopping at the
+#   page: a ``selectedOnly`` or ``includeFiltered`` page no longer walks every record of another state before its
+#   own (``scoring_by_score`` / ``scoring_by_random`` filter the states after reading each document);
+# - ``singleMarketSelection`` filters on the primary market (``markets.0``), which the multikey ``scoring_markets``
+#   cannot serve (an index on ``markets`` does not answer a positional path): ``scoring_primary`` serves its counts
+#   and its pages by score (the points of its ``$in``, then the order).
+# The counts (SCR-004) read every matching document (verdict, selected and the ranked markets are needed, and a
+# multikey index never covers): served by ``scoring_by_score`` (a score range), ``scoring_markets`` (any of these
+# markets, and a score range), ``scoring_primary`` (primary market) or ``scoring_tagged`` (a tag), their cost the
+# matching records', grouped to at most markets x ranks x 4 groups (MongoScoring.eligibility_counts).
 SCORING_INDEXES: dict[str, tuple[list[tuple[str, int]], dict[str, Any]]] = {
     "scoring_key": ([("campaignId", ASCENDING), ("userId", ASCENDING)], {"unique": True}),
     "scoring_phone": ([("campaignId", ASCENDING), ("phone", ASCENDING)], {}),
@@ -69,6 +81,38 @@ SCORING_INDEXES: dict[str, tuple[list[tuple[str, int]], dict[str, Any]]] = {
         {},
     ),
     "scoring_markets": ([("campaignId", ASCENDING), ("markets", ASCENDING), ("score", DESCENDING)], {}),
+    "scoring_listed_by_score": (
+        [
+            ("campaignId", ASCENDING),
+            ("blocked", ASCENDING),
+            ("selected", ASCENDING),
+            ("verdict", ASCENDING),
+            ("score", DESCENDING),
+            ("userId", ASCENDING),
+        ],
+        {},
+    ),
+    "scoring_listed_by_random": (
+        [
+            ("campaignId", ASCENDING),
+            ("blocked", ASCENDING),
+            ("selected", ASCENDING),
+            ("verdict", ASCENDING),
+            ("randomScore", ASCENDING),
+            ("userId", ASCENDING),
+        ],
+        {},
+    ),
+    "scoring_primary": (
+        [
+            ("campaignId", ASCENDING),
+            ("blocked", ASCENDING),
+            ("markets.0", ASCENDING),
+            ("score", DESCENDING),
+            ("userId", ASCENDING),
+        ],
+        {},
+    ),
     "scoring_tagged": ([("campaignId", ASCENDING), ("tagged", ASCENDING)], {}),
     "scoring_user": ([("userId", ASCENDING)], {}),  # a fan's records across campaigns (erasure, USR-003)
 }
@@ -158,8 +202,11 @@ def create_retry_indexes(retries: Any) -> None:
 
 
 # The layout this release writes (SPEC OPS-006): 1 = entries, attempts, retry queue, scoring records and audit in
-# their own collections with the indexes above. Kept in ``meta`` as {"_id": "layout", "version": n}.
-LAYOUT_VERSION = 1
+# their own collections with the indexes above; 2 = the scoring indexes of the lists' states and of the primary
+# market (scoring_listed_by_score, scoring_listed_by_random, scoring_primary; issue 22), added to a layout-1
+# database by ``ensure_indexes`` at its next start, nothing dropped or rewritten. Kept in ``meta`` as
+# {"_id": "layout", "version": n}.
+LAYOUT_VERSION = 2
 
 
 class NewerLayout(Exception):

@@ -372,13 +372,10 @@ def _filter(campaign_id: str, criteria: EligibilityCriteria, *, listed: bool = F
         tags.append({"tagged": {"$ne": criteria.exclude_tag}})
     if tags:
         query["$and"] = tags
-    if listed:
-        if not criteria.include_filtered:
-            query["verdict"] = True
-        if criteria.selected_only:
-            query["selected"] = True
-        elif not criteria.reassign:
-            query["selected"] = False
+    if listed:  # the listed states as points (one value, or an $in of both): see indexes.SCORING_INDEXES
+        states = listed_states(criteria)
+        for field, values in (("selected", {s for _, s in states}), ("verdict", {v for v, _ in states})):
+            query[field] = values.pop() if len(values) == 1 else {"$in": sorted(values)}
     return query
 
 
