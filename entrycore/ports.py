@@ -6,6 +6,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
+import attrs
+
 from entrycore.audit import AuditRecord
 from entrycore.eligibility import EligibilityCounts, EligibilityCriteria
 from entrycore.markets import MarketTransfer
@@ -393,3 +395,39 @@ class Store(EntryStore, InviteStore, AttemptStore, Locks, Outbox, RetryQueue, Pr
     def close(self) -> None:
         """Releases its connections; the store is not used after."""
         ...
+
+
+class DatastoreRefused(Exception):
+    """``Stores.prepare`` found a datastore this release must not use as it is — a file or layout of a newer release
+    (OPS-006), an existing index that conflicts with one the rules rely on; the message says why, in one line, and
+    what to do. The composition root reports it as a configuration error of ``ENTRY_STORE``."""
+
+
+def _writable() -> str | None:
+    return None
+
+
+@attrs.frozen
+class Stores:
+    """Every port one datastore implements, opened together on its connections by its adapter package
+    (``adapters_sqlite.open_sqlite``, ``adapters_mongo.open_mongo``); the composition root wires the use cases
+    from these fields and never asks which technology it has. One object may play several parts."""
+
+    entries: EntryStore
+    invites: InviteStore
+    attempts: AttemptStore
+    locks: Locks
+    outbox: Outbox
+    retries: RetryQueue  # the datastore's own queue (``ENTRY_RETRY_QUEUE=store``)
+    scoring: ScoringStore
+    selection: SelectionStore
+    audit: AuditTrail
+    ping: Callable[[], None]  # returns when the datastore answers; raises DependencyUnavailable otherwise
+    prepare: Callable[[], None]
+    """Makes the datastore enforce what it promises before anything uses it (SQLite: opens the file, which
+    migrates it; MongoDB: ensures its layout and unique indexes, cheaply when they exist); idempotent. Raises
+    DatastoreRefused, or DependencyUnavailable when it cannot be reached."""
+    close: Callable[[], None]  # releases its connections (at shutdown)
+    write_failure: Callable[[], str | None] = _writable
+    """Why the datastore cannot take writes now while it still reads (a full or read-only disk, SPEC OPS-007), or
+    None; cheap (the heartbeat asks it). None where the store cannot tell (MongoDB: its health is ``ping``'s)."""
