@@ -166,7 +166,7 @@ def relay(ctx: click.Context, once: bool, interval: float) -> None:
     try:
         if once:
             delivered = services.relay.drain()
-            status = services.store.outbox_status()
+            status = services.outbox.outbox_status()
             dead = status["deadLetters"]
             click.echo(f"{delivered} delivered, {status['backlog']} still pending, {dead} dead letter(s)")
             return
@@ -224,16 +224,19 @@ def db() -> None:
 def db_init() -> None:
     """Create the datastore's tables or collections and indexes (idempotent; every start does it too)."""
     settings = _settings()
-    store = build_store(settings)
     try:
-        prepare_store(store)
-        store.ping()
+        stores = build_store(settings)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        prepare_store(stores)
+        stores.ping()
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     except EntryError as exc:
         raise click.ClickException(f"{exc.code}: {exc.message}") from None
     finally:
-        store.close()
+        stores.close()
     click.echo(f"datastore ready: {settings.store.split('@')[-1]}")
 
 
@@ -247,16 +250,18 @@ def _outbox(ctx: click.Context) -> Outbox:
     need neither the campaign nor the user source."""
     if ctx.obj is not None:
         return ctx.obj.relay.outbox  # type: ignore[no-any-return]
-    store = build_store(_settings())
-    ctx.call_on_close(store.close)
     try:
-        prepare_store(store)
+        stores = build_store(_settings())
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    ctx.call_on_close(stores.close)
+    try:
+        prepare_store(stores)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     except EntryError as exc:
         raise click.ClickException(f"{exc.code}: {exc.message}") from None
-    found: Outbox = store
-    return found
+    return stores.outbox
 
 
 MAX_LISTED = 100_000

@@ -16,15 +16,14 @@ from entry_service.settings import ConfigError, Settings, ensure_private_dir
 from entrycore.ports import (
     AuditTrail,
     CampaignSource,
-    EntryStore,
+    DatastoreRefused,
     EventSink,
     FanscoreSource,
-    InviteStore,
+    Outbox,
     ReceiptSender,
     RetryQueue,
-    ScoringStore,
-    SelectionStore,
     Store,
+    Stores,
     UserSource,
 )
 from entrycore.system import NoAccounts, RandomIds, SystemClock
@@ -49,7 +48,9 @@ HEARTBEATS = ThreadHeartbeats()  # a thread per long admin operation (a transfer
 
 @attrs.frozen
 class Services:
-    """Everything the driving adapters (HTTP, CLI) need, wired from one Settings value."""
+    """Everything the driving adapters (HTTP, CLI, other services through ``open_services``) need, wired from one
+    Settings value: the use cases, the token verifier, the datastore's ``stores`` and its health checks. The HTTP
+    app is typed against ``adapters_http.server.AppServices``, the part of it that the routes use."""
 
     settings: Settings
     campaigns: CampaignSource
@@ -66,18 +67,21 @@ class Services:
     refresher: ScoreRefresher
     verifier: TokenVerifier
     clock: SystemClock
-    store: Store
+    stores: Stores
     closers: tuple[Callable[[], None], ...] = ()
 
+    @property
+    def outbox(self) -> Outbox:
+        return self.stores.outbox
+
     def ping(self) -> None:
-        self.store.ping()
+        """Returns when the datastore answers; raises DependencyUnavailable otherwise."""
+        self.stores.ping()
 
     def write_failure(self) -> str | None:
         """Why the datastore cannot take writes now while it still reads (a full or read-only disk, SPEC OPS-007),
-        or None. The SQLite store knows (``SqliteStore.write_failure``); a store that does not say is taken as
-        writable (MongoDB: its own health is ``ping``'s)."""
-        check = getattr(self.store, "write_failure", None)
-        return None if check is None else check()
+        or None (also where the store cannot tell: MongoDB's own health is ``ping``'s)."""
+        return self.stores.write_failure()
 
     def __enter__(self) -> Services:
         return self
@@ -90,53 +94,31 @@ class Services:
             close()
 
 
-def build_selection(store: Store) -> tuple[ScoringStore, SelectionStore, AuditTrail]:
-    """The scoring, selection and audit adapters on the same datastore as ``store`` (its connections)."""
-    from adapters_sqlite import SqliteAudit, SqliteScoring, SqliteSelection, SqliteStore  # noqa: PLC0415
-
-    if isinstance(store, SqliteStore):
-        return SqliteScoring(store.database), SqliteSelection(store.database), SqliteAudit(store.database)
-    from adapters_mongo import MongoAudit, MongoScoring, MongoSelection, MongoStore  # noqa: PLC0415
-
-    if isinstance(store, MongoStore):
-        return MongoScoring(store.database), MongoSelection(store.database), MongoAudit(store.database)
-    raise ConfigError(f"ENTRY_STORE: no scoring adapter for {type(store).__name__}")
-
-
-def build_store(settings: Settings) -> Store:
-    """The EntryStore/InviteStore adapter of ``ENTRY_STORE``."""
+def build_store(settings: Settings) -> Stores:
+    """The stores of ``ENTRY_STORE``'s datastore, not yet prepared (``prepare_store``)."""
     if settings.store.startswith("sqlite:///"):
-        from adapters_sqlite import SqliteStore  # noqa: PLC0415 - only the configured adapter is imported
+        from adapters_sqlite import open_sqlite  # noqa: PLC0415 - only the configured adapter is imported
 
         path = Path(settings.store[len("sqlite:///") :])
         ensure_private_dir(path.parent)
-        return SqliteStore(path)
-    from adapters_mongo import connect  # noqa: PLC0415
-
-    return connect(settings.store)
-
-
-def prepare_store(store: Store) -> None:
-    """Makes a store enforce what it promises before anything uses it: MongoDB's unique indexes (ENT-001,
-    PHN-003) are ensured at every start, cheaply when they exist; a SQLite file is opened, which migrates it
-    (OPS-006). A conflicting existing index or a SQLite file of a newer release stops the process (ConfigError);
-    an unreachable store raises DependencyUnavailable."""
-    ensure = getattr(store, "ensure_indexes", None)
-    if ensure is None:
-        from adapters_sqlite.database import NewerDatabase  # noqa: PLC0415 - only SQLite migrates when it opens
-
-        try:
-            store.ping()  # opens the file: migrates it, or refuses one of a newer release (OPS-006)
-        except NewerDatabase as exc:
-            raise ConfigError(f"ENTRY_STORE: {exc}") from None
-        return
-    from adapters_mongo.indexes import IndexConflict, NewerLayout  # noqa: PLC0415 - only MongoDB ensures indexes
+        return open_sqlite(path)
+    from adapters_mongo import open_mongo  # noqa: PLC0415
 
     try:
-        ensure()
-    except IndexConflict as exc:
-        raise ConfigError(f"ENTRY_STORE: {exc}; drop or rename it, then start again") from None
-    except NewerLayout as exc:
+        return open_mongo(settings.store)
+    except ValueError as exc:
+        raise ConfigError(f"ENTRY_STORE: {exc}") from None
+
+
+def prepare_store(stores: Stores) -> None:
+    """Makes a store enforce what it promises before anything uses it (``Stores.prepare``): MongoDB's layout and
+    unique indexes (ENT-001, PHN-003) are ensured at every start, cheaply when they exist; a SQLite file is opened,
+    which migrates it (OPS-006). A datastore this release must not use as it is (a conflicting existing index, a
+    file or layout of a newer release) stops the process (ConfigError); an unreachable store raises
+    DependencyUnavailable."""
+    try:
+        stores.prepare()
+    except DatastoreRefused as exc:
         raise ConfigError(f"ENTRY_STORE: {exc}") from None
 
 
@@ -234,9 +216,9 @@ def build_event_sink_kinesis(settings: Settings, stream: str) -> EventSink:
         raise ConfigError(f"ENTRY_EVENTS: {exc}") from None
 
 
-def build_retry_queue(settings: Settings, store: Store) -> RetryQueue:
+def build_retry_queue(settings: Settings, stores: Stores) -> RetryQueue:
     if settings.retry_queue == "store":
-        return store
+        return stores.retries
     from adapters_aws import SqsRetryQueue  # noqa: PLC0415
 
     try:
@@ -287,15 +269,15 @@ def build_verifier(settings: Settings) -> TokenVerifier:
         raise ConfigError(f"ENTRY_AUTH_SECRET: {exc}") from None
 
 
-def build(settings: Settings, store: Store | None = None) -> Services:
-    """Wires every service from ``settings`` (secrets filled from the data folder when unset), on ``store``
-    when given (a store the caller made, e.g. on its own MongoDB client) instead of ``ENTRY_STORE``'s."""
+def build(settings: Settings, store: Store | None = None, *, stores: Stores | None = None) -> Services:
+    """Wires every service from ``settings`` (secrets filled from the data folder when unset), on ``stores`` when
+    given (stores the caller opened, e.g. ``adapters_mongo.open_mongo`` on its own MongoDB client) instead of
+    ``ENTRY_STORE``'s. ``store``: a ``MongoStore`` of the caller's, as ``open_services(config, store=…)`` still
+    passes it (docs/library.md)."""
     settings = settings.with_secrets()
-    if store is None:
-        store = build_store(settings)
-    prepare_store(store)
-    entries: EntryStore = store
-    invite_store: InviteStore = store
+    if stores is None:
+        stores = build_store(settings) if store is None else _caller_mongo(store)
+    prepare_store(stores)
     campaigns = build_campaigns(settings)
     users = build_users(settings)
     clock = SystemClock()
@@ -304,25 +286,25 @@ def build(settings: Settings, store: Store | None = None) -> Services:
     registrations = Registrations(
         campaigns=campaigns,
         users=users,
-        entries=entries,
-        invites=invite_store,
+        entries=stores.entries,
+        invites=stores.invites,
         clock=clock,
         ids=ids,
         enrichment=enrichment,
     )
     phones = PhoneConfirmations(
         campaigns=campaigns,
-        entries=entries,
-        attempts=store,
+        entries=stores.entries,
+        attempts=stores.attempts,
         clock=clock,
         ids=ids,
         token_secret=settings.phone_token_secret or "",
     )
-    scoring_store, views, audit = build_selection(store)
+    audit = stores.audit
     events, receipts = build_event_sink(settings), build_receipts(settings)
-    retries = build_retry_queue(settings, store)
+    retries = build_retry_queue(settings, stores)
     relay = Relay(
-        outbox=store,
+        outbox=stores.outbox,
         events=events,
         receipts=receipts,
         retries=retries,
@@ -330,12 +312,14 @@ def build(settings: Settings, store: Store | None = None) -> Services:
         owner=f"{socket.gethostname()}:{os.getpid()}",
     )
     refresher = ScoreRefresher(
-        campaigns=campaigns, entries=entries, queue=retries, enrichment=enrichment, clock=clock, ids=ids
+        campaigns=campaigns, entries=stores.entries, queue=retries, enrichment=enrichment, clock=clock, ids=ids
     )
-    privacy = Privacy(campaigns=campaigns, entries=entries, audit=audit, clock=clock, ids=ids, scoring=scoring_store)
-    parts = (store, campaigns, users, events, receipts, retries, enrichment.fraud, enrichment.fanscore)
-    unique = {id(part): part for part in parts if part is not None}.values()  # the store plays several parts
-    closers = tuple(part.close for part in unique if hasattr(part, "close"))
+    privacy = Privacy(
+        campaigns=campaigns, entries=stores.entries, audit=audit, clock=clock, ids=ids, scoring=stores.scoring
+    )
+    own_retries = None if retries is stores.retries else retries  # the datastore's own queue closes with it
+    parts = (campaigns, users, events, receipts, own_retries, enrichment.fraud, enrichment.fanscore)
+    closers = (stores.close, *(part.close for part in parts if part is not None and hasattr(part, "close")))
     return Services(
         settings=settings,
         campaigns=campaigns,
@@ -343,13 +327,13 @@ def build(settings: Settings, store: Store | None = None) -> Services:
         phones=phones,
         relay=relay,
         refresher=refresher,
-        invites=Invites(campaigns=campaigns, invites=invite_store, audit=audit, clock=clock),
-        scoring=Scoring(campaigns=campaigns, store=scoring_store, audit=audit, clock=clock, runner=RUNNER),
+        invites=Invites(campaigns=campaigns, invites=stores.invites, audit=audit, clock=clock),
+        scoring=Scoring(campaigns=campaigns, store=stores.scoring, audit=audit, clock=clock, runner=RUNNER),
         selection=Selection(
             campaigns=campaigns,
-            entries=entries,
-            scoring=scoring_store,
-            views=views,
+            entries=stores.entries,
+            scoring=stores.scoring,
+            views=stores.selection,
             audit=audit,
             clock=clock,
             ids=ids,
@@ -357,24 +341,32 @@ def build(settings: Settings, store: Store | None = None) -> Services:
         privacy=privacy,
         transfers=Transfers(
             campaigns=campaigns,
-            views=views,
+            views=stores.selection,
             audit=audit,
             clock=clock,
             ids=ids,
-            locks=store,
+            locks=stores.locks,
             heartbeats=HEARTBEATS,
         ),
         replication=Replication(
             registrations=registrations,
             privacy=privacy,
-            entries=entries,
-            scoring=scoring_store,
+            entries=stores.entries,
+            scoring=stores.scoring,
             audit=audit,
             clock=clock,
         ),
         audit=audit,
         verifier=build_verifier(settings),
         clock=clock,
-        store=store,
+        stores=stores,
         closers=closers,
     )
+
+
+def _caller_mongo(store: Store) -> Stores:
+    """The stores of a ``MongoStore`` the caller made (``open_services(config, store=…)``, docs/library.md) —
+    until that seam takes ``Stores`` itself (``stores=open_mongo(…)``)."""
+    from adapters_mongo import open_mongo  # noqa: PLC0415
+
+    return open_mongo(store)

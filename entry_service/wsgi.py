@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from flask import Flask
 
-from adapters_http.server import AppServices, HttpConfig, create_app
+from adapters_http.server import HttpConfig, create_app
 from adapters_http.server.rsgi import RsgiBridge
 from entry_service import __version__
 from entry_service.bootstrap import Services, build
@@ -18,25 +18,8 @@ from entry_service.settings import Settings
 
 
 def app_for(services: Services) -> Flask:
-    """The Flask app driving ``services``."""
-    app_services = AppServices(
-        registrations=services.registrations,
-        campaigns=services.campaigns,
-        phones=services.phones,
-        invites=services.invites,
-        refresher=services.refresher,
-        scoring=services.scoring,
-        selection=services.selection,
-        privacy=services.privacy,
-        transfers=services.transfers,
-        replication=services.replication,
-        outbox=services.store,
-        verifier=services.verifier,
-        clock=services.clock,
-        ping=services.ping,
-        write_failure=services.write_failure,
-    )
-    return create_app(app_services, HttpConfig(version=__version__, cors_origins=services.settings.cors_origins))
+    """The Flask app driving ``services`` (an ``AppServices`` as it is)."""
+    return create_app(services, HttpConfig(version=__version__, cors_origins=services.settings.cors_origins))
 
 
 def create_rsgi() -> RsgiBridge:

@@ -4,8 +4,7 @@ configuration, and the one JSON writer. Imports no route, so the factory sits on
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 from flask import Response, current_app
@@ -25,26 +24,39 @@ from entrycore.usecases.transfers import Transfers
 CORRELATION_KEY = "entry_service.correlation_id"  # where the WSGI middleware keeps a request's correlation id
 
 
-@attrs.frozen
-class AppServices:
-    """What the HTTP layer drives: use cases, the token verifier and the datastore's health checks (``ping``:
-    it answers; ``write_failure``: why it cannot take writes now, or None)."""
+class AppServices(Protocol):
+    """What the HTTP layer drives — the part of the composition root's services (``entry_service.bootstrap.
+    Services``) that the routes use: use cases, the token verifier, the outbox and the datastore's health checks
+    (``ping``: it answers; ``write_failure``: why it cannot take writes now, or None, SPEC OPS-007)."""
 
-    registrations: Registrations
-    campaigns: CampaignSource  # for the views (the campaign's name, share domain) and the admin page
-    phones: PhoneConfirmations
-    invites: Invites
-    refresher: ScoreRefresher
-    scoring: Scoring
-    selection: Selection
-    privacy: Privacy
-    transfers: Transfers
-    replication: Replication
-    outbox: Outbox
-    verifier: TokenVerifier
-    clock: Clock
-    ping: Callable[[], None]
-    write_failure: Callable[[], str | None] = lambda: None  # why writes cannot happen while reads do (OPS-007)
+    @property
+    def registrations(self) -> Registrations: ...
+    @property
+    def campaigns(self) -> CampaignSource: ...  # for the views (the campaign's name, share domain), the admin page
+    @property
+    def phones(self) -> PhoneConfirmations: ...
+    @property
+    def invites(self) -> Invites: ...
+    @property
+    def refresher(self) -> ScoreRefresher: ...
+    @property
+    def scoring(self) -> Scoring: ...
+    @property
+    def selection(self) -> Selection: ...
+    @property
+    def privacy(self) -> Privacy: ...
+    @property
+    def transfers(self) -> Transfers: ...
+    @property
+    def replication(self) -> Replication: ...
+    @property
+    def outbox(self) -> Outbox: ...
+    @property
+    def verifier(self) -> TokenVerifier: ...
+    @property
+    def clock(self) -> Clock: ...
+    def ping(self) -> None: ...
+    def write_failure(self) -> str | None: ...
 
 
 @attrs.frozen

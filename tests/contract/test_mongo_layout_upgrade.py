@@ -10,7 +10,7 @@ from typing import Any
 import mongomock
 import pytest
 
-from adapters_mongo import MongoStore
+from adapters_mongo import MongoStore, open_mongo
 from adapters_mongo.indexes import LAYOUT_VERSION
 from entry_service.bootstrap import prepare_store
 from entrycore.outbox import OutboxMessage, RetryRequest
@@ -58,7 +58,7 @@ def test_OPS_006_an_earlier_releases_database_is_brought_to_this_layout_losing_n
     before = contents(database)
     assert indexes(database)["entries"] != indexes(reference)["entries"]
 
-    prepare_store(store)
+    prepare_store(open_mongo(store))
     assert list(database["meta"].find()) == [{"_id": "layout", "version": LAYOUT_VERSION}]
     layout = indexes(database)
     assert layout["entries"] == indexes(reference)["entries"]  # the missing index is back
@@ -69,7 +69,7 @@ def test_OPS_006_an_earlier_releases_database_is_brought_to_this_layout_losing_n
     assert store.contains("c1", "INVITE-1")
     assert store.failed_attempts("c1", "u2", T0 - timedelta(days=1)) == 1
 
-    prepare_store(store)  # a second start: nothing changes
+    prepare_store(open_mongo(store))  # a second start: nothing changes
     assert list(database["meta"].find()) == [{"_id": "layout", "version": LAYOUT_VERSION}]
     assert indexes(database) == layout
     assert contents(database) == before

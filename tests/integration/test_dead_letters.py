@@ -20,8 +20,8 @@ from adapters_aws import KinesisEventSink, SqsRetryQueue
 from adapters_cli.main import cli
 from adapters_files.sinks import FileEventSink, FileReceiptSender
 from adapters_http.clients import HttpxReceiptSender
-from adapters_mongo import MongoStore
-from adapters_sqlite import SqliteStore
+from adapters_mongo import MongoStore, open_mongo
+from adapters_sqlite import SqliteStore, open_sqlite
 from entry_service.bootstrap import Services, build
 from entry_service.settings import Settings
 from entry_service.wsgi import app_for
@@ -191,7 +191,8 @@ def channel(request: pytest.FixtureRequest, tmp_path: Path, aws: AwsServer) -> I
 
 
 def wired(tmp_path: Path, store: Any, relay: Relay) -> Services:
-    services = build(Settings.from_env(write_sources(tmp_path / "sources")), store=store)
+    stores = open_sqlite(store) if isinstance(store, SqliteStore) else open_mongo(store)
+    services = build(Settings.from_env(write_sources(tmp_path / "sources")), stores=stores)
     return attrs.evolve(services, relay=relay)
 
 

@@ -21,7 +21,7 @@ import mongomock
 import pytest
 
 from adapters_files.sinks import FileEventSink
-from adapters_mongo import MongoStore
+from adapters_mongo import open_mongo
 from adapters_sqlite import SqliteStore
 from adapters_sqlite.database import Database, storage_failure
 from entry_service.bootstrap import build
@@ -181,7 +181,7 @@ def api(tmp_path: Path) -> Iterator[Api]:
 def test_the_heartbeat_is_200_degraded_naming_the_writes_while_the_store_reads_but_cannot_write(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store = api.services.store
+    store = api.services.stores.entries
     assert isinstance(store, SqliteStore)
     assert api.register(dict(VALID_FIELDS)).status_code == 201
     pragmas = _Pragmas(monkeypatch, store.database)
@@ -207,7 +207,7 @@ def test_the_heartbeat_is_200_degraded_naming_the_writes_while_the_store_reads_b
 def test_the_heartbeat_is_degraded_while_the_data_folder_is_full_and_ok_again_when_space_returns(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store = api.services.store
+    store = api.services.stores.entries
     assert isinstance(store, SqliteStore)
     full = ["full", "data folder /x is full (0 KiB free)"]
     monkeypatch.setattr(Database, "_folder_check", lambda _self: tuple(full) if full else None)
@@ -222,7 +222,7 @@ def test_the_heartbeat_is_degraded_while_the_data_folder_is_full_and_ok_again_wh
 
 def test_a_mongodb_store_keeps_its_heartbeat(tmp_path: Path) -> None:
     client: mongomock.MongoClient = mongomock.MongoClient()
-    services = build(Settings.from_env(write_sources(tmp_path)), store=MongoStore(client["entry_service"]))
+    services = build(Settings.from_env(write_sources(tmp_path)), stores=open_mongo(client["entry_service"]))
     try:
         assert services.write_failure() is None
         beat = app_for(services).test_client().get("/heartbeat")

@@ -168,8 +168,9 @@ def test_heartbeat_is_503_degraded_when_the_datastore_fails(api: Api) -> None:
     def down() -> None:
         raise DependencyUnavailable("SQLite store is unavailable")
 
-    app_services = api.client.application.extensions["entry_services"]
-    broken = create_app(attrs.evolve(app_services, ping=down), HttpConfig(version="test")).test_client()
+    wired = api.services
+    broken_store = attrs.evolve(wired, stores=attrs.evolve(wired.stores, ping=down))
+    broken = create_app(broken_store, HttpConfig(version="test")).test_client()
     answer = broken.get("/heartbeat")
     assert answer.status_code == 503
     body = answer.get_json()
@@ -182,7 +183,7 @@ def test_a_log_line_of_a_request_carries_the_correlation_id_of_its_answer(
     def down(*_: object) -> None:
         raise DependencyUnavailable("store down")
 
-    monkeypatch.setattr(api.services.store, "get", down)  # a 503 is logged (OPS-001: JSON, correlation id)
+    monkeypatch.setattr(api.services.stores.entries, "get", down)  # a 503 is logged (OPS-001: JSON, correlation id)
     lines = io.StringIO()
     handler = logging.StreamHandler(lines)
     handler.setFormatter(JsonFormatter())

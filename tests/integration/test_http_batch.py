@@ -14,7 +14,7 @@ from typing import Any
 import mongomock
 import pytest
 
-from adapters_mongo import MongoStore
+from adapters_mongo import open_mongo
 from adapters_sqlite.outbox import insert_messages
 from entry_service.bootstrap import build
 from entry_service.settings import Settings
@@ -153,7 +153,7 @@ def either(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Api]:
         wired.services.close()
         return
     client: mongomock.MongoClient = mongomock.MongoClient()  # type: ignore[type-arg]
-    services = build(Settings.from_env(write_sources(tmp_path)), store=MongoStore(client["entry_service"]))
+    services = build(Settings.from_env(write_sources(tmp_path)), stores=open_mongo(client["entry_service"]))
     yield Api(client=app_for(services).test_client(), services=services)
     services.close()
     client.close()

@@ -26,8 +26,8 @@ HOSTILE = [
 def test_the_fan_route_refuses_the_string_naming_the_field(api: Api, field: str, value: Any) -> None:
     answer = api.call("POST", "/c1/entries", body={"fields": {**VALID_FIELDS, field: value}})
     assert assert_error(answer, 400, "ENTRY_INVALID_FIELD")["payload"] == {"field": field}
-    assert api.services.store.get("c1", "u1") is None
-    assert api.services.store.outbox_status()["backlog"] == 0
+    assert api.services.stores.entries.get("c1", "u1") is None
+    assert api.services.outbox.outbox_status()["backlog"] == 0
 
 
 @pytest.mark.parametrize(("field", "value"), HOSTILE)
@@ -44,7 +44,8 @@ def test_batch_replication_refuses_that_item_alone(api: Api, field: str, value: 
     assert first["ok"] is False and first["error"]["code"] == "ENTRY_INVALID_FIELD"
     assert first["error"]["payload"] == {"field": field}
     assert second["ok"] is True
-    assert api.services.store.get("c1", "u1") is None and api.services.store.get("c1", "u2") is not None
+    entries = api.services.stores.entries
+    assert entries.get("c1", "u1") is None and entries.get("c1", "u2") is not None
 
 
 def test_an_update_that_omits_a_stored_value_keeps_it_unjudged(api: Api) -> None:

@@ -107,7 +107,7 @@ def test_MKT_003_a_transfer_while_another_runs_is_409_over_http_the_cli_and_the_
     """Another process holds the campaign's transfer lock (in the datastore): every entry point refuses, moves
     nothing, and runs once the lock is released."""
     confirmed_fan(api, 1, "nyc", ["bos"])
-    store, now = api.services.store, api.services.clock.now()
+    store, now = api.services.stores.locks, api.services.clock.now()
     assert store.take_lock(transfer_lock("ppc"), "another process", now, now + timedelta(minutes=5))
     body = {"fromMarketId": "nyc", "toMarketId": "phl"}
     refused = admin(api, "POST", "/ppc/entries/transfer", body)

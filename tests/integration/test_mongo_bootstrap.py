@@ -10,7 +10,7 @@ from typing import Any
 import mongomock
 import pytest
 
-from adapters_mongo import MongoStore
+from adapters_mongo import open_mongo
 from entry_service.bootstrap import Services, build
 from entry_service.settings import ConfigError, Settings
 from entrycore.caller import Caller
@@ -30,14 +30,14 @@ def database() -> Iterator[Any]:
 
 
 def services_on(database: Any, folder: Path) -> Services:
-    return build(Settings.from_env(write_sources(folder)), store=MongoStore(database))
+    return build(Settings.from_env(write_sources(folder)), stores=open_mongo(database))
 
 
 def test_services_built_on_a_fresh_mongodb_reject_a_second_entry_and_a_second_confirmed_phone(
     database: Any, tmp_path: Path
 ) -> None:
     services = services_on(database, tmp_path)  # no `entry-service db init` before
-    store = services.store
+    store = services.stores.entries
     store.create(an_entry(user_id="ana"))
     with pytest.raises(EntryExists):  # ENT-001 in the datastore: the same fan twice
         store.create(an_entry(user_id="ana", code="OTHER"))
@@ -79,6 +79,6 @@ def test_unrelated_indexes_of_other_kinds_do_not_stop_the_start(database: Any, t
     database["entries"].create_index([("userId", "hashed")], name="shard_key")
     database["entries"].create_index([("email", "text")], name="search")
     services = services_on(database, tmp_path)
-    services.store.create(an_entry(user_id="ana"))
+    services.stores.entries.create(an_entry(user_id="ana"))
     with pytest.raises(EntryExists):
-        services.store.create(an_entry(user_id="ana", code="OTHER"))
+        services.stores.entries.create(an_entry(user_id="ana", code="OTHER"))
