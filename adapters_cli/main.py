@@ -237,7 +237,7 @@ def db_init() -> None:
         raise click.ClickException(f"{exc.code}: {exc.message}") from None
     finally:
         stores.close()
-    click.echo(f"datastore ready: {settings.store.split('@')[-1]}")
+    click.echo(f"datastore ready: {str(settings.store).split('@')[-1]}")
 
 
 @cli.group()

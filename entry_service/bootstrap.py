@@ -12,7 +12,7 @@ import attrs
 
 from adapters_http.server.auth import TokenVerifier
 from entry_service.background import ThreadHeartbeats, ThreadRunner
-from entry_service.settings import ConfigError, Settings, ensure_private_dir
+from entry_service.settings import ConfigError, MongoUri, Settings, SqliteFile, ensure_private_dir
 from entrycore.ports import (
     AuditTrail,
     CampaignSource,
@@ -96,18 +96,19 @@ class Services:
 
 def build_store(settings: Settings) -> Stores:
     """The stores of ``ENTRY_STORE``'s datastore, not yet prepared (``prepare_store``)."""
-    if settings.store.startswith("sqlite:///"):
-        from adapters_sqlite import open_sqlite  # noqa: PLC0415 - only the configured adapter is imported
+    match settings.store:
+        case SqliteFile(path=path):
+            from adapters_sqlite import open_sqlite  # noqa: PLC0415 - only the configured adapter is imported
 
-        path = Path(settings.store[len("sqlite:///") :])
-        ensure_private_dir(path.parent)
-        return open_sqlite(path)
-    from adapters_mongo import open_mongo  # noqa: PLC0415
+            ensure_private_dir(path.parent)
+            return open_sqlite(path)
+        case MongoUri(uri=uri):
+            from adapters_mongo import open_mongo  # noqa: PLC0415
 
-    try:
-        return open_mongo(settings.store)
-    except ValueError as exc:
-        raise ConfigError(f"ENTRY_STORE: {exc}") from None
+            try:
+                return open_mongo(uri)
+            except ValueError as exc:
+                raise ConfigError(f"ENTRY_STORE: {exc}") from None
 
 
 def prepare_store(stores: Stores) -> None:

@@ -31,8 +31,32 @@ def _scheme(name: str, value: str, allowed: tuple[str, ...], words: tuple[str, .
 
 
 @attrs.frozen
+class SqliteFile:
+    """``ENTRY_STORE=sqlite:///<path>``: the embedded store, in the SQLite file at ``path``."""
+
+    path: Path
+
+    def __str__(self) -> str:
+        return f"sqlite:///{self.path}"
+
+
+@attrs.frozen
+class MongoUri:
+    """``ENTRY_STORE=mongodb://…`` or ``mongodb+srv://…``: a MongoDB deployment, the database the URI names (its
+    password, if any, is never in the repr)."""
+
+    uri: str = attrs.field(repr=lambda uri: _masked(uri))  # noqa: PLW0108 - _masked is defined below
+
+    def __str__(self) -> str:
+        return self.uri
+
+
+StoreLocation = SqliteFile | MongoUri  # ENTRY_STORE, parsed once
+
+
+@attrs.frozen
 class Settings:
-    store: str
+    store: StoreLocation
     campaigns: str
     users: str
     default_region: str
@@ -62,13 +86,7 @@ class Settings:
             return environ.get(name, "").strip() or default
 
         data_dir = Path(get("ENTRY_DATA_DIR", ".entry-service"))
-        store = _scheme(
-            "ENTRY_STORE",
-            get("ENTRY_STORE", f"sqlite:///{data_dir / 'entries.db'}"),
-            ("sqlite:///", "mongodb://", "mongodb+srv://"),
-        )
-        if store.startswith("sqlite:///") and not store[len("sqlite:///") :]:
-            raise ConfigError("ENTRY_STORE: sqlite:/// needs a file path")
+        store = _store(get("ENTRY_STORE", f"sqlite:///{data_dir / 'entries.db'}"))
         region = get("ENTRY_DEFAULT_REGION", "US").upper()
         if region not in phonenumbers.SUPPORTED_REGIONS:
             raise ConfigError(f"ENTRY_DEFAULT_REGION={region!r}: not a phone region (e.g. US, GB, MX)")
@@ -137,7 +155,7 @@ class Settings:
         generated = f"(generated once, kept in {self.data_dir / 'secrets.json'})"
         auth = "(unused: ENTRY_AUTH_PUBLIC_KEY is set)" if self.auth_public_key else generated
         return [
-            ("ENTRY_STORE", _masked(self.store)),
+            ("ENTRY_STORE", _masked(str(self.store))),
             ("ENTRY_CAMPAIGNS", _masked(self.campaigns)),
             ("ENTRY_USERS", _masked(self.users)),
             ("ENTRY_DEFAULT_REGION", self.default_region),
@@ -173,6 +191,16 @@ class Settings:
 
 
 N = TypeVar("N", int, float)
+
+
+def _store(text: str) -> StoreLocation:
+    """``ENTRY_STORE``'s value as the datastore it names; ConfigError for anything else."""
+    _scheme("ENTRY_STORE", text, ("sqlite:///", "mongodb://", "mongodb+srv://"))
+    if not text.startswith("sqlite:///"):
+        return MongoUri(text)
+    if not text[len("sqlite:///") :]:
+        raise ConfigError("ENTRY_STORE: sqlite:/// needs a file path")
+    return SqliteFile(Path(text[len("sqlite:///") :]))
 
 
 def _masked(value: str) -> str:
