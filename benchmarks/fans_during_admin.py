@@ -60,6 +60,9 @@ from entrycore.scoring import ScoreRow
 PHASES = ("idle", "upload", "transfer", "counts", "export")
 TARGET_P99_MS = 500
 TIMEOUT = 30.0  # seconds a fan request may take before it counts as an error
+# serve closes a kept-alive connection idle for its --header-timeout (10 s); a client's pool keeps them for less
+# (a sender may wait longer than that for its next request: 128 senders share ~50 requests/s unevenly)
+KEEP_ALIVE_IDLE = 5.0
 PATH = f"/{CAMPAIGN_ID}/entries"
 
 
@@ -163,6 +166,7 @@ class FanLoad:
 
     def _sender(self) -> None:
         conn: http.client.HTTPConnection | None = None
+        used = 0.0  # when the kept-alive connection last answered
         while True:
             item = self.due.get()
             if item is None:
@@ -171,15 +175,23 @@ class FanLoad:
             lag = time.monotonic() - due
             token, body = self._request(i)
             headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+            if conn is not None and time.monotonic() - used > KEEP_ALIVE_IDLE:
+                conn.close()  # as HTTP clients' pools do: never reuse one the server may be closing
+                conn = None
+            reused = conn is not None
             try:
                 if conn is None:
                     conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=TIMEOUT)
                 conn.request("POST", PATH, body=body, headers=headers)
                 response = conn.getresponse()
                 answer = response.read()
+                used = time.monotonic()
                 outcome = "ok" if response.status in (200, 201) else f"{response.status} {_code(answer)}"
             except (OSError, http.client.HTTPException) as err:
-                outcome = type(err).__name__
+                # which connection failed: a kept-alive one idle for how long (serve closes those idle past its
+                # --header-timeout), or a new one
+                idle_for = f"kept-alive, idle {time.monotonic() - used:.0f} s" if reused else "new connection"
+                outcome = f"{type(err).__name__} ({idle_for})"
                 if conn is not None:
                     conn.close()
                 conn = None
