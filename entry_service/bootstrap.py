@@ -22,7 +22,6 @@ from entrycore.ports import (
     Outbox,
     ReceiptSender,
     RetryQueue,
-    Store,
     Stores,
     UserSource,
 )
@@ -270,14 +269,13 @@ def build_verifier(settings: Settings) -> TokenVerifier:
         raise ConfigError(f"ENTRY_AUTH_SECRET: {exc}") from None
 
 
-def build(settings: Settings, store: Store | None = None, *, stores: Stores | None = None) -> Services:
+def build(settings: Settings, *, stores: Stores | None = None) -> Services:
     """Wires every service from ``settings`` (secrets filled from the data folder when unset), on ``stores`` when
-    given (stores the caller opened, e.g. ``adapters_mongo.open_mongo`` on its own MongoDB client) instead of
-    ``ENTRY_STORE``'s. ``store``: a ``MongoStore`` of the caller's, as ``open_services(config, store=…)`` still
-    passes it (docs/library.md)."""
+    given (stores the caller opened, e.g. ``adapters_mongo.open_mongo`` on its own MongoDB database, as
+    ``open_services(config, stores=…)`` passes them, docs/library.md) instead of ``ENTRY_STORE``'s."""
     settings = settings.with_secrets()
     if stores is None:
-        stores = build_store(settings) if store is None else _caller_mongo(store)
+        stores = build_store(settings)
     prepare_store(stores)
     campaigns = build_campaigns(settings)
     users = build_users(settings)
@@ -363,11 +361,3 @@ def build(settings: Settings, store: Store | None = None, *, stores: Stores | No
         stores=stores,
         closers=closers,
     )
-
-
-def _caller_mongo(store: Store) -> Stores:
-    """The stores of a ``MongoStore`` the caller made (``open_services(config, store=…)``, docs/library.md) —
-    until that seam takes ``Stores`` itself (``stores=open_mongo(…)``)."""
-    from adapters_mongo import open_mongo  # noqa: PLC0415
-
-    return open_mongo(store)

@@ -11,6 +11,7 @@ import mongomock
 import pytest
 
 from adapters_mongo import open_mongo
+from entry_service import open_services
 from entry_service.bootstrap import Services, build
 from entry_service.settings import ConfigError, Settings
 from entrycore.caller import Caller
@@ -82,3 +83,15 @@ def test_unrelated_indexes_of_other_kinds_do_not_stop_the_start(database: Any, t
     services.stores.entries.create(an_entry(user_id="ana"))
     with pytest.raises(EntryExists):
         services.stores.entries.create(an_entry(user_id="ana", code="OTHER"))
+
+
+def test_the_library_entry_point_runs_on_the_callers_own_database_and_leaves_its_client_open(
+    database: Any, tmp_path: Path
+) -> None:
+    # docs/library.md: open_services(config, stores=adapters_mongo.open_mongo(your_db))
+    with open_services(write_sources(tmp_path), stores=open_mongo(database)) as services:
+        _, created = services.registrations.register(Caller("u8"), "ppc", Submission(dict(VALID_FIELDS)))
+    assert created
+    assert [doc["userId"] for doc in database["entries"].find()] == ["u8"]  # the caller's database, not a file
+    assert not (tmp_path / "data" / "entries.db").exists()
+    assert database["entries"].count_documents({}) == 1  # closing the services left the caller's client usable
