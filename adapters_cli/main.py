@@ -48,6 +48,14 @@ def cli() -> None:
     help="Threads per worker running requests (each request is read whole before one runs it).",
 )
 @click.option(
+    "--admin-threads",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    envvar="ENTRY_ADMIN_THREADS",
+    help="Threads per worker running admin requests (supreme tokens): admin work never takes the fans' threads.",
+)
+@click.option(
     "--header-timeout",
     default=10.0,
     show_default=True,
@@ -77,6 +85,7 @@ def serve(
     port: int,
     workers: int,
     threads: int,
+    admin_threads: int,
     header_timeout: float,
     body_timeout: float,
     max_connections: int,
@@ -98,8 +107,17 @@ def serve(
     except EntryError as exc:
         raise click.ClickException(f"{exc.code}: {exc.message}") from None
     use_multiprocess(settings.data_dir / "metrics")  # GET /metrics sums every worker's
-    log.info("entry-service listening on http://%s:%s (%s workers x %s threads)", host, port, workers, threads)
-    options = ServeOptions(host, port, workers, threads, header_timeout, body_timeout, max_connections)
+    log.info(
+        "entry-service listening on http://%s:%s (%s workers x %s threads, %s admin threads)",
+        host,
+        port,
+        workers,
+        threads,
+        admin_threads,
+    )
+    options = ServeOptions(
+        host, port, workers, threads, header_timeout, body_timeout, max_connections, admin_threads=admin_threads
+    )
     try:
         run(options)
     except PortUnavailable as exc:  # taken between the check and the start

@@ -35,6 +35,7 @@ class ServeOptions:
     body_timeout: float = 30.0  # seconds to send the body
     max_connections: int = 1024  # per worker, being read or answered; more wait in the backlog
     backlog: int = 2048
+    admin_threads: int = 2  # per worker: admin requests (supreme tokens) in the app at once, on threads of their own
 
 
 def granian_options(options: ServeOptions, target: str = APP) -> dict[str, Any]:
@@ -89,4 +90,5 @@ def serve(options: ServeOptions, target: str = APP) -> None:
     check_port(options.host, options.port)
     os.environ["ENTRY_THREADS"] = str(options.threads)  # read by each worker's create_rsgi()
     os.environ["ENTRY_BODY_TIMEOUT"] = str(options.body_timeout)
+    os.environ["ENTRY_ADMIN_THREADS"] = str(options.admin_threads)
     Server(**granian_options(options, target)).serve()

@@ -26,9 +26,10 @@ def create_rsgi() -> RsgiBridge:
     """The app for granian's RSGI interface (``entry-service serve``): ``ENTRY_THREADS`` threads run requests,
     a body must arrive within ``ENTRY_BODY_TIMEOUT`` seconds (both set by ``serve`` from its options)."""
     threads = int(os.environ.get("ENTRY_THREADS", "8"))
+    admin_threads = int(os.environ.get("ENTRY_ADMIN_THREADS", "2"))
     body_timeout = float(os.environ.get("ENTRY_BODY_TIMEOUT", "30"))
     app, stop = _worker()
-    return RsgiBridge(app, threads, body_timeout=body_timeout, on_stop=stop)
+    return RsgiBridge(app, threads, body_timeout=body_timeout, admin_threads=admin_threads, on_stop=stop)
 
 
 def create() -> Flask:
