@@ -14,14 +14,16 @@ from entrycore.timefmt import iso
 
 
 class MongoAttempts:
-    """AttemptStore on the ``attempts`` collection (mixed into MongoStore): one document per entry,
+    """AttemptStore on the ``attempts`` collection of ``database``: one document per entry,
     ``{_id: {campaignId, userId}, campaignId, userId, failed: [{at, id}]}``, so that checking the limit and
     recording an attempt is one atomic update of one document (``reserve_attempt``). Recording forgets the
     entry's failures older than a day. (No TTL index: it would run on the server's clock, not the Clock
     port's, and so forget differently in tests.) Documents of the earlier shape, one per failure with a
-    top-level ``at``, are no longer read (they mattered for ten minutes); an erasure still deletes them."""
+    top-level ``at``, are no longer read (they mattered for ten minutes); an erasure (MongoStore.delete) still
+    deletes them."""
 
-    _attempts: Any
+    def __init__(self, database: Any) -> None:
+        self._attempts: Any = database["attempts"]
 
     def record_failed_attempt(self, campaign_id: str, user_id: str, at: datetime) -> None:
         self._push(campaign_id, user_id, at, None)

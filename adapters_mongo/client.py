@@ -9,15 +9,13 @@ from pymongo.errors import ConfigurationError
 
 from adapters_mongo.errors import OPERATION_TIMEOUT
 from adapters_mongo.store import DEFAULT_DATABASE, MongoStore
-from entrycore.retry_queues import DEFAULT_VISIBILITY
 
 
-def connect(uri: str, *, database: str | None = None, retry_visibility: float = DEFAULT_VISIBILITY) -> MongoStore:
+def connect(uri: str, *, database: str | None = None) -> MongoStore:
     """A MongoStore on the database the URI names (``database`` overrides; default ``entry_service``).
 
     The client connects lazily: a server that cannot be reached shows at the first call
-    (DependencyUnavailable), after at most 3 s of server selection. ``retry_visibility``: seconds a received
-    retry request stays hidden (MongoStore). Raises ValueError for a bad URI.
+    (DependencyUnavailable), after at most 3 s of server selection. Raises ValueError for a bad URI.
     """
     try:
         client: MongoClient[dict[str, Any]] = MongoClient(
@@ -40,4 +38,4 @@ def connect(uri: str, *, database: str | None = None, retry_visibility: float = 
     except ConfigurationError as err:  # includes InvalidURI and failed SRV look-ups
         raise ValueError(f"Bad MongoDB URI: {err}") from None
     db = client[database] if database else client.get_default_database(default=DEFAULT_DATABASE)
-    return MongoStore(db, owns_client=True, retry_visibility=retry_visibility)
+    return MongoStore(db, owns_client=True)

@@ -78,10 +78,12 @@ def appended(update: Doc, outbox: Sequence[OutboxMessage]) -> Doc:
 
 
 class MongoOutbox:
-    """Outbox on the entries collection (mixed into MongoStore); ``outbox_meta`` keeps lastDeliveredAt."""
+    """Outbox on the ``entries`` collection of ``database``, where MongoStore writes each entry's messages with it
+    (``pending_fields``, ``appended``); ``outbox_meta`` keeps lastDeliveredAt."""
 
-    _entries: Any
-    _outbox_meta: Any
+    def __init__(self, database: Any) -> None:
+        self._entries: Any = database["entries"]
+        self._outbox_meta: Any = database["outbox_meta"]
 
     def claim(self, owner: str, limit: int, now: datetime, lease: timedelta) -> list[OutboxMessage]:
         if limit <= 0:
@@ -250,16 +252,21 @@ class MongoOutbox:
         return changed
 
     def sweep_tombstones(self) -> None:
-        """Removes the deleted entries' documents whose last message is delivered (a new entry of the fan that
-        took a tombstone's place is no tombstone any more). Served by the partial index ``tombstones``."""
-        with unavailable():
-            self._entries.delete_many({**_TOMBSTONE, "outboxSince": {"$exists": False}})
+        """Removes the deleted entries' documents whose last message is delivered (``sweep_tombstones``)."""
+        sweep_tombstones(self._entries)
 
     def _guarded(self, doc: Mapping[str, Any], update: Doc) -> bool:
         """Applies ``update`` if the entry's outbox is still the one read in ``doc``."""
         with unavailable():
             result = self._entries.update_one({"_id": doc["_id"], "outboxRev": doc["outboxRev"]}, update)
         return bool(result.matched_count)
+
+
+def sweep_tombstones(entries: Any) -> None:
+    """Removes from ``entries`` the deleted entries' documents whose last message is delivered (a new entry of the
+    fan that took a tombstone's place is no tombstone any more). Served by the partial index ``tombstones``."""
+    with unavailable():
+        entries.delete_many({**_TOMBSTONE, "outboxSince": {"$exists": False}})
 
 
 def _releasing(owner: str, wanted: set[str], fields: Doc, attempts: int) -> Change:

@@ -23,15 +23,18 @@ from pymongo.errors import BulkWriteError
 
 from adapters_mongo.errors import inserted_despite_duplicates, unavailable
 from entrycore.outbox import RetryRequest
-from entrycore.retry_queues import queue_down, wait_for
+from entrycore.retry_queues import DEFAULT_VISIBILITY, queue_down, visibility_timeout, wait_for
 from entrycore.timefmt import utc_ms
 
 
 class MongoRetries:
-    """RetryQueue on the ``retry_queue`` collection (mixed into MongoStore)."""
+    """RetryQueue on the ``retry_queue`` collection of ``database``; a received request stays hidden for
+    ``retry_visibility`` seconds (ValueError unless positive). An erased entry's request goes with it
+    (MongoStore.delete)."""
 
-    _retries: Any
-    _retry_visibility: timedelta
+    def __init__(self, database: Any, *, retry_visibility: float = DEFAULT_VISIBILITY) -> None:
+        self._retry_visibility: timedelta = visibility_timeout(retry_visibility)
+        self._retries: Any = database["retry_queue"]
 
     def enqueue(self, requests: Sequence[RetryRequest]) -> dict[RetryRequest, str]:
         if not requests:

@@ -1,4 +1,4 @@
-"""MongoStore: the EntryStore, InviteStore, AttemptStore, Locks, Outbox and RetryQueue ports on MongoDB collections."""
+"""MongoStore: the EntryStore and InviteStore ports on MongoDB collections (the other ports: ``open_mongo``)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from typing import Any, TypeVar
 from pymongo import DESCENDING
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from adapters_mongo.attempts import MongoAttempts
 from adapters_mongo.errors import inserted_despite_duplicates
 from adapters_mongo.errors import unavailable as _unavailable
 from adapters_mongo.indexes import (
@@ -27,14 +26,11 @@ from adapters_mongo.indexes import (
     create_scoring_indexes,
     record_layout,
 )
-from adapters_mongo.locks import MongoLocks
-from adapters_mongo.outbox import ENTRY_ONLY, LIVE, MongoOutbox, appended, pending_fields
-from adapters_mongo.retries import MongoRetries
+from adapters_mongo.outbox import ENTRY_ONLY, LIVE, appended, pending_fields, sweep_tombstones
 from adapters_mongo.scoring import follow_entry
 from entrycore.errors import EntryExists, PhoneTaken, ReferralCodeTaken, StaleEntry
 from entrycore.model import Entry
 from entrycore.outbox import OutboxMessage, RetryRequest
-from entrycore.retry_queues import DEFAULT_VISIBILITY, visibility_timeout
 from entrycore.timefmt import iso
 from entrycore.writes import one_by_one
 
@@ -61,27 +57,23 @@ _ERASED = tuple(
 _INDEX_IN_MESSAGE = re.compile(r"index: (\S+) dup key")
 
 
-class MongoStore(MongoOutbox, MongoAttempts, MongoRetries, MongoLocks):
-    """EntryStore, InviteStore, AttemptStore, Outbox and RetryQueue on a MongoDB database.
+class MongoStore:
+    """EntryStore and InviteStore on a MongoDB database.
 
     ``client_or_db`` is a database (pymongo, or mongomock in tests) or a client, whose URI names the
     database (default ``entry_service``). An entry is stored as ``Entry.to_document()`` with a
     server-made ObjectId ``_id``: its key (campaignId, userId) is the unique index ``campaign_user``
     rather than a composed ``_id`` string (ids may contain any separator; the same index serves every
     query by key and suits a {campaignId, userId} shard key). Its pending outbox messages live inside it
-    (MongoOutbox), so one single-document write stores both. An invite is ``{_id: {campaignId, value}}``.
-    The retry queue (MongoRetries, collection ``retry_queue``) hides a received request for
-    ``retry_visibility`` seconds.
+    (MongoOutbox reads and relays them), so one single-document write stores both. An invite is
+    ``{_id: {campaignId, value}}``. Erasing an entry also deletes its failed attempts (MongoAttempts) and its
+    retry request (MongoRetries). ``open_mongo`` gives every port of the database, this store among them.
     Uniqueness (entry key, referral code per campaign, confirmed phone per campaign) is enforced by
     the indexes of ``ensure_indexes()``, which must have run once. Write concern and retryable writes
-    are the client's (see ``connect``). Every failure of the database raises DependencyUnavailable, except
-    in the retry queue's methods, which raise DeliveryFailed as the port says.
+    are the client's (see ``connect``). Every failure of the database raises DependencyUnavailable.
     """
 
-    def __init__(
-        self, client_or_db: Any, *, owns_client: bool = False, retry_visibility: float = DEFAULT_VISIBILITY
-    ) -> None:
-        self._retry_visibility = visibility_timeout(retry_visibility)
+    def __init__(self, client_or_db: Any, *, owns_client: bool = False) -> None:
         # type(...): a Database answers any attribute with a Collection, so ask its class.
         if hasattr(type(client_or_db), "get_default_database"):
             client_or_db = client_or_db.get_default_database(default=DEFAULT_DATABASE)
@@ -89,13 +81,12 @@ class MongoStore(MongoOutbox, MongoAttempts, MongoRetries, MongoLocks):
         self._entries: Any = client_or_db["entries"]
         self._invites: Any = client_or_db["invites"]
         self._attempts: Any = client_or_db["attempts"]
-        self._outbox_meta: Any = client_or_db["outbox_meta"]
         self._retries: Any = client_or_db["retry_queue"]
         self._owns_client = owns_client
 
     @property
     def database(self) -> Any:
-        """The database, shared with the adapters of other ports (MongoScoring)."""
+        """The database, shared with the adapters of the other ports (``open_mongo``)."""
         return self._db
 
     @property
@@ -163,7 +154,7 @@ class MongoStore(MongoOutbox, MongoAttempts, MongoRetries, MongoLocks):
             # An erased entry's retry request (USR-003): its ids go too; a worker holding it finds no entry.
             self._retries.delete_one({"_id": RetryRequest(campaign_id, user_id).to_document()})
         if not outbox:
-            self.sweep_tombstones()  # nothing pending may be left to deliver
+            sweep_tombstones(self._entries)  # nothing pending may be left to deliver
 
     def replace(self, entry: Entry, expected_version: int, outbox: Sequence[OutboxMessage] = ()) -> None:
         key = {"campaignId": entry.campaign_id, "userId": entry.user_id, "version": expected_version, **LIVE}

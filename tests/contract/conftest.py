@@ -1,4 +1,4 @@
-"""Fixtures of the contract suite: every store implementation (EntryStore, InviteStore, AttemptStore, Outbox)."""
+"""Fixtures of the contract suite: every store implementation (EntryStore, InviteStore, AttemptStore, Outbox, Locks)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,18 @@ import mongomock
 import pymongo
 import pytest
 
-from adapters_mongo import MongoScoring, MongoSelection, MongoStore
+from adapters_mongo import open_mongo
 from adapters_sqlite import SqliteScoring, SqliteSelection, SqliteStore
-from entrycore.ports import AttemptStore, EntryStore, InviteStore, Outbox, ScoringStore, SelectionStore
+from entrycore.ports import (
+    AttemptStore,
+    EntryStore,
+    InviteStore,
+    Locks,
+    Outbox,
+    RetryQueue,
+    ScoringStore,
+    SelectionStore,
+)
 from tests.fakes import FakeEntryStore, FakeInviteStore, FakeScoring, FakeSelection
 
 MONGODB_URI = os.environ.get("ENTRY_TEST_MONGODB_URI")
@@ -24,34 +33,35 @@ MONGODB_URI = os.environ.get("ENTRY_TEST_MONGODB_URI")
 
 @attrs.frozen
 class Stores:
-    """The store under test, seen through each of its ports (one object for the real stores)."""
+    """The store under test, seen through each of its ports."""
 
     kind: str
     entries: EntryStore
     invites: InviteStore
     attempts: AttemptStore
     outbox: Outbox
+    locks: Locks
 
 
 def fake_stores() -> Iterator[Stores]:
     store = FakeEntryStore()
-    yield Stores("fake", store, FakeInviteStore(), store, store)
+    yield Stores("fake", store, FakeInviteStore(), store, store, store)
 
 
 def sqlite_stores(tmp_path: Path) -> Iterator[Stores]:
     store = SqliteStore(tmp_path / "data" / "entries.db")
     try:
-        yield Stores("sqlite", store, store, store, store)
+        yield Stores("sqlite", store, store, store, store, store)
     finally:
         store.close()
 
 
 def mongomock_stores() -> Iterator[Stores]:
     client: mongomock.MongoClient = mongomock.MongoClient()
-    store = MongoStore(client["entry_service"])
-    store.ensure_indexes()  # on the empty collections: mongomock cannot index existing documents
+    opened = open_mongo(client["entry_service"])
+    opened.prepare()  # on the empty collections: mongomock cannot index existing documents
     try:
-        yield Stores("mongomock", store, store, store, store)
+        yield Stores("mongomock", opened.entries, opened.invites, opened.attempts, opened.outbox, opened.locks)
     finally:
         client.close()
 
@@ -60,10 +70,10 @@ def mongodb_stores() -> Iterator[Stores]:
     assert MONGODB_URI is not None
     client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(MONGODB_URI, w="majority")
     name = f"entry_service_test_{uuid.uuid4().hex[:12]}"  # a database of its own, dropped afterwards
-    store = MongoStore(client[name])
-    store.ensure_indexes()
+    opened = open_mongo(client[name])
+    opened.prepare()
     try:
-        yield Stores("mongodb", store, store, store, store)
+        yield Stores("mongodb", opened.entries, opened.invites, opened.attempts, opened.outbox, opened.locks)
     finally:
         client.drop_database(name)
         client.close()
@@ -87,12 +97,18 @@ def open_stores(kind: str, tmp_path: Path) -> Iterator[Stores]:
 
 @attrs.frozen
 class SelectionStores:
-    """A store seen through the ports of scoring and selection (SPEC §7), on its own connections."""
+    """A store seen through the ports of scoring and selection (SPEC §7), and the other ports of the same
+    datastore that transfers and erasures touch (locks, outbox, attempts, its own retry queue: None for the
+    fake, whose erasure keeps no queue), on its own connections."""
 
     kind: str
     entries: EntryStore
     scoring: ScoringStore
     views: SelectionStore
+    locks: Locks
+    outbox: Outbox
+    attempts: AttemptStore
+    retries: RetryQueue | None
 
 
 @contextmanager
@@ -101,21 +117,31 @@ def open_selection_stores(kind: str, tmp_path: Path) -> Iterator[SelectionStores
     if kind == "sqlite":
         store = SqliteStore(tmp_path / "selection" / "entries.db")
         try:
-            yield SelectionStores(kind, store, SqliteScoring(store.database), SqliteSelection(store.database))
+            on_file = SqliteScoring(store.database), SqliteSelection(store.database)
+            yield SelectionStores(kind, store, *on_file, store, store, store, store)
         finally:
             store.close()
     elif kind == "mongomock":
         client: mongomock.MongoClient = mongomock.MongoClient()
-        mongo = MongoStore(client["entry_service"])
-        mongo.ensure_indexes()
+        mongo = open_mongo(client["entry_service"])
+        mongo.prepare()
         try:
-            yield SelectionStores(kind, mongo, MongoScoring(mongo.database), MongoSelection(mongo.database))
+            yield SelectionStores(
+                kind,
+                mongo.entries,
+                mongo.scoring,
+                mongo.selection,
+                mongo.locks,
+                mongo.outbox,
+                mongo.attempts,
+                mongo.retries,
+            )
         finally:
             client.close()
     else:
         fake = FakeEntryStore()
         scoring = FakeScoring(fake)
-        yield SelectionStores(kind, fake, scoring, FakeSelection(fake, scoring))
+        yield SelectionStores(kind, fake, scoring, FakeSelection(fake, scoring), fake, fake, fake, None)
 
 
 @pytest.fixture(

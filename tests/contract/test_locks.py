@@ -5,7 +5,6 @@ once its lease has lapsed (its holder died)."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import cast
 
 from entrycore.ports import Locks
 from tests.contract.conftest import Stores
@@ -15,7 +14,7 @@ LEASE = timedelta(seconds=30)
 
 
 def locks_of(stores: Stores) -> Locks:
-    return cast(Locks, stores.entries)  # every store plays this port too
+    return stores.locks
 
 
 def test_MKT_003_a_lock_is_held_by_one_owner_at_a_time(stores: Stores) -> None:

@@ -14,6 +14,7 @@ from adapters_mongo import MongoStore, open_mongo
 from adapters_mongo.indexes import LAYOUT_VERSION
 from entry_service.bootstrap import prepare_store
 from entrycore.outbox import OutboxMessage, RetryRequest
+from entrycore.ports import Stores
 from tests.contract.entries import T0, a_full_entry, an_entry
 
 
@@ -29,20 +30,20 @@ def contents(database: Any) -> dict[str, list[dict[str, Any]]]:
     }
 
 
-def an_earlier_release(database: Any) -> MongoStore:
+def an_earlier_release(database: Any) -> Stores:
     """Data written with every index in place, then the layout record and one index taken away."""
-    store = MongoStore(database)
-    store.ensure_indexes()  # mongomock indexes empty collections only
+    stores = open_mongo(database)
+    stores.prepare()  # mongomock indexes empty collections only
     message = OutboxMessage("m1", "event", "c1", "u1", "c1:u1", {"type": "entry.created"}, T0)
-    store.create(a_full_entry(), [message])
-    store.create(an_entry(user_id="u2", phone="+12125550199", confirmed=False))
-    store.add("c1", ["INVITE-1"])
-    store.record_failed_attempt("c1", "u2", T0)
-    store.enqueue([RetryRequest("c1", "u2")])
+    stores.entries.create(a_full_entry(), [message])
+    stores.entries.create(an_entry(user_id="u2", phone="+12125550199", confirmed=False))
+    stores.invites.add("c1", ["INVITE-1"])
+    stores.attempts.record_failed_attempt("c1", "u2", T0)
+    stores.retries.enqueue([RetryRequest("c1", "u2")])
     database["meta"].drop()
     removable = [name for name in database["entries"].index_information() if name != "_id_"]
     database["entries"].drop_index(removable[-1])
-    return store
+    return stores
 
 
 @pytest.mark.parametrize("recorded", [None, 0])
@@ -52,26 +53,26 @@ def test_OPS_006_an_earlier_releases_database_is_brought_to_this_layout_losing_n
     reference: Any = mongomock.MongoClient()["entry_service"]
     MongoStore(reference).ensure_indexes()
     database: Any = mongomock.MongoClient()["entry_service"]
-    store = an_earlier_release(database)
+    stores = an_earlier_release(database)
     if recorded is not None:
         database["meta"].insert_one({"_id": "layout", "version": recorded})
     before = contents(database)
     assert indexes(database)["entries"] != indexes(reference)["entries"]
 
-    prepare_store(open_mongo(store))
+    prepare_store(open_mongo(database))
     assert list(database["meta"].find()) == [{"_id": "layout", "version": LAYOUT_VERSION}]
     layout = indexes(database)
     assert layout["entries"] == indexes(reference)["entries"]  # the missing index is back
     assert contents(database) == before
-    got = store.get("c1", "u1")
+    got = stores.entries.get("c1", "u1")
     assert got is not None and got.to_document() == a_full_entry().to_document()
-    assert store.confirmed_holder("c1", "+12125550123") == "u1"
-    assert store.contains("c1", "INVITE-1")
-    assert store.failed_attempts("c1", "u2", T0 - timedelta(days=1)) == 1
+    assert stores.entries.confirmed_holder("c1", "+12125550123") == "u1"
+    assert stores.invites.contains("c1", "INVITE-1")
+    assert stores.attempts.failed_attempts("c1", "u2", T0 - timedelta(days=1)) == 1
 
-    prepare_store(open_mongo(store))  # a second start: nothing changes
+    prepare_store(open_mongo(database))  # a second start: nothing changes
     assert list(database["meta"].find()) == [{"_id": "layout", "version": LAYOUT_VERSION}]
     assert indexes(database) == layout
     assert contents(database) == before
-    assert [m.id for m in store.claim("relay", 10, T0 + timedelta(hours=1), timedelta(seconds=5))] == ["m1"]
-    assert [request for _, request in store.receive(10, 0)] == [RetryRequest("c1", "u2")]
+    assert [m.id for m in stores.outbox.claim("relay", 10, T0 + timedelta(hours=1), timedelta(seconds=5))] == ["m1"]
+    assert [request for _, request in stores.retries.receive(10, 0)] == [RetryRequest("c1", "u2")]

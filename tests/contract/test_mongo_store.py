@@ -10,10 +10,11 @@ import pymongo
 import pytest
 from pymongo.errors import DuplicateKeyError
 
-from adapters_mongo import MongoStore, connect
+from adapters_mongo import MongoStore, connect, open_mongo
 from adapters_mongo.store import _index_of
 from entrycore.errors import DependencyUnavailable
 from entrycore.outbox import EVENT, OutboxMessage
+from entrycore.ports import Stores
 from tests.contract.entries import T0, an_entry
 
 
@@ -34,11 +35,11 @@ def test_ensure_indexes_is_idempotent_and_keeps_the_partial_filter() -> None:
     client.close()
 
 
-def _store() -> tuple[MongoStore, Any]:
+def _stores() -> tuple[Stores, Any]:
     db: Any = mongomock.MongoClient()["entry_service"]
-    store = MongoStore(db)
-    store.ensure_indexes()
-    return store, db
+    stores = open_mongo(db)
+    stores.prepare()
+    return stores, db
 
 
 def _message(number: int) -> OutboxMessage:
@@ -46,24 +47,24 @@ def _message(number: int) -> OutboxMessage:
 
 
 def test_pending_messages_live_in_the_entry_document_until_delivered() -> None:
-    store, db = _store()
-    store.create(an_entry(), [_message(1)])
-    store.replace(an_entry(version=2), 1, [_message(2)])
+    stores, db = _stores()
+    stores.entries.create(an_entry(), [_message(1)])
+    stores.entries.replace(an_entry(version=2), 1, [_message(2)])
     doc = db["entries"].find_one({"userId": "u1"})
     assert [m["id"] for m in doc["outbox"]] == ["m1", "m2"]
     assert doc["outboxSince"] == "2026-11-27T12:00:00.123Z m1"
-    store.claim("relay", 10, T0, timedelta(seconds=5))
-    store.delivered("relay", ["m1", "m2"], T0)
+    stores.outbox.claim("relay", 10, T0, timedelta(seconds=5))
+    stores.outbox.delivered("relay", ["m1", "m2"], T0)
     doc = db["entries"].find_one({"userId": "u1"}, {"_id": False})
     assert set(doc) == {*an_entry(version=2).to_document(), "outboxRev"}  # the revision is never reset
-    assert store.get("c1", "u1") == an_entry(version=2)
+    assert stores.entries.get("c1", "u1") == an_entry(version=2)
 
 
 def test_recording_a_failure_forgets_the_entrys_failures_older_than_a_day() -> None:
-    store, db = _store()
-    store.record_failed_attempt("c1", "ana", T0)
-    store.record_failed_attempt("c1", "bob", T0)
-    store.record_failed_attempt("c1", "ana", T0 + timedelta(days=1, milliseconds=1))
+    stores, db = _stores()
+    stores.attempts.record_failed_attempt("c1", "ana", T0)
+    stores.attempts.record_failed_attempt("c1", "bob", T0)
+    stores.attempts.record_failed_attempt("c1", "ana", T0 + timedelta(days=1, milliseconds=1))
     assert sorted(d["userId"] for d in db["attempts"].find()) == ["ana", "bob"]
 
 

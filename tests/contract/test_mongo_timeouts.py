@@ -13,12 +13,12 @@ import mongomock
 import pytest
 from pymongo import _csot
 
-from adapters_mongo import MongoScoring, MongoSelection, MongoStore
-from adapters_mongo.client import connect
+from adapters_mongo import MongoScoring, MongoSelection, MongoStore, open_mongo
 from adapters_mongo.errors import ADMIN_TIMEOUT, OPERATION_TIMEOUT
 from entrycore.eligibility import EligibilityCriteria
 from entrycore.errors import DependencyUnavailable
 from entrycore.markets import MarketTransfer
+from entrycore.ports import Stores
 from entrycore.scoring import ScoreRow
 from tests.builders import campaign
 from tests.contract.entries import an_entry
@@ -35,22 +35,22 @@ def hung() -> Iterator[HungMongo]:
 @pytest.mark.parametrize(
     "call",
     [
-        lambda store: store.get("c1", "u1"),
-        lambda store: store.confirmed_holder("c1", "+12125550123"),
-        lambda store: store.failed_attempts("c1", "u1", datetime(2026, 1, 1, tzinfo=UTC)),
+        lambda stores: stores.entries.get("c1", "u1"),
+        lambda stores: stores.entries.confirmed_holder("c1", "+12125550123"),
+        lambda stores: stores.attempts.failed_attempts("c1", "u1", datetime(2026, 1, 1, tzinfo=UTC)),
     ],
 )
 def test_a_hung_server_holds_a_fan_s_call_for_the_operation_timeout_only(
-    hung: HungMongo, call: Callable[[MongoStore], Any]
+    hung: HungMongo, call: Callable[[Stores], Any]
 ) -> None:
-    store = connect(hung.uri)
+    stores = open_mongo(hung.uri)  # connect's production client settings
     try:
         started = time.monotonic()
         with pytest.raises(DependencyUnavailable):
-            call(store)
+            call(stores)
         waited = time.monotonic() - started
     finally:
-        store.close()
+        stores.close()
     assert hung.commands.count("hello") + hung.commands.count("ismaster") >= 1  # it was reached, then hung
     assert waited < OPERATION_TIMEOUT + 3  # not 10 s and a retry of 10 s more (socketTimeoutMS before)
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import attrs
 import pytest
@@ -100,9 +99,8 @@ def eraser(stores: SelectionStores, audit: FakeAudit, clock: FakeClock | None = 
 
 def drain(stores: SelectionStores, at: datetime) -> list[OutboxMessage]:
     """Every pending message, delivered, in claim order."""
-    outbox: Any = stores.entries
-    claimed = outbox.claim("test", 1000, at, timedelta(minutes=1))
-    outbox.delivered("test", [m.id for m in claimed], at)
+    claimed = stores.outbox.claim("test", 1000, at, timedelta(minutes=1))
+    stores.outbox.delivered("test", [m.id for m in claimed], at)
     return list(claimed)
 
 
@@ -129,17 +127,17 @@ def test_USR_003_erases_entries_records_and_phones_and_publishes_deletions(selec
     stores.entries.create(an_entry("c2", "u1", phone="+12125550102", confirmed=True))
     stores.entries.create(an_entry("c1", "u2", phone="+12125550103", confirmed=True))
     stores.scoring.upsert_scores("c1", [ScoreRow(0, phone, 80.0), ScoreRow(1, "+12125550103", 70.0)], [0.1, 0.2])
-    stores.entries.record_failed_attempt("c1", "u1", clock.now())  # type: ignore[attr-defined]
-    queue = stores.entries if stores.kind != "fake" else None  # the store-kept retry queue (PUB-005)
+    stores.attempts.record_failed_attempt("c1", "u1", clock.now())
+    queue = stores.retries  # the store-kept retry queue (PUB-005)
     if queue is not None:
-        queue.enqueue([RetryRequest("c1", "u1"), RetryRequest("c2", "u1"), RetryRequest("c1", "u2")])  # type: ignore[attr-defined]
+        queue.enqueue([RetryRequest("c1", "u1"), RetryRequest("c2", "u1"), RetryRequest("c1", "u2")])
         records = 1 if stores.kind == "mongomock" else 0  # SQLite: the record is the entry's row
         assert raw_rows(stores, "u1") == 2 + records + 1 + 2  # what the erasure must leave nothing of
     service = eraser(stores, audit, clock)
 
     assert service.delete_user(ADMIN, "u1") == {"entries": 2, "scoring": 1}
     if queue is not None:  # the fan's retry requests went with the entries; the other fan's stays
-        received = queue.receive(10, 0)  # type: ignore[attr-defined]
+        received = queue.receive(10, 0)
         assert [request for _, request in received] == [RetryRequest("c1", "u2")]
 
     assert stores.entries.get("c1", "u1") is None
@@ -147,7 +145,7 @@ def test_USR_003_erases_entries_records_and_phones_and_publishes_deletions(selec
     assert stores.entries.entries_of_user("u1") == []
     assert stores.scoring.scoring_record("c1", "u1") is None
     assert stores.entries.confirmed_holder("c1", phone) is None
-    assert stores.entries.failed_attempts("c1", "u1", clock.now() - timedelta(hours=1)) == 0  # type: ignore[attr-defined]
+    assert stores.attempts.failed_attempts("c1", "u1", clock.now() - timedelta(hours=1)) == 0
     assert stores.entries.get("c1", "u2") is not None  # another fan: untouched
     assert stores.scoring.scoring_record("c1", "u2") is not None
     deletions = drain(stores, clock.now() + timedelta(seconds=1))
@@ -186,10 +184,9 @@ def test_USR_003_pending_messages_are_delivered_before_the_deletion_and_a_new_en
     assert stores.entries.find_by_code("c1", entry.code) is None
     order = []
     for _ in range(3):  # one message per claim: each is the next of the entry's lane
-        outbox: Any = stores.entries
-        claimed = outbox.claim("test", 1, clock.now() + timedelta(seconds=1), timedelta(minutes=1))
+        claimed = stores.outbox.claim("test", 1, clock.now() + timedelta(seconds=1), timedelta(minutes=1))
         order += [m.body["type"] for m in claimed]
-        outbox.delivered("test", [m.id for m in claimed], clock.now())
+        stores.outbox.delivered("test", [m.id for m in claimed], clock.now())
     assert order == ["entry.created", "entry.deleted", "entry.created"]
     assert stores.entries.get("c1", "u1") == again  # delivering the deletion did not take the new entry
 

@@ -71,7 +71,7 @@ def admin_of(stores: SelectionStores, chosen: Campaign) -> Admin:
     return Admin(
         Scoring(campaigns, stores.scoring, audit, clock, draw=lambda: 0.5),
         Selection(campaigns, stores.entries, stores.scoring, stores.views, audit, clock, ids),
-        Transfers(campaigns, stores.views, audit, clock, ids, stores.entries, FakeHeartbeats()),  # type: ignore[arg-type]
+        Transfers(campaigns, stores.views, audit, clock, ids, stores.locks, FakeHeartbeats()),
         Privacy(campaigns, stores.entries, audit, clock, ids, stores.scoring),
     )
 

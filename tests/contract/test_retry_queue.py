@@ -23,7 +23,8 @@ import pymongo
 import pytest
 from pymongo.errors import AutoReconnect
 
-from adapters_mongo import MongoStore
+from adapters_mongo import open_mongo
+from adapters_mongo.retries import MongoRetries
 from adapters_sqlite import SqliteStore
 from adapters_sqlite.retries import _ACKNOWLEDGE, _VISIBLE
 from entrycore.errors import DeliveryFailed
@@ -66,20 +67,20 @@ def open_queue(kind: str, tmp_path: Path, visibility: float) -> Iterator[Queue]:
             store.close()
     elif kind == "mongomock":
         client: mongomock.MongoClient = mongomock.MongoClient()
-        mock = MongoStore(client["entry_service"], retry_visibility=visibility)
-        mock.ensure_indexes()
+        mock = open_mongo(client["entry_service"], retry_visibility=visibility)
+        mock.prepare()
         try:
-            yield Queue(kind, mock)
+            yield Queue(kind, mock.retries)
         finally:
             client.close()
     else:
         assert MONGODB_URI is not None
         real: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(MONGODB_URI, w="majority")
         name = f"entry_service_test_{uuid.uuid4().hex[:12]}"
-        store_on_mongodb = MongoStore(real[name], retry_visibility=visibility)
-        store_on_mongodb.ensure_indexes()
+        store_on_mongodb = open_mongo(real[name], retry_visibility=visibility)
+        store_on_mongodb.prepare()
         try:
-            yield Queue(kind, store_on_mongodb)
+            yield Queue(kind, store_on_mongodb.retries)
         finally:
             real.drop_database(name)
             real.close()
@@ -281,7 +282,7 @@ class _BrokenDatabase:
 
 
 def test_a_failing_mongodb_is_delivery_failed() -> None:
-    _every_call_is_delivery_failed(MongoStore(_BrokenDatabase()))
+    _every_call_is_delivery_failed(MongoRetries(_BrokenDatabase()))
 
 
 @pytest.mark.parametrize("seconds", [0.0, -1.0, float("nan"), float("inf")])
@@ -289,14 +290,16 @@ def test_the_visibility_timeout_must_be_positive(tmp_path: Path, seconds: float)
     with pytest.raises(ValueError, match="retry_visibility"):
         SqliteStore(tmp_path / "entries.db", retry_visibility=seconds)
     with pytest.raises(ValueError, match="retry_visibility"):
-        MongoStore(mongomock.MongoClient()["entry_service"], retry_visibility=seconds)
+        MongoRetries(mongomock.MongoClient()["entry_service"], retry_visibility=seconds)
+    with pytest.raises(ValueError, match="retry_visibility"):
+        open_mongo(mongomock.MongoClient()["entry_service"], retry_visibility=seconds)
 
 
 def test_mongodb_retry_queue_indexes_are_created_idempotently() -> None:
     client: mongomock.MongoClient = mongomock.MongoClient()
-    store = MongoStore(client["entry_service"])
-    store.ensure_indexes()
-    store.ensure_indexes()
+    stores = open_mongo(client["entry_service"])
+    stores.prepare()
+    stores.prepare()
     indexes = client["entry_service"]["retry_queue"].index_information()
     assert indexes["visible_at"]["key"] == [("visibleAt", 1)]
     assert indexes["handle"]["key"] == [("handle", 1)]

@@ -57,8 +57,8 @@ def fan(user: str, markets: tuple[str, ...], number: int, **changes: Any) -> Ent
 
 
 def pending(stores: SelectionStores) -> list[OutboxMessage]:
-    claimed = stores.entries.claim("test", 10_000, LATER, timedelta(minutes=5))  # type: ignore[attr-defined]
-    stores.entries.delivered("test", [m.id for m in claimed], LATER)  # type: ignore[attr-defined]
+    claimed = stores.outbox.claim("test", 10_000, LATER, timedelta(minutes=5))
+    stores.outbox.delivered("test", [m.id for m in claimed], LATER)
     return list(claimed)
 
 

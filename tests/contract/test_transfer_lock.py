@@ -18,7 +18,7 @@ import pytest
 from entrycore.caller import Caller
 from entrycore.errors import TransferInProgress
 from entrycore.markets import MarketTransfer
-from entrycore.ports import Locks, Progress, SelectionStore
+from entrycore.ports import Progress, SelectionStore
 from entrycore.scoring import ScoreRow
 from entrycore.usecases.leases import transfer_lock
 from entrycore.usecases.transfers import Transfers
@@ -54,7 +54,7 @@ def transfers(
         audit=FakeAudit(),
         clock=clock or FakeClock(),
         ids=FakeIds(counter=next(PROCESSES) * 1_000_000),
-        locks=cast(Locks, stores.entries),
+        locks=stores.locks,
         heartbeats=heartbeats or FakeHeartbeats(),
     )
 
@@ -102,7 +102,7 @@ def test_MKT_003_a_second_transfer_while_one_runs_is_refused(stores: SelectionSt
         runner.join(10)
     assert [(r.entries, r.scoring) for r in results] == [(4, 4)]
     assert_records_follow_entries(stores)
-    assert cast(Locks, stores.entries).lock_holder(transfer_lock("c1"), FakeClock().now()) is None  # released
+    assert stores.locks.lock_holder(transfer_lock("c1"), FakeClock().now()) is None  # released
     assert transfers(stores).transfer(ADMIN, "c1", "bos", "chi").entries > 0  # the next one runs
 
 
@@ -147,7 +147,7 @@ def test_MKT_003_a_transfer_that_crashed_between_chunks_finishes_when_run_again(
 
 
 def test_MKT_003_a_lock_left_by_a_dead_transfer_lapses(stores: SelectionStores) -> None:
-    locks = cast(Locks, stores.entries)
+    locks = stores.locks
     now = FakeClock().now()
     assert locks.take_lock(transfer_lock("c1"), "a dead process", now, now + timedelta(seconds=30))
     with pytest.raises(TransferInProgress):
@@ -176,4 +176,4 @@ def test_MKT_003_a_running_transfer_renews_its_lock_and_stops_renewing_when_done
         slowed.go_on.set()
         runner.join(10)
     assert heartbeats.running == []  # stopped with the transfer
-    assert cast(Locks, stores.entries).lock_holder(transfer_lock("c1"), clock.now()) is None
+    assert stores.locks.lock_holder(transfer_lock("c1"), clock.now()) is None

@@ -21,12 +21,13 @@ from adapters_cli.main import cli
 from adapters_files.sinks import FileEventSink, FileReceiptSender
 from adapters_http.clients import HttpxReceiptSender
 from adapters_mongo import MongoStore, open_mongo
-from adapters_sqlite import SqliteStore, open_sqlite
+from adapters_sqlite import open_sqlite
 from entry_service.bootstrap import Services, build
 from entry_service.settings import Settings
 from entry_service.wsgi import app_for
 from entrycore.errors import Internal
 from entrycore.outbox import EVENT, RECEIPT, RETRY, OutboxMessage
+from entrycore.ports import Stores
 from entrycore.usecases.relay import MAX_ATTEMPTS, Relay
 from tests.aws_server import AwsServer, read_stream
 from tests.contract.entries import T0, an_entry
@@ -56,14 +57,14 @@ def message(kind: str, user: str, n: int, body: dict[str, Any]) -> OutboxMessage
 
 
 @pytest.fixture(params=["sqlite", "mongomock"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stores]:
     if request.param == "sqlite":
-        sqlite = SqliteStore(tmp_path / "store" / "entries.db")
+        sqlite = open_sqlite(tmp_path / "store" / "entries.db")
         yield sqlite
         sqlite.close()
     else:
         client: mongomock.MongoClient = mongomock.MongoClient()
-        yield MongoStore(client["entry_service"])  # no db init: build() ensures the indexes
+        yield open_mongo(client["entry_service"])  # no db init: build() ensures the indexes
         client.close()
 
 
@@ -190,26 +191,28 @@ def channel(request: pytest.FixtureRequest, tmp_path: Path, aws: AwsServer) -> I
             part.close()
 
 
-def wired(tmp_path: Path, store: Any, relay: Relay) -> Services:
-    stores = open_sqlite(store) if isinstance(store, SqliteStore) else open_mongo(store)
+def wired(tmp_path: Path, stores: Stores, relay: Relay) -> Services:
     services = build(Settings.from_env(write_sources(tmp_path / "sources")), stores=stores)
     return attrs.evolve(services, relay=relay)
 
 
 def test_PUB_002_one_refused_message_fails_alone_is_parked_reported_and_delivered_after_retry(
-    tmp_path: Path, store: Any, channel: Channel
+    tmp_path: Path, stores: Stores, channel: Channel
 ) -> None:
     clock = FakeClock(T0)
     parts = {"events": FileEventSink(tmp_path / "other.jsonl"), "receipts": None, "retries": FakeRetryQueue()}
     parts["receipts"] = FileReceiptSender(tmp_path / "other-receipts.jsonl")
-    relay = Relay(outbox=store, clock=clock, owner="relay-1", jitter=lambda: 1.0, **{**parts, **channel.relay_parts})
-    services = wired(tmp_path, store, relay)
+    store = stores.entries
+    relay = Relay(
+        outbox=stores.outbox, clock=clock, owner="relay-1", jitter=lambda: 1.0, **{**parts, **channel.relay_parts}
+    )
+    services = wired(tmp_path, stores, relay)
     unencodable = "\ud800" in "".join(map(str, channel.body(POISONED).values()))
     if isinstance(store, MongoStore) and unencodable:  # BSON has no form for a lone surrogate either
         poisoned = [message(channel.kind, POISONED, 1, channel.body(POISONED))]
         with pytest.raises(Internal, match="cannot store"):
             store.create(an_entry(user_id=POISONED), poisoned)
-        assert store.get("c1", POISONED) is None and store.outbox_status()["backlog"] == 0
+        assert store.get("c1", POISONED) is None and stores.outbox.outbox_status()["backlog"] == 0
         return
     for number, user in enumerate(USERS):
         entry = an_entry(user_id=user, phone=f"+1212555{1000 + number}")
@@ -247,9 +250,9 @@ def test_PUB_002_one_refused_message_fails_alone_is_parked_reported_and_delivere
         for _ in range(MAX_ATTEMPTS):
             relay.run_once()
             clock.advance(minutes=10)
-        assert store.outbox_status()["deadLetters"] == 1 and channel.landed() == ["u-a", "u-c"]
+        assert stores.outbox.outbox_status()["deadLetters"] == 1 and channel.landed() == ["u-a", "u-c"]
         return
     assert relay.drain() == 2
     assert channel.landed() == ["u-a", "u-c", POISONED, "u-bad-later"]
-    status = store.outbox_status()
+    status = stores.outbox.outbox_status()
     assert (status["backlog"], status["deadLetters"]) == (0, 0)
