@@ -21,9 +21,10 @@ _RELEASE = "DELETE FROM locks WHERE name = ? AND owner = ?"
 
 
 class SqliteLocks:
-    """Locks on ``self._db`` (mixed into SqliteStore)."""
+    """Locks on ``database`` (the SQLite file's connections and writer, shared with SqliteStore)."""
 
-    _db: Database
+    def __init__(self, database: Database) -> None:
+        self._db = database
 
     def take_lock(self, name: str, owner: str, now: datetime, until: datetime) -> bool:
         params = {"name": name, "owner": owner, "until": iso(until), "now": iso(now)}

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 from adapters_sqlite.database import Database
 from entrycore.outbox import RetryRequest
-from entrycore.retry_queues import queue_down, wait_for
+from entrycore.retry_queues import DEFAULT_VISIBILITY, queue_down, visibility_timeout, wait_for
 from entrycore.timefmt import iso
 
 # A request for an entry already queued merges with it; one for an entry whose request a worker holds marks
@@ -37,10 +37,13 @@ _REQUEUE = "UPDATE retry_queue SET handle = NULL, requeue = 0, visible_at = ? WH
 
 
 class SqliteRetries:
-    """RetryQueue on the store's Database (mixed into SqliteStore)."""
+    """RetryQueue on ``database`` (the SQLite file's connections and writer, shared with SqliteStore, whose
+    erasure deletes the entry's request); a received request stays hidden for ``retry_visibility`` seconds
+    (ValueError unless positive)."""
 
-    _db: Database
-    _retry_visibility: timedelta
+    def __init__(self, database: Database, *, retry_visibility: float = DEFAULT_VISIBILITY) -> None:
+        self._retry_visibility: timedelta = visibility_timeout(retry_visibility)
+        self._db = database
 
     def enqueue(self, requests: Sequence[RetryRequest]) -> dict[RetryRequest, str]:
         if not requests:

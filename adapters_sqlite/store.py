@@ -11,9 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters_sqlite.database import DEFAULT_BUSY_TIMEOUT, Database, T
-from adapters_sqlite.locks import SqliteLocks
-from adapters_sqlite.outbox import SqliteOutbox, insert_messages
-from adapters_sqlite.retries import SqliteRetries
+from adapters_sqlite.outbox import insert_messages
 from entrycore.eligibility import MAX_RANKS
 from entrycore.errors import EntryExists, Internal, PhoneTaken, ReferralCodeTaken, StaleEntry
 from entrycore.model import Entry
@@ -70,7 +68,7 @@ _ADD_INVITE = "INSERT OR IGNORE INTO invites (campaign_id, value) VALUES (?, ?)"
 _HAS_INVITE = "SELECT 1 FROM invites WHERE campaign_id = ? AND value = ?"
 
 
-class SqliteStore(SqliteOutbox, SqliteRetries, SqliteLocks):
+class SqliteStore:
     """EntryStore, InviteStore, AttemptStore, Outbox and RetryQueue on the SQLite file at ``path``.
 
     The file, its missing directories and the schema are created on first use (0600 / 0700). One

@@ -6,6 +6,9 @@ import os
 
 from adapters_sqlite.audit import SqliteAudit
 from adapters_sqlite.database import DEFAULT_BUSY_TIMEOUT, NewerDatabase
+from adapters_sqlite.locks import SqliteLocks
+from adapters_sqlite.outbox import SqliteOutbox
+from adapters_sqlite.retries import SqliteRetries
 from adapters_sqlite.scoring import SqliteScoring
 from adapters_sqlite.selection import SqliteSelection
 from adapters_sqlite.store import SqliteStore
@@ -20,16 +23,15 @@ def open_sqlite(
     retry_visibility: float = DEFAULT_VISIBILITY,
 ) -> Stores:
     """The stores of the SQLite file at ``source`` (created on first use, see ``SqliteStore``), or of a
-    ``SqliteStore`` already made (then ``busy_timeout`` and ``retry_visibility`` are its own). Every port shares
-    the file's connections and writer: the entries, invites, attempts, locks, outbox and retry queue are one
-    ``SqliteStore``; scoring, selection and audit its companions on the same ``Database``. Nothing is opened
-    before the first call (``prepare`` opens and migrates the file)."""
-    store = (
-        source
-        if isinstance(source, SqliteStore)
-        else SqliteStore(source, busy_timeout=busy_timeout, retry_visibility=retry_visibility)
-    )
+    ``SqliteStore`` already made (then ``busy_timeout`` is its own). Every port shares the file's connections
+    and writer (its ``Database``): the entries and invites are a ``SqliteStore``, which writes an entry's outbox
+    messages in the entry's own transaction; the outbox with the attempts (``SqliteOutbox``), the locks, the retry
+    queue (hiding a received request ``retry_visibility`` seconds), scoring, selection and audit are objects of
+    their own on the same ``Database``. Nothing is opened before the first call (``prepare`` opens and migrates
+    the file)."""
+    store = source if isinstance(source, SqliteStore) else SqliteStore(source, busy_timeout=busy_timeout)
     database = store.database
+    outbox = SqliteOutbox(database)
 
     def prepare() -> None:
         try:
@@ -40,10 +42,10 @@ def open_sqlite(
     return Stores(
         entries=store,
         invites=store,
-        attempts=store,
-        locks=store,
-        outbox=store,
-        retries=store,
+        attempts=outbox,
+        locks=SqliteLocks(database),
+        outbox=outbox,
+        retries=SqliteRetries(database, retry_visibility=retry_visibility),
         scoring=SqliteScoring(database),
         selection=SqliteSelection(database),
         audit=SqliteAudit(database),

@@ -22,8 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from adapters_aws import KinesisEventSink
 from adapters_files.sinks import FileEventSink, FileReceiptSender
-from adapters_sqlite import SqliteStore
+from adapters_sqlite import open_sqlite
 from entrycore.caller import Caller
+from entrycore.ports import Stores
 from entrycore.system import RandomIds, SystemClock
 from entrycore.usecases.registrations import Registrations, Submission
 from entrycore.usecases.relay import Relay
@@ -32,10 +33,10 @@ from tests.builders import VALID_FIELDS, campaign
 from tests.fakes import FakeCampaignSource, FakeRetryQueue, FakeUserSource
 
 
-def fill(store: SqliteStore, entries: int) -> float:
+def fill(stores: Stores, entries: int) -> float:
     c1 = campaign()
     registrations = Registrations(
-        FakeCampaignSource({"c1": c1}), FakeUserSource(), store, store, SystemClock(), RandomIds()
+        FakeCampaignSource({"c1": c1}), FakeUserSource(), stores.entries, stores.invites, SystemClock(), RandomIds()
     )
 
     def register(i: int) -> None:
@@ -48,27 +49,27 @@ def fill(store: SqliteStore, entries: int) -> float:
     return time.perf_counter() - started
 
 
-def drain(store: SqliteStore, relay: Relay) -> tuple[int, float]:
+def drain(stores: Stores, relay: Relay) -> tuple[int, float]:
     started = time.perf_counter()
     delivered = relay.drain()
     took = time.perf_counter() - started
-    assert store.outbox_status()["backlog"] == 0, store.outbox_status()
+    assert stores.outbox.outbox_status()["backlog"] == 0, stores.outbox.outbox_status()
     return delivered, took
 
 
 def run(folder: Path, entries: int, sink_name: str, sink: object) -> None:
-    store = SqliteStore(folder / f"{sink_name}.db")
-    filled = fill(store, entries)
+    stores = open_sqlite(folder / f"{sink_name}.db")
+    filled = fill(stores, entries)
     receipts = FileReceiptSender(folder / f"{sink_name}-receipts.jsonl")
-    relay = Relay(store, sink, receipts, FakeRetryQueue(), SystemClock(), owner="bench", batch=500)  # type: ignore[arg-type]
-    delivered, took = drain(store, relay)
+    relay = Relay(stores.outbox, sink, receipts, FakeRetryQueue(), SystemClock(), owner="bench", batch=500)  # type: ignore[arg-type]
+    delivered, took = drain(stores, relay)
     events = delivered // 2  # one event and one receipt per entry
     print(
         f"{sink_name:>8}: {entries} entries written in {filled:.1f} s ({entries / filled:,.0f}/s); "
         f"relay delivered {delivered} messages ({events} events + {delivered - events} receipts) in {took:.2f} s "
         f"= {delivered / took:,.0f} messages/s"
     )
-    store.close()
+    stores.close()
 
 
 def main() -> None:

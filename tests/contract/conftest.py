@@ -15,7 +15,7 @@ import pymongo
 import pytest
 
 from adapters_mongo import open_mongo
-from adapters_sqlite import SqliteScoring, SqliteSelection, SqliteStore
+from adapters_sqlite import open_sqlite
 from entrycore.ports import (
     AttemptStore,
     EntryStore,
@@ -49,11 +49,11 @@ def fake_stores() -> Iterator[Stores]:
 
 
 def sqlite_stores(tmp_path: Path) -> Iterator[Stores]:
-    store = SqliteStore(tmp_path / "data" / "entries.db")
+    opened = open_sqlite(tmp_path / "data" / "entries.db")
     try:
-        yield Stores("sqlite", store, store, store, store, store)
+        yield Stores("sqlite", opened.entries, opened.invites, opened.attempts, opened.outbox, opened.locks)
     finally:
-        store.close()
+        opened.close()
 
 
 def mongomock_stores() -> Iterator[Stores]:
@@ -115,12 +115,20 @@ class SelectionStores:
 def open_selection_stores(kind: str, tmp_path: Path) -> Iterator[SelectionStores]:
     """The empty entry, scoring and selection stores of one implementation (fake, sqlite or mongomock)."""
     if kind == "sqlite":
-        store = SqliteStore(tmp_path / "selection" / "entries.db")
+        on_file = open_sqlite(tmp_path / "selection" / "entries.db")
         try:
-            on_file = SqliteScoring(store.database), SqliteSelection(store.database)
-            yield SelectionStores(kind, store, *on_file, store, store, store, store)
+            yield SelectionStores(
+                kind,
+                on_file.entries,
+                on_file.scoring,
+                on_file.selection,
+                on_file.locks,
+                on_file.outbox,
+                on_file.attempts,
+                on_file.retries,
+            )
         finally:
-            store.close()
+            on_file.close()
     elif kind == "mongomock":
         client: mongomock.MongoClient = mongomock.MongoClient()
         mongo = open_mongo(client["entry_service"])

@@ -25,8 +25,8 @@ from pymongo.errors import AutoReconnect
 
 from adapters_mongo import open_mongo
 from adapters_mongo.retries import MongoRetries
-from adapters_sqlite import SqliteStore
-from adapters_sqlite.retries import _ACKNOWLEDGE, _VISIBLE
+from adapters_sqlite import SqliteStore, open_sqlite
+from adapters_sqlite.retries import _ACKNOWLEDGE, _VISIBLE, SqliteRetries
 from entrycore.errors import DeliveryFailed
 from entrycore.outbox import RetryRequest
 from entrycore.ports import RetryQueue
@@ -60,11 +60,11 @@ def open_queue(kind: str, tmp_path: Path, visibility: float) -> Iterator[Queue]:
     if kind == "fake":
         yield Queue(kind, FakeRetryQueue())
     elif kind == "sqlite":
-        store = SqliteStore(tmp_path / "data" / "entries.db", retry_visibility=visibility)
+        on_file = open_sqlite(tmp_path / "data" / "entries.db", retry_visibility=visibility)
         try:
-            yield Queue(kind, store)
+            yield Queue(kind, on_file.retries)
         finally:
-            store.close()
+            on_file.close()
     elif kind == "mongomock":
         client: mongomock.MongoClient = mongomock.MongoClient()
         mock = open_mongo(client["entry_service"], retry_visibility=visibility)
@@ -249,7 +249,7 @@ def test_concurrent_receivers_never_get_the_same_request(racing_queues: Queue) -
 
 def test_a_failing_sqlite_file_is_delivery_failed(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("not a directory")
-    _every_call_is_delivery_failed(SqliteStore(tmp_path / "file" / "entries.db"))
+    _every_call_is_delivery_failed(open_sqlite(tmp_path / "file" / "entries.db").retries)
 
 
 def _every_call_is_delivery_failed(store: Any) -> None:
@@ -288,7 +288,9 @@ def test_a_failing_mongodb_is_delivery_failed() -> None:
 @pytest.mark.parametrize("seconds", [0.0, -1.0, float("nan"), float("inf")])
 def test_the_visibility_timeout_must_be_positive(tmp_path: Path, seconds: float) -> None:
     with pytest.raises(ValueError, match="retry_visibility"):
-        SqliteStore(tmp_path / "entries.db", retry_visibility=seconds)
+        SqliteRetries(SqliteStore(tmp_path / "entries.db").database, retry_visibility=seconds)
+    with pytest.raises(ValueError, match="retry_visibility"):
+        open_sqlite(tmp_path / "entries.db", retry_visibility=seconds)
     with pytest.raises(ValueError, match="retry_visibility"):
         MongoRetries(mongomock.MongoClient()["entry_service"], retry_visibility=seconds)
     with pytest.raises(ValueError, match="retry_visibility"):
@@ -314,12 +316,12 @@ def test_a_sqlite_file_of_schema_2_gains_the_retry_queue(tmp_path: Path) -> None
     with sqlite3.connect(path) as raw:  # back to what the release before the retry queue left
         raw.executescript("DROP TABLE retry_queue; PRAGMA user_version = 2;")
     raw.close()
-    store = SqliteStore(path)
+    stores = open_sqlite(path)
     try:
-        store.enqueue([A])
-        assert _requests(store.receive(10, 0)) == Counter([A])
+        stores.retries.enqueue([A])
+        assert _requests(stores.retries.receive(10, 0)) == Counter([A])
     finally:
-        store.close()
+        stores.close()
 
 
 def test_sqlite_receives_and_acknowledges_through_the_indexes(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import attrs
 
-from adapters_sqlite import SqliteScoring, SqliteStore
+from adapters_sqlite import SqliteScoring, SqliteStore, open_sqlite
 from adapters_sqlite.schema import MIGRATIONS, SCHEMA_VERSION
 from entrycore.eligibility import EligibilityCriteria
 from entrycore.scoring import EntryFacts, ScoringRecord, refreshed
@@ -70,7 +70,7 @@ def test_a_file_of_schema_10_is_brought_to_the_current_layout(tmp_path: Path) ->
         assert [r.user_id for r in scoring.eligible("c1", EligibilityCriteria(tag="vip"))] == []
         listed = scoring.eligible("c1", EligibilityCriteria(include_filtered=True, market_ids=("chi",)))
         assert [r.user_id for r in listed] == ["u2"]
-        assert store.take_lock("transfer:c1", "me", T0, T0.replace(minute=1))
+        assert open_sqlite(store).locks.take_lock("transfer:c1", "me", T0, T0.replace(minute=1))
         with sqlite3.connect(path) as check:
             assert check.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
             tables = {name for (name,) in check.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}

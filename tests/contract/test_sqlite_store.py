@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters_sqlite import SqliteStore
+from adapters_sqlite import SqliteStore, open_sqlite
 from adapters_sqlite.schema import MIGRATIONS, SCHEMA_VERSION
 from entrycore.errors import DependencyUnavailable
 from entrycore.model import Entry
@@ -126,10 +126,11 @@ def test_a_file_of_an_older_schema_is_migrated_and_keeps_its_data(tmp_path: Path
         raw.execute("PRAGMA user_version = 1")
     raw.close()
     store = SqliteStore(tmp_path / "entries.db")
+    stores = open_sqlite(store)  # the other ports, on the same file
     try:
         assert store.get("c1", "u1") == an_entry()
         store.replace(an_entry(version=2), 1, [_message(1)])
-        assert [m.id for m in store.claim("relay", 10, T0, timedelta(seconds=5))] == ["m1"]
+        assert [m.id for m in stores.outbox.claim("relay", 10, T0, timedelta(seconds=5))] == ["m1"]
         with sqlite3.connect(tmp_path / "entries.db") as raw:
             assert raw.execute("PRAGMA user_version").fetchone() == (len(MIGRATIONS),)
         raw.close()
@@ -170,18 +171,19 @@ def _rows(path: Path, sql: str) -> list[tuple[object, ...]]:
 
 def test_a_delivered_message_is_deleted_at_once_and_its_time_kept(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "entries.db")
+    stores = open_sqlite(store)  # the other ports, on the same file
     try:
         for n in (1, 2, 3):
             store.create(an_entry(user_id=f"u{n}"), [_message(n)])
-        store.claim("relay", 10, T0, timedelta(seconds=5))
-        store.delivered("relay", ["m1", "m2"], T0)
+        stores.outbox.claim("relay", 10, T0, timedelta(seconds=5))
+        stores.outbox.delivered("relay", ["m1", "m2"], T0)
         assert _rows(store.path, "SELECT id FROM outbox") == [("m3",)]
-        store.delivered("other-relay", ["m3"], T0 + timedelta(seconds=1))  # not its lease: nothing changes
+        stores.outbox.delivered("other-relay", ["m3"], T0 + timedelta(seconds=1))  # not its lease: nothing changes
         assert _rows(store.path, "SELECT id FROM outbox") == [("m3",)]
-        assert store.outbox_status() == {"backlog": 1, "lastDeliveredAt": T0, "oldestPendingAt": T0, **NO_DEAD}
-        store.delivered("relay", ["m3"], T0 + timedelta(seconds=2))
+        assert stores.outbox.outbox_status() == {"backlog": 1, "lastDeliveredAt": T0, "oldestPendingAt": T0, **NO_DEAD}
+        stores.outbox.delivered("relay", ["m3"], T0 + timedelta(seconds=2))
         assert _rows(store.path, "SELECT id FROM outbox") == []
-        assert store.outbox_status() == {
+        assert stores.outbox.outbox_status() == {
             "backlog": 0,
             "lastDeliveredAt": T0 + timedelta(seconds=2),
             "oldestPendingAt": None,
@@ -201,8 +203,9 @@ def test_migration_4_drops_the_delivered_rows_version_3_kept(tmp_path: Path) -> 
         raw.execute("PRAGMA user_version = 3")
     raw.close()
     store = SqliteStore(tmp_path / "entries.db")
+    stores = open_sqlite(store)  # the other ports, on the same file
     try:
-        assert [m.id for m in store.claim("relay", 10, T0, timedelta(seconds=5))] == ["m2"]
+        assert [m.id for m in stores.outbox.claim("relay", 10, T0, timedelta(seconds=5))] == ["m2"]
         assert _rows(store.path, "SELECT id FROM outbox") == [("m2",)]
         assert _rows(store.path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
     finally:
@@ -211,10 +214,11 @@ def test_migration_4_drops_the_delivered_rows_version_3_kept(tmp_path: Path) -> 
 
 def test_recording_a_failure_forgets_the_entrys_failures_older_than_a_day(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "entries.db")
+    stores = open_sqlite(store)  # the other ports, on the same file
     try:
-        store.record_failed_attempt("c1", "ana", T0)
-        store.record_failed_attempt("c1", "bob", T0)
-        store.record_failed_attempt("c1", "ana", T0 + timedelta(days=1, milliseconds=1))
+        stores.attempts.record_failed_attempt("c1", "ana", T0)
+        stores.attempts.record_failed_attempt("c1", "bob", T0)
+        stores.attempts.record_failed_attempt("c1", "ana", T0 + timedelta(days=1, milliseconds=1))
         assert _rows(store.path, "SELECT user_id FROM attempts ORDER BY at") == [("bob",), ("ana",)]
     finally:
         store.close()
@@ -222,15 +226,16 @@ def test_recording_a_failure_forgets_the_entrys_failures_older_than_a_day(tmp_pa
 
 def test_rows_an_older_version_marked_delivered_are_neither_claimed_nor_counted(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "entries.db")
+    stores = open_sqlite(store)  # the other ports, on the same file
     try:
         for n in (1, 2):
             store.create(an_entry(user_id=f"u{n}"), [_message(n)])
         with sqlite3.connect(tmp_path / "entries.db") as raw:  # an old relay, still running, marks m1
             raw.execute("UPDATE outbox SET delivered_at = '2026-01-01T00:00:00.000Z' WHERE id = 'm1'")
         raw.close()
-        assert store.outbox_status()["backlog"] == 1
-        assert [m.id for m in store.claim("relay", 10, T0, timedelta(seconds=5))] == ["m2"]
-        store.retry_later("relay", ["m1"], T0)  # not pending for this version: nothing changes
+        assert stores.outbox.outbox_status()["backlog"] == 1
+        assert [m.id for m in stores.outbox.claim("relay", 10, T0, timedelta(seconds=5))] == ["m2"]
+        stores.outbox.retry_later("relay", ["m1"], T0)  # not pending for this version: nothing changes
         assert _rows(store.path, "SELECT id, attempts FROM outbox ORDER BY seq") == [("m1", 0), ("m2", 0)]
     finally:
         store.close()
@@ -250,12 +255,13 @@ def test_a_file_of_schema_6_gains_waiting_and_its_attempts_start_over(tmp_path: 
     raw.commit()
     raw.close()
     store = SqliteStore(path)
+    stores = open_sqlite(store)  # the other ports, on the same file
     try:
-        (claimed,) = store.claim("relay", 10, T0, timedelta(seconds=5))
+        (claimed,) = stores.outbox.claim("relay", 10, T0, timedelta(seconds=5))
         assert claimed.attempts == 0  # they counted outages before version 7
-        store.retry_later("relay", ["m1"], T0 + timedelta(hours=1), error="down", counted=False)
-        assert store.release_waiting("event", T0) == 1
-        assert [m.id for m in store.claim("relay", 10, T0, timedelta(seconds=5))] == ["m1"]
+        stores.outbox.retry_later("relay", ["m1"], T0 + timedelta(hours=1), error="down", counted=False)
+        assert stores.outbox.release_waiting("event", T0) == 1
+        assert [m.id for m in stores.outbox.claim("relay", 10, T0, timedelta(seconds=5))] == ["m1"]
         assert _rows(store.path, "PRAGMA user_version") == [(SCHEMA_VERSION,)] == [(13,)]
     finally:
         store.close()

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from adapters_sqlite import SqliteStore
+from adapters_sqlite import open_sqlite
 from adapters_sqlite.schema import SCHEMA_VERSION
 from tests.e2e.serve import run_cli
 from tests.http_app import write_sources
@@ -49,20 +49,21 @@ def queues(path: Path) -> dict[str, Any]:
     copy = path.parent / "queues" / "copy.sqlite"
     copy.parent.mkdir()
     shutil.copyfile(path, copy)
-    store = SqliteStore(copy)
+    stores = open_sqlite(copy)
     try:
         return {
             "pending": sorted(
-                (m.to_document() for m in store.claim("reader", 1000, LATER, timedelta(seconds=1))),
+                (m.to_document() for m in stores.outbox.claim("reader", 1000, LATER, timedelta(seconds=1))),
                 key=lambda d: d["id"],
             ),
             "dead": [
-                {**d.message.to_document(), "heldBack": d.held_back, "error": d.error} for d in store.dead_letters(100)
+                {**d.message.to_document(), "heldBack": d.held_back, "error": d.error}
+                for d in stores.outbox.dead_letters(100)
             ],
-            "retries": sorted(r.to_document().items() for _, r in store.receive(100, 0)),
+            "retries": sorted(r.to_document().items() for _, r in stores.retries.receive(100, 0)),
         }
     finally:
-        store.close()
+        stores.close()
         shutil.rmtree(copy.parent)
 
 

@@ -35,10 +35,10 @@ def die_holding_the_lock(server: ServeProcess) -> None:
     script = textwrap.dedent(
         f"""
         from datetime import UTC, datetime, timedelta
-        from adapters_sqlite import SqliteStore
-        store = SqliteStore({str(server.folder / "data" / "entries.db")!r})
+        from adapters_sqlite import open_sqlite
+        stores = open_sqlite({str(server.folder / "data" / "entries.db")!r})
         now = datetime.now(UTC)
-        assert store.take_lock("transfer:c1", "a process that died", now, now + timedelta(seconds={LEASE}))
+        assert stores.locks.take_lock("transfer:c1", "a process that died", now, now + timedelta(seconds={LEASE}))
         """
     )
     subprocess.run([sys.executable, "-c", script], check=True, timeout=60)

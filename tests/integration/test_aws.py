@@ -17,12 +17,13 @@ from botocore.stub import Stubber
 from adapters_aws import KinesisEventSink, SqsRetryQueue
 from adapters_aws.kinesis import partition_key
 from adapters_files.sinks import FileEventSink, FileReceiptSender
-from adapters_sqlite import SqliteStore
+from adapters_sqlite import open_sqlite
 from entrycore.caller import Caller
 from entrycore.errors import DeliveryFailed, EnrichmentFailed
 from entrycore.events import CREATED, UPDATED
 from entrycore.model import Entry, FraudResult
 from entrycore.outbox import EVENT, OutboxMessage, RetryRequest
+from entrycore.ports import Stores
 from entrycore.usecases.enrichment import Enrichment
 from entrycore.usecases.registrations import Registrations, Submission
 from entrycore.usecases.relay import Relay
@@ -90,8 +91,8 @@ def receipts(tmp_path: Path) -> Iterator[FileReceiptSender]:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqliteStore]:
-    sqlite = SqliteStore(tmp_path / "entries.db")
+def stores(tmp_path: Path) -> Iterator[Stores]:
+    sqlite = open_sqlite(tmp_path / "entries.db")
     yield sqlite
     sqlite.close()
 
@@ -167,12 +168,12 @@ def put_records_answer(refused: list[bool]) -> dict[str, Any]:
     return answer
 
 
-def registrations(store: SqliteStore, clock: FakeClock, enrichment: Enrichment | None = None) -> Registrations:
+def registrations(stores: Stores, clock: FakeClock, enrichment: Enrichment | None = None) -> Registrations:
     return Registrations(
         campaigns=FakeCampaignSource({"c1": campaign()}),
         users=FakeUserSource(),
-        entries=store,
-        invites=store,
+        entries=stores.entries,
+        invites=stores.invites,
         clock=clock,
         ids=FakeIds(),
         enrichment=enrichment or Enrichment(),
@@ -491,16 +492,16 @@ def test_PUB_007_no_region_is_a_configuration_error_unless_given(monkeypatch: py
 
 
 def test_PUB_002_a_stream_outage_fails_no_registration_and_loses_no_event(
-    kinesis: Any, store: SqliteStore, receipts: FileReceiptSender
+    kinesis: Any, stores: Stores, receipts: FileReceiptSender
 ) -> None:
     clock = FakeClock()
     name = unique_name("outage")
-    service = registrations(store, clock)
+    service = registrations(stores, clock)
     fans = range(200)
     assert all(register(service, n) for n in fans)  # the stream does not exist: every registration succeeds
     assert not any(register(service, n, first_name="Bea") for n in fans)  # an entry.updated after each created
     relay = Relay(
-        outbox=store,
+        outbox=stores.outbox,
         events=KinesisEventSink(name, client=kinesis),
         receipts=receipts,
         retries=FakeRetryQueue(),
@@ -513,16 +514,16 @@ def test_PUB_002_a_stream_outage_fails_no_registration_and_loses_no_event(
         clock.advance(minutes=10)
     # The receipts went out: an event stream outage delays no receipt (PUB-002: channels are independent).
     assert len(receipts_sent(receipts)) == 200
-    assert store.outbox_status()["backlog"] == 400  # per fan: created and updated wait for the stream
+    assert stores.outbox.outbox_status()["backlog"] == 400  # per fan: created and updated wait for the stream
 
     kinesis.create_stream(StreamName=name, ShardCount=2)
     try:
         for _ in range(5):
             relay.drain()
-            if store.outbox_status()["backlog"] == 0:
+            if stores.outbox.outbox_status()["backlog"] == 0:
                 break
             clock.advance(minutes=10)
-        assert store.outbox_status()["backlog"] == 0
+        assert stores.outbox.outbox_status()["backlog"] == 0
         records = landed(kinesis, name)
     finally:
         delete_stream(kinesis, name)
@@ -545,29 +546,35 @@ class FailingFraudCheck:
 
 
 def test_PUB_005_a_queue_outage_keeps_retry_requests_until_the_queue_is_back(
-    sqs: Any, store: SqliteStore, receipts: FileReceiptSender, tmp_path: Path
+    sqs: Any, stores: Stores, receipts: FileReceiptSender, tmp_path: Path
 ) -> None:
     clock = FakeClock()
     name = unique_name("outage")
     url: str = sqs.create_queue(QueueName=name)["QueueUrl"]
     sqs.delete_queue(QueueUrl=url)
-    service = registrations(store, clock, Enrichment(fraud=FailingFraudCheck()))
+    service = registrations(stores, clock, Enrichment(fraud=FailingFraudCheck()))
     fans = range(50)
     assert all(register(service, n) for n in fans)
     events = FileEventSink(tmp_path / "events.jsonl")
     retries = SqsRetryQueue(url, client=sqs)
     relay = Relay(
-        outbox=store, events=events, receipts=receipts, retries=retries, clock=clock, owner="t", jitter=lambda: 0.0
+        outbox=stores.outbox,
+        events=events,
+        receipts=receipts,
+        retries=retries,
+        clock=clock,
+        owner="t",
+        jitter=lambda: 0.0,
     )
     try:
         for _ in range(3):
             relay.run_once()
-            assert store.outbox_status()["backlog"] == 50  # the events and receipts went; the retries wait
+            assert stores.outbox.outbox_status()["backlog"] == 50  # the events and receipts went; the retries wait
             clock.advance(minutes=10)
 
         assert sqs.create_queue(QueueName=name)["QueueUrl"] == url
         relay.drain()
-        assert store.outbox_status()["backlog"] == 0
+        assert stores.outbox.outbox_status()["backlog"] == 0
         received = receive_all(retries)
     finally:
         events.close()

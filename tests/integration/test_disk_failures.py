@@ -22,7 +22,7 @@ import pytest
 
 from adapters_files.sinks import FileEventSink
 from adapters_mongo import open_mongo
-from adapters_sqlite import SqliteStore
+from adapters_sqlite import SqliteStore, open_sqlite
 from adapters_sqlite.database import Database, storage_failure
 from entry_service.bootstrap import build
 from entry_service.settings import ConfigError, Settings, load_or_create_secrets
@@ -80,6 +80,7 @@ def store(tmp_path: Path) -> Iterator[SqliteStore]:
 def test_a_full_database_refuses_the_write_whole_and_says_so_until_a_write_commits(
     store: SqliteStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    outbox = open_sqlite(store).outbox  # on the same file
     pragmas = _Pragmas(monkeypatch, store.database)
     store.create(an_entry(user_id="before"))
     pages = store.database.one("PRAGMA page_count")
@@ -90,7 +91,7 @@ def test_a_full_database_refuses_the_write_whole_and_says_so_until_a_write_commi
     with pytest.raises(DependencyUnavailable, match="database or disk is full"):
         store.create(an_entry(user_id="u1"), [_message(1, size=200_000)])  # needs new pages
     assert store.get("c1", "u1") is None  # nothing half-written: neither the entry nor its message
-    assert store.claim("relay", 10, datetime.now(UTC), MINUTE) == []
+    assert outbox.claim("relay", 10, datetime.now(UTC), MINUTE) == []
     assert store.get("c1", "before") is not None  # reads go on
     failure = store.write_failure()
     assert failure is not None and "database or disk is full" in failure  # the folder check saw no full disk
@@ -99,7 +100,7 @@ def test_a_full_database_refuses_the_write_whole_and_says_so_until_a_write_commi
     assert store.write_failure() is not None  # not explained by the folder: kept until a write commits
     store.create(an_entry(user_id="u1"), [_message(1, size=200_000)])
     assert store.write_failure() is None
-    assert [m.id for m in store.claim("relay", 10, datetime.now(UTC), MINUTE)] == ["m1"]
+    assert [m.id for m in outbox.claim("relay", 10, datetime.now(UTC), MINUTE)] == ["m1"]
 
 
 def test_a_read_only_database_refuses_writes_as_dependency_unavailable_and_serves_reads(

@@ -14,7 +14,7 @@ import pytest
 
 from adapters_files.sources import FileCampaignSource, FileUserSource
 from adapters_http.clients import HttpxFanscoreSource, HttpxFraudCheck
-from adapters_sqlite import SqliteStore
+from adapters_sqlite import SqliteStore, open_sqlite
 from entry_service.background import ThreadRunner
 from entrycore.caller import Caller
 from entrycore.model import Entry, FraudResult, Origin
@@ -91,7 +91,9 @@ class Wiring:
 
     def retries(self) -> list[RetryRequest]:
         """The retry requests pending in the store's outbox (looked at with a lease that ends at once)."""
-        pending = self.entries.claim("inspector", 10_000, datetime.now(UTC) + timedelta(days=1), timedelta(0))
+        pending = open_sqlite(self.entries).outbox.claim(
+            "inspector", 10_000, datetime.now(UTC) + timedelta(days=1), timedelta(0)
+        )
         return [RetryRequest.from_document(m.body) for m in pending if m.kind == RETRY]
 
 
