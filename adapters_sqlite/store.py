@@ -1,5 +1,5 @@
-"""SqliteStore: the EntryStore, InviteStore, AttemptStore, Locks, Outbox and RetryQueue ports on one SQLite file
-(embedded default)."""
+"""SqliteStore: the EntryStore and InviteStore ports on one SQLite file (embedded default); the file's other ports
+are classes of their own on the same Database, put together by ``adapters_sqlite.open_sqlite``."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from entrycore.eligibility import MAX_RANKS
 from entrycore.errors import EntryExists, Internal, PhoneTaken, ReferralCodeTaken, StaleEntry
 from entrycore.model import Entry
 from entrycore.outbox import OutboxMessage
-from entrycore.retry_queues import DEFAULT_VISIBILITY, visibility_timeout
 from entrycore.timefmt import iso
 
 # Constant SQL text: sqlite3 keeps each prepared statement in the connection's cache, keyed by its text. An entry's
@@ -69,16 +68,14 @@ _HAS_INVITE = "SELECT 1 FROM invites WHERE campaign_id = ? AND value = ?"
 
 
 class SqliteStore:
-    """EntryStore, InviteStore, AttemptStore, Outbox and RetryQueue on the SQLite file at ``path``.
+    """EntryStore and InviteStore on the SQLite file at ``path``.
 
     The file, its missing directories and the schema are created on first use (0600 / 0700). One
     instance may be shared by every thread, and survives fork(): each thread of each process opens
     its own connection. Uniqueness (entry key, referral code per campaign, confirmed phone per
-    campaign) is enforced by the database itself. An entry's outbox messages are written in the same
-    transaction as the entry (SqliteOutbox). The retry queue (SqliteRetries) hides a received request
-    for ``retry_visibility`` seconds. Every failure of the database raises DependencyUnavailable, except
-    in the retry queue's methods, which raise DeliveryFailed as the port says; no sqlite3 exception
-    leaves this class.
+    campaign) is enforced by the database itself. An entry's outbox messages are written in the entry's own
+    transaction (``insert_messages``). Every failure of the database raises DependencyUnavailable; no sqlite3
+    exception leaves this class.
     """
 
     def __init__(
@@ -86,9 +83,7 @@ class SqliteStore:
         path: str | os.PathLike[str],
         *,
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
-        retry_visibility: float = DEFAULT_VISIBILITY,
     ) -> None:
-        self._retry_visibility = visibility_timeout(retry_visibility)
         self._db = Database(path, busy_timeout)
 
     @property
