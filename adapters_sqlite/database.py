@@ -343,20 +343,24 @@ class Database:
 
     def write_batch(self, items: Sequence[Sequence[Callable[[sqlite3.Connection], Any]]]) -> list[Exception | None]:
         """Runs every item's works in ONE durable write transaction (one COMMIT, one fsync; shared with concurrent
-        writes like any ``write``), each item in its own SAVEPOINT: an item whose work raises is rolled back to its
-        savepoint and answered with that exception (an unexpected SQLite error as DependencyUnavailable), the
-        others commit. Answers None per item that committed. Raises, with nothing committed, when the transaction
-        itself fails (SQLite rolled it back: a full disk, an I/O error) or cannot be made durable."""
+        writes like any ``write``), each item on its own: an item whose work raises is rolled back alone and
+        answered with that exception (an unexpected SQLite error as DependencyUnavailable), the others commit.
+        Answers None per item that committed. Raises, with nothing committed, when the transaction itself fails
+        (SQLite rolled it back: a full disk, an I/O error) or cannot be made durable.
 
-        def run(conn: sqlite3.Connection) -> list[Exception | None]:
+        Works raise only when an item lost a race or the disk failed (the items' own rules ran before), so the
+        items first run one after the other in one SAVEPOINT: two statements for the whole chunk instead of a
+        SAVEPOINT and a RELEASE per item (each a statement of the writer, which holds the write lock meanwhile).
+        Should any work raise, that pass is rolled back whole and every item runs again in its own SAVEPOINT, so
+        the answers are the same either way. A work must therefore be SQL on the connection and nothing else (it
+        may run twice): what ``write()`` is given."""
+
+        def each_in_its_savepoint(conn: sqlite3.Connection) -> list[Exception | None]:
             answers: list[Exception | None] = []
             for works in items:
                 conn.execute("SAVEPOINT item")
                 try:
-                    for work in works:
-                        result = work(conn)
-                        if isinstance(result, sqlite3.Cursor):
-                            result.close()
+                    _run_works(conn, works)
                 except Exception as error:
                     if not conn.in_transaction:
                         raise  # SQLite rolled the whole transaction back: every item fails with it
@@ -367,6 +371,22 @@ class Database:
                 conn.execute("RELEASE item")
                 answers.append(None)
             return answers
+
+        def run(conn: sqlite3.Connection) -> list[Exception | None]:
+            if len(items) < 2:
+                return each_in_its_savepoint(conn)
+            conn.execute("SAVEPOINT items")
+            try:
+                for works in items:
+                    _run_works(conn, works)
+            except Exception:
+                if not conn.in_transaction:
+                    raise  # SQLite rolled the whole transaction back: every item fails with it
+                conn.execute("ROLLBACK TO items")
+                conn.execute("RELEASE items")
+                return each_in_its_savepoint(conn)
+            conn.execute("RELEASE items")
+            return [None] * len(items)
 
         return self.write(run)
 
@@ -473,3 +493,10 @@ def _apply(conn: sqlite3.Connection, statement: str) -> None:
         if any(row[1] == column for row in conn.execute(f"PRAGMA table_xinfo({table})")):  # generated ones too
             return
     conn.execute(statement)
+
+
+def _run_works(conn: sqlite3.Connection, works: Sequence[Callable[[sqlite3.Connection], Any]]) -> None:
+    for work in works:
+        result = work(conn)
+        if isinstance(result, sqlite3.Cursor):
+            result.close()
