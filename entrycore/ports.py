@@ -389,14 +389,6 @@ class AuditTrail(Protocol):
         ...
 
 
-class Store(EntryStore, InviteStore, AttemptStore, Locks, Outbox, RetryQueue, Protocol):
-    """A datastore adapter (SQLite, MongoDB): every port above that lives in the datastore, on one object."""
-
-    def close(self) -> None:
-        """Releases its connections; the store is not used after."""
-        ...
-
-
 class DatastoreRefused(Exception):
     """``Stores.prepare`` found a datastore this release must not use as it is — a file or layout of a newer release
     (OPS-006), an existing index that conflicts with one the rules rely on; the message says why, in one line, and
