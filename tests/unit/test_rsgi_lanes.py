@@ -66,7 +66,7 @@ def make_app(release: threading.Event, running: list[str]) -> Callable[..., Iter
 
 
 def test_admin_requests_that_hold_every_admin_thread_leave_fans_answered_at_once() -> None:
-    release, running = threading.Event(), []
+    release, running = threading.Event(), list[str]()
     bridge = RsgiBridge(make_app(release, running), threads=2, admin_threads=ADMIN_THREADS)
     admin, fan = token({"isSupreme": True}), token({})
 
@@ -118,3 +118,12 @@ def test_admin_requests_that_hold_every_admin_thread_leave_fans_answered_at_once
 def test_the_lane_is_chosen_by_the_tokens_claim_alone(authorization: str | None, admin: bool) -> None:
     """Read, not verified: a forged claim only puts a fan in the admins' queue, where the app refuses the token."""
     assert _admin(authorization) is admin
+
+
+@pytest.mark.parametrize("shift", range(12))
+def test_the_claim_is_found_at_every_base64_alignment(shift: int) -> None:
+    """The quick check (the claim's name in any of its three base64 alignments) never sends an admin to the fans."""
+    for spaced in (False, True):
+        claims = {"sub": "a" * shift, "isSupreme": True, "n": "b" * (11 - shift)}
+        payload = json.dumps(claims, separators=(", ", ": ") if spaced else (",", ":")).encode()
+        assert _admin("Bearer h." + base64.urlsafe_b64encode(payload).decode().rstrip("=") + ".s")
