@@ -9,7 +9,7 @@ from collections.abc import Callable
 from flask import Flask
 
 from adapters_http.server import HttpConfig, create_app
-from adapters_http.server.rsgi import RsgiBridge
+from adapters_http.server.rsgi import ADMIN_THREADS, RsgiBridge
 from entry_service import __version__
 from entry_service.bootstrap import Services, build
 from entry_service.logs import configure_logging
@@ -26,7 +26,7 @@ def create_rsgi() -> RsgiBridge:
     """The app for granian's RSGI interface (``entry-service serve``): ``ENTRY_THREADS`` threads run requests,
     a body must arrive within ``ENTRY_BODY_TIMEOUT`` seconds (both set by ``serve`` from its options)."""
     threads = int(os.environ.get("ENTRY_THREADS", "8"))
-    admin_threads = int(os.environ.get("ENTRY_ADMIN_THREADS", "2"))
+    admin_threads = int(os.environ.get("ENTRY_ADMIN_THREADS", str(ADMIN_THREADS)))
     body_timeout = float(os.environ.get("ENTRY_BODY_TIMEOUT", "30"))
     app, stop = _worker()
     return RsgiBridge(app, threads, body_timeout=body_timeout, admin_threads=admin_threads, on_stop=stop)

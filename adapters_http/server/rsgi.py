@@ -180,14 +180,8 @@ class RsgiBridge:
                         handed.cancel()
                         return False
 
-        answer: dict[str, Any] = {}
-
-        def start_response(status: str, headers: Headers, exc_info: Any = None) -> Callable[[bytes], None]:
-            answer["status"], answer["headers"] = int(status[:3]), headers
-            return _no_write
-
         try:
-            result = self.app(environ, start_response)
+            answer, result = self._start(environ)
         except BaseException as exc:
             put(exc)
             return
@@ -205,9 +199,7 @@ class RsgiBridge:
         except Exception as exc:
             put(exc)
         finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
+            _close(result)
 
     async def _body(self, protocol: Any, length: int | None) -> bytes:
         if length is not None and length <= self.small_body:
@@ -224,21 +216,31 @@ class RsgiBridge:
                 chunks.append(chunk)
         return b"".join(chunks)
 
-    def _call(self, environ: dict[str, Any]) -> tuple[int, Headers, bytes]:
+    def _start(self, environ: dict[str, Any]) -> tuple[dict[str, Any], Iterable[bytes]]:
+        """The app called on ``environ``: its body, and what it gave ``start_response`` (``status``, ``headers``;
+        there once the app returned, or its body's first chunk was read)."""
         answer: dict[str, Any] = {}
 
         def start_response(status: str, headers: Headers, exc_info: Any = None) -> Callable[[bytes], None]:
             answer["status"], answer["headers"] = int(status[:3]), headers
             return _no_write
 
-        result = self.app(environ, start_response)
+        return answer, self.app(environ, start_response)
+
+    def _call(self, environ: dict[str, Any]) -> tuple[int, Headers, bytes]:
+        answer, result = self._start(environ)
         try:
             content = b"".join(result)
         finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
+            _close(result)
         return answer["status"], answer["headers"], content
+
+
+def _close(result: Iterable[bytes]) -> None:
+    """PEP 3333: the body's ``close()``, when it has one, once it was sent (or given up)."""
+    close = getattr(result, "close", None)
+    if close is not None:
+        close()
 
 
 class _TooLarge(Exception):
@@ -253,11 +255,9 @@ def _base64_fragments(text: bytes) -> tuple[str, ...]:
     """What ``text`` looks like inside base64url at each of its three possible alignments (only the characters
     it fully determines): a payload holding ``text`` holds one of them."""
     fragments = []
-    for shift in range(3):
-        encoded = base64.urlsafe_b64encode(b"\0" * shift + text).decode().rstrip("=")
-        start = (shift * 8 + 5) // 6  # the characters made of the padding's bits (and the first of ``text``'s)
-        end = (len(encoded) * 6 - ((shift + len(text)) * 8) % 6) // 6 if (shift + len(text)) % 3 else len(encoded)
-        fragments.append(encoded[start : min(end, len(encoded) - 1)])
+    for shift in range(3):  # ``text`` after ``shift`` bytes: its bits are [8 shift, 8 (shift + len)), a character's 6
+        encoded = base64.urlsafe_b64encode(b"\0" * shift + text).decode()
+        fragments.append(encoded[-(-8 * shift // 6) : 8 * (shift + len(text)) // 6])
     return tuple(fragments)
 
 
