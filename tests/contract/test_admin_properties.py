@@ -32,6 +32,7 @@ from entrycore.caller import Caller
 from entrycore.eligibility import EligibilityCriteria
 from entrycore.model import AssignedCode, Campaign, Entry, Review
 from entrycore.selection import BlockItem, CodeAssignment
+from entrycore.usecases.privacy import Privacy
 from entrycore.usecases.scoring import Scoring
 from entrycore.usecases.selection import Selection
 from entrycore.usecases.transfers import Transfers
@@ -254,10 +255,13 @@ def registered(campaign_id: str, k: int, fan: Fan) -> Entry:
 
 @attrs.frozen
 class Admin:
+    """The admin use cases over one store, with fakes for the rest (test_record_copies uses them too)."""
+
     campaign: Campaign
     scoring: Scoring
     selection: Selection
     transfers: Transfers
+    privacy: Privacy
 
 
 def admin_of(stores: SelectionStores, chosen: Campaign) -> Admin:
@@ -268,6 +272,7 @@ def admin_of(stores: SelectionStores, chosen: Campaign) -> Admin:
         Scoring(campaigns, stores.scoring, audit, clock, draw=lambda: 0.5),
         Selection(campaigns, stores.entries, stores.scoring, stores.views, audit, clock, ids),
         Transfers(campaigns, stores.views, audit, clock, ids, stores.locks, FakeHeartbeats()),
+        Privacy(campaigns, stores.entries, audit, clock, ids, stores.scoring),
     )
 
 

@@ -17,20 +17,9 @@ from adapters_mongo.scoring import _filter
 from entrycore.eligibility import EligibilityCriteria
 from entrycore.scoring import INSERTED, ScoreRow
 from tests.contract.entries import a_full_entry
+from tests.contract.test_mongo_layout_upgrade import contents, indexes
 
 LAYOUT_2_SCORING = ("scoring_listed_by_score", "scoring_listed_by_random", "scoring_primary")
-
-
-def indexes(database: Any) -> dict[str, list[str]]:
-    return {name: sorted(database[name].index_information()) for name in sorted(database.list_collection_names())}
-
-
-def contents(database: Any) -> dict[str, list[dict[str, Any]]]:
-    return {
-        name: sorted((document for document in database[name].find()), key=repr)
-        for name in sorted(database.list_collection_names())
-        if name != "meta"
-    }
 
 
 def keys(database: Any, name: str) -> list[tuple[str, int]]:

@@ -23,17 +23,14 @@ import pytest
 
 from entrycore.caller import Caller
 from entrycore.eligibility import Candidate, EligibilityCriteria, eligibility_counts, eligible_page
-from entrycore.model import Campaign, Entry
+from entrycore.model import Entry
 from entrycore.scoring import ScoringRecord
 from entrycore.selection import BlockItem, CodeAssignment
-from entrycore.usecases.privacy import Privacy
-from entrycore.usecases.scoring import Scoring
-from entrycore.usecases.selection import Selection
-from entrycore.usecases.transfers import Transfers
 from tests.builders import campaign
 from tests.contract.conftest import SelectionStores, open_selection_stores
 from tests.contract.entries import T0, an_entry
-from tests.fakes import FakeAudit, FakeCampaignSource, FakeClock, FakeHeartbeats, FakeIds
+from tests.contract.test_admin_properties import admin_of
+from tests.contract.test_scoring_follows_entries import updated
 
 ADMIN = Caller("admin-1", is_supreme=True)
 CAMPAIGN = campaign()
@@ -57,25 +54,6 @@ def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Selection
         yield opened
 
 
-@attrs.frozen
-class Admin:
-    scoring: Scoring
-    selection: Selection
-    transfers: Transfers
-    privacy: Privacy
-
-
-def admin_of(stores: SelectionStores, chosen: Campaign) -> Admin:
-    campaigns = FakeCampaignSource({chosen.id: chosen})
-    audit, clock, ids = FakeAudit(), FakeClock(), FakeIds()
-    return Admin(
-        Scoring(campaigns, stores.scoring, audit, clock, draw=lambda: 0.5),
-        Selection(campaigns, stores.entries, stores.scoring, stores.views, audit, clock, ids),
-        Transfers(campaigns, stores.views, audit, clock, ids, stores.locks, FakeHeartbeats()),
-        Privacy(campaigns, stores.entries, audit, clock, ids, stores.scoring),
-    )
-
-
 def phone(k: int, *, foreign: bool = False) -> str:
     return f"+447911{k:06d}" if foreign else f"+1212555{k:04d}"
 
@@ -89,15 +67,6 @@ def fan(k: int, markets: tuple[str, ...], *, confirmed: bool = True, foreign: bo
     if markets[1:]:
         fields["optional_markets"] = list(markets[1:])
     return attrs.evolve(entry, fields=fields, markets=markets)
-
-
-def rewritten(stores: SelectionStores, user: str, **changes: Any) -> Entry:
-    """The fan's entry rewritten with ``changes`` through EntryStore.replace (what the fan route does)."""
-    entry = stores.entries.get("c1", user)
-    assert entry is not None
-    new = attrs.evolve(entry, version=entry.version + 1, **changes)
-    stores.entries.replace(new, entry.version)
-    return new
 
 
 def stored_document(stores: SelectionStores, user: str) -> dict[str, Any] | None:
@@ -224,8 +193,8 @@ def test_SCR_001_every_record_agrees_with_its_entry_after_every_admin_operation(
 
     # a fan's own update, then the copy from the entries (what an admin write does after changing entries); on
     # MongoDB the record is first left behind its entry, as a process that died between the two writes leaves it
-    rewritten(stores, "u8", first_name="Eve", email="eve@example.com", locale="es-MX")
-    rewritten(stores, "u5", first_name="Cy", email="cy@example.com", locale="es-MX")
+    updated(stores, "u8", first_name="Eve", email="eve@example.com", locale="es-MX")
+    updated(stores, "u5", first_name="Cy", email="cy@example.com", locale="es-MX")
     if stores.kind == "mongomock":
         stored = stores.entries.database["scoring"]  # type: ignore[attr-defined]
         stored.update_one({"userId": "u5"}, {"$set": {"markets": ["nyc"], "email": "old@example.com"}})
@@ -260,20 +229,20 @@ def test_SCR_001_every_record_agrees_with_its_entry_after_every_admin_operation(
     entry = stores.entries.get("c1", "u4")
     assert entry is not None
     moved = {**entry.fields, "phone": phone(40)}
-    rewritten(stores, "u4", fields=moved, phone=phone(40), phone_confirmed=False, date_phone_confirmed=None)
+    updated(stores, "u4", fields=moved, phone=phone(40), phone_confirmed=False, date_phone_confirmed=None)
     del scored["u4"]
     agree(stores, scored, "phone change")
-    rewritten(stores, "u6", phone_confirmed=False, date_phone_confirmed=None)
+    updated(stores, "u6", phone_confirmed=False, date_phone_confirmed=None)
     del scored["u6"]
     agree(stores, scored, "confirmation lost")
     entry = stores.entries.get("c1", "u3")
     assert entry is not None
     moved = {**entry.fields, "phone": phone(30)}  # PHN-007: the new phone confirmed in the same write
-    rewritten(stores, "u3", fields=moved, phone=phone(30), phone_confirmed=True, date_phone_confirmed=T0)
+    updated(stores, "u3", fields=moved, phone=phone(30), phone_confirmed=True, date_phone_confirmed=T0)
     del scored["u3"]
     agree(stores, scored, "phone change, auto-confirmed")
 
-    rewritten(stores, "u4", phone_confirmed=True, date_phone_confirmed=T0)  # the new phone confirmed
+    updated(stores, "u4", phone_confirmed=True, date_phone_confirmed=T0)  # the new phone confirmed
     admin.selection.assign_codes(ADMIN, "c1", [CodeAssignment("u4", "WIN-4", None, T0)])
     summary = admin.scoring.upload(ADMIN, "c1", [{"phone": phone(40), "score": 5.0}, {"phone": phone(1), "score": 1}])
     assert (summary.inserted, summary.updated) == (1, 1)
