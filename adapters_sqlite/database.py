@@ -277,6 +277,22 @@ class Database:
         except sqlite3.Error as err:
             raise DependencyUnavailable(f"SQLite store {self.path} failed: {err}") from err
 
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """This thread's connection inside one read transaction: every statement made on it sees the same
+        committed state of the file (``reading()``'s statements each see their own). Keep it short: a checkpoint
+        cannot pass a reader's snapshot."""
+        conn = self.connection()
+        try:
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                if conn.in_transaction:
+                    conn.execute("COMMIT")
+        except sqlite3.Error as err:
+            raise DependencyUnavailable(f"SQLite store {self.path} failed: {err}") from err
+
     def one(self, sql: str, params: tuple[object, ...] = ()) -> tuple[Any, ...] | None:
         """The first row of a read (or None) on this thread's connection: ``reading()`` without the context
         manager, for the single-row reads every request makes."""

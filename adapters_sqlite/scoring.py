@@ -12,13 +12,15 @@ many distinct ranked lists the fans made; the lists walk the index of their orde
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-import attrs
+import numpy as np
 
+from adapters_sqlite.columns import columns_of
 from adapters_sqlite.database import Database
 from adapters_sqlite.store import ranked
 from entrycore.eligibility import (
@@ -27,6 +29,7 @@ from entrycore.eligibility import (
     EligibilityCriteria,
     counts_of_ranks,
     listed_states,
+    sort_key,
 )
 from entrycore.scoring import INSERTED, NO_CONFIRMED_ENTRY, UPDATED, ScoreRow, ScoringRecord
 
@@ -80,6 +83,7 @@ class SqliteScoring:
 
     def __init__(self, database: Database) -> None:
         self._db = database
+        self._columns = columns_of(database)
 
     # writes
 
@@ -169,171 +173,78 @@ class SqliteScoring:
     def eligibility_counts(
         self, campaign_id: str, criteria: EligibilityCriteria, markets: Sequence[str]
     ) -> EligibilityCounts:
-        listed = _listed_states(criteria)
-        with self._db.reading() as conn:
-            if criteria.market_ids:
-                groups = _counted(_subset(conn, campaign_id, criteria), listed)
-            elif criteria.exclude_tag is not None and criteria.tag is None:
-                # SCR-003 is additive: all the records, less those carrying the tag (cost: the tagged ones), where
-                # probing every record against the tag's rows costs a look-up per record and per pass
-                every = _grouped(conn, campaign_id, attrs.evolve(criteria, exclude_tag=None), listed)
-                tagged = _grouped(
-                    conn, campaign_id, attrs.evolve(criteria, exclude_tag=None, tag=criteria.exclude_tag), listed
-                )
-                groups = _less(every, tagged)
-            else:
-                groups = _grouped(conn, campaign_id, criteria, listed)
-        states, ranks = groups
+        with self._columns.of(campaign_id) as (conn, copy):
+            matching = copy.matching(conn, campaign_id, criteria)
+            states, ranks = copy.eligibility_groups(matching, copy.listed(matching, _listed_states(criteria)))
         return counts_of_ranks({(state >= 2, bool(state & 1)): n for state, n in states.items()}, ranks, markets)
 
     def eligible_page(
         self, campaign_id: str, criteria: EligibilityCriteria, limit: int, offset: int
     ) -> tuple[list[ScoringRecord], int]:
-        with self._db.reading() as conn:
-            if _in_python(criteria):
-                ranked = _ranked_ids(conn, campaign_id, criteria)
-                return _fetch(conn, ranked[offset : offset + limit]), len(ranked)
-            page: list[ScoringRecord] = []
-            total = 0
-            for where, params, index, order in _queries(campaign_id, criteria):
-                count = conn.execute(
-                    f"SELECT count(*) FROM {_source(criteria, 'scored')} WHERE {where}",  # noqa: S608
-                    params,
-                ).fetchone()[0]
-                start = max(0, offset - total)
-                if len(page) < limit and start < count:
-                    rows = conn.execute(
-                        f"SELECT {_RECORD_COLUMNS} FROM {_source(criteria, index)} WHERE {where}"  # noqa: S608
-                        f" ORDER BY {order} LIMIT ? OFFSET ?",
-                        (*params, limit - len(page), start),
-                    ).fetchall()
-                    page.extend(_records(conn, rows))
-                total += count
-        return page, total
+        with self._columns.of(campaign_id) as (conn, copy):
+            listed = copy.listed(copy.matching(conn, campaign_id, criteria), _listed_states(criteria))
+            total = int(listed.sum())
+            if _in_python(criteria):  # ranked in the copy, each run of equal keys ordered by user id here
+                ids, runs = copy.ordered(listed, criteria)
+                if offset >= ids.size:
+                    return [], total
+                first = int(runs[np.searchsorted(runs, offset, side="right") - 1])
+                after = np.searchsorted(runs, offset + limit, side="left")
+                last = int(runs[after]) if after < runs.size else ids.size
+                records = _sorted(_fetch(conn, ids[first:last].tolist()), criteria)
+                return records[offset - first : offset - first + limit], total
+            where, params, index, order = _query(campaign_id, criteria)
+            rows = conn.execute(
+                f"SELECT {_RECORD_COLUMNS} FROM {_source(criteria, index)} WHERE {where}"  # noqa: S608
+                f" ORDER BY {order} LIMIT ? OFFSET ?",
+                (*params, limit, offset),
+            ).fetchall()
+            return _records(conn, rows), total
 
     def eligible(self, campaign_id: str, criteria: EligibilityCriteria) -> Iterator[ScoringRecord]:
         if _in_python(criteria):
-            with self._db.reading() as conn:
-                ranked = _ranked_ids(conn, campaign_id, criteria)
-            for start in range(0, len(ranked), _STREAM_BATCH):
-                with self._db.reading() as conn:
-                    yield from _fetch(conn, ranked[start : start + _STREAM_BATCH])
-            return
-        for where, params, index, order in _queries(campaign_id, criteria):
-            with self._db.reading() as conn:
-                cursor = conn.execute(
-                    f"SELECT {_RECORD_COLUMNS} FROM {_source(criteria, index)} WHERE {where} ORDER BY {order}",  # noqa: S608
-                    params,
+            with self._columns.of(campaign_id) as (conn, copy):
+                ids, runs = copy.ordered(
+                    copy.listed(copy.matching(conn, campaign_id, criteria), _listed_states(criteria)), criteria
                 )
-                try:
-                    while rows := cursor.fetchmany(_STREAM_BATCH):
-                        yield from _records(self._db.connection(), rows)
-                finally:
-                    cursor.close()
+            # Batches of whole runs of equal keys, each ordered by user id here.
+            starts = runs[np.searchsorted(runs, np.arange(0, ids.size, _STREAM_BATCH), side="right") - 1]
+            bounds = [*np.unique(starts).tolist(), ids.size]
+            for first, last in itertools.pairwise(bounds):
+                with self._db.reading() as conn:
+                    yield from _sorted(_fetch(conn, ids[first:last].tolist()), criteria)
+            return
+        where, params, index, order = _query(campaign_id, criteria)
+        with self._db.reading() as conn:
+            cursor = conn.execute(
+                f"SELECT {_RECORD_COLUMNS} FROM {_source(criteria, index)} WHERE {where} ORDER BY {order}",  # noqa: S608
+                params,
+            )
+            try:
+                while rows := cursor.fetchmany(_STREAM_BATCH):
+                    yield from _records(self._db.connection(), rows)
+            finally:
+                cursor.close()
 
 
-# Counts as groups: {state: how many} and {(rank, market): how many of the listed states} (the ``state`` column is
-# 2 * verdict + has codes; entrycore.eligibility.counts_of_ranks adds them up).
-Groups = tuple[dict[int, int], dict[tuple[int, str], int]]
-
-
-def _grouped(conn: sqlite3.Connection, campaign_id: str, criteria: EligibilityCriteria, listed: list[int]) -> Groups:
-    """The counts in the datastore: one pass for the totals by state, one per rank by market (no market criterion:
-    those take _subset)."""
-    where, params = _where(campaign_id, criteria)
-    totals = f"SELECT entries.state, count(*) FROM {_source(criteria, 'scored')} WHERE {where} GROUP BY 1"  # noqa: S608
-    states = {int(state): int(count) for state, count in conn.execute(totals, params)}
-    ranks: dict[tuple[int, str], int] = {}
-    for rank in _RANKS:
-        column = f"entries.m{rank}"
-        by_market = (
-            f"SELECT {column}, count(*) FROM {_source(criteria, f'scored_rank{rank}')}"  # noqa: S608
-            f" WHERE {where} AND {column} IS NOT NULL AND entries.state IN {_in(listed)} GROUP BY {column}"
-        )
-        ranks.update(((rank, market), int(count)) for market, count in conn.execute(by_market, params))
-    return states, ranks
-
-
-def _less(every: Groups, less: Groups) -> Groups:
-    return (
-        {key: count - less[0].get(key, 0) for key, count in every[0].items()},
-        {key: count - less[1].get(key, 0) for key, count in every[1].items()},
-    )
-
-
-def _counted(rows: Sequence[Sequence[Any]], listed: list[int]) -> Groups:
-    """The groups of _subset's rows, added up here."""
-    states: dict[int, int] = {}
-    ranks: dict[tuple[int, str], int] = {}
-    chosen = set(listed)
-    for row in rows:
-        state = row[1]
-        states[state] = states.get(state, 0) + 1
-        if state in chosen:
-            for rank, market in enumerate(row[5:]):
-                if market is not None:
-                    ranks[(rank, market)] = ranks.get((rank, market), 0) + 1
-    return states, ranks
-
-
-_SUBSET_COLUMNS = "entries.id, entries.state, entries.score, entries.random_score, entries.user_id, " + ", ".join(
-    f"entries.m{rank}" for rank in _RANKS
-)
-
-
-def _subset(conn: sqlite3.Connection, campaign_id: str, criteria: EligibilityCriteria) -> list[tuple[Any, ...]]:
-    """The records matching the criteria (a market criterion, or preference order), as rows of _SUBSET_COLUMNS: read
-    from the covering index of every rank's market (one index entry per record, no row look-up); with a tag, from the
-    tag's records, with the wanted markets' ids from the per-rank indexes (cost: the tagged records)."""
-    if criteria.tag is None:  # the covering index of every rank's market: no row look-up
-        where, params = _where(campaign_id, criteria)
-        sql = f"SELECT {_SUBSET_COLUMNS} FROM entries INDEXED BY scored_markets WHERE {where}"  # noqa: S608
-        return conn.execute(sql, params).fetchall()
-    where, params = _where(campaign_id, criteria, markets=False)  # the tag's records (cost: the tagged ones)
-    wanted = list(dict.fromkeys(criteria.market_ids))
-    if wanted:
-        ranks = range(1) if criteria.single_market_selection else _RANKS
-        marks = _marks(wanted)
-        ids = " UNION ALL ".join(
-            f"SELECT id FROM entries INDEXED BY entries_rank{r} WHERE campaign_id = ? AND m{r} IN ({marks})"  # noqa: S608
-            for r in ranks
-        )
-        where += f" AND entries.id IN ({ids})"
-        params += [value for _ in ranks for value in (campaign_id, *wanted)]
-    sql = f"SELECT {_SUBSET_COLUMNS} FROM {_source(criteria, 'scored')} WHERE {where}"  # noqa: S608
-    return conn.execute(sql, params).fetchall()
+def _sorted(records: list[ScoringRecord], criteria: EligibilityCriteria) -> list[ScoringRecord]:
+    """SCR-005's order, user id included (entrycore.eligibility.sort_key)."""
+    return sorted(records, key=lambda record: sort_key(record.candidate(), criteria))
 
 
 def _in_python(criteria: EligibilityCriteria) -> bool:
-    """Whether the list is ranked here from _subset's rows: with a market criterion, or in preference order."""
+    """Whether the list is ranked in the columnar copy: with a market criterion, or in preference order (no index
+    holds those orders)."""
     return bool(criteria.market_ids) or criteria.order_by_preference
-
-
-def _ranked_ids(conn: sqlite3.Connection, campaign_id: str, criteria: EligibilityCriteria) -> list[int]:
-    """The ids of the list in its order (SCR-005, entrycore.eligibility.sort_key), from _subset's rows."""
-    listed = set(_listed_states(criteria))
-    rows = [row for row in _subset(conn, campaign_id, criteria) if row[1] in listed]
-    wanted = set(criteria.market_ids)
-
-    def best(row: Sequence[Any]) -> int:
-        return next((r for r, m in enumerate(row[5:]) if m is not None and (not wanted or m in wanted)), MAX_RANKS)
-
-    if criteria.random_selection:
-        rows.sort(key=lambda row: (row[3], row[4]))
-    elif criteria.order_by_preference:
-        rows.sort(key=lambda row: (best(row), -row[2], row[4]))
-    else:
-        rows.sort(key=lambda row: (-row[2], row[4]))
-    return [row[0] for row in rows]
 
 
 def _fetch(conn: sqlite3.Connection, ids: Sequence[int]) -> list[ScoringRecord]:
     """The records of ``ids``, in that order."""
     rows: dict[int, Sequence[Any]] = {}
     for chunk in _chunks(ids):
-        sql = f"SELECT {_RECORD_COLUMNS} FROM entries WHERE id IN ({_marks(chunk)})"  # noqa: S608
+        sql = f"SELECT {_RECORD_COLUMNS} FROM entries WHERE id IN ({_marks(chunk)}) AND score IS NOT NULL"  # noqa: S608
         rows.update((row[0], row) for row in conn.execute(sql, tuple(chunk)))
-    return _records(conn, [rows[i] for i in ids])
+    return _records(conn, [rows[i] for i in ids if i in rows])  # an id gone since the order was read: left out
 
 
 def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
@@ -428,11 +339,10 @@ def _where(
     return " AND ".join(parts), params
 
 
-def _queries(campaign_id: str, criteria: EligibilityCriteria) -> Iterator[tuple[str, list[Any], str, str]]:
+def _query(campaign_id: str, criteria: EligibilityCriteria) -> tuple[str, list[Any], str, str]:
     """The list in the datastore's order, ``(where, params, index, ORDER BY)`` (no market criterion, no preference
-    order: those take _ranked_ids)."""
+    order: those are ranked in the copy)."""
     where, params = _where(campaign_id, criteria, states=_listed_states(criteria))
     if criteria.random_selection:
-        yield where, params, "scored_by_random", "entries.random_score, entries.user_id"
-        return
-    yield where, params, "scored_by_score", "entries.score DESC, entries.user_id"
+        return where, params, "scored_by_random", "entries.random_score, entries.user_id"
+    return where, params, "scored_by_score", "entries.score DESC, entries.user_id"

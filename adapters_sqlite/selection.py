@@ -15,6 +15,7 @@ from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from adapters_sqlite.bulk import in_chunks
+from adapters_sqlite.columns import columns_of
 from adapters_sqlite.database import Database
 from adapters_sqlite.outbox import insert_bodies
 from adapters_sqlite.store import load_entry, rank_columns, ranked
@@ -34,12 +35,6 @@ _WHERE = {  # SCR-009 (verified also needs the phone confirmed when the campaign
     "verified": "blocked = 0",
 }
 _BY_CODE_CONFIG = "EXISTS (SELECT 1 FROM json_each(doc, '$.codes') WHERE json_extract(value, '$.codeConfigId') = ?)"
-_TOTALS = "SELECT count(*), total(phone_confirmed) FROM entries INDEXED BY entries_lists WHERE campaign_id = ?"
-_RANKED = tuple(
-    f"SELECT m{rank}, phone_confirmed, count(*) FROM entries INDEXED BY entries_rank{rank}"  # noqa: S608 - constant
-    f" WHERE campaign_id = ? AND m{rank} IS NOT NULL GROUP BY m{rank}, phone_confirmed"
-    for rank in range(MAX_RANKS)
-)
 # Grouped by the bucket's prefix of the timefmt.iso text (entrycore.selection.BUCKET_PREFIX).
 _CREATED = (
     "SELECT substr(date_created, 1, ?), count(*) FROM entries INDEXED BY entries_lists WHERE campaign_id = ? GROUP BY 1"
@@ -145,14 +140,9 @@ class SqliteSelection:
         return entries, records
 
     def registration_tally(self, campaign_id: str) -> RegistrationTally:
-        with self._db.reading() as conn:
-            total, confirmed = conn.execute(_TOTALS, (campaign_id,)).fetchone()
-            ranks = [
-                (market, rank, bool(is_confirmed), count)
-                for rank, sql in enumerate(_RANKED)
-                for market, is_confirmed, count in conn.execute(sql, (campaign_id,))
-            ]
-        return RegistrationTally(int(total), int(confirmed), tuple(ranks))
+        with columns_of(self._db).of(campaign_id) as (_, copy):
+            total, confirmed, ranks = copy.registration_groups()
+        return RegistrationTally(total, confirmed, tuple(ranks))
 
     def timeline(self, campaign_id: str, bucket: str) -> list[TimelinePoint]:
         width = BUCKET_PREFIX[bucket]

@@ -1,0 +1,267 @@
+"""Columns: this process's columnar copy of the entries' admin facts, per campaign, for the questions a row store
+answers slowly at a million entries whatever the spread of the fans' ranked lists — eligibility counts under any
+criteria (SCR-003, SCR-004), registration counts (SCR-010), and the eligible list in preference order or under a
+market criterion (SCR-005). Each is a few array passes over the campaign (numpy), cost linear in its entries and
+never dependent on how many distinct ranked lists there are.
+
+Exact, not eventually so: a copy is brought up to date inside the read transaction that asks the question, from the
+log of changed entries that every write of an entry appends to in its own transaction (schema.py, migration 14). An
+answer is therefore that of one committed state of the file, like any SQL query's, and no count sees a record that
+disagrees with its entry. A copy further behind than the log keeps, or behind by more changes than half its size, is
+read afresh (a full read: ~3 s at 1,000,000 entries, measured).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from adapters_sqlite.database import Database
+from entrycore.eligibility import MAX_RANKS, EligibilityCriteria
+
+_FACTS = (
+    "id, phone_confirmed, score IS NOT NULL AND blocked = 0, coalesce(state, -1), intl, coalesce(score, 0.0),"
+    " coalesce(random_score, 0.0), m0, m1, m2, m3"
+)
+_ALL = f"SELECT {_FACTS} FROM entries WHERE campaign_id = ?"  # noqa: S608 - constant
+_CHANGED = (
+    f"SELECT {_FACTS} FROM entries WHERE id IN (SELECT entry FROM entry_changes WHERE seq > ?) AND campaign_id = ?"  # noqa: S608
+)
+_CHANGED_IDS = "SELECT DISTINCT entry FROM entry_changes WHERE seq > ?"
+_LAST = "SELECT max(seq), min(seq) FROM entry_changes"
+_TAGGED = "SELECT entry FROM entry_tags WHERE campaign_id = ? AND tag = ? AND value = 1"
+_KEPT_COPIES = 4  # campaigns whose copy a process keeps (least recently asked about dropped first)
+
+Bools = npt.NDArray[np.bool_]
+Ints = npt.NDArray[np.int64]
+
+
+@attrs.define(eq=False)
+class CampaignColumns:
+    """One campaign's entries as arrays in id order (``ids`` ascending). A removed entry stays, not ``alive``."""
+
+    seq: int  # the last change of the log this copy holds
+    ids: Ints
+    alive: Bools
+    confirmed: Bools
+    scored: Bools  # has a scoring record and is not blocked: what selection reads (SCR-008)
+    state: npt.NDArray[np.int8]  # 2 * verdict + has codes, -1 without a record
+    intl: Bools  # the phone does not start with +1
+    score: npt.NDArray[np.float64]
+    random_score: npt.NDArray[np.float64]
+    ranks: npt.NDArray[np.int32]  # (MAX_RANKS, n): the market code at each rank, -1 for none
+    markets: list[str]  # code -> market id
+    codes: dict[str, int]  # market id -> code
+
+    # questions
+
+    def matching(self, conn: sqlite3.Connection, campaign_id: str, criteria: EligibilityCriteria) -> Bools:
+        """SCR-003: the scored, unblocked entries matching the market, score, tag and phone criteria (the tags read
+        in ``conn``'s transaction: cost the tagged records)."""
+        mask = self.scored.copy()
+        if criteria.market_ids:
+            wanted = self._codes(criteria.market_ids)
+            ranks = self.ranks[:1] if criteria.single_market_selection else self.ranks
+            mask &= np.isin(ranks, wanted).any(axis=0)
+        if criteria.min_score is not None:
+            mask &= self.score >= criteria.min_score
+        if criteria.max_score is not None:
+            mask &= self.score <= criteria.max_score
+        if criteria.exclude_intl_phone:
+            mask &= ~self.intl
+        if criteria.tag is not None:
+            mask &= np.isin(self.ids, _tagged(conn, campaign_id, criteria.tag), assume_unique=True)
+        if criteria.exclude_tag is not None:
+            mask &= ~np.isin(self.ids, _tagged(conn, campaign_id, criteria.exclude_tag), assume_unique=True)
+        return mask
+
+    def listed(self, matching: Bools, states: Sequence[int]) -> Bools:
+        """Of ``matching``, those in the listed ``states`` (SCR-005)."""
+        return matching & np.isin(self.state, np.asarray(states, np.int8))
+
+    def eligibility_groups(self, matching: Bools, listed: Bools) -> tuple[dict[int, int], dict[tuple[int, str], int]]:
+        """``({state: how many matching}, {(rank, market): how many listed})`` (SCR-004)."""
+        states = np.bincount(self.state[matching], minlength=4)
+        return {state: int(n) for state, n in enumerate(states) if n}, self._by_rank(listed)
+
+    def registration_groups(self) -> tuple[int, int, list[tuple[str, int, bool, int]]]:
+        """``(entries, confirmed ones, [(market, rank, confirmed, how many)])`` (SCR-010)."""
+        alive = self.alive
+        groups = []
+        for rank in range(MAX_RANKS):
+            codes = self.ranks[rank]
+            present = alive & (codes >= 0)
+            counts = np.bincount(codes[present] * 2 + self.confirmed[present], minlength=2 * len(self.markets))
+            groups += [
+                (self.markets[key // 2], rank, bool(key % 2), int(counts[key])) for key in np.flatnonzero(counts)
+            ]
+        return int(alive.sum()), int((alive & self.confirmed).sum()), groups
+
+    def ordered(self, listed: Bools, criteria: EligibilityCriteria) -> tuple[Ints, Ints]:
+        """The ids of ``listed`` in SCR-005's order but for the last tie-break (user id), and where each run of
+        equal keys starts (ascending, the first 0): the caller orders a run by user id once it has the records."""
+        keys: list[npt.NDArray[Any]]
+        if criteria.random_selection:
+            keys = [self.random_score[listed]]
+        elif criteria.order_by_preference:
+            keys = [self._best_rank(listed, criteria.market_ids), -self.score[listed]]
+        else:
+            keys = [-self.score[listed]]
+        order = np.lexsort(keys[::-1])
+        ids = self.ids[listed][order]
+        if not ids.size:
+            return ids, np.zeros(0, np.int64)
+        same = np.ones(ids.size - 1, np.bool_)
+        for key in keys:
+            sorted_key = key[order]
+            same &= sorted_key[1:] == sorted_key[:-1]
+        return ids, np.concatenate(([0], np.flatnonzero(~same) + 1)).astype(np.int64)
+
+    # helpers
+
+    def _codes(self, markets: Sequence[str]) -> npt.NDArray[np.int32]:
+        return np.asarray([self.codes[m] for m in dict.fromkeys(markets) if m in self.codes], np.int32)
+
+    def _by_rank(self, listed: Bools) -> dict[tuple[int, str], int]:
+        groups: dict[tuple[int, str], int] = {}
+        for rank in range(MAX_RANKS):
+            codes = self.ranks[rank][listed]
+            counts = np.bincount(codes[codes >= 0], minlength=len(self.markets))
+            groups.update(((rank, self.markets[code]), int(counts[code])) for code in np.flatnonzero(counts))
+        return groups
+
+    def _best_rank(self, listed: Bools, market_ids: Sequence[str]) -> npt.NDArray[np.int64]:
+        """entrycore.eligibility.best_rank per listed entry: the lowest rank holding one of ``market_ids`` (any
+        market when none), MAX_RANKS when none does."""
+        ranks = self.ranks[:, listed]
+        hits = np.isin(ranks, self._codes(market_ids)) if market_ids else ranks >= 0
+        return np.where(hits.any(axis=0), hits.argmax(axis=0), MAX_RANKS).astype(np.int64)
+
+    # upkeep
+
+    def apply(self, rows: Sequence[Sequence[Any]], changed: Ints, seq: int) -> None:
+        """The changed entries' current rows (those still in this campaign) over the copy; ``changed`` is every id
+        the log names since the copy's ``seq``: one with no row here is gone."""
+        fresh = _arrays(rows, self.codes, self.markets)
+        gone = np.setdiff1d(changed, fresh.ids, assume_unique=True)
+        at = np.searchsorted(self.ids, gone)
+        held = at < self.ids.size
+        at = at[held][self.ids[at[held]] == gone[held]]
+        self.alive[at] = self.scored[at] = False
+        at = np.searchsorted(self.ids, fresh.ids)
+        held = at < self.ids.size
+        held[held] = self.ids[at[held]] == fresh.ids[held]
+        for name in _ARRAYS:
+            getattr(self, name)[..., at[held]] = getattr(fresh, name)[..., held]
+        if not held.all():  # new entries
+            for name in ("ids", *_ARRAYS):
+                joined = np.concatenate((getattr(self, name), getattr(fresh, name)[..., ~held]), axis=-1)
+                setattr(self, name, joined)
+            order = np.argsort(self.ids, kind="stable")
+            if (order != np.arange(order.size)).any():
+                for name in ("ids", *_ARRAYS):
+                    setattr(self, name, getattr(self, name)[..., order])
+        self.seq = seq
+
+
+_ARRAYS = ("alive", "confirmed", "scored", "state", "intl", "score", "random_score", "ranks")
+
+
+def _arrays(rows: Sequence[Sequence[Any]], codes: dict[str, int], markets: list[str], seq: int = 0) -> CampaignColumns:
+    """Rows read as _FACTS, as a copy (sharing ``codes`` and ``markets``, which it extends)."""
+    rows = sorted(rows, key=lambda row: int(row[0]))
+    n = len(rows)
+    columns = list(zip(*rows, strict=True)) if rows else [()] * 11
+
+    def code(market: str | None) -> int:
+        if market is None:
+            return -1
+        found = codes.get(market)
+        if found is None:
+            found = codes[market] = len(markets)
+            markets.append(market)
+        return found
+
+    return CampaignColumns(
+        seq=seq,
+        ids=np.fromiter(columns[0], np.int64, n),
+        alive=np.ones(n, np.bool_),
+        confirmed=np.fromiter(columns[1], np.bool_, n),
+        scored=np.fromiter(columns[2], np.bool_, n),
+        state=np.fromiter(columns[3], np.int8, n),
+        intl=np.fromiter(columns[4], np.bool_, n),
+        score=np.fromiter(columns[5], np.float64, n),
+        random_score=np.fromiter(columns[6], np.float64, n),
+        ranks=np.array([[code(m) for m in columns[7 + rank]] for rank in range(MAX_RANKS)], np.int32).reshape(
+            MAX_RANKS, n
+        ),
+        markets=markets,
+        codes=codes,
+    )
+
+
+def _tagged(conn: sqlite3.Connection, campaign_id: str, tag: str) -> Ints:
+    return np.unique(np.fromiter((entry for (entry,) in conn.execute(_TAGGED, (campaign_id, tag))), np.int64))
+
+
+class Columns:
+    """The copies of one ``Database``'s campaigns in this process (``columns_of``)."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+        self._reset()
+
+    def _reset(self) -> None:
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+        self._copies: OrderedDict[str, CampaignColumns] = OrderedDict()
+
+    @contextmanager
+    def of(self, campaign_id: str) -> Iterator[tuple[sqlite3.Connection, CampaignColumns]]:
+        """The campaign's copy, up to date, with the connection of the read transaction it is current in: every
+        read made on it sees the same committed state. One question at a time per process (admin work only)."""
+        if self._pid != os.getpid():  # a forked child: the parent's copies and lock are not its own
+            self._reset()
+        with self._lock, self._db.snapshot() as conn:
+            yield conn, self._current(conn, campaign_id)
+
+    def _current(self, conn: sqlite3.Connection, campaign_id: str) -> CampaignColumns:
+        last, first = conn.execute(_LAST).fetchone()
+        last = last or 0
+        copy = self._copies.pop(campaign_id, None)
+        if copy is not None and copy.seq < last:
+            behind = last - copy.seq
+            if (first is not None and first > copy.seq + 1) or behind > max(copy.ids.size // 2, 10_000):
+                copy = None  # the log no longer holds what the copy misses, or reading afresh is cheaper
+            else:
+                changed = np.fromiter((e for (e,) in conn.execute(_CHANGED_IDS, (copy.seq,))), np.int64)
+                copy.apply(conn.execute(_CHANGED, (copy.seq, campaign_id)).fetchall(), np.unique(changed), last)
+        if copy is None:
+            copy = _arrays(conn.execute(_ALL, (campaign_id,)).fetchall(), {}, [], last)
+        self._copies[campaign_id] = copy
+        while len(self._copies) > _KEPT_COPIES:
+            self._copies.popitem(last=False)
+        return copy
+
+
+_REGISTRY: weakref.WeakKeyDictionary[Database, Columns] = weakref.WeakKeyDictionary()
+_REGISTRY_LOCK = threading.Lock()
+
+
+def columns_of(database: Database) -> Columns:
+    """The one Columns of ``database`` in this process (scoring and selection share it)."""
+    with _REGISTRY_LOCK:
+        found = _REGISTRY.get(database)
+        if found is None:
+            found = _REGISTRY[database] = Columns(database)
+        return found
