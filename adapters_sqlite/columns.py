@@ -35,7 +35,7 @@ _FACTS = (
 )
 _ALL = f"SELECT {_FACTS} FROM entries WHERE campaign_id = ?"  # noqa: S608 - constant
 _CHANGED = (
-    f"SELECT {_FACTS} FROM entries WHERE id IN (SELECT entry FROM entry_changes WHERE seq > ?) AND campaign_id = ?"  # noqa: S608
+    f"SELECT {_FACTS} FROM entries WHERE id IN (SELECT entry FROM entry_changes WHERE seq > ?) AND +campaign_id = ?"  # noqa: S608
 )
 _CHANGED_IDS = "SELECT DISTINCT entry FROM entry_changes WHERE seq > ?"
 _LAST = "SELECT max(seq), min(seq) FROM entry_changes"
@@ -149,7 +149,7 @@ class CampaignColumns:
 
     # upkeep
 
-    def apply(self, rows: Sequence[Sequence[Any]], changed: Ints, seq: int) -> None:
+    def apply(self, rows: sqlite3.Cursor, changed: Ints, seq: int) -> None:
         """The changed entries' current rows (those still in this campaign) over the copy; ``changed`` is every id
         the log names since the copy's ``seq``: one with no row here is gone."""
         fresh = _arrays(rows, self.codes, self.markets)
@@ -163,12 +163,13 @@ class CampaignColumns:
         held[held] = self.ids[at[held]] == fresh.ids[held]
         for name in _ARRAYS:
             getattr(self, name)[..., at[held]] = getattr(fresh, name)[..., held]
-        if not held.all():  # new entries
+        if not held.all():  # new entries: appended (ids only grow), sorted only if one is not past the others
+            in_order = not self.ids.size or fresh.ids[~held][0] > self.ids[-1]
             for name in ("ids", *_ARRAYS):
                 joined = np.concatenate((getattr(self, name), getattr(fresh, name)[..., ~held]), axis=-1)
                 setattr(self, name, joined)
-            order = np.argsort(self.ids, kind="stable")
-            if (order != np.arange(order.size)).any():
+            if not in_order:
+                order = np.argsort(self.ids, kind="stable")
                 for name in ("ids", *_ARRAYS):
                     setattr(self, name, getattr(self, name)[..., order])
         self.seq = seq
@@ -177,37 +178,49 @@ class CampaignColumns:
 _ARRAYS = ("alive", "confirmed", "scored", "state", "intl", "score", "random_score", "ranks")
 
 
-def _arrays(rows: Sequence[Sequence[Any]], codes: dict[str, int], markets: list[str], seq: int = 0) -> CampaignColumns:
-    """Rows read as _FACTS, as a copy (sharing ``codes`` and ``markets``, which it extends)."""
-    rows = sorted(rows, key=lambda row: int(row[0]))
-    n = len(rows)
-    columns = list(zip(*rows, strict=True)) if rows else [()] * 11
-
-    def code(market: str | None) -> int:
-        if market is None:
-            return -1
-        found = codes.get(market)
-        if found is None:
-            found = codes[market] = len(markets)
-            markets.append(market)
-        return found
-
+def _arrays(cursor: sqlite3.Cursor, codes: dict[str, int], markets: list[str], seq: int = 0) -> CampaignColumns:
+    """The rows ``cursor`` reads (as _FACTS), as a copy in id order sharing ``codes`` and ``markets`` (which it
+    extends). Read _READ_ROWS at a time into arrays: never a million row tuples at once, whose allocation (and the
+    garbage collector's passes over them) would hold the GIL from the fans' threads for seconds."""
+    parts: list[list[npt.NDArray[Any]]] = []
+    lookup: dict[str | None, int] = {None: -1}
+    lookup.update(codes)
+    while rows := cursor.fetchmany(_READ_ROWS):
+        n = len(rows)
+        columns = list(zip(*rows, strict=True))
+        part: list[npt.NDArray[Any]] = [
+            np.fromiter(column, dtype, n) for column, dtype in zip(columns[:7], _DTYPES, strict=True)
+        ]
+        for column in columns[7:]:
+            for market in set(column).difference(lookup):
+                lookup[market] = codes[market] = len(markets)
+                markets.append(market)
+            part.append(np.fromiter(map(lookup.__getitem__, column), np.int32, n))
+        parts.append(part)
+    if parts:
+        joined = [np.concatenate(arrays) for arrays in zip(*parts, strict=True)]
+    else:
+        joined = [np.zeros(0, dtype) for dtype in (*_DTYPES, *(np.int32,) * MAX_RANKS)]
+    order = np.argsort(joined[0], kind="stable")
+    ids, confirmed, scored, state, intl, score, random_score, *ranks = (array[order] for array in joined)
     return CampaignColumns(
         seq=seq,
-        ids=np.fromiter(columns[0], np.int64, n),
-        alive=np.ones(n, np.bool_),
-        confirmed=np.fromiter(columns[1], np.bool_, n),
-        scored=np.fromiter(columns[2], np.bool_, n),
-        state=np.fromiter(columns[3], np.int8, n),
-        intl=np.fromiter(columns[4], np.bool_, n),
-        score=np.fromiter(columns[5], np.float64, n),
-        random_score=np.fromiter(columns[6], np.float64, n),
-        ranks=np.array([[code(m) for m in columns[7 + rank]] for rank in range(MAX_RANKS)], np.int32).reshape(
-            MAX_RANKS, n
-        ),
+        ids=ids,
+        alive=np.ones(ids.size, np.bool_),
+        confirmed=confirmed,
+        scored=scored,
+        state=state,
+        intl=intl,
+        score=score,
+        random_score=random_score,
+        ranks=np.stack(ranks) if ranks[0].size else np.zeros((MAX_RANKS, 0), np.int32),
         markets=markets,
         codes=codes,
     )
+
+
+_READ_ROWS = 20_000
+_DTYPES = (np.int64, np.bool_, np.bool_, np.int8, np.bool_, np.float64, np.float64)
 
 
 def _tagged(conn: sqlite3.Connection, campaign_id: str, tag: str) -> Ints:
@@ -245,9 +258,9 @@ class Columns:
                 copy = None  # the log no longer holds what the copy misses, or reading afresh is cheaper
             else:
                 changed = np.fromiter((e for (e,) in conn.execute(_CHANGED_IDS, (copy.seq,))), np.int64)
-                copy.apply(conn.execute(_CHANGED, (copy.seq, campaign_id)).fetchall(), np.unique(changed), last)
+                copy.apply(conn.execute(_CHANGED, (copy.seq, campaign_id)), np.unique(changed), last)
         if copy is None:
-            copy = _arrays(conn.execute(_ALL, (campaign_id,)).fetchall(), {}, [], last)
+            copy = _arrays(conn.execute(_ALL, (campaign_id,)), {}, [], last)
         self._copies[campaign_id] = copy
         while len(self._copies) > _KEPT_COPIES:
             self._copies.popitem(last=False)

@@ -210,3 +210,17 @@ def test_SCR_005_ties_are_ordered_by_user_id_across_runs_and_pages(admin: Admin)
 def test_one_copy_per_file_in_a_process(admin: Admin) -> None:
     assert columns_of(admin.store.database) is columns_of(admin.store.database)
     assert admin.scoring._columns is columns_of(admin.store.database)
+
+
+def test_an_id_used_again_after_the_last_entry_was_removed_is_the_new_entry(admin: Admin) -> None:
+    for k in range(10):
+        register(admin, k)
+    score(admin, range(10))
+    check(admin, "ten fans")
+    last = admin.store.get("c1", "u009")
+    assert last is not None
+    admin.store.delete("c1", "u009", last.version)  # the row of the highest id: SQLite gives it to the next row
+    register(admin, 10)
+    score(admin, range(10, 11))
+    check(admin, "the highest id removed, then a new fan")
+    assert admin.selection.registration_tally("c1").total == 10
