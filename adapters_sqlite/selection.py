@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable
-from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from adapters_sqlite.bulk import in_chunks
@@ -55,6 +53,17 @@ _TRANSFER_CANDIDATES = " UNION ALL ".join(
     f" WHERE campaign_id = :campaign AND m{rank} = :source"
     for rank in range(MAX_RANKS)
 )
+# The row's ranked markets as the events show them: [{"marketId", "rank"}], rank 0 first.
+_MARKETS = (
+    "CASE "
+    + " ".join(
+        f"WHEN m{last} IS NOT NULL THEN json_array("
+        + ", ".join(f"json_object('marketId', m{rank}, 'rank', {rank})" for rank in range(last + 1))
+        + ")"
+        for last in reversed(range(MAX_RANKS))
+    )
+    + " ELSE json_array() END"
+)
 _NEW = "json(move.value -> '$[2]')"  # the moved list: [id, markets scanned, markets after the transfer]
 _SCANNED = " AND ".join(f"entries.m{rank} IS move.value ->> '$[1][{rank}]'" for rank in range(MAX_RANKS))
 # SET names only the ranks that change (a shape of the chunk's moves, one statement each): SQLite rewrites every
@@ -64,11 +73,17 @@ _TRANSFER = (
     "UPDATE entries NOT INDEXED SET version = version + 1, doc = {doc}{ranks}"  # noqa: S608 - constant
     " FROM json_each(:moves) AS move"
     f" WHERE entries.id = move.value ->> '$[0]' AND {_SCANNED} AND entries.campaign_id = :campaign"
-    # What the events need of the moved document, in one parse of it: [locale, dateCreated, fraud, fields].
-    " RETURNING entries.id, user_id, phone, phone_confirmed, score IS NOT NULL,"
-    " json_extract(doc, '$.locale', '$.dateCreated', '$.fraud', '$.fields')"
+    # The moved entry's outbox row for its entry.transferred event, written by SQLite from the moved row itself
+    # (entrycore.events.event_body's shape; the document's fields and fraud result as the JSON they are).
+    " RETURNING :prefix || entries.id || :suffix, user_id, :campaign || ':' || coalesce(nullif(phone, ''), user_id),"
+    " json_object('eventId', :prefix || entries.id || :suffix, 'type', :type, 'occurredAt', :at,"
+    " 'partitionKey', :campaign || ':' || coalesce(nullif(phone, ''), user_id),"
+    " 'campaign', json_object('id', :campaign, 'name', :name),"
+    " 'entry', json_object('campaignId', :campaign, 'userId', user_id, 'fields', json(doc -> '$.fields'),"
+    f" 'markets', {_MARKETS}, 'phoneConfirmed', json(CASE WHEN phone_confirmed THEN 'true' ELSE 'false' END),"
+    " 'locale', doc ->> '$.locale', 'dateCreated', doc ->> '$.dateCreated', 'dateUpdated', :at),"
+    " 'fraud', json(doc -> '$.fraud')), score IS NOT NULL"
 )
-_DECODER = json.JSONDecoder()
 # Entries per write transaction, so fans' writes go between them (OPS-005): measured at 1M entries, ~105 ms of the
 # writer per chunk (6.7 s for 62,774 entries); fans' p99 stayed 173 ms through a 49,951-entry transfer at 200k.
 _TRANSFER_CHUNK = 1_000
@@ -102,10 +117,17 @@ class SqliteSelection:
         return [load_entry(row) for row in rows], count
 
     def transfer_entries(self, move: MarketTransfer, progress: Progress | None = None) -> tuple[int, int]:
-        params: dict[str, Any] = {"campaign": move.campaign_id, "at": iso(move.at), "source": move.source}
+        at = iso(move.at) or ""
+        params: dict[str, Any] = {
+            "campaign": move.campaign_id,
+            "name": move.campaign_name,
+            "at": at,
+            "source": move.source,
+            "type": TRANSFERRED,
+            "prefix": move.event_id(""),
+        }
         document = _moved_document(move, params)
         updates: dict[tuple[int, ...], str] = {}  # per shape (the ranks that change), its statement
-        event_of = _transfer_events(move)
         records = 0
 
         def candidates() -> list[tuple[Any, ...]]:
@@ -117,7 +139,6 @@ class SqliteSelection:
         def move_chunk(conn: sqlite3.Connection, scanned: list[tuple[Any, ...]], scan: int) -> int:
             nonlocal records
             shapes: dict[tuple[int, ...], list[list[Any]]] = {}
-            lists = {}
             for entry_id, *columns in scanned:
                 before = ranked(columns)
                 moved = transfer(before, move.source, move.target)
@@ -125,14 +146,19 @@ class SqliteSelection:
                     after = rank_columns(moved)
                     shape = tuple(rank for rank in range(MAX_RANKS) if after[rank] != columns[rank])
                     shapes.setdefault(shape, []).append([entry_id, columns, moved])
-                    lists[entry_id] = list(moved)
             rows = []
+            suffix = "" if scan == 0 else f".{scan}"  # an entry moved again by a later scan: another event id
             for shape, moves in shapes.items():
                 if shape not in updates:
                     ranks = "".join(f", m{rank} = move.value ->> '$[2][{rank}]'" for rank in shape)
                     updates[shape] = _TRANSFER.format(doc=document, ranks=ranks)
-                rows += conn.execute(updates[shape], {**params, "moves": json.dumps(moves)}).fetchall()
-            insert_bodies(conn, [event_of(row, lists[row[0]], scan) for row in rows])
+                rows += conn.execute(
+                    updates[shape], {**params, "suffix": suffix, "moves": json.dumps(moves)}
+                ).fetchall()
+            insert_bodies(
+                conn,
+                [(event_id, EVENT, move.campaign_id, user, key, body, at) for event_id, user, key, body, _ in rows],
+            )
             records += sum(1 for row in rows if row[4])
             return len(rows)
 
@@ -177,42 +203,3 @@ def _moved_document(move: MarketTransfer, params: dict[str, Any]) -> str:
         f"CASE WHEN json_array_length({_NEW}) > 1 THEN json_set(doc, {paths}, :extra_path, {optional})"
         f" ELSE json_remove(json_set(doc, {paths}), :extra_path) END"
     )
-
-
-def _transfer_events(move: MarketTransfer) -> Callable[[tuple[Any, ...], list[str], int], tuple[str, ...]]:
-    """The maker of a moved entry's outbox row for its ``entry.transferred`` event: ``entrycore.events.event_body``
-    written as JSON text around the entry's own JSON (its fields, its fraud result) as SQLite returned it,
-    unparsed; what every event of the transfer shares is written once."""
-    at_text = iso(move.at) or ""
-    at, campaign = _quote(at_text), _quote(move.campaign_id)
-    head = f'"type":"{TRANSFERRED}","occurredAt":{at},'
-    about = f'"campaign":{{"id":{campaign},"name":{_quote(move.campaign_name)}}},"entry":{{"campaignId":{campaign},'
-    ranks: dict[tuple[str, ...], str] = {}  # the few distinct ranked lists, written once each
-
-    def make(row: tuple[Any, ...], markets: list[str], scan: int) -> tuple[str, ...]:
-        rowid, user_id, phone, confirmed, _, extracted = row
-        # [locale, dateCreated, fraud, fields] as SQLite wrote them: the two strings read, fraud and fields kept
-        # as the JSON text they are (fields last: whatever it holds, it ends where the array does).
-        locale, end = _DECODER.raw_decode(extracted, 1)
-        created, end = _DECODER.raw_decode(extracted, end + 1)
-        _, fraud_end = _DECODER.raw_decode(extracted, end + 1)
-        fraud, fields = extracted[end + 1 : fraud_end], extracted[fraud_end + 1 : -1]
-        event_id = move.event_id(rowid if scan == 0 else f"{rowid}.{scan}")  # moved again by a later scan
-        key = f"{move.campaign_id}:{phone or user_id}"  # entrycore.outbox.partition_key
-        ranked = ranks.get(tuple(markets))
-        if ranked is None:
-            ranked = ranks[tuple(markets)] = json.dumps([{"marketId": m, "rank": r} for r, m in enumerate(markets)])
-        body = (
-            f'{{"eventId":{_quote(event_id)},{head}"partitionKey":{_quote(key)},{about}"userId":{_quote(user_id)},'
-            f'"fields":{fields},"markets":{ranked},"phoneConfirmed":{"true" if confirmed else "false"},'
-            f'"locale":{_quote(locale)},"dateCreated":{_quote(created)},"dateUpdated":{at}}},'
-            f'"fraud":{fraud}}}'
-        )
-        return (event_id, EVENT, move.campaign_id, user_id, key, body, at_text)
-
-    return make
-
-
-def _quote(text: str | None) -> str:
-    """A JSON string (or null), as json.dumps writes it."""
-    return "null" if text is None else encode_basestring_ascii(text)
