@@ -39,7 +39,7 @@ _CHANGED = (
 )
 _CHANGED_IDS = "SELECT DISTINCT entry FROM entry_changes WHERE seq > ?"
 _LAST = "SELECT max(seq), min(seq) FROM entry_changes"
-_TAGGED = "SELECT entry FROM entry_tags WHERE campaign_id = ? AND tag = ? AND value = 1"
+TAGGED = "SELECT entry FROM entry_tags WHERE campaign_id = ? AND tag = ? AND value = 1"
 _KEPT_COPIES = 4  # campaigns whose copy a process keeps (least recently asked about dropped first)
 
 Bools = npt.NDArray[np.bool_]
@@ -149,18 +149,20 @@ class CampaignColumns:
 
     # upkeep
 
+    def _positions(self, ids: Ints) -> tuple[Ints, Bools]:
+        """Where each of ``ids`` (ascending) is or would go in the copy, and whether the copy holds it there."""
+        at = np.searchsorted(self.ids, ids)
+        held = at < self.ids.size
+        held[held] = self.ids[at[held]] == ids[held]
+        return at, held
+
     def apply(self, rows: sqlite3.Cursor, changed: Ints, seq: int) -> None:
         """The changed entries' current rows (those still in this campaign) over the copy; ``changed`` is every id
         the log names since the copy's ``seq``: one with no row here is gone."""
         fresh = _arrays(rows, self.codes, self.markets)
-        gone = np.setdiff1d(changed, fresh.ids, assume_unique=True)
-        at = np.searchsorted(self.ids, gone)
-        held = at < self.ids.size
-        at = at[held][self.ids[at[held]] == gone[held]]
-        self.alive[at] = self.scored[at] = False
-        at = np.searchsorted(self.ids, fresh.ids)
-        held = at < self.ids.size
-        held[held] = self.ids[at[held]] == fresh.ids[held]
+        at, held = self._positions(np.setdiff1d(changed, fresh.ids, assume_unique=True))
+        self.alive[at[held]] = self.scored[at[held]] = False
+        at, held = self._positions(fresh.ids)
         for name in _ARRAYS:
             getattr(self, name)[..., at[held]] = getattr(fresh, name)[..., held]
         if not held.all():  # new entries: appended (ids only grow), sorted only if one is not past the others
@@ -224,7 +226,7 @@ _DTYPES = (np.int64, np.bool_, np.bool_, np.int8, np.bool_, np.float64, np.float
 
 
 def _tagged(conn: sqlite3.Connection, campaign_id: str, tag: str) -> Ints:
-    return np.unique(np.fromiter((entry for (entry,) in conn.execute(_TAGGED, (campaign_id, tag))), np.int64))
+    return np.unique(np.fromiter((entry for (entry,) in conn.execute(TAGGED, (campaign_id, tag))), np.int64))
 
 
 class Columns:

@@ -19,8 +19,10 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from adapters_sqlite.columns import columns_of
+from adapters_sqlite.columns import TAGGED as _TAGGED
+from adapters_sqlite.columns import CampaignColumns, columns_of
 from adapters_sqlite.database import Database
 from adapters_sqlite.store import ranked
 from entrycore.eligibility import (
@@ -64,7 +66,6 @@ _BY = {  # SCR-006's ``by``: the records (scored entries) of a phone or a user i
     " WHERE campaign_id = ? AND phone = ? AND phone_confirmed = 1 AND score IS NOT NULL",
     "userId": "SELECT id FROM entries WHERE campaign_id = ? AND user_id = ? AND score IS NOT NULL",
 }
-_TAGGED = "SELECT entry FROM entry_tags WHERE campaign_id = ? AND tag = ? AND value = 1"
 _FLIPPED = "UPDATE entries SET verdict = 0 WHERE campaign_id = ? AND score IS NOT NULL AND verdict = 1 AND id"
 _FLIP = {  # SCR-006: exclude = the records carrying the tag, include = those not carrying it
     "exclude": f"{_FLIPPED} IN ({_TAGGED})",
@@ -182,7 +183,7 @@ class SqliteScoring:
         self, campaign_id: str, criteria: EligibilityCriteria, limit: int, offset: int
     ) -> tuple[list[ScoringRecord], int]:
         with self._columns.of(campaign_id) as (conn, copy):
-            listed = copy.listed(copy.matching(conn, campaign_id, criteria), _listed_states(criteria))
+            listed = _listed(conn, copy, campaign_id, criteria)
             total = int(listed.sum())
             if _in_python(criteria):  # ranked in the copy, each run of equal keys ordered by user id here
                 ids, runs = copy.ordered(listed, criteria)
@@ -193,20 +194,14 @@ class SqliteScoring:
                 last = int(runs[after]) if after < runs.size else ids.size
                 records = _sorted(_fetch(conn, ids[first:last].tolist()), criteria)
                 return records[offset - first : offset - first + limit], total
-            where, params, index, order = _query(campaign_id, criteria)
-            rows = conn.execute(
-                f"SELECT {_RECORD_COLUMNS} FROM {_source(criteria, index)} WHERE {where}"  # noqa: S608
-                f" ORDER BY {order} LIMIT ? OFFSET ?",
-                (*params, limit, offset),
-            ).fetchall()
+            sql, params = _listing(campaign_id, criteria)
+            rows = conn.execute(f"{sql} LIMIT ? OFFSET ?", (*params, limit, offset)).fetchall()
             return _records(conn, rows), total
 
     def eligible(self, campaign_id: str, criteria: EligibilityCriteria) -> Iterator[ScoringRecord]:
         if _in_python(criteria):
             with self._columns.of(campaign_id) as (conn, copy):
-                ids, runs = copy.ordered(
-                    copy.listed(copy.matching(conn, campaign_id, criteria), _listed_states(criteria)), criteria
-                )
+                ids, runs = copy.ordered(_listed(conn, copy, campaign_id, criteria), criteria)
             # Batches of whole runs of equal keys, each ordered by user id here.
             starts = runs[np.searchsorted(runs, np.arange(0, ids.size, _STREAM_BATCH), side="right") - 1]
             bounds = [*np.unique(starts).tolist(), ids.size]
@@ -214,12 +209,9 @@ class SqliteScoring:
                 with self._db.reading() as conn:
                     yield from _sorted(_fetch(conn, ids[first:last].tolist()), criteria)
             return
-        where, params, index, order = _query(campaign_id, criteria)
+        sql, params = _listing(campaign_id, criteria)
         with self._db.reading() as conn:
-            cursor = conn.execute(
-                f"SELECT {_RECORD_COLUMNS} FROM {_source(criteria, index)} WHERE {where} ORDER BY {order}",  # noqa: S608
-                params,
-            )
+            cursor = conn.execute(sql, params)
             try:
                 while rows := cursor.fetchmany(_STREAM_BATCH):
                     yield from _records(self._db.connection(), rows)
@@ -230,6 +222,13 @@ class SqliteScoring:
 def _sorted(records: list[ScoringRecord], criteria: EligibilityCriteria) -> list[ScoringRecord]:
     """SCR-005's order, user id included (entrycore.eligibility.sort_key)."""
     return sorted(records, key=lambda record: sort_key(record.candidate(), criteria))
+
+
+def _listed(
+    conn: sqlite3.Connection, copy: CampaignColumns, campaign_id: str, criteria: EligibilityCriteria
+) -> npt.NDArray[np.bool_]:
+    """The copy's entries the list returns under ``criteria`` (SCR-003, SCR-005)."""
+    return copy.listed(copy.matching(conn, campaign_id, criteria), _listed_states(criteria))
 
 
 def _in_python(criteria: EligibilityCriteria) -> bool:
@@ -304,24 +303,12 @@ def _source(criteria: EligibilityCriteria, index: str) -> str:
     return f"entries INDEXED BY {index}"
 
 
-def _any_of(columns: Sequence[str], count: int) -> str:
-    marks = _marks(["?"] * count)
-    return "(" + " OR ".join(f"{column} IN ({marks})" for column in columns) + ")"
-
-
-def _where(
-    campaign_id: str, criteria: EligibilityCriteria, *, states: Sequence[int] | None = None, markets: bool = True
-) -> tuple[str, list[Any]]:
-    """SCR-003's criteria as a WHERE clause over the scored, unblocked entries."""
-    parts: list[str] = ["entries.campaign_id = ?", _SCORED]
+def _listing(campaign_id: str, criteria: EligibilityCriteria) -> tuple[str, list[Any]]:
+    """The list in the datastore's order, as ``(SELECT of _RECORD_COLUMNS, params)``: SCR-003's score, phone and tag
+    criteria and the listed states over the scored, unblocked entries, walking the index of the order (no market
+    criterion, no preference order: those lists are ranked in the copy)."""
+    parts: list[str] = ["entries.campaign_id = ?", _SCORED, f"entries.state IN {_in(_listed_states(criteria))}"]
     params: list[Any] = [campaign_id]
-    if states is not None:
-        parts.append(f"entries.state IN {_in(states)}")
-    if criteria.market_ids and markets:
-        wanted = list(dict.fromkeys(criteria.market_ids))
-        columns = ["entries.m0"] if criteria.single_market_selection else [f"entries.m{r}" for r in _RANKS]
-        parts.append(_any_of(columns, len(wanted)))
-        params += wanted * len(columns)
     if criteria.min_score is not None:
         parts.append("entries.score >= ?")
         params.append(criteria.min_score)
@@ -336,13 +323,9 @@ def _where(
     if criteria.exclude_tag is not None:
         parts.append(f"entries.id NOT IN ({_TAGGED})")
         params += [campaign_id, criteria.exclude_tag]
-    return " AND ".join(parts), params
-
-
-def _query(campaign_id: str, criteria: EligibilityCriteria) -> tuple[str, list[Any], str, str]:
-    """The list in the datastore's order, ``(where, params, index, ORDER BY)`` (no market criterion, no preference
-    order: those are ranked in the copy)."""
-    where, params = _where(campaign_id, criteria, states=_listed_states(criteria))
     if criteria.random_selection:
-        return where, params, "scored_by_random", "entries.random_score, entries.user_id"
-    return where, params, "scored_by_score", "entries.score DESC, entries.user_id"
+        index, order = "scored_by_random", "entries.random_score, entries.user_id"
+    else:
+        index, order = "scored_by_score", "entries.score DESC, entries.user_id"
+    sql = f"SELECT {_RECORD_COLUMNS} FROM {_source(criteria, index)} WHERE {' AND '.join(parts)} ORDER BY {order}"  # noqa: S608
+    return sql, params
