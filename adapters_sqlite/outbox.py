@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -101,13 +102,18 @@ _RESERVE_ATTEMPT = (
 _RELEASE_ATTEMPT = "DELETE FROM attempts WHERE rowid = ? AND campaign_id = ? AND user_id = ?"
 
 
-def insert_bodies(conn: sqlite3.Connection, rows: Sequence[tuple[str, ...]]) -> None:
-    """Adds outbox rows already encoded: ``(id, kind, campaign_id, user_id, partition_key, body JSON, created_at)``
-    (bulk changes that write the JSON of their events themselves)."""
+@contextlib.contextmanager
+def _unique_ids() -> Iterator[None]:
     try:
-        conn.executemany(_INSERT, rows)
+        yield
     except sqlite3.IntegrityError as err:  # only the message id is unique: Ids broke its promise
         raise Internal(f"Outbox message id used twice: {err}") from None
+
+
+def insert_selected(conn: sqlite3.Connection, select: str, params: Mapping[str, Any]) -> None:
+    """Runs ``select``, an ``INSERT INTO outbox … SELECT`` of bulk changes that compose their events' JSON in SQL."""
+    with _unique_ids():
+        conn.execute(select, params)
 
 
 def insert_messages(conn: sqlite3.Connection, outbox: Sequence[OutboxMessage]) -> None:
@@ -126,7 +132,8 @@ def insert_messages(conn: sqlite3.Connection, outbox: Sequence[OutboxMessage]) -
         )
         for m in outbox
     ]
-    insert_bodies(conn, rows)
+    with _unique_ids():
+        conn.executemany(_INSERT, rows)
 
 
 class SqliteOutbox:

@@ -15,8 +15,8 @@ from typing import Any
 from adapters_sqlite.bulk import in_chunks
 from adapters_sqlite.columns import columns_of
 from adapters_sqlite.database import Database
-from adapters_sqlite.outbox import insert_bodies
-from adapters_sqlite.store import load_entry, rank_columns, ranked
+from adapters_sqlite.outbox import insert_selected
+from adapters_sqlite.store import load_entry, ranked
 from entrycore.eligibility import MAX_RANKS
 from entrycore.events import TRANSFERRED
 from entrycore.markets import MarketTransfer, transfer
@@ -42,12 +42,14 @@ _CONFIRMED = (
     " WHERE campaign_id = ? AND phone_confirmed = 1 AND date_confirmed IS NOT NULL GROUP BY 1"
 )
 
-# MKT-003 in bulk. The scan finds the entries ranking the source market from the per-rank indexes (cost: the moved
-# entries), entrycore.markets.transfer gives each its new list (per row, in Python: no dependence on how many
-# distinct lists there are), and each chunk is moved by one UPDATE … FROM: the new m0…m3, and SQLite's JSON
-# functions rewrite the document's market fields, date.updated and version (no document is read into Python); the
-# moved rows' events are written in the same transaction. A row moves only if its markets are still those scanned:
-# a row a fan changed meanwhile is left to the next scan.
+# MKT-003 in bulk, set-based. The scan finds the entries ranking the source market from the per-rank indexes (cost:
+# the moved entries). Each entry's list has a shape: the source's rank, the target's rank (or none) and the list's
+# length; entrycore.markets.transfer applied to the shape's column names gives, for every rank, the SQL of its new
+# market (``m2``, ``:target`` or NULL) — the one rule, never restated here. Each chunk is moved by one UPDATE per
+# shape over the chunk's ids of that shape, whose WHERE is the shape itself: a row a fan changed meanwhile no longer
+# matches and is left to the next scan. The new m0…m3 and the document's market fields, date.updated and version
+# are computed by SQLite from the row (no document, no list passes through Python); then one INSERT … SELECT writes
+# the moved rows' events in the same transaction.
 _TRANSFER_CANDIDATES = " UNION ALL ".join(
     f"SELECT id, m0, m1, m2, m3 FROM entries INDEXED BY entries_rank{rank}"  # noqa: S608 - constant
     f" WHERE campaign_id = :campaign AND m{rank} = :source"
@@ -64,26 +66,29 @@ _MARKETS = (
     )
     + " ELSE json_array() END"
 )
-_NEW = "json(move.value -> '$[2]')"  # the moved list: [id, markets scanned, markets after the transfer]
-_SCANNED = " AND ".join(f"entries.m{rank} IS move.value ->> '$[1][{rank}]'" for rank in range(MAX_RANKS))
-# SET names only the ranks that change (a shape of the chunk's moves, one statement each): SQLite rewrites every
-# index holding a column the SET names, changed or not (measured: 190 µs per moved entry naming all four, ~50 µs
-# naming the one that changes).
+# SET names only the ranks that change: SQLite rewrites every index holding a column the SET names, changed or not
+# (measured: 190 µs per moved entry naming all four, ~50 µs naming the one that changes). It answers the moved rows'
+# ids, and whether each has a scoring record.
 _TRANSFER = (
-    "UPDATE entries NOT INDEXED SET version = version + 1, doc = {doc}{ranks}"  # noqa: S608 - constant
-    " FROM json_each(:moves) AS move"
-    f" WHERE entries.id = move.value ->> '$[0]' AND {_SCANNED} AND entries.campaign_id = :campaign"
-    # The moved entry's outbox row for its entry.transferred event, written by SQLite from the moved row itself
-    # (entrycore.events.event_body's shape; the document's fields and fraud result as the JSON they are).
-    " RETURNING :prefix || entries.id || :suffix, user_id, :campaign || ':' || coalesce(nullif(phone, ''), user_id),"
-    " json_object('eventId', :prefix || entries.id || :suffix, 'type', :type, 'occurredAt', :at,"
-    " 'partitionKey', :campaign || ':' || coalesce(nullif(phone, ''), user_id),"
-    " 'campaign', json_object('id', :campaign, 'name', :name),"
+    "UPDATE entries SET version = version + 1, doc = {doc}{ranks}"
+    " WHERE id IN (SELECT value FROM json_each(:ids)) AND +campaign_id = :campaign AND {shape}"
+    " RETURNING id, score IS NOT NULL"
+)
+# The moved entries' outbox rows for their entry.transferred events, written by SQLite from the moved rows
+# themselves (entrycore.events.event_body's shape; the document's fields and fraud result as the JSON they are).
+_TRANSFER_EVENTS = (
+    "INSERT INTO outbox (id, kind, campaign_id, user_id, partition_key, body, created_at)"  # noqa: S608 - constant
+    " SELECT event, :kind, :campaign, user_id, key, json_object('eventId', event, 'type', :type, 'occurredAt', :at,"
+    " 'partitionKey', key, 'campaign', json_object('id', :campaign, 'name', :name),"
     " 'entry', json_object('campaignId', :campaign, 'userId', user_id, 'fields', json(doc -> '$.fields'),"
     f" 'markets', {_MARKETS}, 'phoneConfirmed', json(CASE WHEN phone_confirmed THEN 'true' ELSE 'false' END),"
     " 'locale', doc ->> '$.locale', 'dateCreated', doc ->> '$.dateCreated', 'dateUpdated', :at),"
-    " 'fraud', json(doc -> '$.fraud')), score IS NOT NULL"
+    " 'fraud', json(doc -> '$.fraud')), :at"
+    " FROM (SELECT :prefix || id || :suffix AS event, :campaign || ':' || coalesce(nullif(phone, ''), user_id) AS key,"
+    " user_id, doc, m0, m1, m2, m3, phone_confirmed FROM entries WHERE id IN (SELECT value FROM json_each(:ids))"
+    " ORDER BY id)"
 )
+Shape = tuple[int, int | None, int]  # the source's rank, the target's rank (None: absent), the list's length
 # Entries per write transaction, so fans' writes go between them (OPS-005): measured at 1M entries, ~105 ms of the
 # writer per chunk (6.7 s for 62,774 entries); fans' p99 stayed 173 ms through a 49,951-entry transfer at 200k.
 _TRANSFER_CHUNK = 1_000
@@ -123,11 +128,12 @@ class SqliteSelection:
             "name": move.campaign_name,
             "at": at,
             "source": move.source,
+            "target": move.target,
             "type": TRANSFERRED,
+            "kind": EVENT,
             "prefix": move.event_id(""),
         }
-        document = _moved_document(move, params)
-        updates: dict[tuple[int, ...], str] = {}  # per shape (the ranks that change), its statement
+        statements: dict[Shape, str] = {}
         records = 0
 
         def candidates() -> list[tuple[Any, ...]]:
@@ -136,33 +142,32 @@ class SqliteSelection:
             found.sort()  # in row order: each page of the table is rewritten once, not once per row on it
             return found
 
-        def move_chunk(conn: sqlite3.Connection, scanned: list[tuple[Any, ...]], scan: int) -> int:
-            nonlocal records
-            shapes: dict[tuple[int, ...], list[list[Any]]] = {}
+        def plan(scanned: list[tuple[Any, ...]]) -> list[tuple[str, str]]:
+            """The chunk's statements and their ids, by shape (outside the write transaction)."""
+            shapes: dict[Shape, list[int]] = {}
             for entry_id, *columns in scanned:
-                before = ranked(columns)
-                moved = transfer(before, move.source, move.target)
-                if moved != before:
-                    after = rank_columns(moved)
-                    shape = tuple(rank for rank in range(MAX_RANKS) if after[rank] != columns[rank])
-                    shapes.setdefault(shape, []).append([entry_id, columns, moved])
-            rows = []
-            suffix = "" if scan == 0 else f".{scan}"  # an entry moved again by a later scan: another event id
-            for shape, moves in shapes.items():
-                if shape not in updates:
-                    ranks = "".join(f", m{rank} = move.value ->> '$[2][{rank}]'" for rank in shape)
-                    updates[shape] = _TRANSFER.format(doc=document, ranks=ranks)
-                rows += conn.execute(
-                    updates[shape], {**params, "suffix": suffix, "moves": json.dumps(moves)}
-                ).fetchall()
-            insert_bodies(
-                conn,
-                [(event_id, EVENT, move.campaign_id, user, key, body, at) for event_id, user, key, body, _ in rows],
-            )
-            records += sum(1 for row in rows if row[4])
-            return len(rows)
+                markets = ranked(columns)
+                if move.source in markets:  # else a row changed since the index was read
+                    target = markets.index(move.target) if move.target in markets else None
+                    shapes.setdefault((markets.index(move.source), target, len(markets)), []).append(entry_id)
+            for shape in shapes:
+                if shape not in statements:
+                    statements[shape] = _moved_by_shape(move, shape, params)
+            return [(statements[shape], json.dumps(ids)) for shape, ids in shapes.items()]
 
-        entries = in_chunks(self._db, candidates, move_chunk, _TRANSFER_CHUNK, progress)
+        def move_chunk(conn: sqlite3.Connection, planned: list[tuple[str, str]], scan: int) -> int:
+            nonlocal records
+            moved = []
+            for statement, ids in planned:
+                moved += conn.execute(statement, {**params, "ids": ids}).fetchall()
+            if moved:
+                suffix = "" if scan == 0 else f".{scan}"  # an entry moved again by a later scan: another event id
+                ids = json.dumps([entry_id for entry_id, _ in moved])
+                insert_selected(conn, _TRANSFER_EVENTS, {**params, "suffix": suffix, "ids": ids})
+            records += sum(1 for _, scored in moved if scored)
+            return len(moved)
+
+        entries = in_chunks(self._db, candidates, move_chunk, _TRANSFER_CHUNK, progress, plan=plan)
         return entries, records
 
     def registration_tally(self, campaign_id: str) -> RegistrationTally:
@@ -178,28 +183,41 @@ class SqliteSelection:
         return timeline_of_prefixes(created, confirmed)
 
 
-def _moved_document(move: MarketTransfer, params: dict[str, Any]) -> str:
-    """The SQL of a moved entry's document (MKT-003 reference: markets.transferred): its markets, date.updated,
-    version, and the market fields as the fan route writes them (the optional markets' field only when there are
-    optional markets). ``params`` gains the statement's parameters. A field is named by a JSON path (the fast
-    json_set); a field id holding ``"``, which no JSON path of SQLite can name, takes a merge patch instead
-    (json_patch names keys as they are; null removes one)."""
+def _moved_by_shape(move: MarketTransfer, shape: Shape, params: dict[str, Any]) -> str:
+    """The UPDATE that moves the rows of ``shape`` (MKT-003 reference: markets.transferred): their changed ranks,
+    and their document's date.updated, version and market fields as the fan route writes them (the optional
+    markets' field only when there are optional markets). ``params`` gains the statement's parameters."""
+    source, target, length = shape
+    names = [f"m{rank}" for rank in range(length)]
+    moved = transfer(tuple(names), names[source], ":target" if target is None else names[target])
+    new = [*moved, *["NULL"] * (length - len(moved))]  # each rank's new market, as SQL on the row before
+    ranks = "".join(f", m{rank} = {sql}" for rank, sql in enumerate(new) if sql != f"m{rank}")  # past length: NULL
+    # ``+``: the rows are found by their ids, never by an index of the ranks (which would scan a market's rows).
+    where = [f"+m{source} = :source", f"+m{length - 1} IS NOT NULL"]
+    where += [f"+m{length} IS NULL"] if length < MAX_RANKS else []
+    where += [f"+m{target} = :target"] if target is not None else [f"+m{rank} IS NOT :target" for rank in range(length)]
+    return _TRANSFER.format(doc=_moved_document(move, moved, params), ranks=ranks, shape=" AND ".join(where))
+
+
+def _moved_document(move: MarketTransfer, moved: tuple[str, ...], params: dict[str, Any]) -> str:
+    """The SQL of a moved row's new document, ``moved`` its new markets as SQL. A field is named by a JSON path
+    (the fast json_set); a field id holding ``"``, which no JSON path of SQLite can name, takes a merge patch
+    instead (json_patch names keys as they are; null removes one)."""
     primary, extra = move.primary_field, move.extra_field
     params |= {"primary": primary, "extra": extra}
-    optional = f"CASE WHEN json_array_length({_NEW}) > 1 THEN json_remove({_NEW}, '$[0]') END"  # NULL: none
+    optional = f"json_array({', '.join(moved[1:])})" if len(moved) > 1 else None
     if any('"' in field for field in (primary, extra) if field is not None):
-        fields = [f":primary, {_NEW} ->> '$[0]'"] if primary is not None else []
-        fields += [f":extra, {optional}"] if extra is not None else []
+        fields = [f":primary, {moved[0]}"] if primary is not None else []
+        fields += [f":extra, {optional or 'NULL'}"] if extra is not None else []
         named = f", 'fields', json_object({', '.join(fields)})" if fields else ""
         return f"json_patch(doc, json_object('dateUpdated', :at, 'version', version + 1{named}))"
     paths = "'$.dateUpdated', :at, '$.version', version + 1"  # the markets themselves are the row's m0…m3
     if primary is not None:
-        paths += f", :primary_path, {_NEW} ->> '$[0]'"
+        paths += f", :primary_path, {moved[0]}"
         params["primary_path"] = f'$.fields."{primary}"'
     if extra is None:
         return f"json_set(doc, {paths})"
     params["extra_path"] = f'$.fields."{extra}"'
-    return (
-        f"CASE WHEN json_array_length({_NEW}) > 1 THEN json_set(doc, {paths}, :extra_path, {optional})"
-        f" ELSE json_remove(json_set(doc, {paths}), :extra_path) END"
-    )
+    if optional is None:
+        return f"json_remove(json_set(doc, {paths}), :extra_path)"
+    return f"json_set(doc, {paths}, :extra_path, json({optional}))"

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import adapters_sqlite.selection
 from entrycore.eligibility import EligibilityCriteria
 from entrycore.events import TRANSFERRED, event_body
 from entrycore.markets import MarketTransfer, transferred
@@ -226,6 +227,32 @@ def test_an_entry_written_back_during_a_sqlite_transfer_is_moved_again_with_a_ne
         events = pending(stores)
         assert sorted(m.user_id for m in events) == ["u1", "u1", "u2"]
         assert len({m.id for m in events}) == 3
+
+
+def test_an_entry_changed_after_its_chunk_was_planned_moves_by_its_new_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SQLite transfer plans each chunk from the scan (the list's shape: the ranks of source and target, the
+    length) before its write: a fan whose list changed in between no longer has the planned shape, is left alone by
+    that write (never given the target twice), and is moved by the next scan from the list it has now."""
+    monkeypatch.setattr(adapters_sqlite.selection, "_TRANSFER_CHUNK", 1)
+    with open_selection_stores("sqlite", tmp_path) as stores:
+        stores.entries.create(fan("u1", ("chi", "nyc"), 1))
+        stores.entries.create(fan("u2", ("phl", "nyc"), 2))
+        changed = []
+
+        def fan_changes(done: int, total: int) -> None:
+            if not changed:  # u1 moved; u2's chunk planned as (phl, nyc), not yet written
+                before = stores.entries.get("c1", "u2")
+                assert before is not None
+                after = attrs.evolve(fan("u2", ("phl", "nyc", "bos"), 2), version=before.version + 1)
+                stores.entries.replace(after, before.version)
+                changed.append(after)
+
+        assert stores.views.transfer_entries(move("nyc", "bos"), fan_changes)[0] == 2
+        stored = stores.entries.get("c1", "u2")
+        assert stored is not None and stored.markets == ("phl", "bos")
+        assert stored.fields == transferred(changed[0], move("nyc", "bos")).fields  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("primary", ['m"k', "m.k", "$mk", "mk"])
