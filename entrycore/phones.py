@@ -6,6 +6,8 @@ import re
 
 import phonenumbers
 
+from entrycore.judged import Judged
+
 # Whitespace and the punctuation phonenumbers itself ignores inside numbers (its VALID_PUNCTUATION, less the
 # extension mark "x"): dashes of every width, brackets, dots, slashes, tildes, invisible separators.
 _PUNCTUATION = re.compile(
@@ -31,6 +33,11 @@ def normalize_phone(text: str, region: str = "US") -> str:
     """The E.164 form of ``text`` (national formats read in ``region``); raises InvalidPhone."""
     if not isinstance(text, str) or not text.strip() or len(text) > MAX_PHONE_INPUT:
         raise InvalidPhone("not a phone number")
+    return _judged((text, region))
+
+
+def _judge(asked: tuple[str, str]) -> str:
+    text, region = asked
     folded = fold_mexican(text.strip())
     try:
         number = phonenumbers.parse(folded, region.upper())
@@ -42,3 +49,7 @@ def normalize_phone(text: str, region: str = "US") -> str:
     if not _E164.match(e164):  # phonenumbers accepts some national numbers longer than E.164's 15 digits
         raise InvalidPhone("not an E.164 phone number")
     return e164
+
+
+# An E.164 number is its own normal form in every region (it names its country).
+_judged = Judged[tuple[str, str]](_judge, fixed_point=lambda _: True, key_of=lambda answer, asked: (answer, asked[1]))
