@@ -22,7 +22,7 @@ def in_chunks(
     size: int,
     progress: Progress | None = None,
     *,
-    plan: Callable[[list[T]], P] = lambda rows: rows,  # type: ignore[assignment,return-value]
+    plan: Callable[[list[T]], P],
 ) -> int:
     """Runs ``change(conn, plan(rows), scan)`` over the rows ``candidates()`` finds, ``size`` rows per write
     transaction; ``change`` re-checks each row and returns how many it changed. ``plan`` (pure Python: what to

@@ -89,8 +89,8 @@ _TRANSFER_EVENTS = (
     " ORDER BY id)"
 )
 Shape = tuple[int, int | None, int]  # the source's rank, the target's rank (None: absent), the list's length
-# Entries per write transaction, so fans' writes go between them (OPS-005): measured at 1M entries, ~105 ms of the
-# writer per chunk (6.7 s for 62,774 entries); fans' p99 stayed 173 ms through a 49,951-entry transfer at 200k.
+# Entries per write transaction, so fans' writes go between them (OPS-005): measured at 1M entries, ~35 ms of the
+# writer per chunk (in-process, 290,915 entries in 11.2 s); 2,000 and 4,000 were not measurably faster at 200k.
 _TRANSFER_CHUNK = 1_000
 
 
@@ -132,6 +132,7 @@ class SqliteSelection:
             "type": TRANSFERRED,
             "kind": EVENT,
             "prefix": move.event_id(""),
+            **_field_params(move),
         }
         statements: dict[Shape, str] = {}
         records = 0
@@ -152,7 +153,7 @@ class SqliteSelection:
                     shapes.setdefault((markets.index(move.source), target, len(markets)), []).append(entry_id)
             for shape in shapes:
                 if shape not in statements:
-                    statements[shape] = _moved_by_shape(move, shape, params)
+                    statements[shape] = _moved_by_shape(move, shape)
             return [(statements[shape], json.dumps(ids)) for shape, ids in shapes.items()]
 
         def move_chunk(conn: sqlite3.Connection, planned: list[tuple[str, str]], scan: int) -> int:
@@ -183,10 +184,10 @@ class SqliteSelection:
         return timeline_of_prefixes(created, confirmed)
 
 
-def _moved_by_shape(move: MarketTransfer, shape: Shape, params: dict[str, Any]) -> str:
+def _moved_by_shape(move: MarketTransfer, shape: Shape) -> str:
     """The UPDATE that moves the rows of ``shape`` (MKT-003 reference: markets.transferred): their changed ranks,
     and their document's date.updated, version and market fields as the fan route writes them (the optional
-    markets' field only when there are optional markets). ``params`` gains the statement's parameters."""
+    markets' field only when there are optional markets); its parameters are the transfer's and _field_params'."""
     source, target, length = shape
     names = [f"m{rank}" for rank in range(length)]
     moved = transfer(tuple(names), names[source], ":target" if target is None else names[target])
@@ -196,15 +197,25 @@ def _moved_by_shape(move: MarketTransfer, shape: Shape, params: dict[str, Any]) 
     where = [f"+m{source} = :source", f"+m{length - 1} IS NOT NULL"]
     where += [f"+m{length} IS NULL"] if length < MAX_RANKS else []
     where += [f"+m{target} = :target"] if target is not None else [f"+m{rank} IS NOT :target" for rank in range(length)]
-    return _TRANSFER.format(doc=_moved_document(move, moved, params), ranks=ranks, shape=" AND ".join(where))
+    return _TRANSFER.format(doc=_moved_document(move, moved), ranks=ranks, shape=" AND ".join(where))
 
 
-def _moved_document(move: MarketTransfer, moved: tuple[str, ...], params: dict[str, Any]) -> str:
+def _field_params(move: MarketTransfer) -> dict[str, str | None]:
+    """The market fields' ids, and their JSON paths in the document, as _moved_document's statements name them."""
+    primary, extra = move.primary_field, move.extra_field
+    return {
+        "primary": primary,
+        "extra": extra,
+        "primary_path": None if primary is None else f'$.fields."{primary}"',
+        "extra_path": None if extra is None else f'$.fields."{extra}"',
+    }
+
+
+def _moved_document(move: MarketTransfer, moved: tuple[str, ...]) -> str:
     """The SQL of a moved row's new document, ``moved`` its new markets as SQL. A field is named by a JSON path
     (the fast json_set); a field id holding ``"``, which no JSON path of SQLite can name, takes a merge patch
     instead (json_patch names keys as they are; null removes one)."""
     primary, extra = move.primary_field, move.extra_field
-    params |= {"primary": primary, "extra": extra}
     optional = f"json_array({', '.join(moved[1:])})" if len(moved) > 1 else None
     if any('"' in field for field in (primary, extra) if field is not None):
         fields = [f":primary, {moved[0]}"] if primary is not None else []
@@ -214,10 +225,8 @@ def _moved_document(move: MarketTransfer, moved: tuple[str, ...], params: dict[s
     paths = "'$.dateUpdated', :at, '$.version', version + 1"  # the markets themselves are the row's m0…m3
     if primary is not None:
         paths += f", :primary_path, {moved[0]}"
-        params["primary_path"] = f'$.fields."{primary}"'
     if extra is None:
         return f"json_set(doc, {paths})"
-    params["extra_path"] = f'$.fields."{extra}"'
     if optional is None:
         return f"json_remove(json_set(doc, {paths}), :extra_path)"
     return f"json_set(doc, {paths}, :extra_path, json({optional}))"
