@@ -17,6 +17,8 @@ threads, each on its own keep-alive connection. While that load runs, one phase 
             rotating: none, two markets, a score range, a tag) for ``--counts-seconds`` (30)
   export    a full selection export: ``entry-service selection export --campaign C`` to a file (a subprocess),
             or ``GET /{c}/entries/scoring`` with ``Accept: text/csv`` with ``--http-export``
+  replicate batch replication: ``--admin-clients`` (4) clients saving ``--replicas`` (40,000) new fans through
+            ``POST /v2/entries``, 1,000 items a request (USR-004, as ``batch_replication.py`` does)
 
 For each phase, over the fan requests due while it ran: how many, p50 / p95 / p99 / max latency (ms), errors
 (any answer but 200/201, or no answer within 30 s), the rate actually held, the generator's own lag (send time
@@ -26,7 +28,7 @@ seconds of load separate the phases (not counted). ``--phases`` runs a subset, i
 ``upload`` the scoring records are preloaded through the store before serve starts.
 
     .nox/tests/bin/python benchmarks/fans_during_admin.py [--fans 1000000] [--spread worst] [--rate 50]
-        [--cli-transfer] [--http-export] [--phases idle,upload,transfer,counts,export] [--keep]
+        [--cli-transfer] [--http-export] [--phases idle,upload,transfer,counts,export,replicate] [--keep]
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ from spreads import MARKETS, SPREADS, Tally
 from adapters_sqlite import SqliteScoring, SqliteStore
 from entrycore.scoring import ScoreRow
 
-PHASES = ("idle", "upload", "transfer", "counts", "export")
+PHASES = ("idle", "upload", "transfer", "counts", "export", "replicate")
 TARGET_P99_MS = 500
 TIMEOUT = 30.0  # seconds a fan request may take before it counts as an error
 # serve closes a kept-alive connection idle for its --header-timeout (10 s); a client's pool keeps them for less
@@ -78,6 +80,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--idle", type=float, default=20.0, help="seconds of the idle phase (default 20)")
     parser.add_argument("--counts-seconds", type=float, default=30.0, help="seconds of the counts phase")
     parser.add_argument("--admin-clients", type=int, default=4, help="admin clients of the counts phase")
+    parser.add_argument("--replicas", type=int, default=40_000, help="new fans of the replicate phase")
     parser.add_argument("--gap", type=float, default=3.0, help="seconds of load between phases, not counted")
     parser.add_argument("--cli-transfer", action="store_true", help="the transfer as `entry-service transfer`")
     parser.add_argument("--http-export", action="store_true", help="the export as GET …/scoring (text/csv)")
@@ -371,6 +374,60 @@ def phase_export(work: Path, port: int, token: str, env: dict[str, str], args: a
 # --- the run ---------------------------------------------------------------------------------------------------
 
 
+def phase_replicate(port: int, token: str, args: argparse.Namespace) -> str:
+    """``--replicas`` new fans (phones after the preloaded and the live fans') saved by ``--admin-clients``
+    clients, 1,000 a request; every item must answer ok."""
+    requests: queue.SimpleQueue[bytes] = queue.SimpleQueue()
+    first = args.fans + 10_000_000
+    for start in range(0, args.replicas, 1_000):
+        items = []
+        for i in range(start, min(start + 1_000, args.replicas)):
+            rng = random.Random(-1 - i)
+            chosen = rng.sample(MARKETS, rng.randint(1, 4))
+            fields = {"email": f"replica{i}@example.com", "phone": phone(first + i), "first_name": f"Replica {i}"}
+            fields |= {"market": chosen[0], "optional_markets": chosen[1:]}
+            items.append({"campaignId": CAMPAIGN_ID, "userId": f"replica-{i}", "fields": fields, "locale": "en-US"})
+        requests.put(json.dumps({"entries": items, "deletions": []}, separators=(",", ":")).encode())
+    took: list[float] = []
+    problems = Counter[str]()
+    ok = 0
+
+    def client() -> None:
+        nonlocal ok
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        while True:
+            try:
+                body = requests.get_nowait()
+            except queue.Empty:
+                break
+            started = time.monotonic()
+            conn.request("POST", "/v2/entries", body=body, headers=headers)
+            response = conn.getresponse()
+            answer = response.read()
+            took.append((time.monotonic() - started) * 1000)
+            if response.status != 200:
+                problems[f"HTTP {response.status}"] += 1
+                continue
+            results = json.loads(answer)["results"]
+            ok += sum(r["ok"] for r in results)
+            problems.update(str(r["error"]["code"]) for r in results if not r["ok"])
+        conn.close()
+
+    started = time.monotonic()
+    clients = [threading.Thread(target=client) for _ in range(args.admin_clients)]
+    for thread in clients:
+        thread.start()
+    for thread in clients:
+        thread.join()
+    seconds = time.monotonic() - started
+    return (
+        f"{args.admin_clients} clients, POST /v2/entries: {ok:,} of {args.replicas:,} saved in {seconds:.1f} s "
+        f"({ok / seconds:,.0f} entries/s), request p50 {percentile(took, 0.5):.0f} / max {max(took):.0f} ms, "
+        f"problems {dict(problems) or 0}"
+    )
+
+
 def prepare(work: Path, args: argparse.Namespace) -> tuple[bytearray, Tally]:
     """The store with the preloaded fans (and, without an upload phase, their scoring records) and the upload's
     CSV; returns each fan's primary market index and the data set's tally."""
@@ -425,6 +482,7 @@ def main(argv: list[str] | None = None) -> int:
             "transfer": lambda: phase_transfer(port, token, cli_env, move, args),
             "counts": lambda: phase_counts(port, token, args),
             "export": lambda: phase_export(work, port, token, cli_env, args),
+            "replicate": lambda: phase_replicate(port, token, args),
         }
         names = {
             "idle": "nothing else",
@@ -432,6 +490,7 @@ def main(argv: list[str] | None = None) -> int:
             "transfer": f"{'CLI' if args.cli_transfer else 'HTTP'} transfer of {source}",
             "counts": f"{args.admin_clients} admin clients, counts",
             "export": f"{'HTTP' if args.http_export else 'CLI'} selection export",
+            "replicate": f"{args.admin_clients} clients replicating",
         }
         with Server("entry-service", command, env, work / "serve.log", port) as server:
             server.wait_ready("/heartbeat")
