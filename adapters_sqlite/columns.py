@@ -38,7 +38,9 @@ _CHANGED = (
     f"SELECT {_FACTS} FROM entries WHERE id IN (SELECT entry FROM entry_changes WHERE seq > ?) AND +campaign_id = ?"  # noqa: S608
 )
 _CHANGED_IDS = "SELECT DISTINCT entry FROM entry_changes WHERE seq > ?"
-_LAST = "SELECT max(seq), min(seq) FROM entry_changes"
+# Two subqueries: SQLite reads a min() or a max() off the key only when it is the query's one aggregate; together in one
+# SELECT they scan the log (measured: 50 ms at 1,000,000 changes, on every question, against 0.04 ms).
+_LAST = "SELECT (SELECT max(seq) FROM entry_changes), (SELECT min(seq) FROM entry_changes)"
 TAGGED = "SELECT entry FROM entry_tags WHERE campaign_id = ? AND tag = ? AND value = 1"
 _KEPT_COPIES = 4  # campaigns whose copy a process keeps (least recently asked about dropped first)
 
