@@ -9,10 +9,16 @@ log of changed entries that every write of an entry appends to in its own transa
 answer is therefore that of one committed state of the file, like any SQL query's, and no count sees a record that
 disagrees with its entry. A copy further behind than the log keeps, or behind by more changes than half its size, is
 read afresh (a full read: ~3 s at 1,000,000 entries, measured).
+
+Kept up meanwhile: once a process holds a copy, a thread of its own brings its copies up to date every ``KEEP_EVERY``
+seconds, so the question after a bulk write (a transfer, an upload) finds its copy at most that far behind instead
+of catching up on all of it (measured at 1M: 1.2-1.7 s after a transfer of 250,000-400,000 entries). Exactness does
+not depend on it: each question still catches up in its own read transaction.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
@@ -43,6 +49,8 @@ _CHANGED_IDS = "SELECT DISTINCT entry FROM entry_changes WHERE seq > ?"
 _LAST = "SELECT (SELECT max(seq) FROM entry_changes), (SELECT min(seq) FROM entry_changes)"
 TAGGED = "SELECT entry FROM entry_tags WHERE campaign_id = ? AND tag = ? AND value = 1"
 _KEPT_COPIES = 4  # campaigns whose copy a process keeps (least recently asked about dropped first)
+KEEP_EVERY = 1.0  # seconds between the keeper's catch-ups
+log = logging.getLogger(__name__)
 
 Bools = npt.NDArray[np.bool_]
 Ints = npt.NDArray[np.int64]
@@ -237,20 +245,49 @@ class Columns:
     def __init__(self, database: Database) -> None:
         self._db = database
         self._reset()
+        database.on_close(self.stop)
 
     def _reset(self) -> None:
         self._pid = os.getpid()
         self._lock = threading.Lock()
         self._copies: OrderedDict[str, CampaignColumns] = OrderedDict()
+        self._stopping = threading.Event()
+        self._keeper: threading.Thread | None = None
 
     @contextmanager
     def of(self, campaign_id: str) -> Iterator[tuple[sqlite3.Connection, CampaignColumns]]:
         """The campaign's copy, up to date, with the connection of the read transaction it is current in: every
         read made on it sees the same committed state. One question at a time per process (admin work only)."""
-        if self._pid != os.getpid():  # a forked child: the parent's copies and lock are not its own
+        if self._pid != os.getpid():  # a forked child: the parent's copies, lock and keeper are not its own
             self._reset()
-        with self._lock, self._db.snapshot() as conn:
-            yield conn, self._current(conn, campaign_id)
+        with self._lock:
+            if self._keeper is None:
+                self._keeper = threading.Thread(target=self._keep, name="columns-keeper", daemon=True)
+                self._keeper.start()
+            with self._db.snapshot() as conn:
+                yield conn, self._current(conn, campaign_id)
+
+    def stop(self) -> None:
+        """Stops the keeper (Database.close: before the connections close); the next question starts another."""
+        keeper = self._keeper
+        if keeper is None or self._pid != os.getpid():
+            return
+        self._stopping.set()
+        keeper.join()
+        with self._lock:
+            self._keeper, self._stopping = None, threading.Event()
+
+    def _keep(self) -> None:
+        stopping = self._stopping
+        while not stopping.wait(KEEP_EVERY):
+            for campaign_id in list(self._copies):
+                try:
+                    with self._lock:
+                        if campaign_id in self._copies and not stopping.is_set():
+                            with self._db.snapshot() as conn:
+                                self._current(conn, campaign_id)
+                except Exception:  # the next round, or the next question, tries again
+                    log.warning("the columnar copy of %s could not be kept up", campaign_id, exc_info=True)
 
     def _current(self, conn: sqlite3.Connection, campaign_id: str) -> CampaignColumns:
         last, first = conn.execute(_LAST).fetchone()

@@ -139,7 +139,12 @@ class Database:
         # The last write's failure of the disk (message, and whether the folder check explained it then), or None:
         # set by the writer when a write fails so, cleared by the next write that commits.
         self._write_failure: tuple[str, bool] | None = None
+        self._on_close: list[Callable[[], None]] = []  # what close() stops first (columns.py's keeper)
         _ALL_DATABASES.add(self)
+
+    def on_close(self, stop: Callable[[], None]) -> None:
+        """``stop`` is called by every close(), before any connection is closed."""
+        self._on_close.append(stop)
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection in this process, opened (and the file prepared) on first use."""
@@ -487,6 +492,8 @@ class Database:
 
         For shutdown and tests: no other thread should be inside a call meanwhile.
         """
+        for stop in self._on_close:
+            stop()
         committer, self._committer = self._committer, None
         if committer is not None:
             committer.stop()

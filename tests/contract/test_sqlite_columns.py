@@ -7,6 +7,8 @@ lists ordered in the copy break ties by user id across the runs of equal keys an
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from typing import Any
 import attrs
 import pytest
 
+from adapters_sqlite import columns as columns_module
 from adapters_sqlite.columns import _LAST, Columns, columns_of
 from adapters_sqlite.scoring import SqliteScoring
 from adapters_sqlite.selection import SqliteSelection
@@ -181,6 +184,31 @@ def test_a_copy_behind_what_the_log_keeps_is_read_afresh(admin: Admin) -> None:
     after = admin.scoring.eligibility_counts("c1", EligibilityCriteria(), MARKETS)
     assert after.total == before.total + 10
     check(admin, "after the log was pruned past the copy")
+
+
+def test_a_kept_copy_is_brought_up_to_date_between_questions(admin: Admin, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The keeper thread catches a held copy up without a question (the next one finds it current), the answers
+    stay those of a fresh copy, and closing the store stops the keeper."""
+    monkeypatch.setattr(columns_module, "KEEP_EVERY", 0.02)
+    for k in range(20):
+        register(admin, k)
+    score(admin, range(20))
+    admin.scoring.eligibility_counts("c1", EligibilityCriteria(), MARKETS)  # the first question: a copy, a keeper
+    kept = columns_of(admin.store.database)._copies
+    held = kept["c1"].seq
+    for k in range(20, 25):
+        register(admin, k)
+    score(admin, range(20, 25))
+    with sqlite3.connect(admin.store.path) as conn:
+        last = conn.execute("SELECT max(seq) FROM entry_changes").fetchone()[0]
+    assert last > held
+    deadline = time.monotonic() + 10
+    while kept["c1"].seq < last and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert kept["c1"].seq == last  # caught up by the keeper: no question was asked
+    check(admin, "after the keeper caught the copy up")
+    admin.store.close()
+    assert not [t for t in threading.enumerate() if t.name == "columns-keeper"]
 
 
 def test_the_log_s_ends_are_read_off_its_key_not_scanned(admin: Admin) -> None:
