@@ -52,6 +52,7 @@ from typing import Any
 
 import bench_data
 import jwt
+from batch_replication import send_all
 from eligibility import CAMPAIGN_ID, SCORE_RANGE, campaign_doc, fans, finish, phone, preload, run_cli, write_scores
 from http_entries import Server, base_env, entry_service_command, free_port
 from spreads import MARKETS, SPREADS, Tally
@@ -376,8 +377,8 @@ def phase_export(work: Path, port: int, token: str, env: dict[str, str], args: a
 
 def phase_replicate(port: int, token: str, args: argparse.Namespace) -> str:
     """``--replicas`` new fans (phones after the preloaded and the live fans') saved by ``--admin-clients``
-    clients, 1,000 a request; every item must answer ok."""
-    requests: queue.SimpleQueue[bytes] = queue.SimpleQueue()
+    clients, 1,000 a request, with batch_replication.py's clients; every item must answer ok."""
+    requests = []
     first = args.fans + 10_000_000
     for start in range(0, args.replicas, 1_000):
         items = []
@@ -387,44 +388,14 @@ def phase_replicate(port: int, token: str, args: argparse.Namespace) -> str:
             fields = {"email": f"replica{i}@example.com", "phone": phone(first + i), "first_name": f"Replica {i}"}
             fields |= {"market": chosen[0], "optional_markets": chosen[1:]}
             items.append({"campaignId": CAMPAIGN_ID, "userId": f"replica-{i}", "fields": fields, "locale": "en-US"})
-        requests.put(json.dumps({"entries": items, "deletions": []}, separators=(",", ":")).encode())
-    took: list[float] = []
-    problems = Counter[str]()
-    ok = 0
-
-    def client() -> None:
-        nonlocal ok
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        while True:
-            try:
-                body = requests.get_nowait()
-            except queue.Empty:
-                break
-            started = time.monotonic()
-            conn.request("POST", "/v2/entries", body=body, headers=headers)
-            response = conn.getresponse()
-            answer = response.read()
-            took.append((time.monotonic() - started) * 1000)
-            if response.status != 200:
-                problems[f"HTTP {response.status}"] += 1
-                continue
-            results = json.loads(answer)["results"]
-            ok += sum(r["ok"] for r in results)
-            problems.update(str(r["error"]["code"]) for r in results if not r["ok"])
-        conn.close()
-
-    started = time.monotonic()
-    clients = [threading.Thread(target=client) for _ in range(args.admin_clients)]
-    for thread in clients:
-        thread.start()
-    for thread in clients:
-        thread.join()
-    seconds = time.monotonic() - started
+        body = json.dumps({"entries": items, "deletions": []}, separators=(",", ":")).encode()
+        requests.append((body, len(items), 0))
+    seconds, took, ok, problems = send_all(port, token, requests, args.admin_clients)
+    if problems or ok != args.replicas:
+        raise SystemExit(f"POST /v2/entries: {ok:,} of {args.replicas:,} saved; {problems[:3]}")
     return (
         f"{args.admin_clients} clients, POST /v2/entries: {ok:,} of {args.replicas:,} saved in {seconds:.1f} s "
-        f"({ok / seconds:,.0f} entries/s), request p50 {percentile(took, 0.5):.0f} / max {max(took):.0f} ms, "
-        f"problems {dict(problems) or 0}"
+        f"({ok / seconds:,.0f} entries/s), request p50 {percentile(took, 0.5):.0f} / max {max(took):.0f} ms"
     )
 
 
