@@ -280,7 +280,9 @@ class Columns:
     def _keep(self) -> None:
         stopping = self._stopping
         while not stopping.wait(KEEP_EVERY):
-            for campaign_id in list(self._copies):
+            with self._lock:  # questions add and drop copies meanwhile
+                campaigns = list(self._copies)
+            for campaign_id in campaigns:
                 try:
                     with self._lock:
                         if campaign_id in self._copies and not stopping.is_set():
