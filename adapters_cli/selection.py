@@ -18,7 +18,7 @@ from adapters_cli.files import Columns, FileRefused, Layout, TextFile, file_form
 from adapters_cli.progress import Progress, size
 from adapters_http import scoring_csv
 from entrycore.caller import Caller
-from entrycore.eligibility import EligibilityCriteria
+from entrycore.eligibility import Criterion, EligibilityCriteria, criteria
 from entrycore.errors import EntryError
 from entrycore.scoring import UploadSummary, tag_name_problem
 from entrycore.selection import BlockItem, CodeAssignment
@@ -44,30 +44,32 @@ def admin_caller() -> Caller:
     return Caller(user_id=f"cli:{who}", is_supreme=True)
 
 
+def _markets(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(m.strip() for m in value.split(",") if m.strip()))
+
+
+def _option(criterion: Criterion) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    flag, name, summary = f"--{criterion.flag}", criterion.field, criterion.summary
+    if criterion.kind == "flag":
+        return click.option(flag, name, is_flag=True, help=summary)
+    if criterion.kind == "number":
+        return click.option(flag, name, type=float, default=None, help=summary)
+    if criterion.kind == "tag":
+        return click.option(flag, name, default=None, callback=_tag_name, help=summary)
+    return click.option(flag, name, default="", callback=_markets, help=summary)
+
+
 def criteria_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """SCR-003's criteria and SCR-005's orders as options (the query parameters of API.md §4)."""
-    options = [
-        click.option("--markets", "market_ids", default="", help="Comma list of market ids (any rank matches)."),
-        click.option("--min-score", type=float, default=None, help="Lowest score, inclusive."),
-        click.option("--max-score", type=float, default=None, help="Highest score, inclusive."),
-        click.option("--include-filtered", is_flag=True, help="Also records whose verdict is false."),
-        click.option("--selected-only", is_flag=True, help="Only fans with a code."),
-        click.option("--reassign", is_flag=True, help="Also fans with a code."),
-        click.option("--exclude-intl-phone", is_flag=True, help="Leave out phones not starting +1."),
-        click.option("--single-market-selection", is_flag=True, help="Only fans whose primary market is listed."),
-        click.option("--tag", default=None, callback=_tag_name, help="Only records carrying this tag."),
-        click.option("--exclude-tag", default=None, callback=_tag_name, help="Leave out records carrying this tag."),
-        click.option("--random-selection", is_flag=True, help="Order by random score."),
-        click.option("--order-by-preference", is_flag=True, help="Order by best rank among --markets, then score."),
-    ]
-    for option in reversed(options):
-        command = option(command)
+    """SCR-003's criteria and SCR-005's orders as options, one per criterion entrycore declares (the query
+    parameters of API.md §4, as flags)."""
+    for criterion in reversed(criteria()):
+        command = _option(criterion)(command)
     return command
 
 
 def criteria_of(options: dict[str, Any]) -> EligibilityCriteria:
-    markets = tuple(m.strip() for m in options.pop("market_ids").split(",") if m.strip())
-    return EligibilityCriteria(market_ids=markets, **options)
+    """The criteria among a command's options (which it pops)."""
+    return EligibilityCriteria(**{c.field: options.pop(c.field) for c in criteria()})
 
 
 def _csv_value(column: str, text: str) -> Any:

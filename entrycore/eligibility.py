@@ -7,8 +7,9 @@ order, same pages). Nothing here touches a store.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
@@ -36,22 +37,81 @@ class Candidate:
         return bool(self.codes)
 
 
+def _criterion(default: Any, query: str, summary: str, *, flag: str = "") -> Any:
+    """A criterion's field, with the names the edges know it by (read by ``criteria()``)."""
+    return attrs.field(default=default, metadata={"query": query, "flag": flag, "summary": summary})
+
+
 @attrs.frozen
 class EligibilityCriteria:
-    """SCR-003's criteria and SCR-005's orders, as the query string of API.md §4 names them."""
+    """SCR-003's criteria and SCR-005's orders, as the query string of API.md §4 names them. Each is declared
+    here once: its query parameter, its CLI flag and its summary are read from here by every edge (``criteria``)."""
 
-    market_ids: tuple[str, ...] = ()
-    min_score: float | None = None
-    max_score: float | None = None
-    include_filtered: bool = False
-    selected_only: bool = False
-    reassign: bool = False
-    exclude_intl_phone: bool = False
-    single_market_selection: bool = False
-    tag: str | None = None
-    exclude_tag: str | None = None
-    random_selection: bool = False
-    order_by_preference: bool = False
+    market_ids: tuple[str, ...] = _criterion(
+        (), "marketIds", "Comma list of market ids: a fan matches when any ranked market is among them.", flag="markets"
+    )
+    min_score: float | None = _criterion(None, "minScore", "Lowest score, inclusive.")
+    max_score: float | None = _criterion(None, "maxScore", "Highest score, inclusive.")
+    include_filtered: bool = _criterion(False, "includeFiltered", "Also records whose verdict is false.")
+    selected_only: bool = _criterion(False, "selectedOnly", "Only fans with a code.")
+    reassign: bool = _criterion(False, "reassign", "Also fans with a code.")
+    exclude_intl_phone: bool = _criterion(False, "excludeIntlPhone", "Leave out phones not starting +1.")
+    single_market_selection: bool = _criterion(
+        False, "singleMarketSelection", "Only fans whose primary market is among the market ids."
+    )
+    tag: str | None = _criterion(None, "tag", "Only records carrying this tag (a `signal:` name too).")
+    exclude_tag: str | None = _criterion(
+        None, "excludeTag", "Leave out records carrying this tag (a `signal:` name too)."
+    )
+    random_selection: bool = _criterion(False, "randomSelection", "Order by random score.")
+    order_by_preference: bool = _criterion(
+        False, "orderByPreference", "Order by best rank among the market ids, then score."
+    )
+
+
+CriterionKind = Literal["markets", "number", "flag", "tag"]
+
+
+@attrs.frozen
+class Criterion:
+    """One criterion as the edges name it: the field of EligibilityCriteria, its query parameter (API.md §4),
+    its CLI flag (``--`` + this), what kind of value it takes, and its one-line summary."""
+
+    field: str
+    query: str
+    flag: str
+    kind: CriterionKind
+    summary: str
+
+
+_KINDS: dict[Any, CriterionKind] = {
+    tuple[str, ...]: "markets",
+    float | None: "number",
+    bool: "flag",
+    str | None: "tag",
+}
+
+
+def criteria() -> tuple[Criterion, ...]:
+    """Every criterion, in declaration order: what the HTTP parser, the OpenAPI document and the CLI read."""
+    return _CRITERIA
+
+
+def _declared() -> tuple[Criterion, ...]:
+    fields = attrs.fields(attrs.resolve_types(EligibilityCriteria))
+    return tuple(
+        Criterion(
+            field.name,
+            field.metadata["query"],
+            field.metadata["flag"] or re.sub(r"(?<!^)(?=[A-Z])", "-", field.metadata["query"]).lower(),
+            _KINDS[field.type],
+            field.metadata["summary"],
+        )
+        for field in fields
+    )
+
+
+_CRITERIA = _declared()
 
 
 @attrs.frozen

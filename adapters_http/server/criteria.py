@@ -11,28 +11,15 @@ import attrs
 import cattrs
 from cattrs.errors import ClassValidationError
 
-from entrycore.eligibility import DEFAULT_LIMIT, MAX_LIMIT, EligibilityCriteria
+from entrycore.eligibility import DEFAULT_LIMIT, MAX_LIMIT, EligibilityCriteria, criteria
 from entrycore.errors import BadRequest
 from entrycore.scoring import tag_name_problem
 
 MAX_OFFSET = 2**62  # no limit of API.md's; the stores' integers (SQLite, BSON skip) are 64-bit
 _DIGITS = 20
 
-# query parameter -> EligibilityCriteria field
-PARAMETERS = {
-    "marketIds": "market_ids",
-    "minScore": "min_score",
-    "maxScore": "max_score",
-    "includeFiltered": "include_filtered",
-    "selectedOnly": "selected_only",
-    "reassign": "reassign",
-    "excludeIntlPhone": "exclude_intl_phone",
-    "singleMarketSelection": "single_market_selection",
-    "tag": "tag",
-    "excludeTag": "exclude_tag",
-    "randomSelection": "random_selection",
-    "orderByPreference": "order_by_preference",
-}
+# query parameter -> EligibilityCriteria field (each criterion is declared once, in entrycore.eligibility)
+PARAMETERS = {criterion.query: criterion.field for criterion in criteria()}
 
 
 @attrs.frozen

@@ -19,8 +19,8 @@ import attrs
 
 from adapters_http import scoring_csv
 from adapters_http.server import bodies
-from adapters_http.server.criteria import MAX_OFFSET, PARAMETERS
-from entrycore.eligibility import DEFAULT_LIMIT, MAX_LIMIT, MAX_RANKS
+from adapters_http.server.criteria import MAX_OFFSET
+from entrycore.eligibility import DEFAULT_LIMIT, MAX_LIMIT, MAX_RANKS, CriterionKind, criteria
 from entrycore.selection import BUCKETS, FILTER_TYPES
 
 Schema = dict[str, Any]
@@ -160,17 +160,13 @@ def _query(name: str, schema: Schema, description: str = "") -> Schema:
     return parameter
 
 
-_CRITERIA_TYPES = {
-    "marketIds": (
-        {"type": "string", "pattern": "^[^,]+(,[^,]+)*$"},
-        "Comma list of market ids: a fan matches when any ranked market is among them.",
-    ),
-    "minScore": (NUMBER, "Lowest score, inclusive."),
-    "maxScore": (NUMBER, "Highest score, inclusive."),
-    "tag": (TAG_NAME, "Only records carrying this tag (a `signal:` name too)."),
-    "excludeTag": (TAG_NAME, "Leave out records carrying this tag (a `signal:` name too)."),
+_CRITERION_SCHEMAS: dict[CriterionKind, Schema] = {
+    "markets": {"type": "string", "pattern": "^[^,]+(,[^,]+)*$"},
+    "number": NUMBER,
+    "flag": BOOLEAN,
+    "tag": TAG_NAME,
 }
-CRITERIA = tuple(_query(name, *_CRITERIA_TYPES.get(name, (BOOLEAN, "true or false."))) for name in PARAMETERS)
+CRITERIA = tuple(_query(c.query, _CRITERION_SCHEMAS[c.kind], c.summary) for c in criteria())
 PAGING = (
     _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}),
     _query("offset", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0}),
