@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from adapters_aws.client import AWS_ERRORS, describe, make_client
+from entrycore.batches import batched
 from entrycore.errors import DeliveryFailed
 from entrycore.outbox import RetryRequest
 
@@ -57,7 +58,7 @@ class SqsRetryQueue:
         unique = list(dict.fromkeys(requests))  # the same entry twice in one call is one request
         refused: dict[RetryRequest, str] = {}  # by the sender's fault: this request, not the queue
         transient: dict[RetryRequest, str] = {}  # SQS failed inside a 200 answer
-        for chunk in _chunks(unique):
+        for chunk in batched(unique, MAX_BATCH):
             entries = [
                 {"Id": str(n), "MessageBody": json.dumps(request.to_document(), separators=(",", ":"))}
                 for n, request in enumerate(chunk)
@@ -104,7 +105,7 @@ class SqsRetryQueue:
     def acknowledge(self, handles: Sequence[str]) -> None:
         unique = list(dict.fromkeys(handles))
         refused: list[str] = []
-        for chunk in _chunks(unique):
+        for chunk in batched(unique, MAX_BATCH):
             entries = [{"Id": str(n), "ReceiptHandle": handle} for n, handle in enumerate(chunk)]
             answer = self._call("DeleteMessageBatch", self._client.delete_message_batch, Entries=entries)
             failed = [str(f.get("Code")) for f in answer.get("Failed") or []]
@@ -143,8 +144,3 @@ def _request(body: str) -> RetryRequest | None:
         return RetryRequest.from_document(document)
     except ValueError:
         return None
-
-
-def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), MAX_BATCH):
-        yield items[start : start + MAX_BATCH]

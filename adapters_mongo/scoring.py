@@ -21,6 +21,7 @@ from pymongo.errors import BulkWriteError
 from adapters_mongo.errors import DUPLICATE_KEY, unavailable
 from adapters_mongo.outbox import ENTRY_ONLY, LIVE
 from adapters_mongo.transfers import scoring_pipeline
+from entrycore.batches import batched
 from entrycore.eligibility import (
     MAX_RANKS,
     EligibilityCounts,
@@ -241,9 +242,9 @@ class MongoScoring:
         wanted = sorted(set(values))
         matched = 0
         with unavailable(admin=True):
-            for start in range(0, len(wanted), _IN_CHUNK):  # a bounded $in: 10,000 long values exceed 16 MB of BSON
+            for some in batched(wanted, _IN_CHUNK):  # a bounded $in: 10,000 long values exceed 16 MB of BSON
                 result = self._scoring.update_many(
-                    {"campaignId": campaign_id, field: {"$in": wanted[start : start + _IN_CHUNK]}},
+                    {"campaignId": campaign_id, field: {"$in": some}},
                     {"$addToSet": {"tagged": tag}, "$pull": {"untagged": tag}, "$inc": {"rev": 1}},
                 )
                 matched += int(result.matched_count)

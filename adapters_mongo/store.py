@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from itertools import islice
 from typing import Any, TypeVar
 
 from pymongo import DESCENDING
@@ -28,6 +27,7 @@ from adapters_mongo.indexes import (
 )
 from adapters_mongo.outbox import ENTRY_ONLY, LIVE, appended, pending_fields, sweep_tombstones
 from adapters_mongo.scoring import follow_entry
+from entrycore.batches import batched
 from entrycore.errors import EntryExists, PhoneTaken, ReferralCodeTaken, StaleEntry
 from entrycore.model import Entry
 from entrycore.outbox import OutboxMessage, RetryRequest
@@ -222,9 +222,8 @@ class MongoStore:
 
     def add(self, campaign_id: str, values: Iterable[str]) -> int:
         added = 0
-        iterator = iter(values)
         with _unavailable():
-            while chunk := list(islice(iterator, _INVITE_BATCH)):
+            for chunk in batched(values, _INVITE_BATCH):
                 docs = [{"_id": {"campaignId": campaign_id, "value": v}} for v in dict.fromkeys(chunk)]
                 try:
                     added += len(self._invites.insert_many(docs, ordered=False).inserted_ids)

@@ -8,6 +8,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from adapters_sqlite.database import Database
+from entrycore.batches import batched
 from entrycore.ports import Progress
 
 T = TypeVar("T")
@@ -37,7 +38,7 @@ def in_chunks(
             if not rows:
                 break
             total = done + len(rows)
-            chunks = [list(rows[start : start + size]) for start in range(0, len(rows), size)]
+            chunks = list(batched(rows, size))
             planned: Future[Any] = planner.submit(plan, chunks[0])
             for index in range(len(chunks)):
                 ready = planned.result()

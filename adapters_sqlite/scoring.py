@@ -25,6 +25,7 @@ from adapters_sqlite.columns import TAGGED as _TAGGED
 from adapters_sqlite.columns import CampaignColumns, columns_of
 from adapters_sqlite.database import Database
 from adapters_sqlite.store import ranked
+from entrycore.batches import batched
 from entrycore.eligibility import (
     MAX_RANKS,
     EligibilityCounts,
@@ -94,9 +95,9 @@ class SqliteScoring:
         if len(rows) != len(random_scores):
             raise ValueError("one random score per row")
         outcomes: list[str] = []
-        for start in range(0, len(rows), _WRITE_ROWS):  # short transactions: fans' writes go between (OPS-005)
-            end = start + _WRITE_ROWS
-            outcomes += self._upsert(campaign_id, rows[start:end], random_scores[start:end])
+        # short transactions: fans' writes go between (OPS-005)
+        for some, their_scores in zip(batched(rows, _WRITE_ROWS), batched(random_scores, _WRITE_ROWS), strict=True):
+            outcomes += self._upsert(campaign_id, some, their_scores)
         return outcomes
 
     def _upsert(self, campaign_id: str, rows: Sequence[ScoreRow], random_scores: Sequence[float]) -> list[str]:
@@ -106,7 +107,7 @@ class SqliteScoring:
         def upsert(conn: sqlite3.Connection) -> list[str]:
             holders: dict[str, list[Any]] = {
                 phone: [entry_id, bool(scored), stored]
-                for chunk in _chunks(phones)
+                for chunk in batched(phones, _CHUNK)
                 for phone, entry_id, scored, stored in conn.execute(
                     _HOLDERS.format(_marks(chunk)), (campaign_id, *chunk)
                 )
@@ -136,7 +137,7 @@ class SqliteScoring:
         with self._db.reading() as conn:
             return sum(
                 int(conn.execute(_OF_USERS.format(_marks(chunk)), (campaign_id, *chunk)).fetchone()[0])
-                for chunk in _chunks(users)
+                for chunk in batched(users, _CHUNK)
             )
 
     def tag(self, campaign_id: str, tag: str, by: str, values: Sequence[str]) -> int:
@@ -240,15 +241,10 @@ def _in_python(criteria: EligibilityCriteria) -> bool:
 def _fetch(conn: sqlite3.Connection, ids: Sequence[int]) -> list[ScoringRecord]:
     """The records of ``ids``, in that order."""
     rows: dict[int, Sequence[Any]] = {}
-    for chunk in _chunks(ids):
+    for chunk in batched(ids, _CHUNK):
         sql = f"SELECT {_RECORD_COLUMNS} FROM entries WHERE id IN ({_marks(chunk)}) AND score IS NOT NULL"  # noqa: S608
         rows.update((row[0], row) for row in conn.execute(sql, tuple(chunk)))
     return _records(conn, [rows[i] for i in ids if i in rows])  # an id gone since the order was read: left out
-
-
-def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
 
 
 def _marks(values: Sequence[Any]) -> str:
@@ -258,7 +254,7 @@ def _marks(values: Sequence[Any]) -> str:
 def _records(conn: sqlite3.Connection, rows: Sequence[Sequence[Any]]) -> list[ScoringRecord]:
     """The records of rows read as _RECORD_COLUMNS, with their tags (one query per _CHUNK rows)."""
     tags: dict[int, dict[str, bool]] = {}
-    for chunk in _chunks([row[0] for row in rows]):
+    for chunk in batched([row[0] for row in rows], _CHUNK):
         for entry_id, tag, value in conn.execute(_TAGS_OF.format(_marks(chunk)), tuple(chunk)):
             tags.setdefault(entry_id, {})[tag] = bool(value)
     records = []
