@@ -122,3 +122,16 @@ def test_ARCH_the_infrastructure_checker_sees_every_form(tmp_path: Path) -> None
         "5: time.sleep",
         "6: time.sleep",
     ]
+
+
+BENCHMARK_FILES = sorted((CORE.parent / "benchmarks").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", BENCHMARK_FILES, ids=lambda p: p.name)
+def test_ARCH_benchmarks_import_the_product_never_the_tests(path: Path) -> None:
+    """A benchmark measures what ships: the tests' fakes and helpers are not part of it."""
+    assert "tests" not in imported_top_levels(path), f"benchmarks/{path.name} imports from tests/"
+
+
+def test_ARCH_the_benchmarks_are_found() -> None:
+    assert {"relay_throughput.py", "http_entries.py"} <= {p.name for p in BENCHMARK_FILES}
