@@ -13,7 +13,6 @@ many distinct ranked lists the fans made; the lists walk the index of their orde
 from __future__ import annotations
 
 import itertools
-import json
 import sqlite3
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -24,35 +23,23 @@ import numpy.typing as npt
 from adapters_sqlite.columns import TAGGED as _TAGGED
 from adapters_sqlite.columns import CampaignColumns, columns_of
 from adapters_sqlite.database import Database
-from adapters_sqlite.store import ranked
+from adapters_sqlite.listing import listed_states, listing
+from adapters_sqlite.records import CHUNK, RECORD_OF_USER, fetch, marks, records_of
 from entrycore.batches import batched
 from entrycore.eligibility import (
-    MAX_RANKS,
     EligibilityCounts,
     EligibilityCriteria,
     counts_of_ranks,
-    listed_states,
     sort_key,
 )
 from entrycore.scoring import INSERTED, NO_CONFIRMED_ENTRY, UPDATED, ScoreRow, ScoringRecord
 
 _STREAM_BATCH = 1_000
-_CHUNK = 500  # values per IN (…): under SQLite's limit of bound parameters
 # Upload rows per write transaction. Each scored row dirties ~17 pages of the indexes a score feeds (measured at 1M
 # entries, rows in random order: 500 rows wrote 8,400 WAL pages), so the writer is held ~50-350 ms per 500 rows;
 # 5,000 held it 1.7-3 s, and fans' writes waited for it (p99 3.7 s measured beside an upload, 0.3-0.4 s at 500).
 _WRITE_ROWS = 500
-_RANKS = range(MAX_RANKS)
-_SCORED = "entries.score IS NOT NULL AND entries.blocked = 0"  # every selection query (SCR-008: never a blocked one)
 
-# What a record shows of its entry, in one parse of the document (a JSON array).
-_FACTS = "json_extract(doc, '$.firstName', '$.lastName', '$.email', '$.locale', '$.codes')"
-_RECORD_COLUMNS = (
-    f"entries.id, entries.campaign_id, entries.user_id, entries.phone, entries.score, entries.random_score,"
-    f" entries.verdict, entries.blocked, {', '.join(f'entries.m{r}' for r in _RANKS)}, {_FACTS}"
-)
-_RECORD = f"SELECT {_RECORD_COLUMNS} FROM entries WHERE campaign_id = ? AND user_id = ? AND score IS NOT NULL"  # noqa: S608
-_TAGS_OF = "SELECT entry, tag, value FROM entry_tags INDEXED BY entry_tags_entry WHERE entry IN ({})"
 _HOLDERS = (
     "SELECT phone, id, score IS NOT NULL, random_score FROM entries INDEXED BY entries_confirmed_phone"
     " WHERE campaign_id = ? AND phone IN ({}) AND phone_confirmed = 1"
@@ -107,9 +94,9 @@ class SqliteScoring:
         def upsert(conn: sqlite3.Connection) -> list[str]:
             holders: dict[str, list[Any]] = {
                 phone: [entry_id, bool(scored), stored]
-                for chunk in batched(phones, _CHUNK)
+                for chunk in batched(phones, CHUNK)
                 for phone, entry_id, scored, stored in conn.execute(
-                    _HOLDERS.format(_marks(chunk)), (campaign_id, *chunk)
+                    _HOLDERS.format(marks(chunk)), (campaign_id, *chunk)
                 )
             }
             outcomes, scores, tags = [], [], []
@@ -136,8 +123,8 @@ class SqliteScoring:
         users = sorted(set(user_ids))
         with self._db.reading() as conn:
             return sum(
-                int(conn.execute(_OF_USERS.format(_marks(chunk)), (campaign_id, *chunk)).fetchone()[0])
-                for chunk in batched(users, _CHUNK)
+                int(conn.execute(_OF_USERS.format(marks(chunk)), (campaign_id, *chunk)).fetchone()[0])
+                for chunk in batched(users, CHUNK)
             )
 
     def tag(self, campaign_id: str, tag: str, by: str, values: Sequence[str]) -> int:
@@ -169,15 +156,15 @@ class SqliteScoring:
 
     def scoring_record(self, campaign_id: str, user_id: str) -> ScoringRecord | None:
         with self._db.reading() as conn:
-            row = conn.execute(_RECORD, (campaign_id, user_id)).fetchone()
-            return None if row is None else _records(conn, [row])[0]
+            row = conn.execute(RECORD_OF_USER, (campaign_id, user_id)).fetchone()
+            return None if row is None else records_of(conn, [row])[0]
 
     def eligibility_counts(
         self, campaign_id: str, criteria: EligibilityCriteria, markets: Sequence[str]
     ) -> EligibilityCounts:
         with self._columns.of(campaign_id) as (conn, copy):
             matching = copy.matching(conn, campaign_id, criteria)
-            states, ranks = copy.eligibility_groups(matching, copy.listed(matching, _listed_states(criteria)))
+            states, ranks = copy.eligibility_groups(matching, copy.listed(matching, listed_states(criteria)))
         return counts_of_ranks({(state >= 2, bool(state & 1)): n for state, n in states.items()}, ranks, markets)
 
     def eligible_page(
@@ -193,11 +180,11 @@ class SqliteScoring:
                 first = int(runs[np.searchsorted(runs, offset, side="right") - 1])
                 after = np.searchsorted(runs, offset + limit, side="left")
                 last = int(runs[after]) if after < runs.size else ids.size
-                records = _sorted(_fetch(conn, ids[first:last].tolist()), criteria)
+                records = _sorted(fetch(conn, ids[first:last].tolist()), criteria)
                 return records[offset - first : offset - first + limit], total
-            sql, params = _listing(campaign_id, criteria)
+            sql, params = listing(campaign_id, criteria)
             rows = conn.execute(f"{sql} LIMIT ? OFFSET ?", (*params, limit, offset)).fetchall()
-            return _records(conn, rows), total
+            return records_of(conn, rows), total
 
     def eligible(self, campaign_id: str, criteria: EligibilityCriteria) -> Iterator[ScoringRecord]:
         if _in_python(criteria):
@@ -208,14 +195,14 @@ class SqliteScoring:
             bounds = [*np.unique(starts).tolist(), ids.size]
             for first, last in itertools.pairwise(bounds):
                 with self._db.reading() as conn:
-                    yield from _sorted(_fetch(conn, ids[first:last].tolist()), criteria)
+                    yield from _sorted(fetch(conn, ids[first:last].tolist()), criteria)
             return
-        sql, params = _listing(campaign_id, criteria)
+        sql, params = listing(campaign_id, criteria)
         with self._db.reading() as conn:
             cursor = conn.execute(sql, params)
             try:
                 while rows := cursor.fetchmany(_STREAM_BATCH):
-                    yield from _records(self._db.connection(), rows)
+                    yield from records_of(self._db.connection(), rows)
             finally:
                 cursor.close()
 
@@ -229,99 +216,10 @@ def _listed(
     conn: sqlite3.Connection, copy: CampaignColumns, campaign_id: str, criteria: EligibilityCriteria
 ) -> npt.NDArray[np.bool_]:
     """The copy's entries the list returns under ``criteria`` (SCR-003, SCR-005)."""
-    return copy.listed(copy.matching(conn, campaign_id, criteria), _listed_states(criteria))
+    return copy.listed(copy.matching(conn, campaign_id, criteria), listed_states(criteria))
 
 
 def _in_python(criteria: EligibilityCriteria) -> bool:
     """Whether the list is ranked in the columnar copy: with a market criterion, or in preference order (no index
     holds those orders)."""
     return bool(criteria.market_ids) or criteria.order_by_preference
-
-
-def _fetch(conn: sqlite3.Connection, ids: Sequence[int]) -> list[ScoringRecord]:
-    """The records of ``ids``, in that order."""
-    rows: dict[int, Sequence[Any]] = {}
-    for chunk in batched(ids, _CHUNK):
-        sql = f"SELECT {_RECORD_COLUMNS} FROM entries WHERE id IN ({_marks(chunk)}) AND score IS NOT NULL"  # noqa: S608
-        rows.update((row[0], row) for row in conn.execute(sql, tuple(chunk)))
-    return _records(conn, [rows[i] for i in ids if i in rows])  # an id gone since the order was read: left out
-
-
-def _marks(values: Sequence[Any]) -> str:
-    return ", ".join("?" * len(values))
-
-
-def _records(conn: sqlite3.Connection, rows: Sequence[Sequence[Any]]) -> list[ScoringRecord]:
-    """The records of rows read as _RECORD_COLUMNS, with their tags (one query per _CHUNK rows)."""
-    tags: dict[int, dict[str, bool]] = {}
-    for chunk in batched([row[0] for row in rows], _CHUNK):
-        for entry_id, tag, value in conn.execute(_TAGS_OF.format(_marks(chunk)), tuple(chunk)):
-            tags.setdefault(entry_id, {})[tag] = bool(value)
-    records = []
-    for row in rows:
-        entry_id, campaign_id, user_id, phone, score, random_score, verdict, blocked, *rest = row
-        first, last, email, locale, codes = json.loads(rest[MAX_RANKS])
-        records.append(
-            ScoringRecord(
-                campaign_id=campaign_id,
-                user_id=user_id,
-                phone=phone,
-                score=float(score),
-                random_score=float(random_score),
-                verdict=bool(verdict),
-                first_name=first,
-                last_name=last,
-                email=email,
-                locale=locale,
-                markets=ranked(rest[:MAX_RANKS]),
-                codes=tuple((c["code"], c.get("codeConfigId")) for c in codes or ()),
-                tags=tags.get(entry_id, {}),
-                blocked=bool(blocked),
-            )
-        )
-    return records
-
-
-def _listed_states(criteria: EligibilityCriteria) -> list[int]:
-    """The ``state`` values (2 * verdict + has codes) the list returns (SCR-005)."""
-    return sorted(2 * verdict + selected for verdict, selected in listed_states(criteria))
-
-
-def _in(values: Sequence[int]) -> str:
-    return "(" + ", ".join(str(int(v)) for v in values) + ")"
-
-
-def _source(criteria: EligibilityCriteria, index: str) -> str:
-    """The FROM clause: the walk of ``index`` over the campaign's scored rows, or, with a ``tag`` criterion, the
-    tag's rows then each entry by id (cost: the tagged records, not the campaign's)."""
-    if criteria.tag is not None:
-        return "entry_tags AS tagged CROSS JOIN entries ON entries.id = tagged.entry"
-    return f"entries INDEXED BY {index}"
-
-
-def _listing(campaign_id: str, criteria: EligibilityCriteria) -> tuple[str, list[Any]]:
-    """The list in the datastore's order, as ``(SELECT of _RECORD_COLUMNS, params)``: SCR-003's score, phone and tag
-    criteria and the listed states over the scored, unblocked entries, walking the index of the order (no market
-    criterion, no preference order: those lists are ranked in the copy)."""
-    parts: list[str] = ["entries.campaign_id = ?", _SCORED, f"entries.state IN {_in(_listed_states(criteria))}"]
-    params: list[Any] = [campaign_id]
-    if criteria.min_score is not None:
-        parts.append("entries.score >= ?")
-        params.append(criteria.min_score)
-    if criteria.max_score is not None:
-        parts.append("entries.score <= ?")
-        params.append(criteria.max_score)
-    if criteria.exclude_intl_phone:
-        parts.append("entries.intl = 0")
-    if criteria.tag is not None:  # the records come from the tag's rows (see _source)
-        parts.append("tagged.campaign_id = ? AND tagged.tag = ? AND tagged.value = 1")
-        params += [campaign_id, criteria.tag]
-    if criteria.exclude_tag is not None:
-        parts.append(f"entries.id NOT IN ({_TAGGED})")
-        params += [campaign_id, criteria.exclude_tag]
-    if criteria.random_selection:
-        index, order = "scored_by_random", "entries.random_score, entries.user_id"
-    else:
-        index, order = "scored_by_score", "entries.score DESC, entries.user_id"
-    sql = f"SELECT {_RECORD_COLUMNS} FROM {_source(criteria, index)} WHERE {' AND '.join(parts)} ORDER BY {order}"  # noqa: S608
-    return sql, params
