@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Self
 
 
 class EntryError(Exception):
-    """A rule said no. ``code`` is the API.md code; ``payload`` the details clients may read."""
+    """A rule said no. ``code`` is the API.md code; ``payload`` the details clients may read.
+
+    Errors are grouped in families (``Invalid``, ``NotFound``, ``Conflict``…) that the edges answer alike (the HTTP
+    table maps families to statuses); a family without a ``code`` of its own is never raised, only its members."""
 
     code = "INTERNAL"
     default_message = "Internal error."
@@ -19,6 +22,8 @@ class EntryError(Exception):
 
 
 class BadRequest(EntryError):
+    """The request's shape is wrong (not JSON, a wrong type, an unknown key, a bad query parameter)."""
+
     code = "BAD_REQUEST"
     default_message = "The request is malformed."
 
@@ -30,12 +35,19 @@ class BadRequest(EntryError):
         return cls(f"Bad request: {summary}", {"errors": errors})
 
 
+class Invalid(EntryError):
+    """A family: a well-formed request that a rule judged wrong (a field, a market, a token…); raise one of its
+    subclasses. Not a BadRequest: those carry ``payload.errors`` paths, and callers catch them to merge them."""
+
+
 class Unauthorized(EntryError):
     code = "UNAUTHORIZED"
     default_message = "A valid bearer token is required."
 
 
 class Forbidden(EntryError):
+    """The caller may not do this: a role, another fan's data, or a rule of the campaign (its status, a gate)."""
+
     code = "FORBIDDEN"
     default_message = "You may not do this."
 
@@ -46,31 +58,26 @@ class PayloadTooLarge(EntryError):
 
 
 class NotFound(EntryError):
-    code = "NOT_FOUND"
-    default_message = "No such route."
+    """A family: the thing asked for does not exist; raise one of its subclasses. (An unknown route is the HTTP
+    server's ``RouteNotFound``.)"""
 
 
-class MethodNotAllowed(EntryError):
-    code = "METHOD_NOT_ALLOWED"
-    default_message = "This method is not allowed on this route."
-
-
-class CampaignNotFound(EntryError):
+class CampaignNotFound(NotFound):
     code = "CAMPAIGN_NOT_FOUND"
     default_message = "No such campaign."
 
 
-class CampaignNotOpen(EntryError):
+class CampaignNotOpen(Forbidden):
     code = "CAMPAIGN_NOT_OPEN"
     default_message = "The campaign is not open for registration."
 
 
-class EntryNotFound(EntryError):
+class EntryNotFound(NotFound):
     code = "ENTRY_NOT_FOUND"
     default_message = "No entry for this fan in this campaign."
 
 
-class MissingFields(EntryError):
+class MissingFields(Invalid):
     code = "ENTRY_MISSING_FIELDS"
     default_message = "Required fields are missing."
 
@@ -79,30 +86,30 @@ class MissingFields(EntryError):
         return cls(f"Missing required fields: {', '.join(field_ids)}.", {"fields": field_ids})
 
 
-class InvalidField(EntryError):
+class FieldRefused(Invalid):
+    """A family: one field's value the campaign's preferences refuse; ``payload.field`` names the field."""
+
+    @classmethod
+    def of(cls, field_id: str, why: str) -> Self:
+        return cls(f"Field '{field_id}': {why}", {"field": field_id})
+
+
+class InvalidField(FieldRefused):
     code = "ENTRY_INVALID_FIELD"
     default_message = "A field is invalid."
 
-    @classmethod
-    def of(cls, field_id: str, why: str) -> InvalidField:
-        return cls(f"Field '{field_id}': {why}", {"field": field_id})
 
-
-class InvalidMarket(EntryError):
+class InvalidMarket(FieldRefused):
     code = "ENTRY_INVALID_MARKET"
     default_message = "The market choice is invalid."
 
-    @classmethod
-    def of(cls, field_id: str, why: str) -> InvalidMarket:
-        return cls(f"Field '{field_id}': {why}", {"field": field_id})
 
-
-class InvalidReferral(EntryError):
+class InvalidReferral(Invalid):
     code = "ENTRY_INVALID_REFERRAL"
     default_message = "The referral code is invalid."
 
 
-class GateFailed(EntryError):
+class GateFailed(Forbidden):
     """A registration gate did not pass; subclasses name which (SPEC GATE-002)."""
 
 
@@ -121,12 +128,16 @@ class NoCard(GateFailed):
     default_message = "This campaign needs an active verified payment card you do not have."
 
 
-class InvalidPhoneToken(EntryError):
+class InvalidPhoneToken(Invalid):
     code = "INVALID_PHONE_TOKEN"
     default_message = "The phone token is invalid."
 
 
-class PhoneAlreadyConfirmed(EntryError):
+class Conflict(EntryError):
+    """A family: the request clashes with the state something else holds; raise one of its subclasses."""
+
+
+class PhoneAlreadyConfirmed(Conflict):
     code = "PHONE_ALREADY_CONFIRMED"
     default_message = "This phone number is already confirmed by another fan of this campaign."
 
@@ -136,12 +147,12 @@ class TooManyAttempts(EntryError):
     default_message = "Too many failed attempts; try again later."
 
 
-class InvalidTransfer(EntryError):
+class InvalidTransfer(Invalid):
     code = "INVALID_TRANSFER"
     default_message = "The transfer request is invalid."
 
 
-class TransferInProgress(EntryError):
+class TransferInProgress(Conflict):
     code = "TRANSFER_IN_PROGRESS"
     default_message = "Another transfer of this campaign is running; try again when it has finished."
 

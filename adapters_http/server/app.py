@@ -16,7 +16,7 @@ from werkzeug.routing import BaseConverter, ValidationError
 
 from adapters_http.metrics import observe_request
 from adapters_http.server.context import CORRELATION_KEY, AppServices, HttpConfig, json_response
-from adapters_http.server.errors import envelope, status_of
+from adapters_http.server.errors import code_of_status, envelope, status_of
 from adapters_http.server.routes_admin import admin
 from adapters_http.server.routes_fan import fan
 from adapters_http.server.routes_ops import ops
@@ -93,9 +93,6 @@ def _route(environ: dict[str, Any]) -> str:
     return template
 
 
-_HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE", 400: "BAD_REQUEST"}
-
-
 def create_app(services: AppServices, config: HttpConfig) -> Flask:
     """A Flask app serving API.md; reads no environment (the composition root configures it)."""
     app = _App(__name__, static_folder=None)
@@ -125,7 +122,7 @@ def create_app(services: AppServices, config: HttpConfig) -> Flask:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
         status = error.code or 500
-        code = _HTTP_CODES.get(status, "INTERNAL" if status >= 500 else "BAD_REQUEST")
+        code = code_of_status(status)
         response = json_response(envelope(status, code, error.description or code), status)
         valid_methods = getattr(error, "valid_methods", None)
         if status == 405 and valid_methods:
