@@ -14,8 +14,15 @@ class EntryError(Exception):
 
     code = "INTERNAL"
     default_message = "Internal error."
+    _family = False
+
+    def __init_subclass__(cls, *, family: bool = False, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._family = family  # declared per class: a family's members are raisable
 
     def __init__(self, message: str | None = None, payload: dict[str, Any] | None = None) -> None:
+        if type(self)._family:
+            raise TypeError(f"{type(self).__name__} is a family of errors: raise one of its members")
         self.message = message or self.default_message
         self.payload: dict[str, Any] = payload or {}
         super().__init__(self.message)
@@ -35,7 +42,7 @@ class BadRequest(EntryError):
         return cls(f"Bad request: {summary}", {"errors": errors})
 
 
-class Invalid(EntryError):
+class Invalid(EntryError, family=True):
     """A family: a well-formed request that a rule judged wrong (a field, a market, a token…); raise one of its
     subclasses. Not a BadRequest: those carry ``payload.errors`` paths, and callers catch them to merge them."""
 
@@ -57,7 +64,7 @@ class PayloadTooLarge(EntryError):
     default_message = "The request body is too large."
 
 
-class NotFound(EntryError):
+class NotFound(EntryError, family=True):
     """A family: the thing asked for does not exist; raise one of its subclasses. (An unknown route is the HTTP
     server's ``RouteNotFound``.)"""
 
@@ -86,7 +93,7 @@ class MissingFields(Invalid):
         return cls(f"Missing required fields: {', '.join(field_ids)}.", {"fields": field_ids})
 
 
-class FieldRefused(Invalid):
+class FieldRefused(Invalid, family=True):
     """A family: one field's value the campaign's preferences refuse; ``payload.field`` names the field."""
 
     @classmethod
@@ -109,7 +116,7 @@ class InvalidReferral(Invalid):
     default_message = "The referral code is invalid."
 
 
-class GateFailed(Forbidden):
+class GateFailed(Forbidden, family=True):
     """A registration gate did not pass; subclasses name which (SPEC GATE-002)."""
 
 
@@ -133,7 +140,7 @@ class InvalidPhoneToken(Invalid):
     default_message = "The phone token is invalid."
 
 
-class Conflict(EntryError):
+class Conflict(EntryError, family=True):
     """A family: the request clashes with the state something else holds; raise one of its subclasses."""
 
 
