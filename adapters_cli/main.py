@@ -14,7 +14,7 @@ import click
 import jwt
 
 from adapters_cli import selection, users
-from adapters_cli.context import _services, _settings
+from adapters_cli.context import EntryGroup, _services, _settings
 from adapters_cli.files import Columns, FileRefused, Layout, TextFile, file_format
 from adapters_cli.progress import Progress
 from adapters_http.metrics import use_multiprocess
@@ -28,7 +28,7 @@ from entrycore.ports import Outbox
 log = logging.getLogger("entry_service.cli")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=EntryGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="entry-service")
 def cli() -> None:
     """entry-service: fan registrations for high-demand ticket campaigns."""

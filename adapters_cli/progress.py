@@ -28,7 +28,9 @@ def size(count: float) -> str:
 
 
 class Progress:
-    """One long command's progress: ``report`` a line of text; on a terminal the line is rewritten in place."""
+    """One long command's progress: ``report`` a line of text; on a terminal the line is rewritten in place. Used as
+    ``with Progress(label) as bar:``, the line is ended however the block ends, so the summary printed after it (or
+    the error) starts on a line of its own."""
 
     def __init__(self, label: str, clock: Callable[[], float] = time.monotonic) -> None:
         self.label = label
@@ -37,6 +39,12 @@ class Progress:
         self._clock = clock
         self._started = clock()
         self._shown = False
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
     def per_second(self, amount: float) -> float:
         """``amount`` divided by the seconds since the command started (its rate)."""

@@ -3,9 +3,7 @@ list exported as CSV, and the audit trail. Long jobs show progress on stderr and
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -13,11 +11,10 @@ from typing import IO, Any
 
 import click
 
-from adapters_cli.context import _services
+from adapters_cli.context import _services, admin_caller
 from adapters_cli.files import Columns, FileRefused, Layout, TextFile, file_format, records
 from adapters_cli.progress import Progress, size
 from adapters_http import scoring_csv
-from entrycore.caller import Caller
 from entrycore.eligibility import Criterion, EligibilityCriteria, criteria
 from entrycore.errors import EntryError
 from entrycore.scoring import UploadSummary, tag_name_problem
@@ -33,15 +30,6 @@ def _tag_name(_ctx: click.Context, _param: click.Parameter, value: str | None) -
     if problem is not None:
         raise click.BadParameter(problem)
     return value.strip()
-
-
-def admin_caller() -> Caller:
-    """The CLI acts as an administrator; the audit trail names the operating-system user."""
-    try:
-        who = getpass.getuser()
-    except (KeyError, OSError):
-        who = str(os.getuid()) if hasattr(os, "getuid") else "unknown"
-    return Caller(user_id=f"cli:{who}", is_supreme=True)
 
 
 def _markets(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[str, ...]:

@@ -6,8 +6,7 @@ import json
 
 import click
 
-from adapters_cli.context import _services
-from adapters_cli.selection import admin_caller
+from adapters_cli.context import _services, admin_caller
 from entrycore.errors import EntryError
 from entrycore.usecases.privacy import OPT_OUTS
 
