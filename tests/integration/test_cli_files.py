@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from adapters_cli.context import admin_caller
 from adapters_cli.main import cli
-from adapters_cli.selection import admin_caller
 from entrycore.eligibility import EligibilityCriteria
 from entrycore.usecases.scoring import UPLOAD_BATCH
 from tests.http_app import Api, make_api

@@ -9,7 +9,7 @@ import attrs
 import click
 from click.testing import CliRunner
 
-from adapters_cli.selection import criteria_of, criteria_options
+from adapters_cli.criteria import criteria_of, criteria_options
 from adapters_http.server.criteria import criteria_from
 from adapters_http.server.openapi import CRITERIA
 from entrycore.eligibility import EligibilityCriteria, criteria

@@ -7,7 +7,6 @@ import json
 import click
 
 from adapters_cli.context import _services, admin_caller
-from entrycore.errors import EntryError
 from entrycore.usecases.privacy import OPT_OUTS
 
 
@@ -23,10 +22,7 @@ def users() -> None:
 def optout(ctx: click.Context, user_id: str, kind: str) -> None:
     """Opt USER_ID out on every entry: DO_NOT_SELL turns allow_marketing off, UNSUBSCRIBE allow_notification and
     allow_livenation; nothing else changes. Prints how many entries changed."""
-    try:
-        modified = _services(ctx).privacy.opt_out(admin_caller(), user_id, kind)
-    except EntryError as exc:
-        raise click.ClickException(f"{exc.code}: {exc.message}") from None
+    modified = _services(ctx).privacy.opt_out(admin_caller(), user_id, kind)
     click.echo(f"{modified} entr{'y' if modified == 1 else 'ies'} of {user_id} changed ({kind})")
 
 
@@ -35,10 +31,7 @@ def optout(ctx: click.Context, user_id: str, kind: str) -> None:
 @click.pass_context
 def export(ctx: click.Context, user_id: str) -> None:
     """Print every entry and scoring record kept about USER_ID as one JSON document (an access request)."""
-    try:
-        data = _services(ctx).privacy.export(admin_caller(), user_id)
-    except EntryError as exc:
-        raise click.ClickException(f"{exc.code}: {exc.message}") from None
+    data = _services(ctx).privacy.export(admin_caller(), user_id)
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
@@ -51,8 +44,5 @@ def delete(ctx: click.Context, user_id: str, yes: bool) -> None:
     entry.deleted event per entry is published. Prints the counts as JSON."""
     if not yes:
         click.confirm(f"Erase every entry and scoring record of {user_id}?", abort=True, err=True)
-    try:
-        deleted = _services(ctx).privacy.delete_user(admin_caller(), user_id)
-    except EntryError as exc:
-        raise click.ClickException(f"{exc.code}: {exc.message}") from None
+    deleted = _services(ctx).privacy.delete_user(admin_caller(), user_id)
     click.echo(json.dumps({"deleted": deleted, "userId": user_id}))
