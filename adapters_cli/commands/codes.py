@@ -12,8 +12,9 @@ from typing import Any
 import click
 
 from adapters_cli.context import _services, admin_caller
-from adapters_cli.files import Columns, FileRefused, Layout, TextFile, file_format, records
+from adapters_cli.files import FileRefused, TextFile
 from adapters_cli.progress import Progress
+from adapters_cli.readers import Columns, Layout, in_batches, items
 from entrycore.selection import BlockItem, CodeAssignment
 from entrycore.timefmt import parse_iso
 
@@ -23,21 +24,13 @@ CODES = Layout(
     Columns(("userId", "code"), ("codeConfigId", "date", "start", "end", "revealCode")),
     every_line=True,  # the items of POST /{c}/entries/codes: strict, as the route reads them
 )
+BATCH = 1_000  # items a use case call applies, as one HTTP request may carry
 BLOCKS = Layout(
     "a blocking file",
     Columns(("userId", "isBlocked"), ("date",)),
     Columns(("userId", "isBlocked"), ("date",)),
     every_line=True,
 )
-
-
-def _file_items(text: TextFile, layout: Layout) -> Iterator[tuple[str, dict[str, Any]]]:
-    """``(where, item)`` of a ``.jsonl`` file (one JSON object per line) or of a CSV file with a header row;
-    ``where`` names the line and the item for messages."""
-    jsonl = file_format(text.name, layout) == "jsonl"
-    for number, (line, item) in enumerate(records(text, layout), start=1):
-        where = f"{text.name}: line {line}: item {number}"
-        yield where, item if jsonl else {k: v.strip() for k, v in item.items()}
 
 
 def _time(value: Any, where: str) -> datetime | None:
@@ -50,7 +43,7 @@ def _time(value: Any, where: str) -> datetime | None:
 
 
 def _code_items(text: TextFile) -> Iterator[CodeAssignment]:
-    for where, item in _file_items(text, CODES):
+    for where, item in items(text, CODES):
         nested = item.get("date")
         dates: dict[str, Any] = nested if isinstance(nested, dict) else item
         user, code, start = item.get("userId"), item.get("code"), _time(dates.get("start"), f"{where}: start")
@@ -64,24 +57,13 @@ def _code_items(text: TextFile) -> Iterator[CodeAssignment]:
 
 
 def _block_items(text: TextFile) -> Iterator[BlockItem]:
-    for where, item in _file_items(text, BLOCKS):
+    for where, item in items(text, BLOCKS):
         user, blocked = item.get("userId"), item.get("isBlocked")
         if isinstance(blocked, str):
             blocked = {"true": True, "false": False}.get(blocked.lower(), blocked)
         if not isinstance(user, str) or not user or not isinstance(blocked, bool):
             raise FileRefused(f"{where}: userId and isBlocked (true/false) are required")
         yield BlockItem(user, blocked, _time(item.get("date"), f"{where}: date"))
-
-
-def _in_batches(items: Iterator[Any], size: int = 1_000) -> Iterator[list[Any]]:
-    batch: list[Any] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def _apply_file(
@@ -98,7 +80,7 @@ def _apply_file(
         text.rewind()
         with Progress("applying") as bar:
             try:
-                for batch in _in_batches(read(text)):
+                for batch in in_batches(read(text), BATCH):
                     answer = getattr(services.selection, apply)(admin_caller(), campaign_id, batch)
                     for key, value in answer.items():
                         if isinstance(value, list):

@@ -11,8 +11,9 @@ from typing import Any
 import click
 
 from adapters_cli.context import _services, admin_caller
-from adapters_cli.files import Columns, FileRefused, Layout, TextFile, file_format, records
+from adapters_cli.files import FileRefused, TextFile
 from adapters_cli.progress import Progress, size
+from adapters_cli.readers import Columns, Layout, file_format, records
 from entrycore.scoring import UploadSummary
 
 
