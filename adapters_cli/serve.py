@@ -2,13 +2,16 @@
 
 Granian reads every request on its event loop; the app's threads only ever see complete requests
 (``adapters_http.server.rsgi``), so clients that send slowly, or nothing, hold no thread (docs/decisions.md:
-the servers compared). Workers are forked processes; each builds its own services and relay thread.
+the servers compared). Workers are forked processes; each builds its own services and relay thread, calling the
+app factory with the worker's options as arguments (``worker_loader``: granian's target loader, run in the worker).
 """
 
 from __future__ import annotations
 
-import os
+import functools
+import importlib
 import socket
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -84,11 +87,20 @@ def check_port(host: str, port: int) -> None:
 
 def serve(options: ServeOptions, target: str = APP) -> None:
     """Runs granian in the foreground until SIGTERM/SIGINT (requests in flight are answered first); raises
-    PortUnavailable at once when the address cannot be bound."""
+    PortUnavailable at once when the address cannot be bound. ``target`` names the app factory each worker calls."""
     from granian.server import Server  # noqa: PLC0415
 
     check_port(options.host, options.port)
-    os.environ["ENTRY_THREADS"] = str(options.threads)  # read by each worker's create_rsgi()
-    os.environ["ENTRY_BODY_TIMEOUT"] = str(options.body_timeout)
-    os.environ["ENTRY_ADMIN_THREADS"] = str(options.admin_threads)
-    Server(**granian_options(options, target)).serve()
+    Server(**granian_options(options, target)).serve(target_loader=worker_loader(options, target), wrap_loader=False)
+
+
+def worker_loader(options: ServeOptions, target: str = APP) -> Callable[[], Any]:
+    """granian's target loader, called in each worker: the app of the factory ``target`` (``module:name``) names,
+    given the worker's options as arguments (a partial of a module-level function: it also crosses a spawn start)."""
+    return functools.partial(_worker_app, target, options.threads, options.body_timeout, options.admin_threads)
+
+
+def _worker_app(target: str, threads: int, body_timeout: float, admin_threads: int) -> Any:
+    module, _, name = target.partition(":")
+    factory = getattr(importlib.import_module(module), name)
+    return factory(threads=threads, body_timeout=body_timeout, admin_threads=admin_threads)

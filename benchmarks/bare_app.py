@@ -34,7 +34,7 @@ import phonenumbers
 from flask import Flask, Response, jsonify, request
 
 import adapters_cli.serve as serve_module
-from adapters_http.server.rsgi import RsgiBridge
+from adapters_http.server.rsgi import ADMIN_THREADS, RsgiBridge
 
 TARGET = "bare_app:create_rsgi"
 
@@ -94,10 +94,11 @@ def add_floor(app: Flask, db: Path, secret: str) -> None:
         return Response(doc, status=201, mimetype="application/json")
 
 
-def create_rsgi() -> RsgiBridge:
-    """The bare app as ``entry-service serve`` serves its own: granian's RSGI, read whole, ENTRY_THREADS threads."""
+def create_rsgi(threads: int = 8, *, body_timeout: float = 30.0, admin_threads: int = ADMIN_THREADS) -> RsgiBridge:
+    """The bare app as ``entry-service serve`` serves its own: granian's RSGI, read whole, with serve's options."""
     floor = os.environ.get("BENCH_FLOOR_DB")
-    return RsgiBridge(create_app(Path(floor) if floor else None), int(os.environ.get("ENTRY_THREADS", "8")))
+    app = create_app(Path(floor) if floor else None)
+    return RsgiBridge(app, threads, body_timeout=body_timeout, admin_threads=admin_threads)
 
 
 def run(

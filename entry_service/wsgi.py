@@ -22,12 +22,19 @@ def app_for(services: Services) -> Flask:
     return create_app(services, HttpConfig(version=__version__, cors_origins=services.settings.cors_origins))
 
 
-def create_rsgi() -> RsgiBridge:
-    """The app for granian's RSGI interface (``entry-service serve``): ``ENTRY_THREADS`` threads run requests,
-    a body must arrive within ``ENTRY_BODY_TIMEOUT`` seconds (both set by ``serve`` from its options)."""
-    threads = int(os.environ.get("ENTRY_THREADS", "8"))
-    admin_threads = int(os.environ.get("ENTRY_ADMIN_THREADS", str(ADMIN_THREADS)))
-    body_timeout = float(os.environ.get("ENTRY_BODY_TIMEOUT", "30"))
+def create_rsgi(
+    threads: int | None = None, *, body_timeout: float | None = None, admin_threads: int | None = None
+) -> RsgiBridge:
+    """The app for granian's RSGI interface: ``threads`` threads run requests (admin requests ``admin_threads``
+    threads of their own), a body must arrive within ``body_timeout`` seconds. ``entry-service serve`` passes its
+    options; granian started on its own (``--factory``) gets ``ENTRY_THREADS``, ``ENTRY_ADMIN_THREADS`` and
+    ``ENTRY_BODY_TIMEOUT`` instead, else the defaults."""
+    if threads is None:
+        threads = int(os.environ.get("ENTRY_THREADS", "8"))
+    if admin_threads is None:
+        admin_threads = int(os.environ.get("ENTRY_ADMIN_THREADS", str(ADMIN_THREADS)))
+    if body_timeout is None:
+        body_timeout = float(os.environ.get("ENTRY_BODY_TIMEOUT", "30"))
     app, stop = _worker()
     return RsgiBridge(app, threads, body_timeout=body_timeout, admin_threads=admin_threads, on_stop=stop)
 

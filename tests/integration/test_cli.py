@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import jwt
 from click.testing import CliRunner
 
 from adapters_cli.main import cli
+from adapters_cli.serve import ServeOptions, worker_loader
 from tests.builders import VALID_FIELDS
 from tests.http_app import PHONE_SECRET, SECRET, Api, make_api, write_sources
 
@@ -71,3 +73,14 @@ def test_a_secret_pyjwt_refuses_as_an_hmac_key_is_a_configuration_error(tmp_path
     refused = CliRunner().invoke(cli, ["relay", "--once"], env=env)
     assert refused.exit_code != 0 and "ENTRY_AUTH_SECRET" in refused.output
     assert "Traceback" not in refused.output
+
+
+def _factory(**options: object) -> dict[str, object]:
+    return options
+
+
+def test_each_serve_worker_gets_the_options_as_arguments_not_through_the_environment() -> None:
+    before = dict(os.environ)
+    loader = worker_loader(ServeOptions(threads=3, body_timeout=2.5, admin_threads=1), f"{__name__}:_factory")
+    assert loader() == {"threads": 3, "body_timeout": 2.5, "admin_threads": 1}  # what granian calls in a worker
+    assert dict(os.environ) == before
