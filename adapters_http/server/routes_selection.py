@@ -90,11 +90,8 @@ def entry_list(campaignId: str, filterType: str) -> Any:
     who.require_supreme()
     page = page_from(request.args)
     chosen = EntryFilter(filterType, request.args.get("market") or None, request.args.get("codeConfigId") or None)
-    svc = services()
-    entries, total = svc.selection.entry_list(who, campaignId, chosen, page.limit, page.offset)
-    campaign = svc.campaigns.get(campaignId, who.authorization)
-    now = svc.clock.now()
-    return json_response({"entries": [admin_view(e, campaign, now) for e in entries], "total": total})
+    found = services().selection.entry_list(who, campaignId, chosen, page.limit, page.offset)
+    return json_response({"entries": [admin_view(e) for e in found.entries], "total": found.total})
 
 
 @selection.post("/<campaign:campaignId>/entries/transfer")

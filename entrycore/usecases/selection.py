@@ -29,6 +29,7 @@ from entrycore.selection import (
 )
 from entrycore.timefmt import utc_ms
 from entrycore.usecases.common import known_campaign
+from entrycore.usecases.results import EntryPage
 
 T = TypeVar("T")
 _RETRIES = 16  # a fan's own update may race an admin's change: read again and re-apply
@@ -117,15 +118,15 @@ class Selection:
             return entry, after
         raise StaleEntry()
 
-    def entry_list(
-        self, caller: Caller, campaign_id: str, chosen: EntryFilter, limit: int, offset: int
-    ) -> tuple[list[Entry], int]:
-        """SCR-009: entries by filter type, by creation time then user id; a page and the total."""
+    def entry_list(self, caller: Caller, campaign_id: str, chosen: EntryFilter, limit: int, offset: int) -> EntryPage:
+        """SCR-009: entries by filter type, by creation time then user id; a page, each with the campaign, and the
+        total."""
         caller.require_supreme()
         if chosen.filter_type not in FILTER_TYPES:
             raise BadRequest.at([("filterType", f"must be one of {', '.join(FILTER_TYPES)}")])
         campaign = known_campaign(self.campaigns, caller, campaign_id)
-        return self.views.entry_page(campaign, chosen, limit, offset)
+        entries, total = self.views.entry_page(campaign, chosen, limit, offset)
+        return EntryPage.of(entries, total, campaign, self.clock.now())
 
     def counts(self, caller: Caller, campaign_id: str) -> RegistrationCounts:
         """SCR-010."""

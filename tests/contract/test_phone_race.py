@@ -58,7 +58,7 @@ def test_many_fans_racing_to_confirm_one_phone_leave_one_winner(stores: Stores) 
     def confirm(fan: str) -> None:
         start.wait()
         try:
-            won.append(phones.confirm_phone(Caller(fan), "c1", tokens[fan]))
+            won.append(phones.confirm_phone(Caller(fan), "c1", tokens[fan]).entry)
         except PhoneAlreadyConfirmed:
             lost.append(fan)
         except BaseException as failure:  # reported below
@@ -91,6 +91,7 @@ def test_one_phone_may_be_confirmed_once_in_each_campaign(stores: Stores, fans: 
     for campaign_id, fan in zip(("c1", "c2"), fans, strict=True):
         stores.entries.create(an_entry(campaign_id, fan, phone=PHONE))
     for campaign_id, fan in zip(("c1", "c2"), fans, strict=True):
-        assert phones.confirm_phone(Caller(fan), campaign_id, phone_token(clock, campaign_id, fan)).phone_confirmed
+        confirmed = phones.confirm_phone(Caller(fan), campaign_id, phone_token(clock, campaign_id, fan))
+        assert confirmed.entry.phone_confirmed
         assert stores.entries.confirmed_holder(campaign_id, PHONE) == fan
     assert stores.outbox.outbox_status()["backlog"] == 4  # an event and a receipt per confirmation

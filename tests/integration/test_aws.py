@@ -183,8 +183,7 @@ def registrations(stores: Stores, clock: FakeClock, enrichment: Enrichment | Non
 def register(service: Registrations, n: int, **changes: Any) -> bool:
     """Fan ``n`` (each with a phone of their own) posts the valid fields with ``changes``; True when created."""
     fields = {**VALID_FIELDS, "phone": f"(212) 555-{1000 + n:04d}", **changes}
-    _, created = service.register(Caller(f"fan-{n:03d}"), "c1", Submission(fields=fields))
-    return created
+    return service.register(Caller(f"fan-{n:03d}"), "c1", Submission(fields=fields)).is_new
 
 
 # ---------------------------------------------------------------------------------------- Kinesis sink

@@ -1,0 +1,38 @@
+"""What the entry use cases answer: each entry with the campaign it was read in, so no caller fetches it again."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import attrs
+
+from entrycore.model import Campaign, Entry
+
+
+@attrs.frozen
+class EntryWithCampaign:
+    """An entry, its campaign and the moment it was read (``as_of``): what every outside view of the entry needs
+    (the campaign's phone-confirmation rule, which codes are revealed by then, API.md §3)."""
+
+    entry: Entry
+    campaign: Campaign | None  # None only for a fan's entries across campaigns that the source no longer knows
+    as_of: datetime
+
+
+@attrs.frozen
+class Registration(EntryWithCampaign):
+    """``Registrations.register``'s answer: the entry as saved, and whether this request created it (ENT-001)."""
+
+    is_new: bool
+
+
+@attrs.frozen
+class EntryPage:
+    """A page of an entry list (SCR-009), each entry with its campaign, and how many match in all."""
+
+    entries: tuple[EntryWithCampaign, ...]
+    total: int
+
+    @classmethod
+    def of(cls, entries: list[Entry], total: int, campaign: Campaign, as_of: datetime) -> EntryPage:
+        return cls(tuple(EntryWithCampaign(e, campaign, as_of) for e in entries), total)
