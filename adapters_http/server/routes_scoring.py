@@ -14,7 +14,7 @@ from adapters_http import scoring_csv
 from adapters_http.server.bodies import MAX_RECORDS, MAX_TAG_VALUES, FlipBody, ScoringBody, TagsBody
 from adapters_http.server.context import json_response, services
 from adapters_http.server.criteria import criteria_from, query_of
-from adapters_http.server.requests import admin_batch, admin_body, caller
+from adapters_http.server.requests import admin_batch, admin_body, admin_caller
 from entrycore.caller import Caller
 from entrycore.eligibility import EligibilityCriteria
 from entrycore.errors import BadRequest
@@ -36,8 +36,7 @@ def upload_scores(campaignId: str) -> Any:
 
 @scoring.get("/<campaign:campaignId>/entries/scoring")
 def scoring_list(campaignId: str) -> Any:
-    who = caller()
-    who.require_supreme()
+    who = admin_caller()
     if wants_csv(request.headers.get("Accept", "")):
         return _scoring_csv(who, campaignId)
     criteria, page = query_of(request.args)
@@ -129,8 +128,7 @@ def _streamed(campaign_id: str, first: bytes, rest: Iterator[bytes]) -> Iterator
 
 @scoring.get("/<campaign:campaignId>/entries/eligibility")
 def eligibility(campaignId: str) -> Any:
-    who = caller()
-    who.require_supreme()
+    who = admin_caller()
     criteria = criteria_from(request.args)
     return json_response(services().scoring.counts(who, campaignId, criteria).to_document())
 

@@ -10,7 +10,7 @@ from flask import Blueprint, request
 from adapters_http.server.bodies import MAX_ITEMS, CodeItem, TransferBody, VerdictItem, parse_json, structure_items
 from adapters_http.server.context import json_response, services
 from adapters_http.server.criteria import page_from
-from adapters_http.server.requests import admin_body, admin_request, caller
+from adapters_http.server.requests import admin_body, admin_caller, admin_request, caller
 from adapters_http.server.views import admin_view
 from entrycore.errors import BadRequest
 from entrycore.selection import BlockItem, CodeAssignment, EntryFilter
@@ -70,15 +70,12 @@ def set_verdicts(campaignId: str) -> Any:
 
 @selection.get("/<campaign:campaignId>/entries/counts")
 def registration_counts(campaignId: str) -> Any:
-    who = caller()
-    who.require_supreme()
-    return json_response(services().selection.counts(who, campaignId).to_document())
+    return json_response(services().selection.counts(caller(), campaignId).to_document())
 
 
 @selection.get("/<campaign:campaignId>/entries/timeline")
 def registrations_timeline(campaignId: str) -> Any:
-    who = caller()
-    who.require_supreme()
+    who = admin_caller()
     bucket = request.args.get("bucket", "hour")
     points = services().selection.timeline(who, campaignId, bucket)
     return json_response({"bucket": bucket, "points": [p.to_document() for p in points]})
@@ -86,8 +83,7 @@ def registrations_timeline(campaignId: str) -> Any:
 
 @selection.get("/<campaign:campaignId>/entries/<any(winners, codeless, blocked, verified):filterType>")
 def entry_list(campaignId: str, filterType: str) -> Any:
-    who = caller()
-    who.require_supreme()
+    who = admin_caller()
     page = page_from(request.args)
     chosen = EntryFilter(filterType, request.args.get("market") or None, request.args.get("codeConfigId") or None)
     found = services().selection.entry_list(who, campaignId, chosen, page.limit, page.offset)
