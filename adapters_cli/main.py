@@ -185,8 +185,8 @@ def relay(ctx: click.Context, once: bool, interval: float) -> None:
         if once:
             delivered = services.relay.drain()
             status = services.outbox.outbox_status()
-            dead = status["deadLetters"]
-            click.echo(f"{delivered} delivered, {status['backlog']} still pending, {dead} dead letter(s)")
+            dead = status.dead_letters
+            click.echo(f"{delivered} delivered, {status.backlog} still pending, {dead} dead letter(s)")
             return
         click.echo("relaying outbox messages (Ctrl-C to stop)", err=True)
         total = 0
@@ -310,7 +310,7 @@ def dead_letters(ctx: click.Context, retry: bool, ids: tuple[str, ...], limit: i
         row = letter.to_document()
         columns = ("id", "kind", "campaignId", "userId", "attempts", "parkedAt", "heldBack", "error")
         click.echo("\t".join(" ".join(str(row[k]).split()) for k in columns))  # no tab or newline inside a cell
-    click.echo(f"{status['deadLetters']} dead letter(s) in all, {status['backlog']} message(s) pending", err=True)
+    click.echo(f"{status.dead_letters} dead letter(s) in all, {status.backlog} message(s) pending", err=True)
 
 
 @cli.group()

@@ -53,7 +53,7 @@ def drain(stores: Stores, relay: Relay) -> tuple[int, float]:
     started = time.perf_counter()
     delivered = relay.drain()
     took = time.perf_counter() - started
-    assert stores.outbox.outbox_status()["backlog"] == 0, stores.outbox.outbox_status()
+    assert stores.outbox.outbox_status().backlog == 0, stores.outbox.outbox_status()
     return delivered, took
 
 

@@ -12,7 +12,7 @@ from entrycore.audit import AuditRecord
 from entrycore.eligibility import EligibilityCounts, EligibilityCriteria
 from entrycore.markets import MarketTransfer
 from entrycore.model import Campaign, Entry, FraudResult, UserAccount
-from entrycore.outbox import DeadLetter, OutboxMessage, RetryRequest
+from entrycore.outbox import DeadLetter, OutboxMessage, OutboxStatus, RetryRequest
 from entrycore.scoring import ScoreRow, ScoringRecord
 from entrycore.selection import EntryFilter, RegistrationTally, TimelinePoint
 
@@ -236,9 +236,9 @@ class Outbox(Protocol):
         their attempts counted from 0; returns how many."""
         ...
 
-    def outbox_status(self) -> Mapping[str, Any]:
-        """``{"backlog": n, "lastDeliveredAt", "oldestPendingAt", "deadLetters": n, "oldestDeadLetterAt"}``
-        (datetimes or None); dead letters are not in the backlog, the messages they hold back are."""
+    def outbox_status(self) -> OutboxStatus:
+        """The backlog, the last delivery, the oldest waiting message and the dead letters; dead letters are not in
+        the backlog, the messages they hold back are."""
         ...
 
 

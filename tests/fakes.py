@@ -6,7 +6,7 @@ import itertools
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import attrs
 
@@ -30,7 +30,7 @@ from entrycore.errors import (
 from entrycore.events import TRANSFERRED, event
 from entrycore.markets import MarketTransfer, transfer, transferred
 from entrycore.model import Campaign, Entry, UserAccount
-from entrycore.outbox import NEVER, DeadLetter, OutboxMessage, RetryRequest
+from entrycore.outbox import NEVER, DeadLetter, OutboxMessage, OutboxStatus, RetryRequest
 from entrycore.ports import Progress
 from entrycore.scoring import (
     INSERTED,
@@ -323,17 +323,17 @@ class FakeEntryStore:
                 item.parked_at, item.due, item.attempts, item.waiting = None, None, 0, False
             return len(chosen)
 
-    def outbox_status(self) -> dict[str, Any]:
+    def outbox_status(self) -> OutboxStatus:
         with self.lock:
             live = [p for p in self.pending if p.parked_at is None]
             dead = [p.parked_at for p in self.pending if p.parked_at is not None]
-            return {
-                "backlog": len(live),
-                "lastDeliveredAt": self.last_delivered_at,
-                "oldestPendingAt": min((p.message.created_at for p in live), default=None),
-                "deadLetters": len(dead),
-                "oldestDeadLetterAt": min(dead, default=None),
-            }
+            return OutboxStatus(
+                backlog=len(live),
+                last_delivered_at=self.last_delivered_at,
+                oldest_pending_at=min((p.message.created_at for p in live), default=None),
+                dead_letters=len(dead),
+                oldest_dead_letter_at=min(dead, default=None),
+            )
 
     def find_by_code(self, campaign_id: str, code: str) -> Entry | None:
         return next(
