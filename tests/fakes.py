@@ -11,6 +11,7 @@ from typing import TypeVar
 import attrs
 
 from entrycore.audit import AuditRecord
+from entrycore.choices import Bucket
 from entrycore.eligibility import (
     EligibilityCounts,
     EligibilityCriteria,
@@ -591,7 +592,7 @@ class FakeSelection:
             progress(moved, moved)
         return moved, self.scoring.transfer_records(move) if self.scoring is not None else 0
 
-    def timeline(self, campaign_id: str, bucket: str) -> list[TimelinePoint]:
+    def timeline(self, campaign_id: str, bucket: Bucket) -> list[TimelinePoint]:
         entries = self._of(campaign_id)
         confirmed = [e.date_phone_confirmed for e in entries if e.phone_confirmed and e.date_phone_confirmed]
         return timeline([e.date_created for e in entries], confirmed, bucket)

@@ -12,6 +12,8 @@ from adapters_http.server.context import json_response, services
 from adapters_http.server.criteria import page_from
 from adapters_http.server.requests import admin_body, admin_caller, admin_request, caller
 from adapters_http.server.views import admin_view
+from entrycore import choices
+from entrycore.choices import Bucket, FilterType
 from entrycore.errors import BadRequest
 from entrycore.selection import BlockItem, CodeAssignment, EntryFilter
 from entrycore.timefmt import parse_iso
@@ -76,16 +78,18 @@ def registration_counts(campaignId: str) -> Any:
 @selection.get("/<campaign:campaignId>/entries/timeline")
 def registrations_timeline(campaignId: str) -> Any:
     who = admin_caller()
-    bucket = request.args.get("bucket", "hour")
+    bucket = choices.read(Bucket, request.args.get("bucket", Bucket.HOUR), "query.bucket")
     points = services().selection.timeline(who, campaignId, bucket)
-    return json_response({"bucket": bucket, "points": [p.to_document() for p in points]})
+    return json_response({"bucket": bucket.value, "points": [p.to_document() for p in points]})
 
 
-@selection.get("/<campaign:campaignId>/entries/<any(winners, codeless, blocked, verified):filterType>")
+# An unknown filterType is no route (404, API.md §2): the route's words are FilterType's
+@selection.get(f"/<campaign:campaignId>/entries/<any({', '.join(choices.words(FilterType))}):filterType>")
 def entry_list(campaignId: str, filterType: str) -> Any:
     who = admin_caller()
     page = page_from(request.args)
-    chosen = EntryFilter(filterType, request.args.get("market") or None, request.args.get("codeConfigId") or None)
+    market, code_config = request.args.get("market") or None, request.args.get("codeConfigId") or None
+    chosen = EntryFilter(FilterType(filterType), market, code_config)
     found = services().selection.entry_list(who, campaignId, chosen, page.limit, page.offset)
     return json_response({"entries": [admin_view(e) for e in found.entries], "total": found.total})
 

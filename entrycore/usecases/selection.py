@@ -9,15 +9,15 @@ from typing import Any, TypeVar
 
 import attrs
 
+from entrycore import choices
 from entrycore.audit import AuditRecord
 from entrycore.caller import Caller
-from entrycore.errors import BadRequest, StaleEntry
+from entrycore.choices import Bucket, FilterType
+from entrycore.errors import StaleEntry
 from entrycore.events import BLOCKED, CODES_ASSIGNED, UPDATED, event
 from entrycore.model import Campaign, Entry
 from entrycore.ports import AuditTrail, CampaignSource, Clock, EntryStore, Ids, ScoringStore, SelectionStore
 from entrycore.selection import (
-    BUCKETS,
-    FILTER_TYPES,
     BlockItem,
     CodeAssignment,
     EntryFilter,
@@ -122,8 +122,7 @@ class Selection:
         """SCR-009: entries by filter type, by creation time then user id; a page, each with the campaign, and the
         total."""
         caller.require_supreme()
-        if chosen.filter_type not in FILTER_TYPES:
-            raise BadRequest.at([("filterType", f"must be one of {', '.join(FILTER_TYPES)}")])
+        chosen = attrs.evolve(chosen, filter_type=choices.read(FilterType, chosen.filter_type, "filterType"))
         campaign = known_campaign(self.campaigns, caller, campaign_id)
         entries, total = self.views.entry_page(campaign, chosen, limit, offset)
         return EntryPage.of(entries, total, campaign, self.clock.now())
@@ -134,11 +133,10 @@ class Selection:
         campaign = known_campaign(self.campaigns, caller, campaign_id)
         return registration_counts(self.views.registration_tally(campaign_id), campaign)
 
-    def timeline(self, caller: Caller, campaign_id: str, bucket: str) -> list[TimelinePoint]:
+    def timeline(self, caller: Caller, campaign_id: str, bucket: Bucket) -> list[TimelinePoint]:
         """Entries created and phones confirmed per hour or day (UTC), oldest first."""
         caller.require_supreme()
-        if bucket not in BUCKETS:  # a bad query parameter before the campaign (API.md §2)
-            raise BadRequest.at([("query.bucket", "must be hour or day")])
+        bucket = choices.read(Bucket, bucket, "query.bucket")  # before the campaign (API.md §2); for untyped callers
         known_campaign(self.campaigns, caller, campaign_id)
         return self.views.timeline(campaign_id, bucket)
 
