@@ -345,7 +345,7 @@ def _apply_file(
         try:
             for batch in _in_batches(read(text)):
                 answer = getattr(services.selection, apply)(admin_caller(), campaign_id, batch)
-                for key, value in answer.items():
+                for key, value in answer.to_document().items():
                     if isinstance(value, list):
                         unmatched += value
                     else:

@@ -52,7 +52,7 @@ def assign_codes(campaignId: str) -> Any:
             assignments.append(CodeAssignment(item.userId, item.code, item.codeConfigId, start, end, reveal))
     if problems:
         raise BadRequest.at(problems)
-    return json_response(services().selection.assign_codes(who, campaignId, assignments))
+    return json_response(services().selection.assign_codes(who, campaignId, assignments).to_document())
 
 
 @selection.post("/<campaign:campaignId>/entries/verdicts")
@@ -67,7 +67,7 @@ def set_verdicts(campaignId: str) -> Any:
         blocks.append(BlockItem(item.userId, item.isBlocked, date))
     if problems:
         raise BadRequest.at(problems)
-    return json_response(services().selection.set_blocks(who, campaignId, blocks))
+    return json_response(services().selection.set_blocks(who, campaignId, blocks).to_document())
 
 
 @selection.get("/<campaign:campaignId>/entries/counts")

@@ -29,7 +29,7 @@ from entrycore.selection import (
 )
 from entrycore.timefmt import utc_ms
 from entrycore.usecases.common import known_campaign
-from entrycore.usecases.results import EntryPage
+from entrycore.usecases.results import BlocksSaved, CodesAssigned, EntryPage
 
 T = TypeVar("T")
 _RETRIES = 16  # a fan's own update may race an admin's change: read again and re-apply
@@ -45,10 +45,9 @@ class Selection:
     clock: Clock
     ids: Ids
 
-    def assign_codes(self, caller: Caller, campaign_id: str, items: Sequence[CodeAssignment]) -> dict[str, Any]:
+    def assign_codes(self, caller: Caller, campaign_id: str, items: Sequence[CodeAssignment]) -> CodesAssigned:
         """SCR-007: each entry gets the codes it lacks (the same code again is a no-op), with one
-        ``entry.codes_assigned`` event; its scoring record then counts it as selected. Answers ``{input,
-        assigned (codes new to their entry), scoring (records updated), unmatched (user ids without entry)}``."""
+        ``entry.codes_assigned`` event; its scoring record then counts it as selected."""
         caller.require_supreme()
         campaign = known_campaign(self.campaigns, caller, campaign_id)
         by_user: dict[str, list[CodeAssignment]] = {}
@@ -69,13 +68,13 @@ class Selection:
                 assigned += len(after.codes) - len(before.codes)
                 changed.append(after.user_id)
         copied = self.scoring.copy_entries(campaign_id, changed) if changed else 0
-        answer = {"input": len(items), "assigned": assigned, "scoring": copied, "unmatched": unmatched}
-        self._audit(caller, "entries.codes", campaign_id, {}, answer)
+        answer = CodesAssigned(len(items), assigned, copied, tuple(unmatched))
+        self._audit(caller, "entries.codes", campaign_id, {}, answer.to_document())
         return answer
 
-    def set_blocks(self, caller: Caller, campaign_id: str, items: Sequence[BlockItem]) -> dict[str, Any]:
+    def set_blocks(self, caller: Caller, campaign_id: str, items: Sequence[BlockItem]) -> BlocksSaved:
         """SCR-008: blocks or unblocks entries (``entry.blocked`` / ``entry.updated``); verdicts untouched; the
-        scoring records follow. Answers ``{input, saved (entries found), unmatched (user ids without entry)}``."""
+        scoring records follow."""
         caller.require_supreme()
         campaign = known_campaign(self.campaigns, caller, campaign_id)
         saved_count, unmatched, changed = 0, [], []
@@ -94,8 +93,8 @@ class Selection:
                 changed.append(item.user_id)
         if changed:
             self.scoring.copy_entries(campaign_id, changed)
-        answer = {"input": len(items), "saved": saved_count, "unmatched": unmatched}
-        self._audit(caller, "entries.verdicts", campaign_id, {}, answer)
+        answer = BlocksSaved(len(items), saved_count, tuple(unmatched))
+        self._audit(caller, "entries.verdicts", campaign_id, {}, answer.to_document())
         return answer
 
     def _save(
