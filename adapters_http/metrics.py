@@ -17,15 +17,16 @@ import shutil
 import struct
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, mmap_dict, values
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
+
+from entrycore.outbox import OutboxStatus
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -137,18 +138,18 @@ values.MmapedDict = AllocatedMmapedDict  # type: ignore[attr-defined]
 
 
 class _OutboxCollector(Collector):
-    """The outbox gauges, read from the datastore when scraped (``Outbox.outbox_status``)."""
+    """The outbox gauges, read from the datastore when scraped (``Overview.outbox_gauges``)."""
 
-    def __init__(self, status: Callable[[], Mapping[str, Any]]) -> None:
+    def __init__(self, status: Callable[[], OutboxStatus]) -> None:
         self._status = status
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         status = self._status()
-        yield GaugeMetricFamily("entry_outbox_backlog", "Outbox messages waiting for delivery", status["backlog"])
+        yield GaugeMetricFamily("entry_outbox_backlog", "Outbox messages waiting for delivery", status.backlog)
         yield GaugeMetricFamily(
-            "entry_outbox_dead_letters", "Outbox messages parked after their attempts ran out", status["deadLetters"]
+            "entry_outbox_dead_letters", "Outbox messages parked after their attempts ran out", status.dead_letters
         )
-        oldest = status.get("oldestPendingAt")
+        oldest = status.oldest_pending_at
         yield GaugeMetricFamily(
             "entry_outbox_oldest_pending_timestamp_seconds",
             "Commit time of the oldest message waiting (0: none)",
@@ -178,7 +179,7 @@ def use_multiprocess(folder: Path) -> Path:
     return folder
 
 
-def exposition(outbox_status: Callable[[], Mapping[str, Any]]) -> bytes:
+def exposition(outbox_status: Callable[[], OutboxStatus]) -> bytes:
     """The text of ``GET /metrics``: every worker's metrics (multiprocess mode) or this process's, and the
     outbox gauges."""
     registry = CollectorRegistry()

@@ -30,7 +30,7 @@ from pymongo import ASCENDING
 
 from adapters_mongo.errors import unavailable
 from entrycore.errors import DependencyUnavailable
-from entrycore.outbox import NEVER, DeadLetter, OutboxMessage
+from entrycore.outbox import NEVER, DeadLetter, OutboxMessage, OutboxStatus
 from entrycore.timefmt import iso, parse_iso
 
 _PENDING = {"outboxSince": {"$exists": True}}  # implies the partial filter of the outbox indexes
@@ -204,7 +204,7 @@ class MongoOutbox:
         requeue = _editing(parked, lambda _: ({"attempts": 0, "waiting": False}, ("parkedAt", "due")))
         return self._change_each(ids, requeue)
 
-    def outbox_status(self) -> dict[str, Any]:
+    def outbox_status(self) -> OutboxStatus:
         totals = [
             {"$match": _PENDING},
             {"$unwind": "$outbox"},
@@ -221,13 +221,13 @@ class MongoOutbox:
             groups = {bool(g["_id"]): g for g in self._entries.aggregate(totals)}
             meta = self._outbox_meta.find_one({"_id": _META}) or {}
         live, dead, last = groups.get(False, {}), groups.get(True, {}), meta.get("lastDeliveredAt")
-        return {
-            "backlog": int(live.get("count", 0)),
-            "lastDeliveredAt": parse_iso(last) if last else None,
-            "oldestPendingAt": parse_iso(live["oldest"]) if live.get("oldest") else None,
-            "deadLetters": int(dead.get("count", 0)),
-            "oldestDeadLetterAt": parse_iso(dead["parked"]) if dead.get("parked") else None,
-        }
+        return OutboxStatus(
+            backlog=int(live.get("count", 0)),
+            last_delivered_at=parse_iso(last) if last else None,
+            oldest_pending_at=parse_iso(live["oldest"]) if live.get("oldest") else None,
+            dead_letters=int(dead.get("count", 0)),
+            oldest_dead_letter_at=parse_iso(dead["parked"]) if dead.get("parked") else None,
+        )
 
     def _change_each(self, ids: Sequence[str], change: Change) -> int:
         """Applies ``change`` to the outbox of every entry holding one of ``ids``; how many messages changed."""

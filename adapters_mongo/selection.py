@@ -11,6 +11,7 @@ from adapters_mongo.errors import unavailable
 from adapters_mongo.outbox import ENTRY_ONLY, LIVE
 from adapters_mongo.scoring import MongoScoring
 from adapters_mongo.transfers import entry_pipeline
+from entrycore.choices import Bucket
 from entrycore.markets import MarketTransfer
 from entrycore.model import Campaign, Entry
 from entrycore.ports import Progress
@@ -83,7 +84,7 @@ class MongoSelection:
         counted = ((g["_id"]["m"], int(g["_id"]["r"]), bool(g["_id"].get("c")), int(g["n"])) for g in groups)
         return RegistrationTally(int(total["n"]), int(total["c"]), tuple(sorted(counted)))
 
-    def timeline(self, campaign_id: str, bucket: str) -> list[TimelinePoint]:
+    def timeline(self, campaign_id: str, bucket: Bucket) -> list[TimelinePoint]:
         width = BUCKET_PREFIX[bucket]
         counts: list[list[tuple[str, int]]] = []
         with unavailable(admin=True):

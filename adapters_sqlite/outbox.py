@@ -11,7 +11,7 @@ from typing import Any
 
 from adapters_sqlite.database import Database
 from entrycore.errors import Internal
-from entrycore.outbox import NEVER, DeadLetter, OutboxMessage
+from entrycore.outbox import NEVER, DeadLetter, OutboxMessage, OutboxStatus
 from entrycore.ports import ATTEMPTS_KEPT
 from entrycore.timefmt import iso, parse_iso, parse_iso_opt
 
@@ -227,18 +227,18 @@ class SqliteOutbox:
 
         self._db.write(run)
 
-    def outbox_status(self) -> dict[str, Any]:
+    def outbox_status(self) -> OutboxStatus:
         with self._db.reading() as conn:
             backlog, oldest = conn.execute(_STATUS, (_PARKED,)).fetchone()
             dead, oldest_dead = conn.execute(_STATUS_DEAD).fetchone()
             (last,) = conn.execute(_STATUS_META).fetchone() or (None,)
-        return {
-            "backlog": backlog,
-            "lastDeliveredAt": parse_iso_opt(last),
-            "oldestPendingAt": parse_iso_opt(oldest),
-            "deadLetters": dead,
-            "oldestDeadLetterAt": parse_iso_opt(oldest_dead),
-        }
+        return OutboxStatus(
+            backlog=int(backlog),
+            last_delivered_at=parse_iso_opt(last),
+            oldest_pending_at=parse_iso_opt(oldest),
+            dead_letters=int(dead),
+            oldest_dead_letter_at=parse_iso_opt(oldest_dead),
+        )
 
     # AttemptStore
 

@@ -17,6 +17,7 @@ from adapters_sqlite.columns import columns_of
 from adapters_sqlite.database import Database
 from adapters_sqlite.outbox import insert_selected
 from adapters_sqlite.store import load_entry, ranked
+from entrycore.choices import Bucket
 from entrycore.eligibility import MAX_RANKS
 from entrycore.events import TRANSFERRED
 from entrycore.markets import MarketTransfer, transfer
@@ -176,7 +177,7 @@ class SqliteSelection:
             total, confirmed, ranks = copy.registration_groups()
         return RegistrationTally(total, confirmed, tuple(ranks))
 
-    def timeline(self, campaign_id: str, bucket: str) -> list[TimelinePoint]:
+    def timeline(self, campaign_id: str, bucket: Bucket) -> list[TimelinePoint]:
         width = BUCKET_PREFIX[bucket]
         with self._db.reading() as conn:
             created = conn.execute(_CREATED, (width, campaign_id)).fetchall()

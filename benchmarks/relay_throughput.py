@@ -71,7 +71,7 @@ def run(services: Services, entries: int, sink_name: str) -> None:
     started = time.perf_counter()
     delivered = services.relay.drain()
     took = time.perf_counter() - started
-    backlog = services.stores.outbox.outbox_status()["backlog"]
+    backlog = services.stores.outbox.outbox_status().backlog
     assert backlog == 0, f"{backlog} messages left in the outbox"
     events = delivered // 2  # one event and one receipt per entry
     print(

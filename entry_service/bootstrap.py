@@ -29,6 +29,7 @@ from entrycore.system import NoAccounts, RandomIds, SystemClock
 from entrycore.usecases.batch import Replication
 from entrycore.usecases.enrichment import AccountFanscore, Enrichment
 from entrycore.usecases.invites import Invites
+from entrycore.usecases.overview import Overview
 from entrycore.usecases.phones import PhoneConfirmations
 from entrycore.usecases.privacy import Privacy
 from entrycore.usecases.refresh import ScoreRefresher
@@ -64,6 +65,7 @@ class Services:
     replication: Replication
     relay: Relay
     refresher: ScoreRefresher
+    overview: Overview
     verifier: TokenVerifier
     clock: SystemClock
     stores: Stores
@@ -356,6 +358,7 @@ def build(settings: Settings, *, stores: Stores | None = None) -> Services:
             clock=clock,
         ),
         audit=audit,
+        overview=Overview(campaigns=campaigns, outbox=stores.outbox),
         verifier=build_verifier(settings),
         clock=clock,
         stores=stores,

@@ -109,6 +109,18 @@ class DeadLetter:
         }
 
 
+@attrs.frozen
+class OutboxStatus:
+    """How the outbox stands (API.md §4 ``GET /outbox``, the ``/metrics`` gauges): messages waiting, the last
+    delivery, the oldest waiting message; dead letters apart (not in the backlog; the messages they hold back are)."""
+
+    backlog: int
+    last_delivered_at: datetime | None
+    oldest_pending_at: datetime | None
+    dead_letters: int
+    oldest_dead_letter_at: datetime | None
+
+
 def partition_key(entry: Entry) -> str:
     """``campaignId:phone``, or ``campaignId:userId`` without a phone (SPEC PUB-001)."""
     return f"{entry.campaign_id}:{entry.phone or entry.user_id}"

@@ -9,10 +9,11 @@ from typing import Any, Protocol, TypeVar
 import attrs
 
 from entrycore.audit import AuditRecord
+from entrycore.choices import Bucket, FlipMode, TagBy
 from entrycore.eligibility import EligibilityCounts, EligibilityCriteria
 from entrycore.markets import MarketTransfer
 from entrycore.model import Campaign, Entry, FraudResult, UserAccount
-from entrycore.outbox import DeadLetter, OutboxMessage, RetryRequest
+from entrycore.outbox import DeadLetter, OutboxMessage, OutboxStatus, RetryRequest
 from entrycore.scoring import ScoreRow, ScoringRecord
 from entrycore.selection import EntryFilter, RegistrationTally, TimelinePoint
 
@@ -236,9 +237,9 @@ class Outbox(Protocol):
         their attempts counted from 0; returns how many."""
         ...
 
-    def outbox_status(self) -> Mapping[str, Any]:
-        """``{"backlog": n, "lastDeliveredAt", "oldestPendingAt", "deadLetters": n, "oldestDeadLetterAt"}``
-        (datetimes or None); dead letters are not in the backlog, the messages they hold back are."""
+    def outbox_status(self) -> OutboxStatus:
+        """The backlog, the last delivery, the oldest waiting message and the dead letters; dead letters are not in
+        the backlog, the messages they hold back are."""
         ...
 
 
@@ -335,12 +336,12 @@ class ScoringStore(Protocol):
         facts from the entry itself (SQLite) has nothing to copy. Returns how many records these fans have."""
         ...
 
-    def tag(self, campaign_id: str, tag: str, by: str, values: Sequence[str]) -> int:
+    def tag(self, campaign_id: str, tag: str, by: TagBy, values: Sequence[str]) -> int:
         """Sets ``tag`` true on every record whose ``by`` (``phone``, E.164, or ``userId``) is among ``values``;
         returns how many records carry it by these values (SCR-006)."""
         ...
 
-    def flip_verdicts(self, campaign_id: str, tag: str, mode: str) -> int:
+    def flip_verdicts(self, campaign_id: str, tag: str, mode: FlipMode) -> int:
         """``exclude``: verdict false on the records carrying ``tag``; ``include``: on those not carrying it
         (SCR-006). Returns how many records changed from true to false."""
         ...
@@ -374,7 +375,7 @@ class SelectionStore(Protocol):
         """The campaign's entries counted for ``entrycore.selection.registration_counts`` (SCR-010)."""
         ...
 
-    def timeline(self, campaign_id: str, bucket: str) -> list[TimelinePoint]:
+    def timeline(self, campaign_id: str, bucket: Bucket) -> list[TimelinePoint]:
         """``entrycore.selection.timeline`` of the campaign's entries (``hour`` or ``day`` buckets, UTC)."""
         ...
 

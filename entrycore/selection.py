@@ -9,12 +9,10 @@ from typing import Any
 
 import attrs
 
+from entrycore.choices import Bucket, FilterType
 from entrycore.eligibility import MAX_RANKS
 from entrycore.model import AssignedCode, Campaign, Entry, Review
 from entrycore.timefmt import iso, parse_iso
-
-FILTER_TYPES = ("winners", "codeless", "blocked", "verified")  # SCR-009
-BUCKETS = ("hour", "day")  # the timeline's
 
 
 @attrs.frozen
@@ -61,16 +59,16 @@ def with_review(entry: Entry, item: BlockItem, now: datetime) -> Entry | None:
     return attrs.evolve(entry, review=review, date_updated=now, version=entry.version + 1)
 
 
-def in_filter(entry: Entry, filter_type: str, campaign: Campaign) -> bool:
+def in_filter(entry: Entry, filter_type: FilterType, campaign: Campaign) -> bool:
     """SCR-009's lists: winners (a code, not blocked), codeless (no code, not blocked), blocked, verified (not
     blocked, and phone-confirmed when the campaign has PPC)."""
-    if filter_type == "blocked":
+    if filter_type == FilterType.BLOCKED:
         return entry.is_blocked
     if entry.is_blocked:
         return False
-    if filter_type == "winners":
+    if filter_type == FilterType.WINNERS:
         return bool(entry.codes)
-    if filter_type == "codeless":
+    if filter_type == FilterType.CODELESS:
         return not entry.codes
     return entry.phone_confirmed or not campaign.needs_phone_confirmation
 
@@ -79,7 +77,7 @@ def in_filter(entry: Entry, filter_type: str, campaign: Campaign) -> bool:
 class EntryFilter:
     """An entry list's choice (SCR-009): its type, optionally a primary market or a code configuration."""
 
-    filter_type: str
+    filter_type: FilterType
     market: str | None = None
     code_config_id: str | None = None
 
@@ -161,13 +159,13 @@ class TimelinePoint:
         return {"at": iso(self.at), "created": self.created, "confirmed": self.confirmed}
 
 
-def bucket_start(moment: datetime, bucket: str) -> datetime:
+def bucket_start(moment: datetime, bucket: Bucket) -> datetime:
     """The start of the hour or UTC day ``moment`` falls in."""
     start = moment.replace(minute=0, second=0, microsecond=0)
-    return start.replace(hour=0) if bucket == "day" else start
+    return start.replace(hour=0) if bucket == Bucket.DAY else start
 
 
-def timeline(created: Iterable[datetime], confirmed: Iterable[datetime], bucket: str) -> list[TimelinePoint]:
+def timeline(created: Iterable[datetime], confirmed: Iterable[datetime], bucket: Bucket) -> list[TimelinePoint]:
     """Entries created and phones confirmed per bucket, oldest first, buckets with neither left out."""
     points: dict[datetime, list[int]] = {}
     for moment in created:
@@ -179,7 +177,7 @@ def timeline(created: Iterable[datetime], confirmed: Iterable[datetime], bucket:
 
 # The first characters of a timefmt.iso timestamp (2026-11-27T12:00:00.123Z) that name its hour or its day: the
 # stores group the stored text by them.
-BUCKET_PREFIX = {"hour": 13, "day": 10}
+BUCKET_PREFIX = {Bucket.HOUR: 13, Bucket.DAY: 10}
 
 
 def timeline_of_prefixes(
@@ -196,4 +194,4 @@ def timeline_of_prefixes(
 
 def _prefix_start(prefix: str) -> datetime:
     """``2026-11-27T12`` or ``2026-11-27`` as the UTC moment it starts."""
-    return parse_iso(prefix + (":00:00Z" if len(prefix) == BUCKET_PREFIX["hour"] else "T00:00:00Z"))
+    return parse_iso(prefix + (":00:00Z" if len(prefix) == BUCKET_PREFIX[Bucket.HOUR] else "T00:00:00Z"))

@@ -6,11 +6,12 @@ import itertools
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import attrs
 
 from entrycore.audit import AuditRecord
+from entrycore.choices import Bucket
 from entrycore.eligibility import (
     EligibilityCounts,
     EligibilityCriteria,
@@ -30,7 +31,7 @@ from entrycore.errors import (
 from entrycore.events import TRANSFERRED, event
 from entrycore.markets import MarketTransfer, transfer, transferred
 from entrycore.model import Campaign, Entry, UserAccount
-from entrycore.outbox import NEVER, DeadLetter, OutboxMessage, RetryRequest
+from entrycore.outbox import NEVER, DeadLetter, OutboxMessage, OutboxStatus, RetryRequest
 from entrycore.ports import Progress
 from entrycore.scoring import (
     INSERTED,
@@ -323,17 +324,17 @@ class FakeEntryStore:
                 item.parked_at, item.due, item.attempts, item.waiting = None, None, 0, False
             return len(chosen)
 
-    def outbox_status(self) -> dict[str, Any]:
+    def outbox_status(self) -> OutboxStatus:
         with self.lock:
             live = [p for p in self.pending if p.parked_at is None]
             dead = [p.parked_at for p in self.pending if p.parked_at is not None]
-            return {
-                "backlog": len(live),
-                "lastDeliveredAt": self.last_delivered_at,
-                "oldestPendingAt": min((p.message.created_at for p in live), default=None),
-                "deadLetters": len(dead),
-                "oldestDeadLetterAt": min(dead, default=None),
-            }
+            return OutboxStatus(
+                backlog=len(live),
+                last_delivered_at=self.last_delivered_at,
+                oldest_pending_at=min((p.message.created_at for p in live), default=None),
+                dead_letters=len(dead),
+                oldest_dead_letter_at=min(dead, default=None),
+            )
 
     def find_by_code(self, campaign_id: str, code: str) -> Entry | None:
         return next(
@@ -591,7 +592,7 @@ class FakeSelection:
             progress(moved, moved)
         return moved, self.scoring.transfer_records(move) if self.scoring is not None else 0
 
-    def timeline(self, campaign_id: str, bucket: str) -> list[TimelinePoint]:
+    def timeline(self, campaign_id: str, bucket: Bucket) -> list[TimelinePoint]:
         entries = self._of(campaign_id)
         confirmed = [e.date_phone_confirmed for e in entries if e.phone_confirmed and e.date_phone_confirmed]
         return timeline([e.date_created for e in entries], confirmed, bucket)

@@ -82,7 +82,7 @@ def _apply_file(
             try:
                 for batch in in_batches(read(text), BATCH):
                     answer = getattr(services.selection, apply)(admin_caller(), campaign_id, batch)
-                    for key, value in answer.items():
+                    for key, value in answer.to_document().items():
                         if isinstance(value, list):
                             unmatched += value
                         else:

@@ -23,8 +23,8 @@ def relay(ctx: click.Context, once: bool, interval: float) -> None:
         if once:
             delivered = services.relay.drain()
             status = services.outbox.outbox_status()
-            dead = status["deadLetters"]
-            click.echo(f"{delivered} delivered, {status['backlog']} still pending, {dead} dead letter(s)")
+            dead = status.dead_letters
+            click.echo(f"{delivered} delivered, {status.backlog} still pending, {dead} dead letter(s)")
             return
         click.echo("relaying outbox messages (Ctrl-C to stop)", err=True)
         total = 0

@@ -61,4 +61,4 @@ def dead_letters(ctx: click.Context, retry: bool, ids: tuple[str, ...], limit: i
         row = letter.to_document()
         columns = ("id", "kind", "campaignId", "userId", "attempts", "parkedAt", "heldBack", "error")
         click.echo("\t".join(" ".join(str(row[k]).split()) for k in columns))  # no tab or newline inside a cell
-    click.echo(f"{status['deadLetters']} dead letter(s) in all, {status['backlog']} message(s) pending", err=True)
+    click.echo(f"{status.dead_letters} dead letter(s) in all, {status.backlog} message(s) pending", err=True)

@@ -10,9 +10,10 @@ import attrs
 from flask import Response, current_app
 
 from adapters_http.server.auth import TokenVerifier
-from entrycore.ports import CampaignSource, Clock, Outbox
+from entrycore.ports import Clock
 from entrycore.usecases.batch import Replication
 from entrycore.usecases.invites import Invites
+from entrycore.usecases.overview import Overview
 from entrycore.usecases.phones import PhoneConfirmations
 from entrycore.usecases.privacy import Privacy
 from entrycore.usecases.refresh import ScoreRefresher
@@ -26,13 +27,12 @@ CORRELATION_KEY = "entry_service.correlation_id"  # where the WSGI middleware ke
 
 class AppServices(Protocol):
     """What the HTTP layer drives — the part of the composition root's services (``entry_service.bootstrap.
-    Services``) that the routes use: use cases, the token verifier, the outbox and the datastore's health checks
-    (``ping``: it answers; ``write_failure``: why it cannot take writes now, or None, SPEC OPS-007)."""
+    Services``) that the routes use: use cases (never a port: the use cases own the rules), the token verifier, the
+    clock of the heartbeat and the datastore's health checks (``ping``: it answers; ``write_failure``: why it cannot
+    take writes now, or None, SPEC OPS-007)."""
 
     @property
     def registrations(self) -> Registrations: ...
-    @property
-    def campaigns(self) -> CampaignSource: ...  # for the views (the campaign's name, share domain), the admin page
     @property
     def phones(self) -> PhoneConfirmations: ...
     @property
@@ -50,7 +50,7 @@ class AppServices(Protocol):
     @property
     def replication(self) -> Replication: ...
     @property
-    def outbox(self) -> Outbox: ...
+    def overview(self) -> Overview: ...
     @property
     def verifier(self) -> TokenVerifier: ...
     @property

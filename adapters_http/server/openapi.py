@@ -20,8 +20,9 @@ import attrs
 from adapters_http import scoring_csv
 from adapters_http.server import bodies
 from adapters_http.server.criteria import MAX_OFFSET
+from entrycore import choices
+from entrycore.choices import Bucket, FilterType, FlipMode, TagBy
 from entrycore.eligibility import DEFAULT_LIMIT, MAX_LIMIT, MAX_RANKS, CriterionKind, criteria
-from entrycore.selection import BUCKETS, FILTER_TYPES
 
 Schema = dict[str, Any]
 ERROR: Schema = {
@@ -430,7 +431,7 @@ OPERATIONS: dict[str, Operation] = {
         _answer(_object(["tagged"], tagged=COUNT)),
         refine={
             "tagName": TAG_NAME,
-            "by": {"enum": ["phone", "userId"]},
+            "by": {"enum": choices.words(TagBy)},
             "values": {"minItems": 1, "maxItems": bodies.MAX_TAG_VALUES},
         },
     ),
@@ -439,7 +440,7 @@ OPERATIONS: dict[str, Operation] = {
         "supreme",
         bodies.FlipBody,
         _answer(_object(["modified"], modified=COUNT)),
-        refine={"tagName": TAG_NAME, "mode": {"enum": ["exclude", "include"]}},
+        refine={"tagName": TAG_NAME, "mode": {"enum": choices.words(FlipMode)}},
     ),
     "selection.assign_codes": Operation(
         "Assign codes (SCR-007); the same code again is a no-op",
@@ -484,14 +485,14 @@ OPERATIONS: dict[str, Operation] = {
         answers=_answer(
             _object(
                 ["bucket", "points"],
-                bucket={"type": "string", "enum": list(BUCKETS)},
+                bucket={"type": "string", "enum": choices.words(Bucket)},
                 points={
                     "type": "array",
                     "items": _object(["at", "created", "confirmed"], at=TIME, created=COUNT, confirmed=COUNT),
                 },
             )
         ),
-        query=(_query("bucket", {"type": "string", "enum": list(BUCKETS), "default": "hour"}),),
+        query=(_query("bucket", {"type": "string", "enum": choices.words(Bucket), "default": Bucket.HOUR.value}),),
     ),
     "selection.entry_list": Operation(
         "Entries by filter, by creation time (SCR-009)",
@@ -518,7 +519,7 @@ def _path(rule: str) -> tuple[str, list[Schema]]:
     for match in _PARAMETER.finditer(rule):
         schema: Schema = {"type": "string"}
         if (match["converter"] or "").startswith("any("):
-            schema["enum"] = list(FILTER_TYPES)
+            schema["enum"] = choices.words(FilterType)
         parameters.append({"name": match["name"], "in": "path", "required": True, "schema": schema})
     return _PARAMETER.sub(lambda m: "{" + m["name"] + "}", rule), parameters
 

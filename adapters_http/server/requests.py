@@ -56,12 +56,25 @@ def body_as(cls: type[T], raw: bytes) -> T:
     return structure(parse_json(raw), cls)
 
 
+def _role_before_shape(who: Caller) -> Caller:
+    """Who may do what is the use cases' rule (``Caller.require_supreme``, checked by every admin use case for every
+    caller: HTTP, CLI, importing services). API.md §2 answers the role (403) before the body's or the query's shape
+    (400), and an admin route reads those at the edge before its use case runs: so such a route asks the same rule
+    here first, and only here. A route that reads nothing before its use case leaves the answer to the use case."""
+    who.require_supreme()
+    return who
+
+
+def admin_caller() -> Caller:
+    """An admin read whose query the edge reads before its use case, in API.md §2 order: token → supreme."""
+    return _role_before_shape(caller())
+
+
 def admin_request() -> tuple[Caller, bytes]:
     """An admin write in API.md §2 order up to its body's shape: token → body size → supreme."""
     who = caller()
     raw = raw_body(admin=True)
-    who.require_supreme()
-    return who, raw
+    return _role_before_shape(who), raw
 
 
 def admin_body(cls: type[T]) -> tuple[Caller, T]:

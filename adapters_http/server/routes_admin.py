@@ -31,9 +31,7 @@ admin = Blueprint("admin", __name__)
 
 @admin.get("/campaigns")
 def campaigns() -> Any:
-    who = caller()
-    who.require_supreme()
-    found = services().campaigns.list(who.authorization)
+    found = services().overview.campaign_list(caller())
     return json_response({"campaigns": [{"id": c.id, "name": c.name, "status": c.status} for c in found]})
 
 
@@ -52,16 +50,14 @@ def refresh_scores() -> Any:
 
 @admin.get("/outbox")
 def outbox() -> Any:
-    who = caller()
-    who.require_supreme()
-    status = services().outbox.outbox_status()
+    status = services().overview.outbox_status(caller())
     return json_response(
         {
-            "backlog": status["backlog"],
-            "lastDeliveredAt": iso(status["lastDeliveredAt"]),
-            "oldestPendingAt": iso(status["oldestPendingAt"]),
-            "deadLetters": status["deadLetters"],
-            "oldestDeadLetterAt": iso(status["oldestDeadLetterAt"]),
+            "backlog": status.backlog,
+            "lastDeliveredAt": iso(status.last_delivered_at),
+            "oldestPendingAt": iso(status.oldest_pending_at),
+            "deadLetters": status.dead_letters,
+            "oldestDeadLetterAt": iso(status.oldest_dead_letter_at),
         }
     )
 
@@ -74,9 +70,7 @@ def opt_out(userId: str) -> Any:
 
 @admin.delete("/users/<userId>")
 def delete_user(userId: str) -> Any:
-    who = caller()
-    who.require_supreme()
-    return json_response({"deleted": services().privacy.delete_user(who, userId), "userId": userId})
+    return json_response({"deleted": services().privacy.delete_user(caller(), userId), "userId": userId})
 
 
 @admin.post("/v2/entries")

@@ -37,7 +37,7 @@ def heartbeat() -> Any:
 def metrics() -> Any:
     """Prometheus text (API.md §5): every worker's requests, registrations, dependency calls and deliveries, and
     the outbox gauges."""
-    return Response(exposition(services().outbox.outbox_status), mimetype=None, content_type=CONTENT_TYPE)
+    return Response(exposition(services().overview.outbox_gauges), mimetype=None, content_type=CONTENT_TYPE)
 
 
 @ops.get("/openapi.json")

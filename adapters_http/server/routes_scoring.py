@@ -14,10 +14,13 @@ from adapters_http import scoring_csv
 from adapters_http.server.bodies import MAX_RECORDS, MAX_TAG_VALUES, FlipBody, ScoringBody, TagsBody
 from adapters_http.server.context import json_response, services
 from adapters_http.server.criteria import criteria_from, query_of
-from adapters_http.server.requests import admin_batch, admin_body, caller
+from adapters_http.server.requests import admin_batch, admin_body, admin_caller
+from entrycore import choices
 from entrycore.caller import Caller
+from entrycore.choices import FlipMode, TagBy
 from entrycore.eligibility import EligibilityCriteria
 from entrycore.errors import BadRequest
+from entrycore.usecases.scoring import tag_problems
 
 log = logging.getLogger(__name__)
 scoring = Blueprint("scoring", __name__)
@@ -36,8 +39,7 @@ def upload_scores(campaignId: str) -> Any:
 
 @scoring.get("/<campaign:campaignId>/entries/scoring")
 def scoring_list(campaignId: str) -> Any:
-    who = caller()
-    who.require_supreme()
+    who = admin_caller()
     if wants_csv(request.headers.get("Accept", "")):
         return _scoring_csv(who, campaignId)
     criteria, page = query_of(request.args)
@@ -129,8 +131,7 @@ def _streamed(campaign_id: str, first: bytes, rest: Iterator[bytes]) -> Iterator
 
 @scoring.get("/<campaign:campaignId>/entries/eligibility")
 def eligibility(campaignId: str) -> Any:
-    who = caller()
-    who.require_supreme()
+    who = admin_caller()
     criteria = criteria_from(request.args)
     return json_response(services().scoring.counts(who, campaignId, criteria).to_document())
 
@@ -138,10 +139,12 @@ def eligibility(campaignId: str) -> Any:
 @scoring.post("/<campaign:campaignId>/scoring/tags")
 def tags(campaignId: str) -> Any:
     who, body, values = admin_batch(TagsBody, "values", MAX_TAG_VALUES)
-    return json_response({"tagged": services().scoring.tag(who, campaignId, body.tagName, body.by, values)})
+    by = choices.read(TagBy, body.by, "$.by", tag_problems(body.tagName))  # a bad word with the name's problem
+    return json_response({"tagged": services().scoring.tag(who, campaignId, body.tagName, by, values)})
 
 
 @scoring.post("/<campaign:campaignId>/scoring/flipVerdicts")
 def flip_verdicts(campaignId: str) -> Any:
     who, body = admin_body(FlipBody)
-    return json_response({"modified": services().scoring.flip_verdicts(who, campaignId, body.tagName, body.mode)})
+    mode = choices.read(FlipMode, body.mode, "$.mode", tag_problems(body.tagName, signals=True))
+    return json_response({"modified": services().scoring.flip_verdicts(who, campaignId, body.tagName, mode)})

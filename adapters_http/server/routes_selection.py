@@ -10,8 +10,10 @@ from flask import Blueprint, request
 from adapters_http.server.bodies import MAX_ITEMS, CodeItem, TransferBody, VerdictItem, parse_json, structure_items
 from adapters_http.server.context import json_response, services
 from adapters_http.server.criteria import page_from
-from adapters_http.server.requests import admin_body, admin_request, caller
+from adapters_http.server.requests import admin_body, admin_caller, admin_request, caller
 from adapters_http.server.views import admin_view
+from entrycore import choices
+from entrycore.choices import Bucket, FilterType
 from entrycore.errors import BadRequest
 from entrycore.selection import BlockItem, CodeAssignment, EntryFilter
 from entrycore.timefmt import parse_iso
@@ -50,7 +52,7 @@ def assign_codes(campaignId: str) -> Any:
             assignments.append(CodeAssignment(item.userId, item.code, item.codeConfigId, start, end, reveal))
     if problems:
         raise BadRequest.at(problems)
-    return json_response(services().selection.assign_codes(who, campaignId, assignments))
+    return json_response(services().selection.assign_codes(who, campaignId, assignments).to_document())
 
 
 @selection.post("/<campaign:campaignId>/entries/verdicts")
@@ -65,36 +67,31 @@ def set_verdicts(campaignId: str) -> Any:
         blocks.append(BlockItem(item.userId, item.isBlocked, date))
     if problems:
         raise BadRequest.at(problems)
-    return json_response(services().selection.set_blocks(who, campaignId, blocks))
+    return json_response(services().selection.set_blocks(who, campaignId, blocks).to_document())
 
 
 @selection.get("/<campaign:campaignId>/entries/counts")
 def registration_counts(campaignId: str) -> Any:
-    who = caller()
-    who.require_supreme()
-    return json_response(services().selection.counts(who, campaignId).to_document())
+    return json_response(services().selection.counts(caller(), campaignId).to_document())
 
 
 @selection.get("/<campaign:campaignId>/entries/timeline")
 def registrations_timeline(campaignId: str) -> Any:
-    who = caller()
-    who.require_supreme()
-    bucket = request.args.get("bucket", "hour")
+    who = admin_caller()
+    bucket = choices.read(Bucket, request.args.get("bucket", Bucket.HOUR), "query.bucket")
     points = services().selection.timeline(who, campaignId, bucket)
-    return json_response({"bucket": bucket, "points": [p.to_document() for p in points]})
+    return json_response({"bucket": bucket.value, "points": [p.to_document() for p in points]})
 
 
-@selection.get("/<campaign:campaignId>/entries/<any(winners, codeless, blocked, verified):filterType>")
+# An unknown filterType is no route (404, API.md §2): the route's words are FilterType's
+@selection.get(f"/<campaign:campaignId>/entries/<any({', '.join(choices.words(FilterType))}):filterType>")
 def entry_list(campaignId: str, filterType: str) -> Any:
-    who = caller()
-    who.require_supreme()
+    who = admin_caller()
     page = page_from(request.args)
-    chosen = EntryFilter(filterType, request.args.get("market") or None, request.args.get("codeConfigId") or None)
-    svc = services()
-    entries, total = svc.selection.entry_list(who, campaignId, chosen, page.limit, page.offset)
-    campaign = svc.campaigns.get(campaignId, who.authorization)
-    now = svc.clock.now()
-    return json_response({"entries": [admin_view(e, campaign, now) for e in entries], "total": total})
+    market, code_config = request.args.get("market") or None, request.args.get("codeConfigId") or None
+    chosen = EntryFilter(FilterType(filterType), market, code_config)
+    found = services().selection.entry_list(who, campaignId, chosen, page.limit, page.offset)
+    return json_response({"entries": [admin_view(e) for e in found.entries], "total": found.total})
 
 
 @selection.post("/<campaign:campaignId>/entries/transfer")

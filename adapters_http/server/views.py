@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from entrycore.model import AssignedCode, Campaign, Entry
 from entrycore.timefmt import iso
+from entrycore.usecases.results import EntryWithCampaign
 
 
 def _code(code: AssignedCode, admin: bool) -> dict[str, Any]:
@@ -21,14 +21,16 @@ def _code(code: AssignedCode, admin: bool) -> dict[str, Any]:
     return view
 
 
-def fan_view(entry: Entry, campaign: Campaign | None, now: datetime) -> dict[str, Any]:
+def fan_view(viewed: EntryWithCampaign) -> dict[str, Any]:
     """What a fan sees of their entry: never fraud, fanscore, origin, review, attributes."""
+    entry, campaign, now = viewed.entry, viewed.campaign, viewed.as_of
     codes = sorted((c for c in entry.codes if c.revealed(now)), key=lambda c: (c.start, c.assigned_at))
     return _base(entry, campaign, [_code(c, admin=False) for c in codes])
 
 
-def admin_view(entry: Entry, campaign: Campaign | None, now: datetime) -> dict[str, Any]:
+def admin_view(viewed: EntryWithCampaign) -> dict[str, Any]:
     """The fan view plus what administrators need (referrer user, review, attributes, fraud, origin)."""
+    entry, campaign, now = viewed.entry, viewed.campaign, viewed.as_of
     codes = sorted(entry.codes, key=lambda c: (c.start, c.assigned_at))
     view = _base(entry, campaign, [_code(c, admin=True) for c in codes])
     revealed = [c for c in codes if c.revealed(now)]

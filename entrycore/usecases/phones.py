@@ -25,6 +25,7 @@ from entrycore.phone_tokens import verify_phone_token
 from entrycore.ports import AttemptStore, CampaignSource, Clock, EntryStore, Ids
 from entrycore.timefmt import utc_ms
 from entrycore.usecases.common import known_campaign
+from entrycore.usecases.results import EntryWithCampaign
 
 MAX_FAILED_ATTEMPTS = 5
 ATTEMPT_WINDOW = timedelta(minutes=10)
@@ -41,9 +42,9 @@ class PhoneConfirmations:
     ids: Ids
     token_secret: str = attrs.field(repr=False)
 
-    def confirm_phone(self, caller: Caller, campaign_id: str, phone_token: str) -> Entry:
-        """Confirms the caller's entry phone with a phone token. Order (API.md §2): campaign status → entry
-        exists → attempt limit (429) → token (400) → uniqueness (409)."""
+    def confirm_phone(self, caller: Caller, campaign_id: str, phone_token: str) -> EntryWithCampaign:
+        """Confirms the caller's entry phone with a phone token; answers the entry with its campaign. Order (API.md
+        §2): campaign status → entry exists → attempt limit (429) → token (400) → uniqueness (409)."""
         campaign = known_campaign(self.campaigns, caller, campaign_id)
         if not campaign.is_open:
             raise CampaignNotOpen()
@@ -60,13 +61,14 @@ class PhoneConfirmations:
             raise TooManyAttempts("Too many failed phone confirmations; try again in a few minutes.")
         failed = False
         try:
-            return self._confirm(caller, campaign, entry, phone_token, now)
+            confirmed = self._confirm(caller, campaign, entry, phone_token, now)
         except InvalidPhoneToken:
             failed = True
             raise
         finally:
             if not failed:
                 self._release(campaign_id, caller.user_id, reservation)
+        return EntryWithCampaign(confirmed, campaign, self.clock.now())
 
     def _release(self, campaign_id: str, user_id: str, reservation: str) -> None:
         """Forgets an attempt that did not fail. A datastore failure here must not replace the answer (a saved

@@ -33,6 +33,7 @@ from entrycore.referrals import check_update_referral, share_link
 from entrycore.timefmt import utc_ms
 from entrycore.usecases.common import known_campaign
 from entrycore.usecases.enrichment import EDIT, SIGN_UP, Enrichment, Scores
+from entrycore.usecases.results import EntryWithCampaign, Registration
 
 # Lost races (create → update, stale versions, code collisions) before giving up. Each round lets at
 # least one concurrent writer of the entry through, so N simultaneous writes of one entry need N rounds.
@@ -59,12 +60,13 @@ class Registrations:
     ids: Ids
     enrichment: Enrichment = attrs.field(factory=Enrichment)
 
-    def register(self, caller: Caller, campaign_id: str, submission: Submission) -> tuple[Entry, bool]:
-        """Creates or updates the caller's entry; returns ``(entry, is_new)`` (ENT-001…011)."""
+    def register(self, caller: Caller, campaign_id: str, submission: Submission) -> Registration:
+        """Creates or updates the caller's entry (ENT-001…011); answers it with its campaign and ``is_new``."""
         campaign = known_campaign(self.campaigns, caller, campaign_id)
         if not campaign.is_open:
             raise CampaignNotOpen()
-        return self._save(caller, campaign, submission, replica=False)
+        entry, is_new = self._save(caller, campaign, submission, replica=False)
+        return Registration(entry, campaign, self.clock.now(), is_new)
 
     def save_replica(self, admin: Caller, campaign_id: str, user_id: str, submission: Submission) -> tuple[Entry, bool]:
         """USR-004: creates or updates the entry of ``user_id`` as replicated by another service, with the fan
@@ -224,13 +226,13 @@ class Registrations:
         if holder is not None and holder != entry.user_id:
             raise PhoneAlreadyConfirmed()
 
-    def get_entry(self, caller: Caller, campaign_id: str) -> Entry:
-        """The caller's entry (reads work in every campaign status, ENT-002)."""
-        known_campaign(self.campaigns, caller, campaign_id)
+    def get_entry(self, caller: Caller, campaign_id: str) -> EntryWithCampaign:
+        """The caller's entry with its campaign (reads work in every campaign status, ENT-002)."""
+        campaign = known_campaign(self.campaigns, caller, campaign_id)
         entry = self.entries.get(campaign_id, caller.user_id)
         if entry is None:
             raise EntryNotFound()
-        return entry
+        return EntryWithCampaign(entry, campaign, self.clock.now())
 
     def registration_eligibility(
         self, caller: Caller, campaign_id: str, invite_code: str | None = None
@@ -248,10 +250,15 @@ class Registrations:
             return False, failed.code
         return True, None
 
-    def entries_of_user(self, caller: Caller, user_id: str) -> list[Entry]:
-        """A fan's entries across campaigns, newest first; self or supreme only (USR-001)."""
+    def entries_of_user(self, caller: Caller, user_id: str) -> list[EntryWithCampaign]:
+        """A fan's entries across campaigns, newest first, each with its campaign (None for one the source no
+        longer knows: the entry is still the fan's); self or supreme only (USR-001)."""
         caller.require_self_or_supreme(user_id)
-        return self.entries.entries_of_user(user_id)
+        entries = self.entries.entries_of_user(user_id)
+        ids = dict.fromkeys(e.campaign_id for e in entries)  # each campaign read once, however many entries
+        campaigns = {c: self.campaigns.get(c, caller.authorization) for c in ids}
+        now = self.clock.now()
+        return [EntryWithCampaign(e, campaigns[e.campaign_id], now) for e in entries]
 
 
 def _auto_confirm(campaign: Campaign, account: UserAccount, entry: Entry, now: datetime) -> Entry:

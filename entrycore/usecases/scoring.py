@@ -9,8 +9,10 @@ from typing import Any
 
 import attrs
 
+from entrycore import choices
 from entrycore.audit import AuditRecord
 from entrycore.caller import Caller
+from entrycore.choices import FlipMode, TagBy
 from entrycore.eligibility import EligibilityCounts, EligibilityCriteria
 from entrycore.errors import BadRequest
 from entrycore.phones import InvalidPhone, normalize_phone
@@ -30,8 +32,6 @@ from entrycore.usecases.common import known_campaign
 from entrycore.usecases.enrichment import Inline
 
 UPLOAD_BATCH = 5_000  # rows per store write: bounded transactions, other writers interleave (docs/decisions.md)
-TAG_BYS = ("phone", "userId")
-FLIP_MODES = ("exclude", "include")
 
 
 def criteria_parameters(criteria: EligibilityCriteria) -> dict[str, Any]:
@@ -122,34 +122,30 @@ class Scoring:
         known_campaign(self.campaigns, caller, campaign_id)
         return self.store.eligible(campaign_id, criteria)
 
-    def tag(self, caller: Caller, campaign_id: str, tag_name: str, by: str, values: Iterable[str]) -> int:
+    def tag(self, caller: Caller, campaign_id: str, tag_name: str, by: TagBy, values: Iterable[str]) -> int:
         """SCR-006: sets the tag on the records chosen by phone (normalised; unreadable phones choose nothing)
         or by user id; returns how many records carry it by these values."""
         caller.require_supreme()
-        problems = _tag_problems(tag_name)  # the body's shape before the campaign (API.md §2), every problem
-        if by not in TAG_BYS:
-            problems.append(("$.by", "must be phone or userId"))
-        if problems:
-            raise BadRequest.at(problems)
+        problems = tag_problems(tag_name)  # the body's shape before the campaign (API.md §2), every problem
+        by = choices.read(TagBy, by, "$.by", problems)  # a member reads as itself; text from an untyped caller too
+        _refuse(problems)
         tag_name = tag_name.strip()
         campaign = known_campaign(self.campaigns, caller, campaign_id)
-        chosen = [_phone_or_none(v, campaign.region) for v in values] if by == "phone" else list(values)
+        chosen = [_phone_or_none(v, campaign.region) for v in values] if by == TagBy.PHONE else list(values)
         tagged = self.store.tag(campaign_id, tag_name, by, [v for v in chosen if v])
-        self._audit(caller, "scoring.tags", campaign_id, {"tagName": tag_name, "by": by}, {"tagged": tagged})
+        self._audit(caller, "scoring.tags", campaign_id, {"tagName": tag_name, "by": by.value}, {"tagged": tagged})
         return tagged
 
-    def flip_verdicts(self, caller: Caller, campaign_id: str, tag_name: str, mode: str) -> int:
+    def flip_verdicts(self, caller: Caller, campaign_id: str, tag_name: str, mode: FlipMode) -> int:
         """SCR-006: ``exclude`` sets verdict false on the records carrying the tag, ``include`` on the others."""
         caller.require_supreme()
-        problems = _tag_problems(tag_name, signals=True)
-        if mode not in FLIP_MODES:
-            problems.append(("$.mode", "must be exclude or include"))
-        if problems:
-            raise BadRequest.at(problems)
+        problems = tag_problems(tag_name, signals=True)
+        mode = choices.read(FlipMode, mode, "$.mode", problems)
+        _refuse(problems)
         tag_name = tag_name.strip()
         known_campaign(self.campaigns, caller, campaign_id)
         modified = self.store.flip_verdicts(campaign_id, tag_name, mode)
-        parameters = {"tagName": tag_name, "mode": mode}
+        parameters = {"tagName": tag_name, "mode": mode.value}
         self._audit(caller, "scoring.flipVerdicts", campaign_id, parameters, {"modified": modified})
         return modified
 
@@ -160,11 +156,16 @@ class Scoring:
         self.audit.record(AuditRecord(self.clock.now(), caller.user_id, action, campaign_id, parameters, counts))
 
 
-def _tag_problems(tag_name: str, *, signals: bool = False) -> list[tuple[str, str]]:
+def tag_problems(tag_name: str, *, signals: bool = False) -> list[tuple[str, str]]:
     """A tag name is read without its edge spaces, as the ``tag`` criteria read it; tag_name_problem says what it
     may be (a flip may name a signal, SIG-001; the tags route may not set one)."""
     problem = tag_name_problem(tag_name, signals=signals)
     return [] if problem is None else [("$.tagName", problem)]
+
+
+def _refuse(problems: list[tuple[str, str]]) -> None:
+    if problems:
+        raise BadRequest.at(problems)
 
 
 def _phone_or_none(value: str, region: str) -> str | None:

@@ -9,15 +9,15 @@ from typing import Any, TypeVar
 
 import attrs
 
+from entrycore import choices
 from entrycore.audit import AuditRecord
 from entrycore.caller import Caller
-from entrycore.errors import BadRequest, StaleEntry
+from entrycore.choices import Bucket, FilterType
+from entrycore.errors import StaleEntry
 from entrycore.events import BLOCKED, CODES_ASSIGNED, UPDATED, event
 from entrycore.model import Campaign, Entry
 from entrycore.ports import AuditTrail, CampaignSource, Clock, EntryStore, Ids, ScoringStore, SelectionStore
 from entrycore.selection import (
-    BUCKETS,
-    FILTER_TYPES,
     BlockItem,
     CodeAssignment,
     EntryFilter,
@@ -29,6 +29,7 @@ from entrycore.selection import (
 )
 from entrycore.timefmt import utc_ms
 from entrycore.usecases.common import known_campaign
+from entrycore.usecases.results import BlocksSaved, CodesAssigned, EntryPage
 
 T = TypeVar("T")
 _RETRIES = 16  # a fan's own update may race an admin's change: read again and re-apply
@@ -44,10 +45,9 @@ class Selection:
     clock: Clock
     ids: Ids
 
-    def assign_codes(self, caller: Caller, campaign_id: str, items: Sequence[CodeAssignment]) -> dict[str, Any]:
+    def assign_codes(self, caller: Caller, campaign_id: str, items: Sequence[CodeAssignment]) -> CodesAssigned:
         """SCR-007: each entry gets the codes it lacks (the same code again is a no-op), with one
-        ``entry.codes_assigned`` event; its scoring record then counts it as selected. Answers ``{input,
-        assigned (codes new to their entry), scoring (records updated), unmatched (user ids without entry)}``."""
+        ``entry.codes_assigned`` event; its scoring record then counts it as selected."""
         caller.require_supreme()
         campaign = known_campaign(self.campaigns, caller, campaign_id)
         by_user: dict[str, list[CodeAssignment]] = {}
@@ -68,13 +68,13 @@ class Selection:
                 assigned += len(after.codes) - len(before.codes)
                 changed.append(after.user_id)
         copied = self.scoring.copy_entries(campaign_id, changed) if changed else 0
-        answer = {"input": len(items), "assigned": assigned, "scoring": copied, "unmatched": unmatched}
-        self._audit(caller, "entries.codes", campaign_id, {}, answer)
+        answer = CodesAssigned(len(items), assigned, copied, tuple(unmatched))
+        self._audit(caller, "entries.codes", campaign_id, {}, answer.to_document())
         return answer
 
-    def set_blocks(self, caller: Caller, campaign_id: str, items: Sequence[BlockItem]) -> dict[str, Any]:
+    def set_blocks(self, caller: Caller, campaign_id: str, items: Sequence[BlockItem]) -> BlocksSaved:
         """SCR-008: blocks or unblocks entries (``entry.blocked`` / ``entry.updated``); verdicts untouched; the
-        scoring records follow. Answers ``{input, saved (entries found), unmatched (user ids without entry)}``."""
+        scoring records follow."""
         caller.require_supreme()
         campaign = known_campaign(self.campaigns, caller, campaign_id)
         saved_count, unmatched, changed = 0, [], []
@@ -93,8 +93,8 @@ class Selection:
                 changed.append(item.user_id)
         if changed:
             self.scoring.copy_entries(campaign_id, changed)
-        answer = {"input": len(items), "saved": saved_count, "unmatched": unmatched}
-        self._audit(caller, "entries.verdicts", campaign_id, {}, answer)
+        answer = BlocksSaved(len(items), saved_count, tuple(unmatched))
+        self._audit(caller, "entries.verdicts", campaign_id, {}, answer.to_document())
         return answer
 
     def _save(
@@ -117,15 +117,14 @@ class Selection:
             return entry, after
         raise StaleEntry()
 
-    def entry_list(
-        self, caller: Caller, campaign_id: str, chosen: EntryFilter, limit: int, offset: int
-    ) -> tuple[list[Entry], int]:
-        """SCR-009: entries by filter type, by creation time then user id; a page and the total."""
+    def entry_list(self, caller: Caller, campaign_id: str, chosen: EntryFilter, limit: int, offset: int) -> EntryPage:
+        """SCR-009: entries by filter type, by creation time then user id; a page, each with the campaign, and the
+        total."""
         caller.require_supreme()
-        if chosen.filter_type not in FILTER_TYPES:
-            raise BadRequest.at([("filterType", f"must be one of {', '.join(FILTER_TYPES)}")])
+        chosen = attrs.evolve(chosen, filter_type=choices.read(FilterType, chosen.filter_type, "filterType"))
         campaign = known_campaign(self.campaigns, caller, campaign_id)
-        return self.views.entry_page(campaign, chosen, limit, offset)
+        entries, total = self.views.entry_page(campaign, chosen, limit, offset)
+        return EntryPage.of(entries, total, campaign, self.clock.now())
 
     def counts(self, caller: Caller, campaign_id: str) -> RegistrationCounts:
         """SCR-010."""
@@ -133,11 +132,10 @@ class Selection:
         campaign = known_campaign(self.campaigns, caller, campaign_id)
         return registration_counts(self.views.registration_tally(campaign_id), campaign)
 
-    def timeline(self, caller: Caller, campaign_id: str, bucket: str) -> list[TimelinePoint]:
+    def timeline(self, caller: Caller, campaign_id: str, bucket: Bucket) -> list[TimelinePoint]:
         """Entries created and phones confirmed per hour or day (UTC), oldest first."""
         caller.require_supreme()
-        if bucket not in BUCKETS:  # a bad query parameter before the campaign (API.md §2)
-            raise BadRequest.at([("query.bucket", "must be hour or day")])
+        bucket = choices.read(Bucket, bucket, "query.bucket")  # before the campaign (API.md §2); for untyped callers
         known_campaign(self.campaigns, caller, campaign_id)
         return self.views.timeline(campaign_id, bucket)
 

@@ -25,8 +25,8 @@ def parked_ana(stores: Stores) -> None:
 def test_a_parked_message_is_kept_with_its_error_and_reported_apart_from_the_backlog(stores: Stores) -> None:
     parked_ana(stores)
     status = stores.outbox.outbox_status()
-    assert status["deadLetters"] == 1 and status["oldestDeadLetterAt"] == LATER
-    assert status["backlog"] == 3 and status["oldestPendingAt"] == T0  # ana's 2 and 3, bob's 4
+    assert status.dead_letters == 1 and status.oldest_dead_letter_at == LATER
+    assert status.backlog == 3 and status.oldest_pending_at == T0  # ana's 2 and 3, bob's 4
     (dead,) = stores.outbox.dead_letters(10)
     assert dead.message.id == "msg-0001" and dead.message.attempts == 1
     assert (dead.parked_at, dead.error, dead.held_back) == (LATER, "cannot be written as UTF-8 JSON", 1)
@@ -47,7 +47,7 @@ def test_requeued_dead_letters_are_due_at_once_with_attempts_from_zero_in_order(
     assert stores.outbox.requeue_dead_letters(["msg-0004", "unknown"], LATER) == 0  # not parked: untouched
     assert stores.outbox.requeue_dead_letters(["msg-0001"], LATER) == 1
     status = stores.outbox.outbox_status()
-    assert (status["deadLetters"], status["oldestDeadLetterAt"], status["backlog"]) == (0, None, 4)
+    assert (status.dead_letters, status.oldest_dead_letter_at, status.backlog) == (0, None, 4)
     claimed = stores.outbox.claim("relay-2", 10, LATER, LEASE)
     assert ids(claimed) == ["msg-0001", "msg-0002", "msg-0003", "msg-0004"]
     assert claimed[0].attempts == 0
@@ -61,7 +61,7 @@ def test_requeue_of_every_dead_letter(stores: Stores) -> None:
     assert [(d.message.id, d.held_back) for d in stores.outbox.dead_letters(10)] == [("msg-0001", 1), ("msg-0004", 0)]
     assert [d.message.id for d in stores.outbox.dead_letters(1)] == ["msg-0001"]  # oldest parked first
     assert stores.outbox.requeue_dead_letters(None, LATER) == 2
-    assert stores.outbox.dead_letters(10) == [] and stores.outbox.outbox_status()["backlog"] == 4
+    assert stores.outbox.dead_letters(10) == [] and stores.outbox.outbox_status().backlog == 4
 
 
 def test_an_uncounted_release_keeps_the_attempts_and_the_last_error(stores: Stores) -> None:
@@ -84,7 +84,7 @@ def test_only_the_leaseholder_parks(stores: Stores) -> None:
     stores.entries.create(ana, [a_message(ana, 1)])
     stores.outbox.claim("relay-1", 10, T0, LEASE)
     stores.outbox.park("relay-2", ["msg-0001"], T0, "not mine")
-    assert stores.outbox.dead_letters(10) == [] and stores.outbox.outbox_status()["deadLetters"] == 0
+    assert stores.outbox.dead_letters(10) == [] and stores.outbox.outbox_status().dead_letters == 0
 
 
 def test_dead_letters_parked_together_are_listed_by_id(stores: Stores) -> None:

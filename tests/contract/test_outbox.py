@@ -9,12 +9,12 @@ import pytest
 
 from entrycore.errors import EntryExists, PhoneTaken, ReferralCodeTaken, StaleEntry
 from entrycore.model import Entry
-from entrycore.outbox import EVENT, RECEIPT, RETRY, OutboxMessage
+from entrycore.outbox import EVENT, RECEIPT, RETRY, OutboxMessage, OutboxStatus
 from tests.contract.conftest import Stores
 from tests.contract.entries import T0, an_entry
 
 LEASE = timedelta(seconds=60)
-NO_DEAD = {"deadLetters": 0, "oldestDeadLetterAt": None}
+NO_DEAD = {"dead_letters": 0, "oldest_dead_letter_at": None}
 
 
 def a_message(entry: Entry, number: int, *, at: timedelta = timedelta(0), kind: str = EVENT) -> OutboxMessage:
@@ -65,7 +65,7 @@ def test_a_failed_write_stores_no_message(stores: Stores) -> None:
     with pytest.raises(PhoneTaken):
         confirming = attrs.evolve(other, phone=ana.phone, phone_confirmed=True, version=2)
         stores.entries.replace(confirming, 1, [a_message(other, 7)])
-    assert stores.outbox.outbox_status()["backlog"] == 2
+    assert stores.outbox.outbox_status().backlog == 2
     assert ids(stores.outbox.claim("relay-1", 10, T0, LEASE)) == ["msg-0001", "msg-0006"]
 
 
@@ -86,32 +86,32 @@ def test_a_lease_holds_until_it_expires_then_anyone_may_claim(stores: Stores) ->
     assert stores.outbox.claim("relay-2", 10, T0 + LEASE - timedelta(milliseconds=1), LEASE) == []
     assert ids(stores.outbox.claim("relay-2", 10, T0 + LEASE, LEASE)) == ["msg-0001", "msg-0002"]
     stores.outbox.delivered("relay-1", ["msg-0001", "msg-0002"], T0 + LEASE)  # no longer relay-1's
-    assert stores.outbox.outbox_status() == {"backlog": 2, "lastDeliveredAt": None, "oldestPendingAt": T0, **NO_DEAD}
+    assert stores.outbox.outbox_status() == OutboxStatus(2, None, T0, **NO_DEAD)
     stores.outbox.delivered("relay-2", ["msg-0001"], T0 + LEASE)
-    assert stores.outbox.outbox_status()["backlog"] == 1
+    assert stores.outbox.outbox_status().backlog == 1
 
 
 def test_delivered_messages_are_gone(stores: Stores) -> None:
     ana, bob = an_entry(user_id="ana"), an_entry(user_id="bob", phone="+12125550100")
     stores.entries.create(ana, [a_message(ana, 1)])
     stores.entries.create(bob, [a_message(bob, 2, at=timedelta(seconds=2))])
-    assert stores.outbox.outbox_status() == {"backlog": 2, "lastDeliveredAt": None, "oldestPendingAt": T0, **NO_DEAD}
+    assert stores.outbox.outbox_status() == OutboxStatus(2, None, T0, **NO_DEAD)
     stores.outbox.claim("relay-1", 10, T0 + timedelta(seconds=2), LEASE)
     done = T0 + timedelta(seconds=3)
     stores.outbox.delivered("relay-1", ["msg-0001", "unknown"], done)
-    assert stores.outbox.outbox_status() == {
-        "backlog": 1,
-        "lastDeliveredAt": done,
-        "oldestPendingAt": T0 + timedelta(seconds=2),
+    assert stores.outbox.outbox_status() == OutboxStatus(
+        backlog=1,
+        last_delivered_at=done,
+        oldest_pending_at=T0 + timedelta(seconds=2),
         **NO_DEAD,
-    }
+    )
     stores.outbox.delivered("relay-1", ["msg-0002"], done + timedelta(seconds=1))
-    assert stores.outbox.outbox_status() == {
-        "backlog": 0,
-        "lastDeliveredAt": done + timedelta(seconds=1),
-        "oldestPendingAt": None,
+    assert stores.outbox.outbox_status() == OutboxStatus(
+        backlog=0,
+        last_delivered_at=done + timedelta(seconds=1),
+        oldest_pending_at=None,
         **NO_DEAD,
-    }
+    )
     assert stores.outbox.claim("relay-1", 10, done + 2 * LEASE, LEASE) == []  # not even after the lease
     stores.entries.replace(attrs.evolve(ana, version=2), 1, [a_message(ana, 3, at=timedelta(seconds=9))])
     assert ids(stores.outbox.claim("relay-2", 10, done + 2 * LEASE, LEASE)) == ["msg-0003"]
@@ -124,7 +124,7 @@ def test_a_retry_waits_counts_an_attempt_and_holds_back_only_its_entry(stores: S
     assert ids(stores.outbox.claim("relay-1", 1, T0, LEASE)) == ["msg-0001"]
     stores.outbox.retry_later("relay-1", ["msg-0001"], T0 + timedelta(seconds=10))
     stores.outbox.delivered("relay-1", ["msg-0001"], T0)  # released: no longer relay-1's
-    assert stores.outbox.outbox_status()["backlog"] == 3
+    assert stores.outbox.outbox_status().backlog == 3
     assert ids(stores.outbox.claim("relay-2", 10, T0 + timedelta(seconds=9), LEASE)) == ["msg-0003"]
     again = stores.outbox.claim("relay-2", 10, T0 + timedelta(seconds=10), LEASE)
     assert again == [attrs.evolve(a_message(ana, 1), attempts=1), a_message(ana, 2)]
@@ -151,7 +151,7 @@ def test_a_relay_cannot_deliver_or_retry_what_it_does_not_hold(stores: Stores) -
     stores.outbox.claim("relay-1", 10, T0, LEASE)
     stores.outbox.delivered("relay-2", ["msg-0001"], T0)
     stores.outbox.retry_later("relay-2", ["msg-0001"], T0 + timedelta(hours=1))
-    assert stores.outbox.outbox_status() == {"backlog": 1, "lastDeliveredAt": None, "oldestPendingAt": T0, **NO_DEAD}
+    assert stores.outbox.outbox_status() == OutboxStatus(1, None, T0, **NO_DEAD)
     assert stores.outbox.claim("relay-2", 10, T0 + LEASE, LEASE) == [a_message(ana, 1)]  # attempts still 0
 
 
@@ -160,7 +160,7 @@ def test_an_expired_lease_still_lets_its_holder_finish(stores: Stores) -> None:
     stores.entries.create(ana, [a_message(ana, 1)])
     stores.outbox.claim("relay-1", 10, T0, LEASE)
     stores.outbox.delivered("relay-1", ["msg-0001"], T0 + 2 * LEASE)  # late, but nobody took it over
-    assert stores.outbox.outbox_status()["backlog"] == 0
+    assert stores.outbox.outbox_status().backlog == 0
 
 
 def test_PUB_002_each_channel_keeps_its_order_and_none_waits_for_another(stores: Stores) -> None:

@@ -86,7 +86,7 @@ def history(stores: Stores, seed: int) -> list[Any]:
             answers.append((step, owner, chosen))
         else:
             now += timedelta(milliseconds=rng.choice([0, 1, 500, 5_000, 20_000]))
-        answers.append(dict(stores.outbox.outbox_status()))
+        answers.append(stores.outbox.outbox_status())
     return answers
 
 

@@ -50,7 +50,7 @@ def test_racing_relays_lease_each_message_once_and_in_order(stores: Stores) -> N
                 log.append(("claim", ids))
                 log.append(("delivered", ids))  # logged before the store hears it: conservative
             stores.outbox.delivered(owner, ids, T0)
-            if not claimed and finished and stores.outbox.outbox_status()["backlog"] == 0:
+            if not claimed and finished and stores.outbox.outbox_status().backlog == 0:
                 return
 
     def guarded(target: object, *args: str) -> threading.Thread:

@@ -58,7 +58,7 @@ def test_many_fans_racing_to_confirm_one_phone_leave_one_winner(stores: Stores) 
     def confirm(fan: str) -> None:
         start.wait()
         try:
-            won.append(phones.confirm_phone(Caller(fan), "c1", tokens[fan]))
+            won.append(phones.confirm_phone(Caller(fan), "c1", tokens[fan]).entry)
         except PhoneAlreadyConfirmed:
             lost.append(fan)
         except BaseException as failure:  # reported below
@@ -77,7 +77,7 @@ def test_many_fans_racing_to_confirm_one_phone_leave_one_winner(stores: Stores) 
     confirmed = [fan for fan in fans if (entry := stores.entries.get("c1", fan)) and entry.phone_confirmed]
     assert confirmed == [winner]
     assert stores.entries.get("c1", winner) == won[0]
-    assert stores.outbox.outbox_status()["backlog"] == 2  # the winner's event and receipt, nobody else's
+    assert stores.outbox.outbox_status().backlog == 2  # the winner's event and receipt, nobody else's
     event, receipt = stores.outbox.claim("relay", 100, clock.now(), timedelta(seconds=30))
     assert (event.kind, event.body["type"], event.user_id) == (EVENT, "entry.phone_confirmed", winner)
     assert (receipt.kind, receipt.user_id, receipt.body["userId"]) == (RECEIPT, winner, winner)
@@ -91,6 +91,7 @@ def test_one_phone_may_be_confirmed_once_in_each_campaign(stores: Stores, fans: 
     for campaign_id, fan in zip(("c1", "c2"), fans, strict=True):
         stores.entries.create(an_entry(campaign_id, fan, phone=PHONE))
     for campaign_id, fan in zip(("c1", "c2"), fans, strict=True):
-        assert phones.confirm_phone(Caller(fan), campaign_id, phone_token(clock, campaign_id, fan)).phone_confirmed
+        confirmed = phones.confirm_phone(Caller(fan), campaign_id, phone_token(clock, campaign_id, fan))
+        assert confirmed.entry.phone_confirmed
         assert stores.entries.confirmed_holder(campaign_id, PHONE) == fan
-    assert stores.outbox.outbox_status()["backlog"] == 4  # an event and a receipt per confirmation
+    assert stores.outbox.outbox_status().backlog == 4  # an event and a receipt per confirmation

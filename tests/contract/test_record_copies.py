@@ -204,7 +204,7 @@ def test_SCR_001_every_record_agrees_with_its_entry_after_every_admin_operation(
     assert (
         admin.selection.assign_codes(
             ADMIN, "c1", [CodeAssignment("u2", "WIN-2", "cfg-1", T0), CodeAssignment("u5", "WIN-5", None, T0)]
-        )["assigned"]
+        ).assigned
         == 2
     )
     agree(stores, scored, "codes")

@@ -30,7 +30,8 @@ def test_concurrent_first_posts_of_one_fan_store_one_entry(stores: Stores) -> No
     def post() -> None:
         start.wait()
         try:
-            outcomes.append(registrations.register(Caller("fan-1"), "c1", Submission(fields=VALID_FIELDS)))
+            registered = registrations.register(Caller("fan-1"), "c1", Submission(fields=VALID_FIELDS))
+            outcomes.append((registered.entry, registered.is_new))
         except BaseException as failure:  # reported below, with the thread's traceback
             failures.append(failure)
 

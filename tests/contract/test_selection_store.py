@@ -14,9 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from entrycore.choices import FilterType
 from entrycore.model import AssignedCode, Campaign, Entry, Review
 from entrycore.scoring import ScoreRow
-from entrycore.selection import FILTER_TYPES, EntryFilter, RegistrationTally, entry_page, registration_counts, timeline
+from entrycore.selection import EntryFilter, RegistrationTally, entry_page, registration_counts, timeline
 from tests.builders import campaign
 from tests.contract.conftest import SelectionStores, open_selection_stores
 from tests.contract.entries import T0, an_entry
@@ -165,7 +166,7 @@ def test_every_store_answers_as_the_reference(
     with open_selection(kind, tmp_path / campaign_id) as real:
         for entry in entries:
             real.entries.create(entry)
-        for filter_type in FILTER_TYPES:
+        for filter_type in FilterType:
             for narrowed in (EntryFilter(filter_type, market), EntryFilter(filter_type, None, "cfg-2")):
                 expected, total = entry_page(entries, narrowed, chosen, 100, 0)
                 for offset in range(0, total + 1, limit):

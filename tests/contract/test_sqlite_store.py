@@ -17,7 +17,7 @@ from adapters_sqlite import SqliteStore, open_sqlite
 from adapters_sqlite.schema import MIGRATIONS, SCHEMA_VERSION
 from entrycore.errors import DependencyUnavailable
 from entrycore.model import Entry
-from entrycore.outbox import EVENT, OutboxMessage
+from entrycore.outbox import EVENT, OutboxMessage, OutboxStatus
 from entrycore.timefmt import iso
 from tests.contract.entries import T0, an_entry
 from tests.contract.test_outbox import NO_DEAD
@@ -180,15 +180,15 @@ def test_a_delivered_message_is_deleted_at_once_and_its_time_kept(tmp_path: Path
         assert _rows(store.path, "SELECT id FROM outbox") == [("m3",)]
         stores.outbox.delivered("other-relay", ["m3"], T0 + timedelta(seconds=1))  # not its lease: nothing changes
         assert _rows(store.path, "SELECT id FROM outbox") == [("m3",)]
-        assert stores.outbox.outbox_status() == {"backlog": 1, "lastDeliveredAt": T0, "oldestPendingAt": T0, **NO_DEAD}
+        assert stores.outbox.outbox_status() == OutboxStatus(1, T0, T0, **NO_DEAD)
         stores.outbox.delivered("relay", ["m3"], T0 + timedelta(seconds=2))
         assert _rows(store.path, "SELECT id FROM outbox") == []
-        assert stores.outbox.outbox_status() == {
-            "backlog": 0,
-            "lastDeliveredAt": T0 + timedelta(seconds=2),
-            "oldestPendingAt": None,
+        assert stores.outbox.outbox_status() == OutboxStatus(
+            backlog=0,
+            last_delivered_at=T0 + timedelta(seconds=2),
+            oldest_pending_at=None,
             **NO_DEAD,
-        }
+        )
     finally:
         store.close()
 
@@ -233,7 +233,7 @@ def test_rows_an_older_version_marked_delivered_are_neither_claimed_nor_counted(
         with sqlite3.connect(tmp_path / "entries.db") as raw:  # an old relay, still running, marks m1
             raw.execute("UPDATE outbox SET delivered_at = '2026-01-01T00:00:00.000Z' WHERE id = 'm1'")
         raw.close()
-        assert stores.outbox.outbox_status()["backlog"] == 1
+        assert stores.outbox.outbox_status().backlog == 1
         assert [m.id for m in stores.outbox.claim("relay", 10, T0, timedelta(seconds=5))] == ["m2"]
         stores.outbox.retry_later("relay", ["m1"], T0)  # not pending for this version: nothing changes
         assert _rows(store.path, "SELECT id, attempts FROM outbox ORDER BY seq") == [("m1", 0), ("m2", 0)]

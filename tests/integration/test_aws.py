@@ -183,8 +183,7 @@ def registrations(stores: Stores, clock: FakeClock, enrichment: Enrichment | Non
 def register(service: Registrations, n: int, **changes: Any) -> bool:
     """Fan ``n`` (each with a phone of their own) posts the valid fields with ``changes``; True when created."""
     fields = {**VALID_FIELDS, "phone": f"(212) 555-{1000 + n:04d}", **changes}
-    _, created = service.register(Caller(f"fan-{n:03d}"), "c1", Submission(fields=fields))
-    return created
+    return service.register(Caller(f"fan-{n:03d}"), "c1", Submission(fields=fields)).is_new
 
 
 # ---------------------------------------------------------------------------------------- Kinesis sink
@@ -337,7 +336,7 @@ def test_PUB_002_the_relay_resends_exactly_the_refused_records_after_the_backoff
         assert relay.run_once().delivered == 2
         stubber.assert_no_pending_responses()
     assert [m.id for m in store.delivered_messages] == [events[0].id, events[2].id, events[1].id, events[3].id]
-    assert store.outbox_status()["backlog"] == 0
+    assert store.outbox_status().backlog == 0
     client.close()
 
 
@@ -514,16 +513,16 @@ def test_PUB_002_a_stream_outage_fails_no_registration_and_loses_no_event(
         clock.advance(minutes=10)
     # The receipts went out: an event stream outage delays no receipt (PUB-002: channels are independent).
     assert len(receipts_sent(receipts)) == 200
-    assert stores.outbox.outbox_status()["backlog"] == 400  # per fan: created and updated wait for the stream
+    assert stores.outbox.outbox_status().backlog == 400  # per fan: created and updated wait for the stream
 
     kinesis.create_stream(StreamName=name, ShardCount=2)
     try:
         for _ in range(5):
             relay.drain()
-            if stores.outbox.outbox_status()["backlog"] == 0:
+            if stores.outbox.outbox_status().backlog == 0:
                 break
             clock.advance(minutes=10)
-        assert stores.outbox.outbox_status()["backlog"] == 0
+        assert stores.outbox.outbox_status().backlog == 0
         records = landed(kinesis, name)
     finally:
         delete_stream(kinesis, name)
@@ -569,12 +568,12 @@ def test_PUB_005_a_queue_outage_keeps_retry_requests_until_the_queue_is_back(
     try:
         for _ in range(3):
             relay.run_once()
-            assert stores.outbox.outbox_status()["backlog"] == 50  # the events and receipts went; the retries wait
+            assert stores.outbox.outbox_status().backlog == 50  # the events and receipts went; the retries wait
             clock.advance(minutes=10)
 
         assert sqs.create_queue(QueueName=name)["QueueUrl"] == url
         relay.drain()
-        assert stores.outbox.outbox_status()["backlog"] == 0
+        assert stores.outbox.outbox_status().backlog == 0
         received = receive_all(retries)
     finally:
         events.close()

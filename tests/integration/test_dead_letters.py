@@ -212,7 +212,7 @@ def test_PUB_002_one_refused_message_fails_alone_is_parked_reported_and_delivere
         poisoned = [message(channel.kind, POISONED, 1, channel.body(POISONED))]
         with pytest.raises(Internal, match="cannot store"):
             store.create(an_entry(user_id=POISONED), poisoned)
-        assert store.get("c1", POISONED) is None and stores.outbox.outbox_status()["backlog"] == 0
+        assert store.get("c1", POISONED) is None and stores.outbox.outbox_status().backlog == 0
         return
     for number, user in enumerate(USERS):
         entry = an_entry(user_id=user, phone=f"+1212555{1000 + number}")
@@ -250,9 +250,9 @@ def test_PUB_002_one_refused_message_fails_alone_is_parked_reported_and_delivere
         for _ in range(MAX_ATTEMPTS):
             relay.run_once()
             clock.advance(minutes=10)
-        assert stores.outbox.outbox_status()["deadLetters"] == 1 and channel.landed() == ["u-a", "u-c"]
+        assert stores.outbox.outbox_status().dead_letters == 1 and channel.landed() == ["u-a", "u-c"]
         return
     assert relay.drain() == 2
     assert channel.landed() == ["u-a", "u-c", POISONED, "u-bad-later"]
     status = stores.outbox.outbox_status()
-    assert (status["backlog"], status["deadLetters"]) == (0, 0)
+    assert (status.backlog, status.dead_letters) == (0, 0)

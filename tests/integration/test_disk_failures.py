@@ -277,6 +277,8 @@ import errno, logging, os, sys
 from pathlib import Path
 logging.basicConfig(level=logging.WARNING, stream=sys.stdout, format="%(message)s")
 from adapters_http import metrics
+from entrycore.outbox import OutboxStatus
+idle = OutboxStatus(0, None, None, 0, None)  # backlog, last delivery, oldest pending, dead letters, oldest dead
 folder = metrics.use_multiprocess(Path(sys.argv[1]))
 real = os.posix_fallocate
 def full(fd, offset, length):
@@ -284,14 +286,14 @@ def full(fd, offset, length):
 os.posix_fallocate = full
 metrics.observe_request("/x", "GET", "200", 0.01)      # the file cannot be made: logged, not raised
 print("files while full:", sorted(p.name for p in folder.iterdir()))
-print("scrape while full:", b"entry_outbox_backlog" in metrics.exposition(lambda: {"backlog": 0, "deadLetters": 0}))
+print("scrape while full:", b"entry_outbox_backlog" in metrics.exposition(lambda: idle))
 os.posix_fallocate = real
 for k in range(400):                                     # many keys: the files grow past their first 64 KiB
     metrics.observe_request(f"/route/{k}", "GET", "200", 0.01)
 for path in sorted(folder.iterdir()):
     st = path.stat()
     print("allocated:", path.name, st.st_size > 65536, st.st_blocks * 512 >= st.st_size)
-text = metrics.exposition(lambda: {"backlog": 0, "deadLetters": 0}).decode()
+text = metrics.exposition(lambda: idle).decode()
 print("counted:", 'route="/route/399"' in text)
 """
 

@@ -81,8 +81,8 @@ class Wiring:
     def register(self, **fields: object) -> tuple[Entry, bool, float]:
         """``(entry, is_new, seconds it took)``."""
         started = time.monotonic()
-        entry, is_new = self.registrations.register(CALLER, "c1", Submission({**VALID_FIELDS, **fields}))
-        return entry, is_new, time.monotonic() - started
+        registered = self.registrations.register(CALLER, "c1", Submission({**VALID_FIELDS, **fields}))
+        return registered.entry, registered.is_new, time.monotonic() - started
 
     def stored(self) -> Entry:
         entry = self.entries.get("c1", "u1")

@@ -22,7 +22,7 @@ def raw(body: Any) -> bytes:
 
 def nothing_stored(api: Api) -> None:
     assert api.services.stores.entries.get("c1", "u1") is None
-    assert api.services.outbox.outbox_status()["backlog"] == 0
+    assert api.services.outbox.outbox_status().backlog == 0
 
 
 @pytest.mark.parametrize(
@@ -47,7 +47,7 @@ def test_the_issue_request_is_refused_and_the_next_fan_is_published(api: Api, tm
     assert_error(api.call("POST", "/c1/entries", raw=raw(hostile)), 400, "ENTRY_INVALID_FIELD")
     assert api.register(VALID_FIELDS, user="u2").status_code == 201
     assert api.services.relay.drain() == 2  # the event and receipt of u2
-    assert api.services.outbox.outbox_status()["backlog"] == 0
+    assert api.services.outbox.outbox_status().backlog == 0
 
 
 @pytest.mark.parametrize(

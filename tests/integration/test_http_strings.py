@@ -27,7 +27,7 @@ def test_the_fan_route_refuses_the_string_naming_the_field(api: Api, field: str,
     answer = api.call("POST", "/c1/entries", body={"fields": {**VALID_FIELDS, field: value}})
     assert assert_error(answer, 400, "ENTRY_INVALID_FIELD")["payload"] == {"field": field}
     assert api.services.stores.entries.get("c1", "u1") is None
-    assert api.services.outbox.outbox_status()["backlog"] == 0
+    assert api.services.outbox.outbox_status().backlog == 0
 
 
 @pytest.mark.parametrize(("field", "value"), HOSTILE)

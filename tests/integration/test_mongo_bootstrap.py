@@ -90,8 +90,8 @@ def test_the_library_entry_point_runs_on_the_callers_own_database_and_leaves_its
 ) -> None:
     # docs/library.md: open_services(config, stores=adapters_mongo.open_mongo(your_db))
     with open_services(write_sources(tmp_path), stores=open_mongo(database)) as services:
-        _, created = services.registrations.register(Caller("u8"), "ppc", Submission(dict(VALID_FIELDS)))
-    assert created
+        registered = services.registrations.register(Caller("u8"), "ppc", Submission(dict(VALID_FIELDS)))
+    assert registered.is_new
     assert [doc["userId"] for doc in database["entries"].find()] == ["u8"]  # the caller's database, not a file
     assert not (tmp_path / "data" / "entries.db").exists()
     assert database["entries"].count_documents({}) == 1  # closing the services left the caller's client usable

@@ -73,7 +73,8 @@ class World:
             referral_code=referral_code,
             invite_code=invite_code,
         )
-        return self.registrations.register(Caller(user_id, origin=origin), campaign_id, submission)
+        registered = self.registrations.register(Caller(user_id, origin=origin), campaign_id, submission)
+        return registered.entry, registered.is_new
 
     def stored(self, user_id: str = "u1", campaign_id: str = "c1") -> Entry:
         """The stored entry, which must exist."""

@@ -46,7 +46,7 @@ def confirmations(world: World) -> PhoneConfirmations:
 
 
 def confirm(world: World, user: str = "u1", jwt_: str | None = None, campaign: str = "ppc") -> Any:
-    return confirmations(world).confirm_phone(Caller(user), campaign, jwt_ if jwt_ is not None else token(world))
+    return confirmations(world).confirm_phone(Caller(user), campaign, jwt_ if jwt_ is not None else token(world)).entry
 
 
 def receipts(world: World) -> list[Any]:
@@ -259,7 +259,7 @@ def test_PHN_010_a_store_failing_to_forget_an_attempt_does_not_replace_the_answe
             raise DependencyUnavailable("store down")
 
     service = attrs.evolve(confirmations(world), attempts=ReleaseFails())
-    confirmed = service.confirm_phone(Caller("u1"), "ppc", token(world))
+    confirmed = service.confirm_phone(Caller("u1"), "ppc", token(world)).entry
     assert confirmed.phone_confirmed is True
     stored = world.entries.get("ppc", "u1")
     assert stored is not None and stored.phone_confirmed is True

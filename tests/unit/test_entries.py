@@ -103,8 +103,12 @@ def test_ENT_002_reads_work_in_every_status(world: World, status: str) -> None:
     created, _ = world.register("u1")
     world.add_campaign(status=status)
 
-    assert world.registrations.get_entry(Caller("u1"), "c1") == created
-    assert world.registrations.entries_of_user(Caller("u1"), "u1") == [created]
+    campaign = world.campaigns.get("c1", None)
+    read = world.registrations.get_entry(Caller("u1"), "c1")
+    assert (read.entry, read.campaign) == (created, campaign)
+    assert [(e.entry, e.campaign) for e in world.registrations.entries_of_user(Caller("u1"), "u1")] == [
+        (created, campaign)
+    ]
 
 
 @pytest.mark.parametrize("status", ALL_STATUSES)

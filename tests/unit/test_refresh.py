@@ -58,8 +58,7 @@ def wired(fraud: ScriptedFraud, fanscore: ScriptedFanscore) -> tuple[World, Enri
 
 def register(world: World, enrichment: Enrichment, user: str = "u1", **fields: object) -> Entry:
     registrations = attrs.evolve(world.registrations, enrichment=enrichment)
-    entry, _ = registrations.register(Caller(user), "c1", Submission({**VALID_FIELDS, **fields}))
-    return entry
+    return registrations.register(Caller(user), "c1", Submission({**VALID_FIELDS, **fields})).entry
 
 
 def test_PUB_003_004_scores_stored_and_in_the_event() -> None:

@@ -71,7 +71,7 @@ def test_PUB_002_delivers_in_commit_order_and_empties_the_backlog() -> None:
     report = relay(store, clock, sink, sender).run_once()
     assert report.delivered == 6
     assert [i for i in sink.published if i.startswith("a")] == ["a-0", "a-1", "a-2"]
-    assert store.outbox_status()["backlog"] == 0 and store.outbox_status()["lastDeliveredAt"] == clock.now()
+    assert store.outbox_status().backlog == 0 and store.outbox_status().last_delivered_at == clock.now()
 
 
 def test_PUB_002_a_failed_event_holds_back_its_entry_only_and_is_retried_with_backoff() -> None:
@@ -87,7 +87,7 @@ def test_PUB_002_a_failed_event_holds_back_its_entry_only_and_is_retried_with_ba
     clock.advance(seconds=1)
     r.run_once()
     assert sink.published == ["b-0", "b-1", "a-0", "a-1"]
-    assert store.outbox_status()["backlog"] == 0
+    assert store.outbox_status().backlog == 0
 
 
 def test_PUB_002_outage_loses_nothing() -> None:
@@ -104,11 +104,11 @@ def test_PUB_002_outage_loses_nothing() -> None:
     for _ in range(5):
         r.run_once()
         clock.advance(minutes=10)
-    assert sender.sent == [] and store.outbox_status()["backlog"] == 40
+    assert sender.sent == [] and store.outbox_status().backlog == 40
     sink.down = sender.down = False
     assert r.drain() == 40
     assert len(sender.sent) == 20 and len(sink.published) == 20
-    assert store.outbox_status()["backlog"] == 0
+    assert store.outbox_status().backlog == 0
 
 
 def test_backoff_grows_exponentially_up_to_a_cap() -> None:
@@ -137,7 +137,7 @@ def test_PUB_005_retry_messages_go_to_the_retry_queue_and_wait_while_it_is_down(
     store._enqueue([retry(entry, "r-1", clock.now())])
     r = Relay(outbox=store, events=FlakySink(), receipts=FlakySender(), retries=queue, clock=clock, owner="r1")
     r.run_once()
-    assert queue.queued == {} and store.outbox_status()["backlog"] == 1
+    assert queue.queued == {} and store.outbox_status().backlog == 1
     queue.down = False
     clock.advance(minutes=10)
     r.drain()
@@ -189,7 +189,7 @@ def test_PUB_002_a_refused_message_fails_alone_is_retried_then_parked_and_holds_
         clock.advance(minutes=10)
         r.run_once()
     status = store.outbox_status()
-    assert (status["deadLetters"], status["backlog"]) == (1, 1)  # a-0 parked; a-1 waits behind it
+    assert (status.dead_letters, status.backlog) == (1, 1)  # a-0 parked; a-1 waits behind it
     (dead,) = store.dead_letters(10)
     assert (dead.message.id, dead.message.attempts, dead.error, dead.held_back) == ("a-0", 3, "refused", 1)
     event(store, clock, "b", 2)
@@ -199,7 +199,7 @@ def test_PUB_002_a_refused_message_fails_alone_is_retried_then_parked_and_holds_
     sink.fail_ids.clear()
     assert store.requeue_dead_letters(None, clock.now()) == 1
     assert r.drain() == 2 and sink.published[-2:] == ["a-0", "a-1"]
-    assert store.outbox_status()["backlog"] == store.outbox_status()["deadLetters"] == 0
+    assert store.outbox_status().backlog == store.outbox_status().dead_letters == 0
 
 
 def test_PUB_002_a_sink_down_as_a_whole_never_parks_a_message() -> None:
@@ -210,7 +210,7 @@ def test_PUB_002_a_sink_down_as_a_whole_never_parks_a_message() -> None:
     for _ in range(20):
         assert r.run_once().parked == 0
         clock.advance(minutes=1)
-    assert store.outbox_status()["deadLetters"] == 0 and store.pending[0].attempts == 0
+    assert store.outbox_status().dead_letters == 0 and store.pending[0].attempts == 0
     sink.down = sender.down = False
     assert r.drain() == 2
 
@@ -224,7 +224,7 @@ def test_PUB_002_a_sink_down_is_asked_once_per_run_and_tried_again_within_30_sec
         r.run_once()
         clock.advance(seconds=30)
     assert sender.tries == 10  # one receipt tried per run while the service is down, not all five
-    assert store.outbox_status()["backlog"] == 5
+    assert store.outbox_status().backlog == 5
 
 
 def test_PUB_002_a_sink_bug_on_one_event_isolates_it() -> None:
@@ -282,11 +282,11 @@ def test_a_sink_that_is_back_gets_every_waiting_message_at_once_not_after_each_o
         r.run_once()
         clock.advance(seconds=6)
         event(store, clock, f"late{clock.now().second}", 0)
-    assert store.outbox_status()["deadLetters"] == 0 and all(p.attempts == 0 for p in store.pending)
+    assert store.outbox_status().dead_letters == 0 and all(p.attempts == 0 for p in store.pending)
     sink.down = False
     clock.advance(seconds=6)  # the next probe is due
     total = r.drain()
-    assert total == len(sink.published) == 50 and store.outbox_status()["backlog"] == 0  # no message waited on
+    assert total == len(sink.published) == 50 and store.outbox_status().backlog == 0  # no message waited on
 
 
 def test_a_down_sink_is_probed_at_most_every_five_seconds() -> None:
@@ -318,7 +318,7 @@ def test_PUB_002_a_long_event_outage_under_load_never_starves_the_receipts() -> 
     sink.down = False
     clock.advance(seconds=6)
     r.drain()
-    assert len(sink.published) == 2400 and store.outbox_status()["backlog"] == 0
+    assert len(sink.published) == 2400 and store.outbox_status().backlog == 0
 
 
 def test_a_stopping_relay_sends_nothing_more_and_releases_the_rest_of_its_batch() -> None:

@@ -27,8 +27,8 @@ def test_USR_001_fan_sees_own_entries_newest_first(world: World) -> None:
 
     entries = world.registrations.entries_of_user(Caller("u1"), "u1")
 
-    assert [e.campaign_id for e in entries] == ["c3", "c1", "c2"]
-    assert {e.user_id for e in entries} == {"u1"}
+    assert [e.entry.campaign_id for e in entries] == ["c3", "c1", "c2"]
+    assert {e.entry.user_id for e in entries} == {"u1"}
 
 
 def test_USR_001_newest_first_by_creation_not_by_update(world: World) -> None:
@@ -37,7 +37,7 @@ def test_USR_001_newest_first_by_creation_not_by_update(world: World) -> None:
 
     entries = world.registrations.entries_of_user(Caller("u1"), "u1")
 
-    assert [e.campaign_id for e in entries] == ["c3", "c1", "c2"]
+    assert [e.entry.campaign_id for e in entries] == ["c3", "c1", "c2"]
 
 
 def test_USR_001_supreme_sees_anyones_entries(world: World) -> None:
@@ -45,7 +45,21 @@ def test_USR_001_supreme_sees_anyones_entries(world: World) -> None:
 
     entries = world.registrations.entries_of_user(Caller("admin", is_supreme=True), "u1")
 
-    assert [e.campaign_id for e in entries] == ["c3", "c1", "c2"]
+    assert [e.entry.campaign_id for e in entries] == ["c3", "c1", "c2"]
+
+
+def test_USR_001_each_entry_comes_with_its_campaign_even_one_the_source_no_longer_knows(world: World) -> None:
+    three_entries(world)
+    del world.campaigns.campaigns["c1"]  # the campaign is gone from the source; the fan's entry is still theirs
+
+    entries = world.registrations.entries_of_user(Caller("u1"), "u1")
+
+    assert [(e.entry.campaign_id, e.campaign and e.campaign.id) for e in entries] == [
+        ("c3", "c3"),
+        ("c1", None),
+        ("c2", "c2"),
+    ]
+    assert {e.as_of for e in entries} == {world.clock.now()}  # which codes are revealed is judged then
 
 
 def test_USR_001_fan_without_entries_gets_an_empty_list(world: World) -> None:

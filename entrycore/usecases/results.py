@@ -1,0 +1,73 @@
+"""What the entry use cases answer: each entry with the campaign it was read in (so no caller fetches it again),
+and the counts of the selection's batch changes (codes, blocking)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from entrycore.model import Campaign, Entry
+
+
+@attrs.frozen
+class EntryWithCampaign:
+    """An entry, its campaign and the moment it was read (``as_of``): what every outside view of the entry needs
+    (the campaign's phone-confirmation rule, which codes are revealed by then, API.md §3)."""
+
+    entry: Entry
+    campaign: Campaign | None  # None only for a fan's entries across campaigns that the source no longer knows
+    as_of: datetime
+
+
+@attrs.frozen
+class Registration(EntryWithCampaign):
+    """``Registrations.register``'s answer: the entry as saved, and whether this request created it (ENT-001)."""
+
+    is_new: bool
+
+
+@attrs.frozen
+class EntryPage:
+    """A page of an entry list (SCR-009), each entry with its campaign, and how many match in all."""
+
+    entries: tuple[EntryWithCampaign, ...]
+    total: int
+
+    @classmethod
+    def of(cls, entries: list[Entry], total: int, campaign: Campaign, as_of: datetime) -> EntryPage:
+        return cls(tuple(EntryWithCampaign(e, campaign, as_of) for e in entries), total)
+
+
+@attrs.frozen
+class CodesAssigned:
+    """SCR-007's answer: ``received`` items, ``assigned`` codes new to their entries, ``scoring`` records updated,
+    and the user ids without an entry (``unmatched``, in the order they came)."""
+
+    received: int
+    assigned: int
+    scoring: int
+    unmatched: tuple[str, ...]
+
+    def to_document(self) -> dict[str, Any]:
+        """API.md §4's ``{input, assigned, scoring, unmatched}`` (also what ``codes assign`` adds up and prints)."""
+        return {
+            "input": self.received,
+            "assigned": self.assigned,
+            "scoring": self.scoring,
+            "unmatched": [*self.unmatched],
+        }
+
+
+@attrs.frozen
+class BlocksSaved:
+    """SCR-008's answer: ``received`` items, ``saved`` (entries found), the user ids without an entry."""
+
+    received: int
+    saved: int
+    unmatched: tuple[str, ...]
+
+    def to_document(self) -> dict[str, Any]:
+        """API.md §4's ``{input, saved, unmatched}`` (also what ``verdicts apply`` adds up and prints)."""
+        return {"input": self.received, "saved": self.saved, "unmatched": [*self.unmatched]}
