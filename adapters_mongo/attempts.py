@@ -13,13 +13,13 @@ from entrycore.ports import ATTEMPTS_KEPT
 from entrycore.timefmt import iso
 
 
-class MongoAttempts:
+class MongoAttemptStore:
     """AttemptStore on the ``attempts`` collection of ``database``: one document per entry,
     ``{_id: {campaignId, userId}, campaignId, userId, failed: [{at, id}]}``, so that checking the limit and
     recording an attempt is one atomic update of one document (``reserve_attempt``). Recording forgets the
     entry's failures older than a day. (No TTL index: it would run on the server's clock, not the Clock
     port's, and so forget differently in tests.) Documents of the earlier shape, one per failure with a
-    top-level ``at``, are no longer read (they mattered for ten minutes); an erasure (MongoStore.delete) still
+    top-level ``at``, are no longer read (they mattered for ten minutes); an erasure (MongoEntryStore.delete) still
     deletes them."""
 
     def __init__(self, database: Any) -> None:

@@ -1,4 +1,4 @@
-"""MongoAudit: the AuditTrail port on the ``audit`` collection of a MongoStore's database (SPEC OPS-002)."""
+"""MongoAuditTrail: the AuditTrail port on the ``audit`` collection of a MongoEntryStore's database (SPEC OPS-002)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from entrycore.audit import AuditRecord
 from entrycore.timefmt import iso
 
 
-class MongoAudit:
-    """AuditTrail on ``database`` (a MongoStore's ``database``); timestamps are timefmt.iso text (time order)."""
+class MongoAuditTrail:
+    """AuditTrail on ``database`` (a MongoEntryStore's ``database``); timestamps are timefmt.iso text (time order)."""
 
     def __init__(self, database: Any) -> None:
         self._audit: Any = database["audit"]

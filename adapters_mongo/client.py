@@ -1,4 +1,4 @@
-"""connect(uri): a MongoStore on a MongoClient with the production settings (majority writes, timeouts)."""
+"""connect(uri): a MongoEntryStore on a MongoClient with the production settings (majority writes, timeouts)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from pymongo import MongoClient
 from pymongo.errors import ConfigurationError
 
 from adapters_mongo.errors import OPERATION_TIMEOUT
-from adapters_mongo.store import DEFAULT_DATABASE, MongoStore
+from adapters_mongo.store import DEFAULT_DATABASE, MongoEntryStore
 
 
-def connect(uri: str, *, database: str | None = None) -> MongoStore:
-    """A MongoStore on the database the URI names (``database`` overrides; default ``entry_service``).
+def connect(uri: str, *, database: str | None = None) -> MongoEntryStore:
+    """A MongoEntryStore on the database the URI names (``database`` overrides; default ``entry_service``).
 
     The client connects lazily: a server that cannot be reached shows at the first call
     (DependencyUnavailable), after at most 3 s of server selection. Raises ValueError for a bad URI.
@@ -38,4 +38,4 @@ def connect(uri: str, *, database: str | None = None) -> MongoStore:
     except ConfigurationError as err:  # includes InvalidURI and failed SRV look-ups
         raise ValueError(f"Bad MongoDB URI: {err}") from None
     db = client[database] if database else client.get_default_database(default=DEFAULT_DATABASE)
-    return MongoStore(db, owns_client=True)
+    return MongoEntryStore(db, owns_client=True)

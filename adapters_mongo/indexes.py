@@ -68,7 +68,7 @@ RETRY_INDEXES: dict[str, tuple[list[tuple[str, int]], dict[str, Any]]] = {
 # The counts (SCR-004) read every matching document (verdict, selected and the ranked markets are needed, and a
 # multikey index never covers): served by ``scoring_by_score`` (a score range), ``scoring_markets`` (any of these
 # markets, and a score range), ``scoring_primary`` (primary market) or ``scoring_tagged`` (a tag), their cost the
-# matching records', grouped to at most markets x ranks x 4 groups (MongoScoring.eligibility_counts).
+# matching records', grouped to at most markets x ranks x 4 groups (MongoScoringStore.eligibility_counts).
 SCORING_INDEXES: dict[str, tuple[list[tuple[str, int]], dict[str, Any]]] = {
     "scoring_key": ([("campaignId", ASCENDING), ("userId", ASCENDING)], {"unique": True}),
     "scoring_phone": ([("campaignId", ASCENDING), ("phone", ASCENDING)], {}),

@@ -43,7 +43,7 @@ ENTRY_ONLY = {"_id": False, "outbox": False, "outboxSince": False, "outboxReadyA
 # A deleted entry (USR-003) whose messages are still pending stays as a tombstone: its key, its referral code
 # (unique per campaign, so kept), ``deleted: true`` and its outbox, nothing of the fan. Every read of entries
 # adds LIVE; the relay removes a tombstone with its last message, and a new entry of the same fan takes its place
-# (MongoStore.create) with those messages still ahead of its own.
+# (MongoEntryStore.create) with those messages still ahead of its own.
 LIVE = {"deleted": {"$exists": False}}
 _TOMBSTONE = {"deleted": True}
 _READY_NOW = ""
@@ -78,7 +78,7 @@ def appended(update: Doc, outbox: Sequence[OutboxMessage]) -> Doc:
 
 
 class MongoOutbox:
-    """Outbox on the ``entries`` collection of ``database``, where MongoStore writes each entry's messages with it
+    """Outbox on the ``entries`` collection of ``database``, where MongoEntryStore writes each entry's messages with it
     (``pending_fields``, ``appended``); ``outbox_meta`` keeps lastDeliveredAt."""
 
     def __init__(self, database: Any) -> None:

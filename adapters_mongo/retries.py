@@ -27,10 +27,10 @@ from entrycore.retry_queues import DEFAULT_VISIBILITY, queue_down, visibility_ti
 from entrycore.timefmt import utc_ms
 
 
-class MongoRetries:
+class MongoRetryQueue:
     """RetryQueue on the ``retry_queue`` collection of ``database``; a received request stays hidden for
     ``retry_visibility`` seconds (ValueError unless positive). An erased entry's request goes with it
-    (MongoStore.delete)."""
+    (MongoEntryStore.delete)."""
 
     def __init__(self, database: Any, *, retry_visibility: float = DEFAULT_VISIBILITY) -> None:
         self._retry_visibility: timedelta = visibility_timeout(retry_visibility)

@@ -1,4 +1,4 @@
-"""MongoScoring: the ScoringStore port on the ``scoring`` collection of a MongoStore's database.
+"""MongoScoringStore: the ScoringStore port on the ``scoring`` collection of a MongoEntryStore's database.
 
 One document per record: API.md §4's fields (``markets`` ranked) plus what the queries filter on —
 ``selected`` (has a code), ``blocked``, ``intl`` (phone not ``+1``) — and the tags as two arrays, ``tagged``
@@ -55,7 +55,7 @@ def follow_entry(scoring: Any, entry: Entry) -> None:
     """Keeps the entry's scoring record in step with it, right after the entry's own write (SCR-001, REQ-006): the
     record is removed when the entry is no longer phone-confirmed with the phone it was matched by (PHN-005), else
     given the entry's current name, email, locale, ranked markets, codes and block, its revision bumped so an upload
-    or copy that read the record before rewrites it from the entry again (see ``MongoScoring._rewrite``). Without
+    or copy that read the record before rewrites it from the entry again (see ``MongoScoringStore._rewrite``). Without
     transactions this is a second single-document write: an upload racing with it re-checks its new records
     (``_unmatched_meanwhile``); a process that dies between the two writes leaves the record behind its entry until
     the entry's next write (docs/decisions.md)."""
@@ -79,8 +79,8 @@ def follow_entry(scoring: Any, entry: Entry) -> None:
         )
 
 
-class MongoScoring:
-    """ScoringStore on ``database`` (a pymongo or mongomock Database: a MongoStore's own, shared)."""
+class MongoScoringStore:
+    """ScoringStore on ``database`` (a pymongo or mongomock Database: a MongoEntryStore's own, shared)."""
 
     def __init__(self, database: Any) -> None:
         self._scoring: Any = database["scoring"]

@@ -1,4 +1,4 @@
-"""MongoSelection: the SelectionStore port on a MongoStore's ``entries`` collection (entry lists, registration
+"""MongoSelectionStore: the SelectionStore port on a MongoEntryStore's ``entries`` collection (entry lists, registration
 counts, timeline), each one query or aggregation over the indexes of ``indexes.SELECTION_INDEXES``."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pymongo import ASCENDING
 
 from adapters_mongo.errors import unavailable
 from adapters_mongo.outbox import ENTRY_ONLY, LIVE
-from adapters_mongo.scoring import MongoScoring
+from adapters_mongo.scoring import MongoScoringStore
 from adapters_mongo.transfers import entry_pipeline
 from entrycore.choices import Bucket
 from entrycore.markets import MarketTransfer
@@ -21,12 +21,12 @@ _HAS_CODES = {"codes.0": {"$exists": True}}
 _NO_CODES = {"codes.0": {"$exists": False}}
 
 
-class MongoSelection:
-    """SelectionStore on ``database`` (a MongoStore's ``database``)."""
+class MongoSelectionStore:
+    """SelectionStore on ``database`` (a MongoEntryStore's ``database``)."""
 
     def __init__(self, database: Any) -> None:
         self._entries: Any = database["entries"]
-        self._records = MongoScoring(database)
+        self._records = MongoScoringStore(database)
 
     def entry_page(self, campaign: Campaign, chosen: EntryFilter, limit: int, offset: int) -> tuple[list[Entry], int]:
         query: dict[str, Any] = {"campaignId": campaign.id, **LIVE}

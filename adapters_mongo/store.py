@@ -1,4 +1,4 @@
-"""MongoStore: the EntryStore and InviteStore ports on MongoDB collections (the other ports: ``open_mongo``)."""
+"""MongoEntryStore: the EntryStore and InviteStore ports on MongoDB collections (the other ports: ``open_mongo``)."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ _ERASED = tuple(
 _INDEX_IN_MESSAGE = re.compile(r"index: (\S+) dup key")
 
 
-class MongoStore:
+class MongoEntryStore:
     """EntryStore and InviteStore on a MongoDB database.
 
     ``client_or_db`` is a database (pymongo, or mongomock in tests) or a client, whose URI names the
@@ -66,8 +66,8 @@ class MongoStore:
     rather than a composed ``_id`` string (ids may contain any separator; the same index serves every
     query by key and suits a {campaignId, userId} shard key). Its pending outbox messages live inside it
     (MongoOutbox reads and relays them), so one single-document write stores both. An invite is
-    ``{_id: {campaignId, value}}``. Erasing an entry also deletes its failed attempts (MongoAttempts) and its
-    retry request (MongoRetries). ``open_mongo`` gives every port of the database, this store among them.
+    ``{_id: {campaignId, value}}``. Erasing an entry also deletes its failed attempts (MongoAttemptStore) and its
+    retry request (MongoRetryQueue). ``open_mongo`` gives every port of the database, this store among them.
     Uniqueness (entry key, referral code per campaign, confirmed phone per campaign) is enforced by
     the indexes of ``ensure_indexes()``, which must have run once. Write concern and retryable writes
     are the client's (see ``connect``). Every failure of the database raises DependencyUnavailable.

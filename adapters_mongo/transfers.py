@@ -60,7 +60,7 @@ def moved_markets(markets: str, source: str, target: str) -> Expr:
 def scoring_pipeline(move: MarketTransfer) -> list[Expr]:
     """The update of a scoring record (filter: it ranks the source)."""
     moved = moved_markets("$markets", move.source, move.target)
-    # rev: the record's revision, which MongoScoring's read-modify-writes check (a missing one counts as 0)
+    # rev: the record's revision, which MongoScoringStore's read-modify-writes check (a missing one counts as 0)
     return [{"$set": {"markets": moved, "rev": {"$add": [{"$ifNull": ["$rev", 0]}, 1]}}}]
 
 

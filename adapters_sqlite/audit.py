@@ -1,4 +1,4 @@
-"""SqliteAudit: the AuditTrail port on the SQLite file of a SqliteStore (table ``audit``, SPEC OPS-002)."""
+"""SqliteAuditTrail: the AuditTrail port on the SQLite file of a SqliteEntryStore (table ``audit``, SPEC OPS-002)."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ _SELECT = {
 }
 
 
-class SqliteAudit:
-    """AuditTrail on ``database`` (a SqliteStore's ``database``)."""
+class SqliteAuditTrail:
+    """AuditTrail on ``database`` (a SqliteEntryStore's ``database``)."""
 
     def __init__(self, database: Database) -> None:
         self._db = database

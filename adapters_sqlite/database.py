@@ -127,7 +127,7 @@ class Database:
     def __init__(self, path: str | os.PathLike[str], busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
         self.path = Path(path)
         if str(path) in ("", ":memory:"):
-            raise ValueError("SqliteStore needs a file path (every thread opens its own connection)")
+            raise ValueError("SqliteEntryStore needs a file path (every thread opens its own connection)")
         self._busy_timeout = busy_timeout
         self._local = threading.local()
         self._lock = threading.Lock()

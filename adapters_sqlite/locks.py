@@ -1,4 +1,4 @@
-"""SqliteLocks: the Locks port on the ``locks`` table of a SqliteStore's file (migration 11): one row per held
+"""SqliteLocks: the Locks port on the ``locks`` table of a SqliteEntryStore's file (migration 11): one row per held
 name, taken or renewed by one upsert whose condition is the rule (free, lapsed, or already the owner's), so two
 processes never both hold a name."""
 
@@ -21,7 +21,7 @@ _RELEASE = "DELETE FROM locks WHERE name = ? AND owner = ?"
 
 
 class SqliteLocks:
-    """Locks on ``database`` (the SQLite file's connections and writer, shared with SqliteStore)."""
+    """Locks on ``database`` (the SQLite file's connections and writer, shared with SqliteEntryStore)."""
 
     def __init__(self, database: Database) -> None:
         self._db = database

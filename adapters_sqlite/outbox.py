@@ -137,8 +137,8 @@ def insert_messages(conn: sqlite3.Connection, outbox: Sequence[OutboxMessage]) -
 
 
 class SqliteOutbox:
-    """Outbox and AttemptStore on ``database``, the SQLite file's connections and writer that SqliteStore shares:
-    SqliteStore writes an entry's messages in the entry's own transaction (``insert_messages``).
+    """Outbox and AttemptStore on ``database``, the SQLite file's connections and writer that SqliteEntryStore shares:
+    SqliteEntryStore writes an entry's messages in the entry's own transaction (``insert_messages``).
 
     Every write is one job of the group-commit writer, so a claim is atomic against other claims of
     every thread and process; reads use the thread's own connection.

@@ -36,8 +36,8 @@ _ACKNOWLEDGE = "DELETE FROM retry_queue WHERE handle = ? AND requeue = 0"
 _REQUEUE = "UPDATE retry_queue SET handle = NULL, requeue = 0, visible_at = ? WHERE handle = ? AND requeue = 1"
 
 
-class SqliteRetries:
-    """RetryQueue on ``database`` (the SQLite file's connections and writer, shared with SqliteStore, whose
+class SqliteRetryQueue:
+    """RetryQueue on ``database`` (the SQLite file's connections and writer, shared with SqliteEntryStore, whose
     erasure deletes the entry's request); a received request stays hidden for ``retry_visibility`` seconds
     (ValueError unless positive)."""
 

@@ -1,4 +1,4 @@
-"""SqliteScoring: the ScoringStore port on the SQLite file of a SqliteStore (its connections, its group commit).
+"""SqliteScoringStore: the ScoringStore port on the SQLite file of a SqliteEntryStore (its connections and writer).
 
 A scoring record is part of its entry's row (migration 12): the row's ``score``, ``random_score`` and ``verdict``
 (NULL score: no record), its tags in ``entry_tags``. Everything else a record shows — name, email, phone, locale,
@@ -67,8 +67,8 @@ _DROP_TAGS = "DELETE FROM entry_tags WHERE entry = ?"
 _OF_USERS = "SELECT count(*) FROM entries WHERE campaign_id = ? AND user_id IN ({}) AND score IS NOT NULL"
 
 
-class SqliteScoring:
-    """ScoringStore on ``database`` (a SqliteStore's ``database``: same file, connections and writer)."""
+class SqliteScoringStore:
+    """ScoringStore on ``database`` (a SqliteEntryStore's ``database``: same file, connections and writer)."""
 
     def __init__(self, database: Database) -> None:
         self._db = database

@@ -1,4 +1,4 @@
-"""SqliteSelection: the SelectionStore port on a SqliteStore's file (entry lists, registration counts, timeline,
+"""SqliteSelectionStore: the SelectionStore on a SqliteEntryStore's file (entry lists, registration counts, timeline,
 transfers).
 
 The entries table holds what these views read as columns (migration 12: ``blocked``, ``has_codes``,
@@ -95,8 +95,8 @@ Shape = tuple[int, int | None, int]  # the source's rank, the target's rank (Non
 _TRANSFER_CHUNK = 1_000
 
 
-class SqliteSelection:
-    """SelectionStore on ``database`` (a SqliteStore's ``database``)."""
+class SqliteSelectionStore:
+    """SelectionStore on ``database`` (a SqliteEntryStore's ``database``)."""
 
     def __init__(self, database: Database) -> None:
         self._db = database

@@ -1,4 +1,4 @@
-"""SqliteStore: the EntryStore and InviteStore ports on one SQLite file (embedded default); the file's other ports
+"""SqliteEntryStore: the EntryStore and InviteStore ports on one SQLite file (embedded default); the file's other ports
 are classes of their own on the same Database, put together by ``adapters_sqlite.open_sqlite``."""
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ _ADD_INVITE = "INSERT OR IGNORE INTO invites (campaign_id, value) VALUES (?, ?)"
 _HAS_INVITE = "SELECT 1 FROM invites WHERE campaign_id = ? AND value = ?"
 
 
-class SqliteStore:
+class SqliteEntryStore:
     """EntryStore and InviteStore on the SQLite file at ``path``.
 
     The file, its missing directories and the schema are created on first use (0600 / 0700). One
@@ -92,7 +92,7 @@ class SqliteStore:
 
     @property
     def database(self) -> Database:
-        """The file's connections and writer, shared with the adapters of other ports (SqliteScoring)."""
+        """The file's connections and writer, shared with the adapters of other ports (SqliteScoringStore)."""
         return self._db
 
     def close(self) -> None:

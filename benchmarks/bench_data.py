@@ -23,7 +23,7 @@ from typing import Any
 
 import jwt
 
-from adapters_sqlite import SqliteStore
+from adapters_sqlite import SqliteEntryStore
 from adapters_sqlite import store as sqlite_store_module
 from entrycore import fields as field_rules
 from entrycore.locales import pick_locale
@@ -168,8 +168,8 @@ def _batches(items: Iterable[Entry], size: int) -> Iterator[list[Entry]]:
         yield batch
 
 
-def insert_many(store: SqliteStore, entries: Sequence[Entry]) -> None:
-    """Writes new ``entries`` in bulk: exactly the rows ``SqliteStore.create`` writes, without an fsync each.
+def insert_many(store: SqliteEntryStore, entries: Sequence[Entry]) -> None:
+    """Writes new ``entries`` in bulk: exactly the rows ``SqliteEntryStore.create`` writes, without an fsync each.
 
     The one place the benchmarks load entries (every preload calls it), so only this function follows the
     store's bulk path: the public ``adapters_sqlite.store.load_entries`` when the store has it (given the
@@ -201,7 +201,7 @@ def insert_many(store: SqliteStore, entries: Sequence[Entry]) -> None:
 def preload(db_path: Path, count: int) -> float:
     """Creates the store at ``db_path`` with ``count`` entries; returns the seconds it took."""
     started = time.perf_counter()
-    store = SqliteStore(db_path)
+    store = SqliteEntryStore(db_path)
     store.ping()  # creates the file (0600) and the schema, as the server would
     first: Entry | None = None
     for batch in _batches(build_entries(count), BATCH):

@@ -54,7 +54,7 @@ import jwt
 from http_entries import Server, base_env, entry_service_command, free_port, http_get
 from spreads import MARKETS, Tally, parse_spreads, ranked_lists
 
-from adapters_sqlite import SqliteScoring, SqliteSelection, SqliteStore
+from adapters_sqlite import SqliteEntryStore, SqliteScoringStore, SqliteSelectionStore
 from entrycore.eligibility import EligibilityCriteria
 from entrycore.model import Campaign, Entry, Origin
 from entrycore.scoring import EntryFacts, ScoreRow, merge
@@ -170,7 +170,7 @@ def preload(db: Path, count: int, entries: Iterable[Entry] | None = None, tally:
     """``count`` confirmed entries (``fans(count)`` unless given) through ``bench_data.insert_many``, 20,000 per
     call; ``tally`` (when given) sees every entry's ranked markets."""
     started = time.perf_counter()
-    store = SqliteStore(db)
+    store = SqliteEntryStore(db)
     store.ping()
     batch: list[Entry] = []
     for entry in fans(count) if entries is None else entries:
@@ -266,8 +266,8 @@ def pages(top: tuple[str, str] = TWO) -> dict[str, tuple[EligibilityCriteria, in
     }
 
 
-def bench_queries(store: SqliteStore, repeat: int, report: Report) -> None:
-    scoring, selection = SqliteScoring(store.database), SqliteSelection(store.database)
+def bench_queries(store: SqliteEntryStore, repeat: int, report: Report) -> None:
+    scoring, selection = SqliteScoringStore(store.database), SqliteSelectionStore(store.database)
     markets = list(MARKETS)
     for label, criteria in queries().items():
         ms, counts = timed(lambda c=criteria: scoring.eligibility_counts(CAMPAIGN_ID, c, markets), repeat)
@@ -331,7 +331,7 @@ def mongo_check(count: int, report: Report, spread: str = "near") -> None:
     """MongoDB (mongomock) and SQLite on the same ``count`` fans: the same counts and first pages."""
     import mongomock  # noqa: PLC0415 - a test dependency, only for this check
 
-    from adapters_mongo import MongoScoring  # noqa: PLC0415
+    from adapters_mongo import MongoScoringStore  # noqa: PLC0415
     from adapters_mongo.scoring import _document as mongo_document  # noqa: PLC0415
 
     client: Any = mongomock.MongoClient()
@@ -339,7 +339,7 @@ def mongo_check(count: int, report: Report, spread: str = "near") -> None:
     # at 100,000), and the queries checked here need no index to be right.
     folder = Path(tempfile.mkdtemp(prefix="eligibility-mongo-"))
     try:
-        sqlite = SqliteStore(folder / "check.db")
+        sqlite = SqliteEntryStore(folder / "check.db")
         started = time.perf_counter()
         entries = list(fans(count, seed=99, spread=spread))
         client["bench"]["entries"].insert_many([e.to_document() for e in entries])
@@ -350,7 +350,7 @@ def mongo_check(count: int, report: Report, spread: str = "near") -> None:
         ]
         for lo in range(0, len(entries), BATCH):
             bench_data.insert_many(sqlite, entries[lo : lo + BATCH])
-        stores = {"mongomock": MongoScoring(client["bench"]), "sqlite": SqliteScoring(sqlite.database)}
+        stores = {"mongomock": MongoScoringStore(client["bench"]), "sqlite": SqliteScoringStore(sqlite.database)}
         for lo in range(0, len(rows), 1000):
             chunk = rows[lo : lo + 1000]
             stores["sqlite"].upsert_scores(CAMPAIGN_ID, chunk, [0.5] * len(chunk))
@@ -401,7 +401,7 @@ def bench_spread(spread: str, args: argparse.Namespace, work: Path, report: Repo
         f"peak RSS {peak:,.0f} MB",
     )
     report.table.setdefault("scoring upload peak RSS", {})[spread] = f"{peak:,.0f} MB"
-    store = SqliteStore(db)
+    store = SqliteEntryStore(db)
     bench_queries(store, args.repeat, report)
     store.close()
     biggest = tally.biggest()

@@ -57,7 +57,7 @@ from eligibility import CAMPAIGN_ID, SCORE_RANGE, campaign_doc, fans, finish, ph
 from http_entries import Server, base_env, entry_service_command, free_port
 from spreads import MARKETS, SPREADS, Tally
 
-from adapters_sqlite import SqliteScoring, SqliteStore
+from adapters_sqlite import SqliteEntryStore, SqliteScoringStore
 from entrycore.scoring import ScoreRow
 
 PHASES = ("idle", "upload", "transfer", "counts", "export", "replicate")
@@ -416,8 +416,8 @@ def prepare(work: Path, args: argparse.Namespace) -> tuple[bytearray, Tally]:
     print(f"  preloaded {args.fans:,} confirmed entries in {seconds:.0f} s: {tally.describe()}", file=sys.stderr)
     write_scores(work / "scores.csv", args.fans)
     if "upload" not in args.phases and {"counts", "export", "transfer"} & set(args.phases):
-        store = SqliteStore(work / "entries.db")
-        records = SqliteScoring(store.database)
+        store = SqliteEntryStore(work / "entries.db")
+        records = SqliteScoringStore(store.database)
         for lo in range(0, args.fans, 5_000):
             rows = [ScoreRow(k, phone(k), float(k % 100)) for k in range(lo, min(lo + 5_000, args.fans))]
             records.upsert_scores(CAMPAIGN_ID, rows, [random.random() for _ in rows])

@@ -18,7 +18,7 @@ then the ratios with the targets of SPEC §10 (GET throughput ≥ 50 % of bare, 
 throughput ≥ 80 % of the floor) and PASS/FAIL for each.
 
 How: everything lives in a private temporary folder (removed at the end unless ``--keep``). The store is
-preloaded directly through ``adapters_sqlite.SqliteStore`` before the server starts (``bench_data.py``).
+preloaded directly through ``adapters_sqlite.SqliteEntryStore`` before the server starts (``bench_data.py``).
 Each server is a subprocess on 127.0.0.1 (``entry-service serve --port P --workers W --threads T`` with
 ENTRY_DATA_DIR / ENTRY_STORE / ENTRY_CAMPAIGNS / ENTRY_AUTH_SECRET / ENTRY_USERS=none); each target gets
 ``--warmup`` seconds of load before its measured run (15 by default: long enough for each worker to

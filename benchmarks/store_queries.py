@@ -3,9 +3,9 @@
 
 Loads ``--fans`` phone-confirmed entries of one campaign over 40 markets (eligibility.py's fans, spreads.py's
 spreads) with the store's bulk loader, scores every
-fan through ``SqliteScoring.upsert_scores`` (5,000 rows a call, 2 % tagged ``vip``), then times each store call
+fan through ``SqliteScoringStore.upsert_scores`` (5,000 rows a call, 2 % tagged ``vip``), then times each store call
 (median of ``--repeat`` after one untimed run) and a transfer of the biggest market through
-``SqliteSelection.transfer_entries`` (entries, their scoring records and events). ``worst`` (every fan ranks 4
+``SqliteSelectionStore.transfer_entries`` (entries, their scoring records and events). ``worst`` (every fan ranks 4
 markets, lists distinct as far as possible, ``m00`` ranked by a quarter of the fans at ranks 0..3 evenly) is the
 worst case of this layout: every rank column filled for one indexed pass per rank, and the biggest transfer.
 
@@ -28,7 +28,7 @@ from pathlib import Path
 from eligibility import CAMPAIGN_ID, campaign_doc, fans, phone
 from spreads import MARKETS
 
-from adapters_sqlite import SqliteScoring, SqliteSelection, SqliteStore
+from adapters_sqlite import SqliteEntryStore, SqliteScoringStore, SqliteSelectionStore
 from adapters_sqlite.store import load_entries
 from entrycore.eligibility import EligibilityCriteria
 from entrycore.markets import MarketTransfer
@@ -65,8 +65,8 @@ def main() -> None:
     folder = args.keep or Path(tempfile.mkdtemp(prefix="store-queries-"))
     path = folder / f"{args.spread}-{args.fans}.db"
     fresh = not path.exists()
-    store = SqliteStore(path)
-    scoring, views = SqliteScoring(store.database), SqliteSelection(store.database)
+    store = SqliteEntryStore(path)
+    scoring, views = SqliteScoringStore(store.database), SqliteSelectionStore(store.database)
     print(f"spread {args.spread}, {args.fans:,} fans, {path}")
     started = time.perf_counter()
     store.ping()  # opens the file: migrates one written by an older release (OPS-006)

@@ -45,7 +45,7 @@ from eligibility import preload as preload_entries
 from http_entries import base_env
 from spreads import MARKETS, Tally, parse_spreads
 
-from adapters_sqlite import SqliteScoring, SqliteStore
+from adapters_sqlite import SqliteEntryStore, SqliteScoringStore
 from entrycore.markets import MarketTransfer, transferred
 from entrycore.model import Campaign, Entry
 from entrycore.scoring import ScoreRow
@@ -77,13 +77,13 @@ def fans(count: int, spread: str, move: str, seed: int = 5) -> Iterator[Entry]:
 
 def preload(db: Path, count: int, spread: str, move: str, scoring: bool) -> tuple[float, float, Tally]:
     """The entries (eligibility.preload); then, when asked, one scoring record per fan through
-    SqliteScoring.upsert_scores (5,000 per call, as the CLI upload). Seconds of each, and the data set's tally."""
+    SqliteScoringStore.upsert_scores (5,000 per call, as the CLI upload). Seconds of each, and the data set's tally."""
     tally = Tally()
     entries_seconds = preload_entries(db, count, fans(count, spread, move), tally)
     started = time.perf_counter()
     if scoring:
-        store = SqliteStore(db)
-        records = SqliteScoring(store.database)
+        store = SqliteEntryStore(db)
+        records = SqliteScoringStore(store.database)
         rows: list[ScoreRow] = []
         for k in range(count):
             rows.append(ScoreRow(k, phone(k), float(k % 100)))
@@ -104,8 +104,8 @@ def check(db: Path, count: int, data: tuple[str, str], moved: tuple[str, str], s
     rng = random.Random(3)
     wanted = set(rng.sample(range(count), min(SAMPLE, count)))
     campaign = Campaign.from_document(campaign_doc())
-    store = SqliteStore(db)
-    records = SqliteScoring(store.database)
+    store = SqliteEntryStore(db)
+    records = SqliteScoringStore(store.database)
     wrong = 0
     for k, before in enumerate(fans(count, *data)):
         if k not in wanted:

@@ -58,7 +58,7 @@ def ranked_markets(campaign: Campaign, values: Mapping[str, Any]) -> tuple[tuple
 def transfer(markets: tuple[M, ...], source: M, target: M) -> tuple[M, ...]:
     """Moves ``source`` to ``target`` in a ranked list by the four cases of SPEC MKT-003 (a list without
     ``source`` is returned as is, so a second identical transfer changes nothing). Stores apply it to market
-    ids, and SqliteScoring to the slots that number them."""
+    ids, and SqliteScoringStore to the slots that number them."""
     if source not in markets:
         return markets
     if markets[0] == source:

@@ -40,7 +40,7 @@ class Selection:
     campaigns: CampaignSource
     entries: EntryStore
     scoring: ScoringStore
-    views: SelectionStore
+    selection: SelectionStore
     audit: AuditTrail
     clock: Clock
     ids: Ids
@@ -123,21 +123,21 @@ class Selection:
         caller.require_supreme()
         chosen = attrs.evolve(chosen, filter_type=choices.read(FilterType, chosen.filter_type, "filterType"))
         campaign = known_campaign(self.campaigns, caller, campaign_id)
-        entries, total = self.views.entry_page(campaign, chosen, limit, offset)
+        entries, total = self.selection.entry_page(campaign, chosen, limit, offset)
         return EntryPage.of(entries, total, campaign, self.clock.now())
 
     def counts(self, caller: Caller, campaign_id: str) -> RegistrationCounts:
         """SCR-010."""
         caller.require_supreme()
         campaign = known_campaign(self.campaigns, caller, campaign_id)
-        return registration_counts(self.views.registration_tally(campaign_id), campaign)
+        return registration_counts(self.selection.registration_tally(campaign_id), campaign)
 
     def timeline(self, caller: Caller, campaign_id: str, bucket: Bucket) -> list[TimelinePoint]:
         """Entries created and phones confirmed per hour or day (UTC), oldest first."""
         caller.require_supreme()
         bucket = choices.read(Bucket, bucket, "query.bucket")  # before the campaign (API.md §2); for untyped callers
         known_campaign(self.campaigns, caller, campaign_id)
-        return self.views.timeline(campaign_id, bucket)
+        return self.selection.timeline(campaign_id, bucket)
 
     def _audit(
         self, caller: Caller, action: str, campaign_id: str, parameters: dict[str, Any], answer: dict[str, Any]

@@ -36,7 +36,7 @@ class TransferReport:
 @attrs.frozen
 class Transfers:
     campaigns: CampaignSource
-    views: SelectionStore
+    selection: SelectionStore
     audit: AuditTrail
     clock: Clock
     ids: Ids
@@ -56,7 +56,7 @@ class Transfers:
         refused = TransferInProgress(payload={"campaignId": campaign.id})
         owner = move.event_id("lock")  # this transfer's own id
         with held(self.locks, self.heartbeats, self.clock, transfer_lock(campaign.id), owner, refused=refused):
-            entries, records = self.views.transfer_entries(move, progress)
+            entries, records = self.selection.transfer_entries(move, progress)
         report = TransferReport(entries, records)
         self.audit.record(
             AuditRecord(

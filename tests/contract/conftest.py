@@ -104,7 +104,7 @@ class SelectionStores:
     kind: str
     entries: EntryStore
     scoring: ScoringStore
-    views: SelectionStore
+    selection: SelectionStore
     locks: Locks
     outbox: Outbox
     attempts: AttemptStore

@@ -270,8 +270,8 @@ def admin_of(stores: SelectionStores, chosen: Campaign) -> Admin:
     return Admin(
         chosen,
         Scoring(campaigns, stores.scoring, audit, clock, draw=lambda: 0.5),
-        Selection(campaigns, stores.entries, stores.scoring, stores.views, audit, clock, ids),
-        Transfers(campaigns, stores.views, audit, clock, ids, stores.locks, FakeHeartbeats()),
+        Selection(campaigns, stores.entries, stores.scoring, stores.selection, audit, clock, ids),
+        Transfers(campaigns, stores.selection, audit, clock, ids, stores.locks, FakeHeartbeats()),
         Privacy(campaigns, stores.entries, audit, clock, ids, stores.scoring),
     )
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import attrs
 import pytest
 
-from adapters_mongo import MongoStore
-from adapters_sqlite import SqliteStore
+from adapters_mongo import MongoEntryStore
+from adapters_sqlite import SqliteEntryStore
 from entrycore.errors import DependencyUnavailable, EntryExists, PhoneTaken, ReferralCodeTaken, StaleEntry
 from tests.contract.conftest import Stores
 from tests.contract.entries import T0, a_full_entry, an_entry
@@ -25,10 +25,10 @@ def test_ping_answers(stores: Stores, tmp_path: Path) -> None:
     if stores.kind == "sqlite":  # the same store where its file cannot be: ping says so
         (tmp_path / "not-a-folder").write_text("")
         with pytest.raises(DependencyUnavailable):
-            SqliteStore(tmp_path / "not-a-folder" / "entries.db").ping()
+            SqliteEntryStore(tmp_path / "not-a-folder" / "entries.db").ping()
     if stores.kind == "mongomock":
         with pytest.raises(DependencyUnavailable):
-            MongoStore(_BrokenDatabase()).ping()
+            MongoEntryStore(_BrokenDatabase()).ping()
 
 
 def test_a_created_entry_reads_back_equal(stores: Stores) -> None:

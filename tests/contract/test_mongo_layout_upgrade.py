@@ -10,7 +10,7 @@ from typing import Any
 import mongomock
 import pytest
 
-from adapters_mongo import MongoStore, open_mongo
+from adapters_mongo import MongoEntryStore, open_mongo
 from adapters_mongo.indexes import LAYOUT_VERSION
 from entry_service.bootstrap import prepare_store
 from entrycore.outbox import OutboxMessage, RetryRequest
@@ -51,7 +51,7 @@ def test_OPS_006_an_earlier_releases_database_is_brought_to_this_layout_losing_n
     recorded: int | None,
 ) -> None:
     reference: Any = mongomock.MongoClient()["entry_service"]
-    MongoStore(reference).ensure_indexes()
+    MongoEntryStore(reference).ensure_indexes()
     database: Any = mongomock.MongoClient()["entry_service"]
     stores = an_earlier_release(database)
     if recorded is not None:

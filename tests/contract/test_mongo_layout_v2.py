@@ -1,6 +1,6 @@
 """OPS-006 on MongoDB, layout 2 (issue 22): the scoring indexes of the lists' states and of the primary market
 (``scoring_listed_by_score``, ``scoring_listed_by_random``, ``scoring_primary``) are added to a database a layout-1
-release wrote at its next start (``MongoStore.ensure_indexes``, what every start and ``db init`` run), losing
+release wrote at its next start (``MongoEntryStore.ensure_indexes``, what every start and ``db init`` run), losing
 nothing and changing no other index, idempotently; and they are shaped as the queries of adapters_mongo/scoring.py
 need them."""
 
@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 import mongomock
 
-from adapters_mongo import MongoScoring, MongoStore
+from adapters_mongo import MongoEntryStore, MongoScoringStore
 from adapters_mongo.indexes import LAYOUT_VERSION, SCORING_INDEXES
 from adapters_mongo.scoring import _filter
 from entrycore.eligibility import EligibilityCriteria
@@ -29,12 +29,12 @@ def keys(database: Any, name: str) -> list[tuple[str, int]]:
 def test_OPS_006_a_layout_1_database_gets_the_scoring_indexes_of_layout_2_losing_nothing_idempotently() -> None:
     assert LAYOUT_VERSION == 2
     reference: Any = mongomock.MongoClient()["entry_service"]
-    MongoStore(reference).ensure_indexes()
+    MongoEntryStore(reference).ensure_indexes()
     database: Any = mongomock.MongoClient()["entry_service"]
-    store = MongoStore(database)
+    store = MongoEntryStore(database)
     store.ensure_indexes()  # mongomock indexes empty collections only: the data comes after
     store.create(attrs.evolve(a_full_entry(), review=None))  # confirmed, with codes, ranking nyc, bos, phl
-    scoring = MongoScoring(database)
+    scoring = MongoScoringStore(database)
     assert scoring.upsert_scores("c1", [ScoreRow(0, "+12125550123", 80.0)], [0.5]) == [INSERTED]
     for name in LAYOUT_2_SCORING:  # what a layout-1 release left
         database["scoring"].drop_index(name)
@@ -69,7 +69,7 @@ def test_the_layout_2_indexes_lead_with_the_lists_equalities_and_points_then_the
     points (never an open range) — what lets ``scoring_listed_by_*`` give the page in its order; a single market
     selection names the primary market as points, for ``scoring_primary``."""
     database: Any = mongomock.MongoClient()["entry_service"]
-    MongoStore(database).ensure_indexes()
+    MongoEntryStore(database).ensure_indexes()
     state = [("campaignId", 1), ("blocked", 1), ("selected", 1), ("verdict", 1)]
     assert keys(database, "scoring_listed_by_score") == [*state, ("score", -1), ("userId", 1)]
     assert keys(database, "scoring_listed_by_random") == [*state, ("randomScore", 1), ("userId", 1)]

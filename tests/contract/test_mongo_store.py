@@ -10,7 +10,7 @@ import pymongo
 import pytest
 from pymongo.errors import DuplicateKeyError
 
-from adapters_mongo import MongoStore, connect, open_mongo
+from adapters_mongo import MongoEntryStore, connect, open_mongo
 from adapters_mongo.store import _index_of
 from entrycore.errors import DependencyUnavailable
 from entrycore.outbox import EVENT, OutboxMessage
@@ -20,7 +20,7 @@ from tests.contract.entries import T0, an_entry
 
 def test_ensure_indexes_is_idempotent_and_keeps_the_partial_filter() -> None:
     client: mongomock.MongoClient = mongomock.MongoClient()
-    store = MongoStore(client["entry_service"])
+    store = MongoEntryStore(client["entry_service"])
     store.ensure_indexes()
     store.ensure_indexes()
     indexes = client["entry_service"]["entries"].index_information()
@@ -69,8 +69,8 @@ def test_recording_a_failure_forgets_the_entrys_failures_older_than_a_day() -> N
 
 
 def test_a_client_gives_the_database_its_uri_names() -> None:
-    assert MongoStore(mongomock.MongoClient("mongodb://localhost/tickets")).database_name == "tickets"
-    assert MongoStore(mongomock.MongoClient()).database_name == "entry_service"
+    assert MongoEntryStore(mongomock.MongoClient("mongodb://localhost/tickets")).database_name == "tickets"
+    assert MongoEntryStore(mongomock.MongoClient()).database_name == "entry_service"
 
 
 @pytest.mark.parametrize(
@@ -94,7 +94,7 @@ def test_an_unreachable_server_is_dependency_unavailable() -> None:
     client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
         "mongodb://127.0.0.1:1", serverSelectionTimeoutMS=50, connectTimeoutMS=50
     )
-    store = MongoStore(client["entry_service"])
+    store = MongoEntryStore(client["entry_service"])
     try:
         with pytest.raises(DependencyUnavailable):  # every call goes through the same translation
             store.ping()

@@ -13,7 +13,7 @@ import mongomock
 import pytest
 from pymongo import _csot
 
-from adapters_mongo import MongoScoring, MongoSelection, MongoStore, open_mongo
+from adapters_mongo import MongoEntryStore, MongoScoringStore, MongoSelectionStore, open_mongo
 from adapters_mongo.errors import ADMIN_TIMEOUT, OPERATION_TIMEOUT
 from entrycore.eligibility import EligibilityCriteria
 from entrycore.errors import DependencyUnavailable
@@ -89,14 +89,14 @@ class _Timeouts:
 @pytest.fixture
 def database() -> Any:
     db = mongomock.MongoClient()["entry_service"]
-    MongoStore(db).ensure_indexes()
+    MongoEntryStore(db).ensure_indexes()
     return db
 
 
 def test_admin_work_over_a_campaign_runs_under_the_admin_timeout(database: Any) -> None:
     move = MarketTransfer.of(campaign(), "nyc", "phl", datetime(2026, 12, 1, tzinfo=UTC), "x")
-    MongoStore(database).create(an_entry("c1", "u1", phone="+12125550123", confirmed=True))  # a record to write
-    selection, scoring = MongoSelection(database), MongoScoring(database)
+    MongoEntryStore(database).create(an_entry("c1", "u1", phone="+12125550123", confirmed=True))  # a record to write
+    selection, scoring = MongoSelectionStore(database), MongoScoringStore(database)
     works: list[tuple[Any, str, Callable[[], Any]]] = [
         (selection, "_entries", lambda: selection.transfer_entries(move)),
         (selection, "_entries", lambda: selection.registration_tally("c1")),
@@ -119,7 +119,7 @@ def test_admin_work_over_a_campaign_runs_under_the_admin_timeout(database: Any) 
 
 
 def test_a_fan_s_calls_keep_the_client_s_operation_timeout(database: Any) -> None:
-    store = MongoStore(database)
+    store = MongoEntryStore(database)
     recording = _Timeouts(store._entries)
     store._entries = recording
     store.get("c1", "u1")

@@ -24,9 +24,9 @@ import pytest
 from pymongo.errors import AutoReconnect
 
 from adapters_mongo import open_mongo
-from adapters_mongo.retries import MongoRetries
-from adapters_sqlite import SqliteStore, open_sqlite
-from adapters_sqlite.retries import _ACKNOWLEDGE, _VISIBLE, SqliteRetries
+from adapters_mongo.retries import MongoRetryQueue
+from adapters_sqlite import SqliteEntryStore, open_sqlite
+from adapters_sqlite.retries import _ACKNOWLEDGE, _VISIBLE, SqliteRetryQueue
 from entrycore.errors import DeliveryFailed
 from entrycore.outbox import RetryRequest
 from entrycore.ports import RetryQueue
@@ -282,17 +282,17 @@ class _BrokenDatabase:
 
 
 def test_a_failing_mongodb_is_delivery_failed() -> None:
-    _every_call_is_delivery_failed(MongoRetries(_BrokenDatabase()))
+    _every_call_is_delivery_failed(MongoRetryQueue(_BrokenDatabase()))
 
 
 @pytest.mark.parametrize("seconds", [0.0, -1.0, float("nan"), float("inf")])
 def test_the_visibility_timeout_must_be_positive(tmp_path: Path, seconds: float) -> None:
     with pytest.raises(ValueError, match="retry_visibility"):
-        SqliteRetries(SqliteStore(tmp_path / "entries.db").database, retry_visibility=seconds)
+        SqliteRetryQueue(SqliteEntryStore(tmp_path / "entries.db").database, retry_visibility=seconds)
     with pytest.raises(ValueError, match="retry_visibility"):
         open_sqlite(tmp_path / "entries.db", retry_visibility=seconds)
     with pytest.raises(ValueError, match="retry_visibility"):
-        MongoRetries(mongomock.MongoClient()["entry_service"], retry_visibility=seconds)
+        MongoRetryQueue(mongomock.MongoClient()["entry_service"], retry_visibility=seconds)
     with pytest.raises(ValueError, match="retry_visibility"):
         open_mongo(mongomock.MongoClient()["entry_service"], retry_visibility=seconds)
 
@@ -310,7 +310,7 @@ def test_mongodb_retry_queue_indexes_are_created_idempotently() -> None:
 
 def test_a_sqlite_file_of_schema_2_gains_the_retry_queue(tmp_path: Path) -> None:
     path = tmp_path / "entries.db"
-    old = SqliteStore(path)
+    old = SqliteEntryStore(path)
     old.ping()
     old.close()
     with sqlite3.connect(path) as raw:  # back to what the release before the retry queue left
@@ -325,7 +325,7 @@ def test_a_sqlite_file_of_schema_2_gains_the_retry_queue(tmp_path: Path) -> None
 
 
 def test_sqlite_receives_and_acknowledges_through_the_indexes(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "entries.db")
+    store = SqliteEntryStore(tmp_path / "entries.db")
     store.ping()
     store.close()
     with sqlite3.connect(tmp_path / "entries.db") as raw:

@@ -125,7 +125,7 @@ def test_a_transfer_landing_during_a_block_stays(stores: SelectionStores) -> Non
     stores.entries.replace(blocked, entry.version, [])  # the block's entry write; its copy is interleaved
 
     def transfer() -> None:
-        stores.views.transfer_entries(move)
+        stores.selection.transfer_entries(move)
 
     between(stores, transfer, lambda: stores.scoring.copy_entries("c1", ["u1"]))
     record = stores.scoring.scoring_record("c1", "u1")

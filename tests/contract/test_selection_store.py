@@ -67,7 +67,7 @@ def test_SCR_009_entry_lists(stores: Stores, ppc: bool) -> None:
         stores.entries.create(entry)
 
     def users(filter_type: str, **narrow: str) -> list[str]:
-        page, total = stores.views.entry_page(chosen, EntryFilter(filter_type, **narrow), 50, 0)
+        page, total = stores.selection.entry_page(chosen, EntryFilter(filter_type, **narrow), 50, 0)
         assert total == len(page)
         return [e.user_id for e in page]
 
@@ -78,7 +78,7 @@ def test_SCR_009_entry_lists(stores: Stores, ppc: bool) -> None:
     assert users("winners", market="nyc") == ["u1"]
     assert users("winners", code_config_id="cfg-2") == ["u5"]
     assert users("codeless", market="bos") == ["u2"]
-    page, total = stores.views.entry_page(chosen, EntryFilter("verified"), 1, 1)
+    page, total = stores.selection.entry_page(chosen, EntryFilter("verified"), 1, 1)
     assert ([e.user_id for e in page], total) == (["u1"], 3 if ppc else 4)
     assert page[0] == entries[1]  # the whole entry, as stored
 
@@ -88,7 +88,7 @@ def test_SCR_010_registration_counts_include_blocked_entries(stores: Stores, ppc
     chosen, entries = fans(ppc)
     for entry in entries:
         stores.entries.create(entry)
-    counts = registration_counts(stores.views.registration_tally("c1"), chosen)
+    counts = registration_counts(stores.selection.registration_tally("c1"), chosen)
     assert (counts.total, counts.confirmed) == (5, 4)
     by_market = dict(counts.by_market)
     if ppc:  # u4 is not confirmed: not counted
@@ -105,15 +105,15 @@ def test_timeline(stores: Stores) -> None:
     )
     for entry in [*entries, later]:
         stores.entries.create(entry)
-    hours = stores.views.timeline("c1", "hour")
+    hours = stores.selection.timeline("c1", "hour")
     start = T0.replace(minute=0, second=0, microsecond=0)
     assert [(p.at, p.created, p.confirmed) for p in hours] == [
         (start, 5, 5),
         (start + timedelta(hours=2), 1, 0),
     ]  # u9 confirmed at T0
-    days = stores.views.timeline("c1", "day")
+    days = stores.selection.timeline("c1", "day")
     assert [(p.at, p.created, p.confirmed) for p in days] == [(start.replace(hour=0), 6, 5)]
-    assert stores.views.timeline("nope", "day") == []
+    assert stores.selection.timeline("nope", "day") == []
 
 
 def test_copy_entries_makes_scoring_records_follow_their_entries(stores: Stores) -> None:
@@ -170,15 +170,15 @@ def test_every_store_answers_as_the_reference(
             for narrowed in (EntryFilter(filter_type, market), EntryFilter(filter_type, None, "cfg-2")):
                 expected, total = entry_page(entries, narrowed, chosen, 100, 0)
                 for offset in range(0, total + 1, limit):
-                    page, count = real.views.entry_page(chosen, narrowed, limit, offset)
+                    page, count = real.selection.entry_page(chosen, narrowed, limit, offset)
                     assert count == total
                     assert [e.user_id for e in page] == [e.user_id for e in expected[offset : offset + limit]]
         groups = [(list(e.markets), e.phone_confirmed, 1) for e in entries]
-        assert registration_counts(real.views.registration_tally(campaign_id), chosen) == registration_counts(
+        assert registration_counts(real.selection.registration_tally(campaign_id), chosen) == registration_counts(
             RegistrationTally.of_lists(groups), chosen
         )
         confirmed = [e.date_phone_confirmed for e in entries if e.phone_confirmed and e.date_phone_confirmed]
         for bucket in ("hour", "day"):
-            assert real.views.timeline(campaign_id, bucket) == timeline(
+            assert real.selection.timeline(campaign_id, bucket) == timeline(
                 [e.date_created for e in entries], confirmed, bucket
             )

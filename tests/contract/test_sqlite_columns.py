@@ -18,9 +18,9 @@ import pytest
 
 from adapters_sqlite import columns as columns_module
 from adapters_sqlite.columns import _LAST, Columns, columns_of
-from adapters_sqlite.scoring import SqliteScoring
-from adapters_sqlite.selection import SqliteSelection
-from adapters_sqlite.store import SqliteStore
+from adapters_sqlite.scoring import SqliteScoringStore
+from adapters_sqlite.selection import SqliteSelectionStore
+from adapters_sqlite.store import SqliteEntryStore
 from entrycore.eligibility import EligibilityCriteria, eligibility_counts, eligible_page, sort_key
 from entrycore.markets import MarketTransfer
 from entrycore.model import Review
@@ -42,16 +42,16 @@ CRITERIA = (
 
 @attrs.define
 class Admin:
-    store: SqliteStore
-    scoring: SqliteScoring
-    selection: SqliteSelection
+    store: SqliteEntryStore
+    scoring: SqliteScoringStore
+    selection: SqliteSelectionStore
 
 
 @pytest.fixture
 def admin(tmp_path: Path) -> Iterator[Admin]:
-    store = SqliteStore(tmp_path / "entries.db")
+    store = SqliteEntryStore(tmp_path / "entries.db")
     try:
-        yield Admin(store, SqliteScoring(store.database), SqliteSelection(store.database))
+        yield Admin(store, SqliteScoringStore(store.database), SqliteSelectionStore(store.database))
     finally:
         store.close()
 
@@ -86,7 +86,7 @@ def score(admin: Admin, ks: range, *, base: float = 0.0) -> None:
     admin.scoring.upsert_scores("c1", rows, [((k * 37) % 100) / 100 for k in ks])
 
 
-def answers(admin: Admin, scoring: SqliteScoring) -> list[Any]:
+def answers(admin: Admin, scoring: SqliteScoringStore) -> list[Any]:
     """Every question the copy answers, through ``scoring`` (and a selection on the same file)."""
     out: list[Any] = []
     for criteria in CRITERIA:
@@ -117,7 +117,7 @@ def reference(admin: Admin) -> list[Any]:
 
 def check(admin: Admin, when: str) -> None:
     caught_up = answers(admin, admin.scoring)
-    fresh_scoring = SqliteScoring(admin.store.database)
+    fresh_scoring = SqliteScoringStore(admin.store.database)
     fresh_scoring._columns = Columns(admin.store.database)  # a copy read afresh, not the kept one
     assert caught_up[:-1] == answers(admin, fresh_scoring)[:-1], when
     assert caught_up[:-1] == reference(admin), when

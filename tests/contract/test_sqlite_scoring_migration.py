@@ -11,7 +11,7 @@ from pathlib import Path
 
 import attrs
 
-from adapters_sqlite import SqliteScoring, SqliteStore, open_sqlite
+from adapters_sqlite import SqliteEntryStore, SqliteScoringStore, open_sqlite
 from adapters_sqlite.schema import MIGRATIONS, SCHEMA_VERSION
 from entrycore.eligibility import EligibilityCriteria
 from entrycore.scoring import EntryFacts, ScoringRecord, refreshed
@@ -55,8 +55,8 @@ def _v10(path: Path) -> None:
 def test_a_file_of_schema_10_is_brought_to_the_current_layout(tmp_path: Path) -> None:
     path = tmp_path / "v10.db"
     _v10(path)
-    store = SqliteStore(path)
-    scoring = SqliteScoring(store.database)
+    store = SqliteEntryStore(path)
+    scoring = SqliteScoringStore(store.database)
     try:
         assert store.get("c1", "u1") == attrs.evolve(fan(1), phone=phone(11), phone_confirmed=False)
         assert store.get("c1", "u2") == fan(2, markets=("phl", "nyc", "bos", "chi"))

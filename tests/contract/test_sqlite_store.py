@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters_sqlite import SqliteStore, open_sqlite
+from adapters_sqlite import SqliteEntryStore, open_sqlite
 from adapters_sqlite.schema import MIGRATIONS, SCHEMA_VERSION
 from entrycore.errors import DependencyUnavailable
 from entrycore.model import Entry
@@ -28,7 +28,7 @@ def _mode(path: Path) -> int:
 
 
 def test_files_are_private_to_their_owner(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "data" / "db" / "entries.db")
+    store = SqliteEntryStore(tmp_path / "data" / "db" / "entries.db")
     try:
         store.create(an_entry())
         assert _mode(tmp_path / "data") == 0o700
@@ -40,7 +40,7 @@ def test_files_are_private_to_their_owner(tmp_path: Path) -> None:
 
 
 def test_the_file_is_in_wal_mode_with_the_current_schema(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "entries.db")
+    store = SqliteEntryStore(tmp_path / "entries.db")
     store.ping()
     store.close()
     with sqlite3.connect(tmp_path / "entries.db") as raw:
@@ -50,7 +50,7 @@ def test_the_file_is_in_wal_mode_with_the_current_schema(tmp_path: Path) -> None
 
 
 def test_a_second_store_on_the_same_file_sees_the_data(tmp_path: Path) -> None:
-    first, second = SqliteStore(tmp_path / "entries.db"), SqliteStore(tmp_path / "entries.db")
+    first, second = SqliteEntryStore(tmp_path / "entries.db"), SqliteEntryStore(tmp_path / "entries.db")
     try:
         first.create(an_entry())
         assert second.get("c1", "u1") == an_entry()
@@ -60,7 +60,7 @@ def test_a_second_store_on_the_same_file_sees_the_data(tmp_path: Path) -> None:
 
 
 def test_close_releases_connections_and_the_store_reopens(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "entries.db")
+    store = SqliteEntryStore(tmp_path / "entries.db")
     try:
         store.create(an_entry())
         reader = threading.Thread(target=store.ping)
@@ -74,7 +74,7 @@ def test_close_releases_connections_and_the_store_reopens(tmp_path: Path) -> Non
 
 def test_an_unusable_path_is_dependency_unavailable(tmp_path: Path) -> None:
     (tmp_path / "a-file").write_text("")
-    store = SqliteStore(tmp_path / "a-file" / "entries.db")
+    store = SqliteEntryStore(tmp_path / "a-file" / "entries.db")
     with pytest.raises(DependencyUnavailable):
         store.ping()
     with pytest.raises(DependencyUnavailable):
@@ -84,13 +84,13 @@ def test_an_unusable_path_is_dependency_unavailable(tmp_path: Path) -> None:
 
 def test_a_file_that_is_not_a_database_is_dependency_unavailable(tmp_path: Path) -> None:
     (tmp_path / "entries.db").write_bytes(b"this is not a database" * 100)
-    store = SqliteStore(tmp_path / "entries.db")
+    store = SqliteEntryStore(tmp_path / "entries.db")
     with pytest.raises(DependencyUnavailable):
         store.get("c1", "u1")
     store.close()
 
 
-def _create_fifty(store: SqliteStore, worker: int) -> None:
+def _create_fifty(store: SqliteEntryStore, worker: int) -> None:
     for n in range(50):
         store.create(an_entry("c1", f"w{worker}-u{n}", phone=f"+1212555{worker}{n:03d}", confirmed=True))
 
@@ -99,7 +99,7 @@ def _create_fifty(store: SqliteStore, worker: int) -> None:
 # point of this test, as granian (like gunicorn before it) forks its workers.
 @pytest.mark.filterwarnings("ignore:This process .* is multi-threaded, use of fork:DeprecationWarning")
 def test_one_store_serves_forked_processes(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "entries.db")
+    store = SqliteEntryStore(tmp_path / "entries.db")
     try:
         store.create(an_entry("c0", "parent"))  # the parent's connection is open when it forks
         fork = multiprocessing.get_context("fork")
@@ -125,7 +125,7 @@ def test_a_file_of_an_older_schema_is_migrated_and_keeps_its_data(tmp_path: Path
         raw.execute(OLD_INSERT, old_row(an_entry()))
         raw.execute("PRAGMA user_version = 1")
     raw.close()
-    store = SqliteStore(tmp_path / "entries.db")
+    store = SqliteEntryStore(tmp_path / "entries.db")
     stores = open_sqlite(store)  # the other ports, on the same file
     try:
         assert store.get("c1", "u1") == an_entry()
@@ -170,7 +170,7 @@ def _rows(path: Path, sql: str) -> list[tuple[object, ...]]:
 
 
 def test_a_delivered_message_is_deleted_at_once_and_its_time_kept(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "entries.db")
+    store = SqliteEntryStore(tmp_path / "entries.db")
     stores = open_sqlite(store)  # the other ports, on the same file
     try:
         for n in (1, 2, 3):
@@ -194,7 +194,7 @@ def test_a_delivered_message_is_deleted_at_once_and_its_time_kept(tmp_path: Path
 
 
 def test_migration_4_drops_the_delivered_rows_version_3_kept(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "entries.db")
+    store = SqliteEntryStore(tmp_path / "entries.db")
     for n in (1, 2):
         store.create(an_entry(user_id=f"u{n}"), [_message(n)])
     store.close()
@@ -202,7 +202,7 @@ def test_migration_4_drops_the_delivered_rows_version_3_kept(tmp_path: Path) -> 
         raw.execute("UPDATE outbox SET delivered_at = '2026-01-01T00:00:00.000Z' WHERE id = 'm1'")
         raw.execute("PRAGMA user_version = 3")
     raw.close()
-    store = SqliteStore(tmp_path / "entries.db")
+    store = SqliteEntryStore(tmp_path / "entries.db")
     stores = open_sqlite(store)  # the other ports, on the same file
     try:
         assert [m.id for m in stores.outbox.claim("relay", 10, T0, timedelta(seconds=5))] == ["m2"]
@@ -213,7 +213,7 @@ def test_migration_4_drops_the_delivered_rows_version_3_kept(tmp_path: Path) -> 
 
 
 def test_recording_a_failure_forgets_the_entrys_failures_older_than_a_day(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "entries.db")
+    store = SqliteEntryStore(tmp_path / "entries.db")
     stores = open_sqlite(store)  # the other ports, on the same file
     try:
         stores.attempts.record_failed_attempt("c1", "ana", T0)
@@ -225,7 +225,7 @@ def test_recording_a_failure_forgets_the_entrys_failures_older_than_a_day(tmp_pa
 
 
 def test_rows_an_older_version_marked_delivered_are_neither_claimed_nor_counted(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "entries.db")
+    store = SqliteEntryStore(tmp_path / "entries.db")
     stores = open_sqlite(store)  # the other ports, on the same file
     try:
         for n in (1, 2):
@@ -254,7 +254,7 @@ def test_a_file_of_schema_6_gains_waiting_and_its_attempts_start_over(tmp_path: 
     raw.execute("PRAGMA user_version = 6")
     raw.commit()
     raw.close()
-    store = SqliteStore(path)
+    store = SqliteEntryStore(path)
     stores = open_sqlite(store)  # the other ports, on the same file
     try:
         (claimed,) = stores.outbox.claim("relay", 10, T0, timedelta(seconds=5))
@@ -271,12 +271,12 @@ def test_opening_a_store_while_another_process_writes_neither_waits_nor_fails(tm
     """Every serve worker opens the file as the others write: an up-to-date file in WAL mode needs no lock to
     open (setting the journal mode, or taking the write lock to look for migrations, failed or waited at start)."""
     path = tmp_path / "entries.db"
-    SqliteStore(path).ping()  # made, migrated, in WAL mode
+    SqliteEntryStore(path).ping()  # made, migrated, in WAL mode
     writer = sqlite3.connect(path, isolation_level=None)
     writer.execute("BEGIN IMMEDIATE")  # another process's write transaction
     try:
         started = time.monotonic()
-        opened = SqliteStore(path, busy_timeout=5.0)
+        opened = SqliteEntryStore(path, busy_timeout=5.0)
         opened.ping()
         assert opened.get("c1", "u1") is None
         assert time.monotonic() - started < 2.0

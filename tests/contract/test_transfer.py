@@ -101,7 +101,7 @@ CASES = [
 def test_MKT_003_each_case(stores: SelectionStores, case: str, ranked: tuple[str, ...], after: tuple[str, ...]) -> None:
     entry = fan("u1", ranked, 1, fraud=FraudResult(0.5, "scored"))
     stores.entries.create(entry)
-    moved, _ = stores.views.transfer_entries(move("nyc", "bos"))
+    moved, _ = stores.selection.transfer_entries(move("nyc", "bos"))
     stored = stores.entries.get("c1", "u1")
     assert stored is not None
     assert stored.markets == after
@@ -124,7 +124,7 @@ def test_MKT_003_each_case(stores: SelectionStores, case: str, ranked: tuple[str
 def test_MKT_003_market_fields_are_written_as_the_fan_route_writes_them(stores: SelectionStores) -> None:
     stores.entries.create(fan("u1", ("nyc",), 1))
     stores.entries.create(fan("u2", ("bos", "nyc"), 2))
-    assert stores.views.transfer_entries(move("nyc", "bos"))[0] == 2
+    assert stores.selection.transfer_entries(move("nyc", "bos"))[0] == 2
     for user in ("u1", "u2"):  # a single market: no optional markets field, added or left empty
         stored = stores.entries.get("c1", user)
         assert stored is not None
@@ -138,10 +138,10 @@ def test_MKT_003_is_idempotent_and_leaves_other_campaigns_alone(stores: Selectio
     other = attrs.evolve(an_entry("c2", "u1", phone="+12125559999"), markets=("nyc",))
     for entry in (*entries, other):
         stores.entries.create(entry)
-    assert stores.views.transfer_entries(move("nyc", "bos"))[0] == 2
+    assert stores.selection.transfer_entries(move("nyc", "bos"))[0] == 2
     first = [stores.entries.get("c1", e.user_id) for e in entries]
     assert len(pending(stores)) == 2
-    assert stores.views.transfer_entries(move("nyc", "bos", "01AGAIN"))[0] == 0
+    assert stores.selection.transfer_entries(move("nyc", "bos", "01AGAIN"))[0] == 0
     assert [stores.entries.get("c1", e.user_id) for e in entries] == first
     assert pending(stores) == []
     assert stores.entries.get("c2", "u1") == other
@@ -154,13 +154,13 @@ def test_MKT_003_moves_the_scoring_records_too(stores: SelectionStores) -> None:
     rows = [ScoreRow(i, f"+1212555{n:04d}", 50.0 + n) for i, n in enumerate(range(1, 5))]
     stores.scoring.upsert_scores("c1", rows, [0.1, 0.2, 0.3, 0.4])
     plan = move("nyc", "bos")
-    assert stores.views.transfer_entries(plan) == (3, 3)
+    assert stores.selection.transfer_entries(plan) == (3, 3)
     for number, markets in enumerate(ranked, start=1):
         record = stores.scoring.scoring_record("c1", f"u{number}")
         assert record is not None
         expected = transferred(fan("x", markets, 0), plan)
         assert record.markets == (expected.markets if expected else markets)
-    assert stores.views.transfer_entries(plan) == (0, 0)
+    assert stores.selection.transfer_entries(plan) == (0, 0)
     # the selection queries see the new markets
     counts = stores.scoring.eligibility_counts("c1", EligibilityCriteria(market_ids=("bos",)), MARKETS)
     assert counts.total == 3
@@ -170,7 +170,7 @@ def test_MKT_003_moves_the_scoring_records_too(stores: SelectionStores) -> None:
 
 def test_a_deleted_or_absent_campaign_market_moves_nothing(stores: SelectionStores) -> None:
     stores.entries.create(fan("u1", ("phl",), 1))
-    assert stores.views.transfer_entries(move("nyc", "bos")) == (0, 0)
+    assert stores.selection.transfer_entries(move("nyc", "bos")) == (0, 0)
 
 
 ranked_lists = st.lists(st.sampled_from(MARKETS), min_size=0, max_size=4, unique=True).map(tuple)
@@ -193,14 +193,14 @@ def test_MKT_003_every_store_moves_generated_lists_as_the_reference(
         rows = [ScoreRow(n, f"+1212555{n:04d}", float(n)) for n, markets in enumerate(lists) if markets]
         if rows:
             stores.scoring.upsert_scores("c1", rows, [0.5] * len(rows))
-        moved, records = stores.views.transfer_entries(plan)
+        moved, records = stores.selection.transfer_entries(plan)
         check_against_reference(stores, before, plan, moved)
         assert records == sum(1 for e in before if e.markets and transferred(e, plan))
         for entry in before:
             record = stores.scoring.scoring_record("c1", entry.user_id)
             if record is not None:
                 assert record.markets == (transferred(entry, plan) or entry).markets
-        assert stores.views.transfer_entries(plan) == (0, 0)
+        assert stores.selection.transfer_entries(plan) == (0, 0)
 
 
 def test_an_entry_written_back_during_a_sqlite_transfer_is_moved_again_with_a_new_event_id(tmp_path: Path) -> None:
@@ -222,7 +222,7 @@ def test_an_entry_written_back_during_a_sqlite_transfer_is_moved_again_with_a_ne
                 stores.entries.replace(again, moved.version)
                 written_back.append(again)
 
-        assert stores.views.transfer_entries(move("nyc", "bos"), fan_writes_back)[0] == 3
+        assert stores.selection.transfer_entries(move("nyc", "bos"), fan_writes_back)[0] == 3
         assert stores.entries.get("c1", "u1").markets == ("bos",)  # type: ignore[union-attr]
         events = pending(stores)
         assert sorted(m.user_id for m in events) == ["u1", "u1", "u2"]
@@ -249,7 +249,7 @@ def test_an_entry_changed_after_its_chunk_was_planned_moves_by_its_new_list(
                 stores.entries.replace(after, before.version)
                 changed.append(after)
 
-        assert stores.views.transfer_entries(move("nyc", "bos"), fan_changes)[0] == 2
+        assert stores.selection.transfer_entries(move("nyc", "bos"), fan_changes)[0] == 2
         stored = stores.entries.get("c1", "u2")
         assert stored is not None and stored.markets == ("phl", "bos")
         assert stored.fields == transferred(changed[0], move("nyc", "bos")).fields  # type: ignore[union-attr]
@@ -275,7 +275,7 @@ def test_MKT_003_market_fields_with_any_id(stores: SelectionStores, primary: str
             fields[extra] = list(markets[1:])
         before.append(attrs.evolve(entry, fields=fields, markets=markets))
         stores.entries.create(before[-1])
-    assert stores.views.transfer_entries(plan)[0] == 4
+    assert stores.selection.transfer_entries(plan)[0] == 4
     for entry in before:
         assert stores.entries.get("c1", entry.user_id) == transferred(entry, plan)
 
@@ -285,7 +285,7 @@ def test_a_sqlite_transfer_keeps_the_markets_in_the_columns_only(tmp_path: Path)
     document again (a copy nothing would keep in step)."""
     with open_selection_stores("sqlite", tmp_path) as stores:
         stores.entries.create(fan("u1", ("nyc", "phl"), 1))
-        assert stores.views.transfer_entries(move("nyc", "bos"))[0] == 1
+        assert stores.selection.transfer_entries(move("nyc", "bos"))[0] == 1
         with stores.entries.database.reading() as conn:  # type: ignore[attr-defined]
             doc, *columns = conn.execute("SELECT doc, m0, m1, m2, m3 FROM entries").fetchone()
         assert "markets" not in json.loads(doc)

@@ -44,13 +44,13 @@ def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Selection
 
 def transfers(
     stores: SelectionStores,
-    views: SelectionStore | None = None,
+    selection: SelectionStore | None = None,
     clock: FakeClock | None = None,
     heartbeats: FakeHeartbeats | None = None,
 ) -> Transfers:
     return Transfers(
         campaigns=FakeCampaignSource({"c1": campaign()}),
-        views=views or stores.views,
+        selection=selection or stores.selection,
         audit=FakeAudit(),
         clock=clock or FakeClock(),
         ids=FakeIds(counter=next(PROCESSES) * 1_000_000),
@@ -85,8 +85,8 @@ class Slowed:
 
 
 def test_MKT_003_a_second_transfer_while_one_runs_is_refused(stores: SelectionStores) -> None:
-    slowed = Slowed(stores.views)
-    first = transfers(stores, views=cast(SelectionStore, slowed))
+    slowed = Slowed(stores.selection)
+    first = transfers(stores, selection=cast(SelectionStore, slowed))
     results: list[Any] = []
     runner = threading.Thread(target=lambda: results.append(first.transfer(ADMIN, "c1", "nyc", "bos")))
     runner.start()
@@ -115,7 +115,7 @@ def test_MKT_003_a_transfer_that_crashed_between_entries_and_records_finishes_wh
 ) -> None:
     """Where records are documents of their own (MongoDB, the fake), a transfer moves them after the entries: a
     crash between the two phases is finished by the next run. SQLite moves a record in its entry's own row."""
-    records = getattr(stores.views, "_records", None) or getattr(stores.views, "scoring", None)
+    records = getattr(stores.selection, "_records", None) or getattr(stores.selection, "scoring", None)
     if records is None:
         pytest.skip("the records are the entries' own rows: no step between them")
 
@@ -160,8 +160,8 @@ def test_MKT_003_a_lock_left_by_a_dead_transfer_lapses(stores: SelectionStores) 
 
 def test_MKT_003_a_running_transfer_renews_its_lock_and_stops_renewing_when_done(stores: SelectionStores) -> None:
     clock, heartbeats = FakeClock(), FakeHeartbeats()
-    slowed = Slowed(stores.views)
-    first = transfers(stores, views=cast(SelectionStore, slowed), clock=clock, heartbeats=heartbeats)
+    slowed = Slowed(stores.selection)
+    first = transfers(stores, selection=cast(SelectionStore, slowed), clock=clock, heartbeats=heartbeats)
     runner = threading.Thread(target=first.transfer, args=(ADMIN, "c1", "nyc", "bos"))
     runner.start()
     try:

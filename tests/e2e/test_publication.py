@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from adapters_sqlite import SqliteStore
+from adapters_sqlite import SqliteEntryStore
 from entrycore.outbox import EVENT, OutboxMessage
 from tests.builders import VALID_FIELDS
 from tests.contract.entries import T0, an_entry
@@ -104,7 +104,7 @@ def test_PUB_002_a_message_the_sink_cannot_take_stalls_no_other_fan(tmp_path: Pa
     """The issue-8 request is refused at the door; a message that cannot be written anyway (stored by an older
     version) fails alone: another fan's event still arrives within the relay's normal delay, and the
     ``relay --once`` command reports instead of crashing."""
-    store = SqliteStore(tmp_path / "data" / "entries.db")  # the default ENTRY_STORE of the data folder
+    store = SqliteEntryStore(tmp_path / "data" / "entries.db")  # the default ENTRY_STORE of the data folder
     stuck = OutboxMessage("stuck-1", EVENT, "c1", "old-fan", "c1:old-fan", {"first_name": "\ud800"}, T0)
     store.create(an_entry(user_id="old-fan"), [stuck])
     store.close()

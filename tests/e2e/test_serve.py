@@ -21,7 +21,7 @@ import httpx
 import jwt
 import pytest
 
-from adapters_sqlite import SqliteStore
+from adapters_sqlite import SqliteEntryStore
 from entrycore.outbox import receipt
 from tests.builders import VALID_FIELDS
 from tests.contract.entries import an_entry
@@ -232,7 +232,7 @@ def test_sigterm_releases_the_relays_claimed_messages(tmp_path: Path) -> None:
     """API.md §6: after SIGTERM the relay's claimed messages are delivered or released — none is left leased
     (another relay would wait out the 30 s lease). Six receipts are pending when serve starts, so its relay claims
     them in one batch; the email service takes 0.5 s for each, so the signal comes in the middle of the batch."""
-    store = SqliteStore(tmp_path / "data" / "entries.db")  # serve's store (ENTRY_DATA_DIR is tmp_path/data)
+    store = SqliteEntryStore(tmp_path / "data" / "entries.db")  # serve's store (ENTRY_DATA_DIR is tmp_path/data)
     now = datetime.now(UTC)
     for n in range(6):
         entry = an_entry("c1", f"mail-{n}", phone=f"+1212555{n:04d}")
@@ -249,7 +249,7 @@ def test_sigterm_releases_the_relays_claimed_messages(tmp_path: Path) -> None:
         assert process.process.wait(timeout=20) == 0
         sent = len(sfmc.requests_to("/send", "POST"))
     assert 1 <= sent < 6
-    store = SqliteStore(tmp_path / "data" / "entries.db")
+    store = SqliteEntryStore(tmp_path / "data" / "entries.db")
     try:
         with store.database.reading() as conn:
             leased = conn.execute("SELECT count(*) FROM outbox WHERE lease_owner IS NOT NULL").fetchone()[0]
@@ -292,7 +292,7 @@ def test_sigterm_under_load_loses_no_answered_registration(tmp_path: Path) -> No
     for thread in threads:
         thread.join()
     assert len(answered) >= 20
-    store = SqliteStore(tmp_path / "data" / "entries.db")
+    store = SqliteEntryStore(tmp_path / "data" / "entries.db")
     try:
         for user in answered:
             assert store.get("c1", user) is not None, user

@@ -20,7 +20,7 @@ from adapters_aws import KinesisEventSink, SqsRetryQueue
 from adapters_cli.main import cli
 from adapters_files.sinks import FileEventSink, FileReceiptSender
 from adapters_http.clients import HttpxReceiptSender
-from adapters_mongo import MongoStore, open_mongo
+from adapters_mongo import MongoEntryStore, open_mongo
 from adapters_sqlite import open_sqlite
 from entry_service.bootstrap import Services, build
 from entry_service.settings import Settings
@@ -208,7 +208,7 @@ def test_PUB_002_one_refused_message_fails_alone_is_parked_reported_and_delivere
     )
     services = wired(tmp_path, stores, relay)
     unencodable = "\ud800" in "".join(map(str, channel.body(POISONED).values()))
-    if isinstance(store, MongoStore) and unencodable:  # BSON has no form for a lone surrogate either
+    if isinstance(store, MongoEntryStore) and unencodable:  # BSON has no form for a lone surrogate either
         poisoned = [message(channel.kind, POISONED, 1, channel.body(POISONED))]
         with pytest.raises(Internal, match="cannot store"):
             store.create(an_entry(user_id=POISONED), poisoned)

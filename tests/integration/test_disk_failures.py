@@ -22,7 +22,7 @@ import pytest
 
 from adapters_files.sinks import FileEventSink
 from adapters_mongo import open_mongo
-from adapters_sqlite import SqliteStore, open_sqlite
+from adapters_sqlite import SqliteEntryStore, open_sqlite
 from adapters_sqlite.database import Database, storage_failure
 from entry_service.bootstrap import build
 from entry_service.settings import ConfigError, Settings, load_or_create_secrets
@@ -70,15 +70,15 @@ class _Pragmas:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqliteStore]:
-    opened = SqliteStore(tmp_path / "entries.db")
+def store(tmp_path: Path) -> Iterator[SqliteEntryStore]:
+    opened = SqliteEntryStore(tmp_path / "entries.db")
     opened.ping()
     yield opened
     opened.close()
 
 
 def test_a_full_database_refuses_the_write_whole_and_says_so_until_a_write_commits(
-    store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+    store: SqliteEntryStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     outbox = open_sqlite(store).outbox  # on the same file
     pragmas = _Pragmas(monkeypatch, store.database)
@@ -104,7 +104,7 @@ def test_a_full_database_refuses_the_write_whole_and_says_so_until_a_write_commi
 
 
 def test_a_read_only_database_refuses_writes_as_dependency_unavailable_and_serves_reads(
-    store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+    store: SqliteEntryStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pragmas = _Pragmas(monkeypatch, store.database)
     store.create(an_entry(user_id="before"))
@@ -122,7 +122,7 @@ def test_a_read_only_database_refuses_writes_as_dependency_unavailable_and_serve
 
 
 def test_an_fsync_that_fails_is_dependency_unavailable_and_a_write_failure(
-    store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+    store: SqliteEntryStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken_sync() -> None:
         raise OSError(errno.EIO, "Input/output error")
@@ -183,7 +183,7 @@ def test_the_heartbeat_is_200_degraded_naming_the_writes_while_the_store_reads_b
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = api.services.stores.entries
-    assert isinstance(store, SqliteStore)
+    assert isinstance(store, SqliteEntryStore)
     assert api.register(dict(VALID_FIELDS)).status_code == 201
     pragmas = _Pragmas(monkeypatch, store.database)
     pragmas.set("query_only", 1)
@@ -209,7 +209,7 @@ def test_the_heartbeat_is_degraded_while_the_data_folder_is_full_and_ok_again_wh
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = api.services.stores.entries
-    assert isinstance(store, SqliteStore)
+    assert isinstance(store, SqliteEntryStore)
     full = ["full", "data folder /x is full (0 KiB free)"]
     monkeypatch.setattr(Database, "_folder_check", lambda _self: tuple(full) if full else None)
     pragmas = _Pragmas(monkeypatch, store.database)

@@ -14,7 +14,7 @@ import pytest
 
 from adapters_files.sources import FileCampaignSource, FileUserSource
 from adapters_http.clients import HttpxFanscoreSource, HttpxFraudCheck
-from adapters_sqlite import SqliteStore, open_sqlite
+from adapters_sqlite import SqliteEntryStore, open_sqlite
 from entry_service.background import ThreadRunner
 from entrycore.caller import Caller
 from entrycore.model import Entry, FraudResult, Origin
@@ -60,14 +60,14 @@ class Wiring:
 
     enrichment: Enrichment
     folder: Path
-    entries: SqliteStore = attrs.field(init=False)
+    entries: SqliteEntryStore = attrs.field(init=False)
     registrations: Registrations = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         (self.folder / "campaigns.json").write_text(json.dumps({"campaigns": [campaign_doc(id="c1")]}))
         (self.folder / "users.json").write_text(json.dumps({"users": []}))
-        self.entries = SqliteStore(self.folder / "entries.db")
+        self.entries = SqliteEntryStore(self.folder / "entries.db")
         self.registrations = Registrations(
             campaigns=FileCampaignSource(self.folder / "campaigns.json", default_region="US"),
             users=FileUserSource(self.folder / "users.json"),
