@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from entrycore.eligibility import Criterion, EligibilityCriteria, criteria
+from entrycore.eligibility import Criterion, EligibilityCriteria, criteria, market_ids_of
 from entrycore.scoring import tag_name_problem
 
 
@@ -23,7 +23,7 @@ def _tag_name(_ctx: click.Context, _param: click.Parameter, value: str | None) -
 
 
 def _markets(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(m.strip() for m in value.split(",") if m.strip()))
+    return market_ids_of(value)
 
 
 def _option(criterion: Criterion) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

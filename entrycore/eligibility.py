@@ -92,6 +92,11 @@ _KINDS: dict[Any, CriterionKind] = {
 }
 
 
+def market_ids_of(text: str) -> tuple[str, ...]:
+    """A ``markets`` criterion as both edges write it: ids separated by commas, blanks and repeats dropped."""
+    return tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+
+
 def criteria() -> tuple[Criterion, ...]:
     """Every criterion, in declaration order: what the HTTP parser, the OpenAPI document and the CLI read."""
     return _CRITERIA

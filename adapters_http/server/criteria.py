@@ -11,7 +11,7 @@ import attrs
 import cattrs
 from cattrs.errors import ClassValidationError
 
-from entrycore.eligibility import DEFAULT_LIMIT, MAX_LIMIT, EligibilityCriteria, criteria
+from entrycore.eligibility import DEFAULT_LIMIT, MAX_LIMIT, EligibilityCriteria, criteria, market_ids_of
 from entrycore.errors import BadRequest
 from entrycore.scoring import tag_name_problem
 
@@ -53,7 +53,7 @@ def _tag(value: Any, _: Any) -> str:
 
 
 def _markets(value: Any, _: Any) -> tuple[str, ...]:
-    ids = tuple(dict.fromkeys(part.strip() for part in str(value).split(",") if part.strip()))
+    ids = market_ids_of(str(value))
     if not ids:
         raise ValueError("must list market ids, comma-separated")
     return ids
