@@ -14,12 +14,11 @@ from entrycore.eligibility import MAX_RANKS
 from entrycore.scoring import ScoringRecord
 
 CHUNK = 500  # values per IN (…): under SQLite's limit of bound parameters
-RANKS = range(MAX_RANKS)
 # What a record shows of its entry, in one parse of the document (a JSON array).
 _FACTS = "json_extract(doc, '$.firstName', '$.lastName', '$.email', '$.locale', '$.codes')"
 RECORD_COLUMNS = (
     f"entries.id, entries.campaign_id, entries.user_id, entries.phone, entries.score, entries.random_score,"
-    f" entries.verdict, entries.blocked, {', '.join(f'entries.m{r}' for r in RANKS)}, {_FACTS}"
+    f" entries.verdict, entries.blocked, {', '.join(f'entries.m{r}' for r in range(MAX_RANKS))}, {_FACTS}"
 )
 RECORD_OF_USER = f"SELECT {RECORD_COLUMNS} FROM entries WHERE campaign_id = ? AND user_id = ? AND score IS NOT NULL"  # noqa: S608
 _TAGS_OF = "SELECT entry, tag, value FROM entry_tags INDEXED BY entry_tags_entry WHERE entry IN ({})"
