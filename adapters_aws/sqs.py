@@ -60,7 +60,7 @@ class SqsRetryQueue:
         transient: dict[RetryRequest, str] = {}  # SQS failed inside a 200 answer
         for chunk in batched(unique, MAX_BATCH):
             entries = [
-                {"Id": str(n), "MessageBody": json.dumps(request.to_document(), separators=(",", ":"))}
+                {"Id": str(n), "MessageBody": json.dumps(request.body, separators=(",", ":"))}
                 for n, request in enumerate(chunk)
             ]
             answer = self._call("SendMessageBatch", self._client.send_message_batch, Entries=entries)
@@ -141,6 +141,6 @@ def _request(body: str) -> RetryRequest | None:
     if not isinstance(document, dict):
         return None
     try:
-        return RetryRequest.from_document(document)
+        return RetryRequest.read(document)
     except ValueError:
         return None

@@ -9,7 +9,8 @@ from typing import Any, Protocol, TypeVar
 import attrs
 
 from adapters_files.watched import SourceFileError, WatchedFile
-from entrycore.model import Campaign, DocumentError, UserAccount
+from entrycore.model import Campaign, UserAccount
+from entrywire.services import DocumentError, read_account, read_campaign
 
 __all__ = ["FileCampaignSource", "FileUserSource", "SourceFileError"]
 
@@ -44,7 +45,7 @@ class FileCampaignSource:
         self, path: str | os.PathLike[str], default_region: str = "US", *, reload_interval: float = 1.0
     ) -> None:
         def parse(value: Any) -> _Catalogue:
-            campaigns = _items(value, "campaigns", lambda doc: Campaign.from_document(doc, default_region))
+            campaigns = _items(value, "campaigns", lambda doc: read_campaign(doc, default_region))
             return _Catalogue(by_id=_by_id(campaigns, "campaign"), in_order=tuple(campaigns))
 
         self._file = WatchedFile(path, parse, interval=reload_interval)
@@ -66,7 +67,7 @@ class FileUserSource:
 
     def __init__(self, path: str | os.PathLike[str], *, reload_interval: float = 1.0) -> None:
         def parse(value: Any) -> Mapping[str, UserAccount]:
-            return _by_id(_items(value, "users", UserAccount.from_document), "user")
+            return _by_id(_items(value, "users", read_account), "user")
 
         self._file = WatchedFile(path, parse, interval=reload_interval)
 

@@ -10,6 +10,7 @@ from pymongo import DESCENDING
 from adapters_mongo.errors import unavailable
 from entrycore.audit import AuditRecord
 from entrycore.timefmt import iso
+from entrywire.documents import documents
 
 
 class MongoAuditTrail:
@@ -20,7 +21,7 @@ class MongoAuditTrail:
 
     def record(self, record: AuditRecord) -> None:
         with unavailable():
-            self._audit.insert_one(record.to_document())
+            self._audit.insert_one(documents.unstructure(record))
 
     def records(self, campaign_id: str | None, since: datetime | None, limit: int) -> list[AuditRecord]:
         query: dict[str, Any] = {}
@@ -32,4 +33,4 @@ class MongoAuditTrail:
             found = list(
                 self._audit.find(query, {"_id": False}).sort([("at", DESCENDING), ("_id", DESCENDING)]).limit(limit)
             )
-        return [AuditRecord.from_document(doc) for doc in found]
+        return [documents.structure(doc, AuditRecord) for doc in found]

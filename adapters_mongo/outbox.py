@@ -3,7 +3,7 @@
 Without transactions, an entry and its messages are atomic only in one document (DESIGN.md). Each entry
 document with pending messages carries:
 
-- ``outbox``: the messages in commit order, each ``OutboxMessage.to_document()`` plus its relay state
+- ``outbox``: the messages in commit order, each message's document (``entrywire.documents``) plus its relay state
   ``attempts`` (from 0), ``due``, ``leaseOwner``, ``leaseUntil`` (ISO strings of entrycore.timefmt.iso,
   fixed width, so string order is time order);
 - ``outboxSince``: ``"<createdAt> <id>"`` of the oldest pending message: the claim order across entries
@@ -32,13 +32,14 @@ from adapters_mongo.errors import unavailable
 from entrycore.errors import DependencyUnavailable
 from entrycore.outbox import NEVER, DeadLetter, OutboxMessage, OutboxStatus
 from entrycore.timefmt import iso, parse_iso
+from entrywire.documents import documents
 
 _PENDING = {"outboxSince": {"$exists": True}}  # implies the partial filter of the outbox indexes
 _RELAY_VIEW = {"outbox": True, "outboxRev": True, "outboxReadyAt": True, "outboxSince": True}
 _RETRIES = 32  # guarded writes lost to concurrent writes of the same entry before giving up
 _MAX_WINDOW = 20_000  # entries one claim reads at most
 _META = "outbox"
-# An entry as Entry.from_document reads it: without the relay's fields below, which may be large.
+# An entry as its document reads: without the relay's fields below, which may be large.
 ENTRY_ONLY = {"_id": False, "outbox": False, "outboxSince": False, "outboxReadyAt": False, "outboxRev": False}
 # A deleted entry (USR-003) whose messages are still pending stays as a tombstone: its key, its referral code
 # (unique per campaign, so kept), ``deleted: true`` and its outbox, nothing of the fan. Every read of entries
@@ -110,7 +111,7 @@ class MongoOutbox:
             changes["outboxReadyAt"] = _ready_at(outbox)
             if self._guarded(doc, {"$set": changes, "$inc": {"outboxRev": 1}}):
                 leased[index] = outbox  # else another relay or a fan's write came first: skip the entry
-        return [OutboxMessage.from_document(leased[i][p]) for i, p in chosen if i in leased]
+        return [documents.structure(leased[i][p], OutboxMessage) for i, p in chosen if i in leased]
 
     def _ready(self, at: str, window: int) -> tuple[list[Doc], str | None]:
         """Up to ``window`` entries with a claimable message, oldest first, and the ``outboxSince``
@@ -186,7 +187,7 @@ class MongoOutbox:
                 if "parkedAt" in message:
                     lane = outbox[position + 1 :]
                     later = sum(1 for m in lane if m["kind"] == message["kind"] and "parkedAt" not in m)
-                    dead = OutboxMessage.from_document(message)
+                    dead = documents.structure(message, OutboxMessage)
                     found.append(DeadLetter(dead, parse_iso(message["parkedAt"]), message.get("lastError", ""), later))
         found.sort(key=lambda d: (d.parked_at, d.message.id))
         return found[:limit]
@@ -362,4 +363,4 @@ def _since(messages: Iterable[Mapping[str, Any]]) -> str:
 
 
 def _new(message: OutboxMessage) -> Doc:
-    return {**message.to_document(), "attempts": 0}  # the relay counts attempts from here, as the fake
+    return {**documents.unstructure(message), "attempts": 0}  # the relay counts attempts from here, as the fake

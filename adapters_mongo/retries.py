@@ -1,8 +1,8 @@
 """The RetryQueue port on MongoDB (SPEC PUB-005, ``ENTRY_RETRY_QUEUE=store``).
 
 One document per entry in ``retry_queue``: ``{_id: {campaignId, userId}, visibleAt, receiveCount, handle?}``.
-The key is the ``_id`` (``RetryRequest.to_document()``, always in that field order, which MongoDB compares),
-so a request is merged with the one already queued or received for its entry, as FakeRetryQueue does. Each
+The key is the ``_id`` (the request's document ``{campaignId, userId}``, always in that field order, which MongoDB
+compares), so a request is merged with the one already queued or received for its entry, as FakeRetryQueue does. Each
 received request is one ``find_one_and_update`` guarded by ``visibleAt <= now``, atomic on the server: no two
 consumers get the same request while it is hidden. It pushes ``visibleAt`` one visibility timeout ahead and
 sets a fresh random ``handle``; acknowledging deletes the documents still holding the handle, so a handle
@@ -25,6 +25,7 @@ from adapters_mongo.errors import inserted_despite_duplicates, unavailable
 from entrycore.outbox import RetryRequest
 from entrycore.retry_queues import DEFAULT_VISIBILITY, queue_down, visibility_timeout, wait_for
 from entrycore.timefmt import utc_ms
+from entrywire.documents import documents
 
 
 class MongoRetryQueue:
@@ -40,7 +41,7 @@ class MongoRetryQueue:
         if not requests:
             return {}
         at = utc_ms(datetime.now(UTC))
-        docs = [{"_id": r.to_document(), "visibleAt": at, "receiveCount": 0} for r in dict.fromkeys(requests)]
+        docs = [{"_id": documents.unstructure(r), "visibleAt": at, "receiveCount": 0} for r in dict.fromkeys(requests)]
         with queue_down(), unavailable():
             # First flag the requests a worker holds (it may have read older data: its acknowledge queues them
             # again), then insert the others. In this order an acknowledge falling between the two steps loses
@@ -89,5 +90,5 @@ class MongoRetryQueue:
             )
             if doc is None:
                 break
-            received.append((handle, RetryRequest.from_document(doc["_id"])))
+            received.append((handle, documents.structure(doc["_id"], RetryRequest)))
         return received

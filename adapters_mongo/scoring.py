@@ -42,6 +42,7 @@ from entrycore.scoring import (
     merge,
     refreshed,
 )
+from entrywire.documents import documents, scoring_record
 
 _BY_SCORE = [("score", DESCENDING), ("userId", ASCENDING)]
 _BY_RANDOM = [("randomScore", ASCENDING), ("userId", ASCENDING)]
@@ -160,7 +161,7 @@ class MongoScoringStore:
                 if insert:  # an upload scores phone-confirmed entries only (SCR-001)
                     query["phoneConfirmed"] = True
                 facts = {
-                    doc["userId"]: EntryFacts.of(Entry.from_document(doc))
+                    doc["userId"]: EntryFacts.of(documents.structure(doc, Entry))
                     for doc in self._entries.find(query, ENTRY_ONLY)
                 }
             writes: list[tuple[ScoringRecord, int | None]] = []
@@ -336,7 +337,7 @@ class MongoScoringStore:
 
 
 def _document(record: ScoringRecord) -> dict[str, Any]:
-    doc = record.stored()
+    doc: dict[str, Any] = documents.unstructure(record)
     doc["markets"] = doc.pop("marketIds")
     tags = doc.pop("tags")
     doc["tagged"] = sorted(t for t, value in tags.items() if value)
@@ -348,7 +349,7 @@ def _document(record: ScoringRecord) -> dict[str, Any]:
 
 def _record(doc: Mapping[str, Any]) -> ScoringRecord:
     tags = {**dict.fromkeys(doc.get("untagged") or (), False), **dict.fromkeys(doc.get("tagged") or (), True)}
-    return ScoringRecord.from_document({**doc, "marketIds": doc.get("markets") or [], "tags": tags})
+    return scoring_record({**doc, "marketIds": doc.get("markets") or [], "tags": tags})
 
 
 def _filter(campaign_id: str, criteria: EligibilityCriteria, *, listed: bool = False) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from entrycore.markets import MarketTransfer
 from entrycore.model import Campaign, Entry
 from entrycore.ports import Progress
 from entrycore.selection import BUCKET_PREFIX, EntryFilter, RegistrationTally, TimelinePoint, timeline_of_prefixes
+from entrywire.documents import documents
 
 _HAS_CODES = {"codes.0": {"$exists": True}}
 _NO_CODES = {"codes.0": {"$exists": False}}
@@ -54,7 +55,7 @@ class MongoSelectionStore:
                 .skip(offset)
                 .limit(limit)
             )
-        return [Entry.from_document(doc) for doc in found], total
+        return [documents.structure(doc, Entry) for doc in found], total
 
     def transfer_entries(self, move: MarketTransfer, progress: Progress | None = None) -> tuple[int, int]:
         query = {"campaignId": move.campaign_id, "markets": move.source, **LIVE}

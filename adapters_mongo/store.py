@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import attrs
 from pymongo import DESCENDING
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
@@ -33,6 +33,8 @@ from entrycore.model import Entry
 from entrycore.outbox import OutboxMessage, RetryRequest
 from entrycore.timefmt import iso
 from entrycore.writes import one_by_one
+from entrywire.documents import documents
+from entrywire.names import camel
 
 T = TypeVar("T")
 DEFAULT_DATABASE = "entry_service"
@@ -41,17 +43,7 @@ _INVITE_BATCH = 1000  # invites per insert_many: bounded requests, any number of
 # and its version.
 _ERASED = tuple(
     name
-    for name in Entry(
-        campaign_id="",
-        user_id="",
-        fields={},
-        markets=(),
-        locale=None,
-        code="",
-        link=None,
-        date_created=datetime.now(UTC),
-        date_updated=datetime.now(UTC),
-    ).to_document()
+    for name in (camel(a.name) for a in attrs.fields(Entry))
     if name not in {"campaignId", "userId", "code", "version"}
 )
 _INDEX_IN_MESSAGE = re.compile(r"index: (\S+) dup key")
@@ -61,7 +53,7 @@ class MongoEntryStore:
     """EntryStore and InviteStore on a MongoDB database.
 
     ``client_or_db`` is a database (pymongo, or mongomock in tests) or a client, whose URI names the
-    database (default ``entry_service``). An entry is stored as ``Entry.to_document()`` with a
+    database (default ``entry_service``). An entry is stored as its document (``entrywire.documents``) with a
     server-made ObjectId ``_id``: its key (campaignId, userId) is the unique index ``campaign_user``
     rather than a composed ``_id`` string (ids may contain any separator; the same index serves every
     query by key and suits a {campaignId, userId} shard key). Its pending outbox messages live inside it
@@ -118,12 +110,12 @@ class MongoEntryStore:
     def get(self, campaign_id: str, user_id: str) -> Entry | None:
         with _unavailable():
             doc = self._entries.find_one({"campaignId": campaign_id, "userId": user_id, **LIVE}, ENTRY_ONLY)
-        return None if doc is None else Entry.from_document(doc)
+        return None if doc is None else documents.structure(doc, Entry)
 
     def create(self, entry: Entry, outbox: Sequence[OutboxMessage] = ()) -> None:
         with _unavailable():
             try:
-                self._entries.insert_one({**entry.to_document(), **pending_fields(outbox)})
+                self._entries.insert_one({**documents.unstructure(entry), **pending_fields(outbox)})
             except DuplicateKeyError as err:
                 if not self._revive(entry, outbox):
                     raise self._conflict(err, entry, creating=True) from None
@@ -132,7 +124,7 @@ class MongoEntryStore:
         """Stores a new entry in the place of the fan's tombstone (see outbox.LIVE), behind the messages it
         still holds; False when there is no tombstone."""
         key = {"campaignId": entry.campaign_id, "userId": entry.user_id, "deleted": True}
-        update = appended({"$set": entry.to_document(), "$unset": {"deleted": ""}}, outbox)
+        update = appended({"$set": documents.unstructure(entry), "$unset": {"deleted": ""}}, outbox)
         update.setdefault("$inc", {"outboxRev": 1})
         try:
             result = self._entries.update_one(key, update)
@@ -152,7 +144,7 @@ class MongoEntryStore:
                 raise StaleEntry()
             self._attempts.delete_many({"campaignId": campaign_id, "userId": user_id})
             # An erased entry's retry request (USR-003): its ids go too; a worker holding it finds no entry.
-            self._retries.delete_one({"_id": RetryRequest(campaign_id, user_id).to_document()})
+            self._retries.delete_one({"_id": documents.unstructure(RetryRequest(campaign_id, user_id))})
         if not outbox:
             sweep_tombstones(self._entries)  # nothing pending may be left to deliver
 
@@ -161,9 +153,9 @@ class MongoEntryStore:
         key["dateCreated"] = iso(
             entry.date_created
         )  # never changes: a write read before an erasure misses the next entry
-        # $set of every field of the document (to_document always writes all of them) replaces the entry
+        # $set of every field of the document (the entry's document always holds all of them) replaces the entry
         # and keeps the messages still pending in it; new messages are appended behind them.
-        update = appended({"$set": entry.to_document()}, outbox)
+        update = appended({"$set": documents.unstructure(entry)}, outbox)
         with _unavailable():
             try:
                 result = self._entries.update_one(key, update)
@@ -181,7 +173,7 @@ class MongoEntryStore:
     def find_by_code(self, campaign_id: str, code: str) -> Entry | None:
         with _unavailable():
             doc = self._entries.find_one({"campaignId": campaign_id, "code": code, **LIVE}, ENTRY_ONLY)
-        return None if doc is None else Entry.from_document(doc)
+        return None if doc is None else documents.structure(doc, Entry)
 
     def confirmed_holder(self, campaign_id: str, phone: str) -> str | None:
         query = {"campaignId": campaign_id, "phone": phone, "phoneConfirmed": True}
@@ -196,7 +188,7 @@ class MongoEntryStore:
                     [("dateCreated", DESCENDING), ("campaignId", DESCENDING)]
                 )
             )
-        return [Entry.from_document(doc) for doc in docs]
+        return [documents.structure(doc, Entry) for doc in docs]
 
     def _conflict(self, err: DuplicateKeyError, entry: Entry, *, creating: bool) -> Exception:
         """The port's exception for a duplicate key (MongoDB names the index; mongomock does not).

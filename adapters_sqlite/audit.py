@@ -9,6 +9,7 @@ from datetime import datetime
 from adapters_sqlite.database import Database
 from entrycore.audit import AuditRecord
 from entrycore.timefmt import iso
+from entrywire.documents import documents
 
 _INSERT = "INSERT INTO audit (at, campaign_id, doc) VALUES (?, ?, ?)"
 _SELECT = {
@@ -26,7 +27,7 @@ class SqliteAuditTrail:
         self._db = database
 
     def record(self, record: AuditRecord) -> None:
-        doc = record.to_document()
+        doc = documents.unstructure(record)
 
         def insert(conn: sqlite3.Connection) -> None:
             conn.execute(_INSERT, (doc["at"], record.campaign_id, json.dumps(doc, separators=(",", ":"))))
@@ -41,4 +42,4 @@ class SqliteAuditTrail:
             params.append(iso(since))
         with self._db.reading() as conn:
             rows = conn.execute(_SELECT[(campaign_id is not None, since is not None)], (*params, limit)).fetchall()
-        return [AuditRecord.from_document(json.loads(doc)) for (doc,) in rows]
+        return [documents.structure(json.loads(doc), AuditRecord) for (doc,) in rows]

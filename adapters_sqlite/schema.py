@@ -7,8 +7,8 @@ from __future__ import annotations
 # each migration runs in one transaction) or a hand-made table would not break a later start.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
-        # One row per entry (SPEC ENT-001). Indexed columns are copies of fields of ``doc`` (the JSON of
-        # Entry.to_document()), kept for the queries and the constraints the store must enforce itself.
+        # One row per entry (SPEC ENT-001). Indexed columns are copies of fields of ``doc`` (the JSON of the
+        # entry's document, entrywire.documents), kept for the queries and the constraints the store must enforce.
         """
         CREATE TABLE IF NOT EXISTS entries (
             campaign_id     TEXT    NOT NULL,

@@ -17,6 +17,7 @@ from entrycore.errors import EntryExists, Internal, PhoneTaken, ReferralCodeTake
 from entrycore.model import Entry
 from entrycore.outbox import OutboxMessage
 from entrycore.timefmt import iso
+from entrywire.documents import documents
 
 # Constant SQL text: sqlite3 keeps each prepared statement in the connection's cache, keyed by its text. An entry's
 # ranked markets are its columns m0…m3 (the document holds no ``markets``): every read takes them with the document.
@@ -211,7 +212,7 @@ def ranked(columns: Sequence[str | None]) -> tuple[str, ...]:
 def _columns(entry: Entry) -> tuple[object, ...]:
     """The entry's columns in _COLUMNS order: its indexed facts, its ranked markets (m0…m3) and its document
     without them."""
-    doc = entry.to_document()
+    doc = documents.unstructure(entry)
     del doc["markets"]
     return (
         entry.code,
@@ -231,7 +232,7 @@ def load_entry(row: Sequence[Any]) -> Entry:
     """The entry of a row read as ``m0, m1, m2, m3, doc`` (_ENTRY)."""
     doc = json.loads(row[4])
     doc["markets"] = ranked(row[:MAX_RANKS])
-    return Entry.from_document(doc)
+    return documents.structure(doc, Entry)
 
 
 def load_entries(database: Database, entries: Iterable[Entry], batch: int = 10_000) -> int:

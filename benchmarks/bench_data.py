@@ -27,10 +27,11 @@ from adapters_sqlite import SqliteEntryStore
 from adapters_sqlite import store as sqlite_store_module
 from entrycore import fields as field_rules
 from entrycore.locales import pick_locale
-from entrycore.model import Campaign, Entry, Origin
+from entrycore.model import Entry, Origin
 from entrycore.phones import normalize_phone
 from entrycore.referrals import new_code, share_link
 from entrycore.timefmt import utc_ms
+from entrywire.services import read_campaign
 
 CAMPAIGN_ID = "bench-tour"
 MARKETS = ("nyc", "bos", "phl", "chi", "lax")
@@ -58,7 +59,7 @@ CAMPAIGN_DOC: dict[str, Any] = {
         {"id": "allow_marketing", "type": "opt_in", "is_optional": True},
     ],
 }
-CAMPAIGN = Campaign.from_document(CAMPAIGN_DOC)
+CAMPAIGN = read_campaign(CAMPAIGN_DOC)
 
 
 def write_campaigns(path: Path) -> None:

@@ -56,10 +56,12 @@ from spreads import MARKETS, Tally, parse_spreads, ranked_lists
 
 from adapters_sqlite import SqliteEntryStore, SqliteScoringStore, SqliteSelectionStore
 from entrycore.eligibility import EligibilityCriteria
-from entrycore.model import Campaign, Entry, Origin
+from entrycore.model import Entry, Origin
 from entrycore.scoring import EntryFacts, ScoreRow, merge
 from entrycore.selection import registration_counts
 from entrycore.timefmt import utc_ms
+from entrywire.documents import documents
+from entrywire.services import read_campaign
 
 CAMPAIGN_ID = "stadium-tour"
 BATCH = 20_000
@@ -272,7 +274,7 @@ def bench_queries(store: SqliteEntryStore, repeat: int, report: Report) -> None:
     for label, criteria in queries().items():
         ms, counts = timed(lambda c=criteria: scoring.eligibility_counts(CAMPAIGN_ID, c, markets), repeat)
         report.figure(label, f"{ms:,.1f} ms", verdict(ms, TARGETS_MS["counts"]), f"total {counts.total:>9,}")
-    campaign = Campaign.from_document(campaign_doc())
+    campaign = read_campaign(campaign_doc())
     ms, tallied = timed(lambda: registration_counts(selection.registration_tally(CAMPAIGN_ID), campaign), repeat)
     report.figure(
         "registration counts", f"{ms:,.1f} ms", verdict(ms, TARGETS_MS["counts"]), f"total {tallied.total:>9,}"
@@ -342,7 +344,7 @@ def mongo_check(count: int, report: Report, spread: str = "near") -> None:
         sqlite = SqliteEntryStore(folder / "check.db")
         started = time.perf_counter()
         entries = list(fans(count, seed=99, spread=spread))
-        client["bench"]["entries"].insert_many([e.to_document() for e in entries])
+        client["bench"]["entries"].insert_many([documents.unstructure(e) for e in entries])
         rng = random.Random(5)
         rows = [
             ScoreRow(k, e.phone or "", round(rng.uniform(0, 100), 2), k % 10 != 0, rng.random(), {"vip": k % 50 == 0})

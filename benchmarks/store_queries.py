@@ -32,11 +32,11 @@ from adapters_sqlite import SqliteEntryStore, SqliteScoringStore, SqliteSelectio
 from adapters_sqlite.store import load_entries
 from entrycore.eligibility import EligibilityCriteria
 from entrycore.markets import MarketTransfer
-from entrycore.model import Campaign
 from entrycore.scoring import ScoreRow
 from entrycore.selection import registration_counts
+from entrywire.services import read_campaign
 
-CAMPAIGN = Campaign.from_document(campaign_doc())
+CAMPAIGN = read_campaign(campaign_doc())
 C = CAMPAIGN_ID
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
 TARGETS = {"counts": 300.0, "first page": 200.0, "page @50k": 500.0, "page @50k pref": 1000.0}

@@ -47,8 +47,9 @@ from spreads import MARKETS, Tally, parse_spreads
 
 from adapters_sqlite import SqliteEntryStore, SqliteScoringStore
 from entrycore.markets import MarketTransfer, transferred
-from entrycore.model import Campaign, Entry
+from entrycore.model import Entry
 from entrycore.scoring import ScoreRow
+from entrywire.services import read_campaign
 
 SOURCE, TARGET = MARKETS[0], MARKETS[1]  # the move of ``all``
 TARGETS_SECONDS = {"biggest": 10, "all": 30}  # SPEC §10 at 1,000,000 entries
@@ -103,7 +104,7 @@ def check(db: Path, count: int, data: tuple[str, str], moved: tuple[str, str], s
     (how many checked, how many differ)."""
     rng = random.Random(3)
     wanted = set(rng.sample(range(count), min(SAMPLE, count)))
-    campaign = Campaign.from_document(campaign_doc())
+    campaign = read_campaign(campaign_doc())
     store = SqliteEntryStore(db)
     records = SqliteScoringStore(store.database)
     wrong = 0

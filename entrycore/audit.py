@@ -8,8 +8,6 @@ from typing import Any
 
 import attrs
 
-from entrycore.timefmt import iso, parse_iso
-
 
 @attrs.frozen
 class AuditRecord:
@@ -23,24 +21,3 @@ class AuditRecord:
     campaign_id: str | None
     parameters: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
     counts: Mapping[str, int] = attrs.field(factory=dict, hash=False)
-
-    def to_document(self) -> dict[str, Any]:
-        return {
-            "at": iso(self.at),
-            "actor": self.actor,
-            "action": self.action,
-            "campaignId": self.campaign_id,
-            "parameters": dict(self.parameters),
-            "counts": dict(self.counts),
-        }
-
-    @classmethod
-    def from_document(cls, doc: Mapping[str, Any]) -> AuditRecord:
-        return cls(
-            at=parse_iso(doc["at"]),
-            actor=doc["actor"],
-            action=doc["action"],
-            campaign_id=doc.get("campaignId"),
-            parameters=dict(doc.get("parameters") or {}),
-            counts=dict(doc.get("counts") or {}),
-        )

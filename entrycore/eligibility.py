@@ -136,16 +136,6 @@ class EligibilityCounts:
     available: int
     by_market: tuple[MarketCounts, ...]
 
-    def to_document(self) -> dict[str, Any]:
-        """API.md §4's answer of ``GET /{campaignId}/entries/eligibility``."""
-        return {
-            "total": self.total,
-            "verified": self.verified,
-            "selected": self.selected,
-            "available": self.available,
-            "byMarket": [{"marketId": m.market_id, "counts": list(m.counts)} for m in self.by_market],
-        }
-
 
 def matches(candidate: Candidate, criteria: EligibilityCriteria) -> bool:
     """The market, score, tag and phone criteria (what the counts' ``total`` counts); never a blocked entry."""

@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 
 from entrycore.model import Entry
-from entrycore.timefmt import iso, parse_iso
+from entrycore.timefmt import iso
 
 EVENT = "event"
 RECEIPT = "receipt"
@@ -34,13 +34,15 @@ class RetryRequest:
     campaign_id: str
     user_id: str
 
-    def to_document(self) -> dict[str, str]:
+    @property
+    def body(self) -> dict[str, str]:
+        """The request as the retry channel carries it, ``{campaignId, userId}`` (in that order: a MongoDB key)."""
         return {"campaignId": self.campaign_id, "userId": self.user_id}
 
     @classmethod
-    def from_document(cls, doc: Mapping[str, Any]) -> RetryRequest:
-        """Reads ``{campaignId, userId}``; raises ValueError for anything else."""
-        campaign_id, user_id = doc.get("campaignId"), doc.get("userId")
+    def read(cls, body: Any) -> RetryRequest:
+        """The request of a retry message's body; ValueError for anything else (a corrupted row, a stray message)."""
+        campaign_id, user_id = (body.get("campaignId"), body.get("userId")) if isinstance(body, Mapping) else (0, 0)
         if not isinstance(campaign_id, str) or not isinstance(user_id, str) or not campaign_id or not user_id:
             raise ValueError("a retry request needs string campaignId and userId")
         return cls(campaign_id, user_id)
@@ -57,31 +59,6 @@ class OutboxMessage:
     created_at: datetime
     attempts: int = 0
 
-    def to_document(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "campaignId": self.campaign_id,
-            "userId": self.user_id,
-            "partitionKey": self.partition_key,
-            "body": dict(self.body),
-            "createdAt": iso(self.created_at),
-            "attempts": self.attempts,
-        }
-
-    @classmethod
-    def from_document(cls, doc: Mapping[str, Any]) -> OutboxMessage:
-        return cls(
-            id=doc["id"],
-            kind=doc["kind"],
-            campaign_id=doc["campaignId"],
-            user_id=doc["userId"],
-            partition_key=doc["partitionKey"],
-            body=dict(doc["body"]),
-            created_at=parse_iso(doc["createdAt"]),
-            attempts=int(doc.get("attempts", 0)),
-        )
-
 
 @attrs.frozen
 class DeadLetter:
@@ -93,20 +70,6 @@ class DeadLetter:
     parked_at: datetime
     error: str
     held_back: int
-
-    def to_document(self) -> dict[str, Any]:
-        message = self.message
-        return {
-            "id": message.id,
-            "kind": message.kind,
-            "campaignId": message.campaign_id,
-            "userId": message.user_id,
-            "createdAt": iso(message.created_at),
-            "attempts": message.attempts,
-            "parkedAt": iso(self.parked_at),
-            "error": self.error,
-            "heldBack": self.held_back,
-        }
 
 
 @attrs.frozen
@@ -140,5 +103,5 @@ def receipt(entry: Entry, message_id: str, now: datetime) -> OutboxMessage:
 
 def retry(entry: Entry, message_id: str, now: datetime) -> OutboxMessage:
     """A retry request for the entry's enrichment, delivered to the RetryQueue by the relay (PUB-005)."""
-    body = RetryRequest(entry.campaign_id, entry.user_id).to_document()
+    body = RetryRequest(entry.campaign_id, entry.user_id).body
     return OutboxMessage(message_id, RETRY, entry.campaign_id, entry.user_id, partition_key(entry), body, now)

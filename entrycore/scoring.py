@@ -76,9 +76,6 @@ class Rejected:
     index: int
     reason: str
 
-    def to_document(self) -> dict[str, Any]:
-        return {"index": self.index, "reason": self.reason}
-
 
 def read_row(index: int, row: Any, region: str = "US", *, defer_phone_check: bool = False) -> ScoreRow | Rejected:
     """The row at ``index`` of an upload, or why it is rejected (SCR-002).
@@ -163,24 +160,11 @@ class UploadSummary:
             self.rejected.sort(key=lambda r: r.index)
             del self.rejected[MAX_REJECTED_SHOWN:]
 
-    def to_document(self) -> dict[str, Any]:
-        return {
-            "received": self.received,
-            "matched": self.matched,
-            "inserted": self.inserted,
-            "updated": self.updated,
-            "unmatched": self.unmatched,
-            "invalid": self.invalid,
-            "rejected": [r.to_document() for r in self.rejected],
-            # More rows were rejected than the list shows (SCR-002 lists 100): invalid + unmatched says how many.
-            "rejectedTruncated": self.invalid + self.unmatched > len(self.rejected),
-        }
-
 
 @attrs.frozen
 class ScoringRecord:
     """Per fan and campaign (SPEC §1, SCR-001): the uploaded score with the entry's name, email, phone, locale
-    and ranked markets copied at upload, the fan's codes and tags. ``to_document`` is API.md §4's shape."""
+    and ranked markets copied at upload, the fan's codes and tags. Its API.md §4 shape is ``entrywire.answers``'s."""
 
     campaign_id: str
     user_id: str
@@ -209,47 +193,6 @@ class ScoringRecord:
             codes=tuple(code for code, _ in self.codes),
             tags=self.tags,
             blocked=self.blocked,
-        )
-
-    def to_document(self) -> dict[str, Any]:
-        return {
-            "userId": self.user_id,
-            "campaignId": self.campaign_id,
-            "name": {"first": self.first_name, "last": self.last_name},
-            "email": self.email,
-            "phone": self.phone,
-            "score": self.score,
-            "randomScore": self.random_score,
-            "verdict": self.verdict,
-            "locale": self.locale,
-            "marketIds": list(self.markets),
-            "codes": [{"code": code, "codeConfigId": config} for code, config in self.codes],
-            "tags": dict(self.tags),
-        }
-
-    def stored(self) -> dict[str, Any]:
-        """``to_document`` plus what the stores keep beyond API.md's shape (``blocked``)."""
-        return {**self.to_document(), "blocked": self.blocked}
-
-    @classmethod
-    def from_document(cls, doc: Mapping[str, Any]) -> ScoringRecord:
-        """Reads ``to_document``'s shape back (a store's own documents: trusted, not validated)."""
-        name = doc.get("name") or {}
-        return cls(
-            campaign_id=doc["campaignId"],
-            user_id=doc["userId"],
-            phone=doc["phone"],
-            score=float(doc["score"]),
-            random_score=float(doc["randomScore"]),
-            verdict=bool(doc.get("verdict", True)),
-            first_name=name.get("first"),
-            last_name=name.get("last"),
-            email=doc.get("email"),
-            locale=doc.get("locale"),
-            markets=tuple(doc.get("marketIds") or ()),
-            codes=tuple((c["code"], c.get("codeConfigId")) for c in doc.get("codes") or ()),
-            tags=dict(doc.get("tags") or {}),
-            blocked=bool(doc.get("blocked", False)),
         )
 
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
 
 import attrs
 
 from entrycore.choices import Bucket, FilterType
 from entrycore.eligibility import MAX_RANKS
 from entrycore.model import AssignedCode, Campaign, Entry, Review
-from entrycore.timefmt import iso, parse_iso
+from entrycore.timefmt import parse_iso
 
 
 @attrs.frozen
@@ -105,13 +104,6 @@ class RegistrationCounts:
     confirmed: int
     by_market: tuple[tuple[str, tuple[int, int, int, int]], ...]
 
-    def to_document(self) -> dict[str, Any]:
-        return {
-            "total": self.total,
-            "confirmed": self.confirmed,
-            "byMarket": [{"marketId": m, "counts": list(counts)} for m, counts in self.by_market],
-        }
-
 
 @attrs.frozen
 class RegistrationTally:
@@ -154,9 +146,6 @@ class TimelinePoint:
     at: datetime
     created: int
     confirmed: int
-
-    def to_document(self) -> dict[str, Any]:
-        return {"at": iso(self.at), "created": self.created, "confirmed": self.confirmed}
 
 
 def bucket_start(moment: datetime, bucket: Bucket) -> datetime:

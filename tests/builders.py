@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from entrycore.model import Campaign
+from entrywire.services import read_campaign
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -63,7 +64,7 @@ def campaign_doc(**overrides: Any) -> dict[str, Any]:
 
 
 def campaign(**overrides: Any) -> Campaign:
-    return Campaign.from_document(campaign_doc(**overrides))
+    return read_campaign(campaign_doc(**overrides))
 
 
 def example_campaigns() -> list[dict[str, Any]]:

@@ -46,6 +46,8 @@ from entrycore.scoring import (
 from entrycore.selection import EntryFilter, RegistrationTally, TimelinePoint, entry_page, timeline
 from entrycore.timefmt import iso
 from entrycore.writes import one_by_one
+from entrywire.documents import documents
+from entrywire.services import read_campaign
 
 T = TypeVar("T")
 
@@ -154,7 +156,7 @@ class FakeEntryStore:
 
     def get(self, campaign_id: str, user_id: str) -> Entry | None:
         doc = self.docs.get((campaign_id, user_id))
-        return Entry.from_document(doc) if doc else None
+        return documents.structure(doc, Entry) if doc else None
 
     def _check_unique(self, entry: Entry) -> None:
         for (cid, uid), doc in self.docs.items():
@@ -170,7 +172,7 @@ class FakeEntryStore:
             if (entry.campaign_id, entry.user_id) in self.docs:
                 raise EntryExists()
             self._check_unique(entry)
-            self.docs[(entry.campaign_id, entry.user_id)] = entry.to_document()
+            self.docs[(entry.campaign_id, entry.user_id)] = documents.unstructure(entry)
             self._enqueue(outbox)
 
     def replace(
@@ -182,7 +184,7 @@ class FakeEntryStore:
             if doc is None or doc["version"] != expected_version or doc["dateCreated"] != iso(entry.date_created):
                 raise StaleEntry()
             self._check_unique(entry)
-            self.docs[(entry.campaign_id, entry.user_id)] = entry.to_document()
+            self.docs[(entry.campaign_id, entry.user_id)] = documents.unstructure(entry)
             for follow in self.followers if followed else ():
                 follow(entry)
             self._enqueue(outbox)
@@ -338,7 +340,11 @@ class FakeEntryStore:
 
     def find_by_code(self, campaign_id: str, code: str) -> Entry | None:
         return next(
-            (Entry.from_document(d) for (cid, _), d in self.docs.items() if cid == campaign_id and d["code"] == code),
+            (
+                documents.structure(d, Entry)
+                for (cid, _), d in self.docs.items()
+                if cid == campaign_id and d["code"] == code
+            ),
             None,
         )
 
@@ -353,7 +359,7 @@ class FakeEntryStore:
         )
 
     def entries_of_user(self, user_id: str) -> list[Entry]:
-        found = [Entry.from_document(d) for (_, uid), d in self.docs.items() if uid == user_id]
+        found = [documents.structure(d, Entry) for (_, uid), d in self.docs.items() if uid == user_id]
         return sorted(found, key=lambda e: (e.date_created, e.campaign_id), reverse=True)
 
 
@@ -568,7 +574,7 @@ class FakeSelection:
     scoring: FakeScoring | None = None
 
     def _of(self, campaign_id: str) -> list[Entry]:
-        return [Entry.from_document(d) for (cid, _), d in self.entries.docs.items() if cid == campaign_id]
+        return [documents.structure(d, Entry) for (cid, _), d in self.entries.docs.items() if cid == campaign_id]
 
     def entry_page(self, campaign: Campaign, chosen: EntryFilter, limit: int, offset: int) -> tuple[list[Entry], int]:
         return entry_page(self._of(campaign.id), chosen, campaign, limit, offset)
@@ -577,7 +583,7 @@ class FakeSelection:
         return RegistrationTally.of_lists((e.markets, e.phone_confirmed, 1) for e in self._of(campaign_id))
 
     def transfer_entries(self, move: MarketTransfer, progress: Progress | None = None) -> tuple[int, int]:
-        campaign = Campaign.from_document(
+        campaign = read_campaign(
             {"id": move.campaign_id, "name": move.campaign_name, "status": "OPEN", "markets": [], "preferences": []}
         )
         moved = 0

@@ -11,6 +11,7 @@ import click
 
 from adapters_cli.context import _services
 from entrycore.timefmt import parse_iso
+from entrywire.documents import documents
 
 
 @click.group()
@@ -34,7 +35,7 @@ def audit_list(ctx: click.Context, campaign_id: str | None, since: str | None, l
     records = _services(ctx).audit.records(campaign_id, start, limit)
     click.echo("AT\tACTOR\tACTION\tCAMPAIGN\tPARAMETERS\tCOUNTS")
     for record in records:
-        doc = record.to_document()
+        doc = documents.unstructure(record)
         cells = (doc["at"], doc["actor"], doc["action"], doc["campaignId"] or "-")
         line = [*(" ".join(str(c).split()) for c in cells), _compact(doc["parameters"]), _compact(doc["counts"])]
         click.echo("\t".join(line))

@@ -17,6 +17,7 @@ from adapters_cli.progress import Progress
 from adapters_cli.readers import Columns, Layout, in_batches, items
 from entrycore.selection import BlockItem, CodeAssignment
 from entrycore.timefmt import parse_iso
+from entrywire.answers import answers
 
 CODES = Layout(
     "a codes file",
@@ -82,7 +83,7 @@ def _apply_file(
             try:
                 for batch in in_batches(read(text), BATCH):
                     answer = getattr(services.selection, apply)(admin_caller(), campaign_id, batch)
-                    for key, value in answer.to_document().items():
+                    for key, value in answers.unstructure(answer).items():
                         if isinstance(value, list):
                             unmatched += value
                         else:

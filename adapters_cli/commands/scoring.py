@@ -15,6 +15,7 @@ from adapters_cli.files import FileRefused, TextFile
 from adapters_cli.progress import Progress, size
 from adapters_cli.readers import Columns, Layout, file_format, records
 from entrycore.scoring import UploadSummary
+from entrywire.answers import answers
 
 
 def _csv_value(column: str, text: str) -> Any:
@@ -90,4 +91,4 @@ def scoring_upload(ctx: click.Context, file: Path, campaign_id: str) -> None:
                     f"{exc.message}; the upload stopped there: {kept} (audit trail: complete false) — fix the file "
                     "and upload it again: stored records are updated, never doubled"
                 ) from None
-    click.echo(json.dumps(summary.to_document()))
+    click.echo(json.dumps(answers.unstructure(summary)))

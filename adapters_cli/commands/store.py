@@ -9,6 +9,7 @@ import click
 
 from adapters_cli.context import _settings, store_alone
 from entrycore.ports import Outbox
+from entrywire.answers import answers
 
 MAX_LISTED = 100_000
 
@@ -58,7 +59,7 @@ def dead_letters(ctx: click.Context, retry: bool, ids: tuple[str, ...], limit: i
     if dead:
         click.echo("ID\tKIND\tCAMPAIGN\tUSER\tATTEMPTS\tPARKED\tHELD\tERROR")
     for letter in dead:
-        row = letter.to_document()
+        row = answers.unstructure(letter)
         columns = ("id", "kind", "campaignId", "userId", "attempts", "parkedAt", "heldBack", "error")
         click.echo("\t".join(" ".join(str(row[k]).split()) for k in columns))  # no tab or newline inside a cell
     click.echo(f"{status.dead_letters} dead letter(s) in all, {status.backlog} message(s) pending", err=True)

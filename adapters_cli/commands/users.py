@@ -8,6 +8,7 @@ import click
 
 from adapters_cli.context import _services, admin_caller
 from entrycore.usecases.privacy import OPT_OUTS
+from entrywire.answers import answers
 
 
 @click.group()
@@ -32,7 +33,7 @@ def optout(ctx: click.Context, user_id: str, kind: str) -> None:
 def export(ctx: click.Context, user_id: str) -> None:
     """Print every entry and scoring record kept about USER_ID as one JSON document (an access request)."""
     data = _services(ctx).privacy.export(admin_caller(), user_id)
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    click.echo(json.dumps(answers.unstructure(data), indent=2, ensure_ascii=False))
 
 
 @users.command("delete")

@@ -9,7 +9,8 @@ import httpx
 from adapters_http.clients.breaker import Breaker
 from adapters_http.clients.cache import ExpiringCache
 from adapters_http.clients.service import JsonService, ServiceClient, path_segment
-from entrycore.model import Campaign, DocumentError
+from entrycore.model import Campaign
+from entrywire.services import DocumentError, read_campaign
 
 SERVICE = "campaign-service"
 
@@ -62,7 +63,7 @@ class HttpxCampaignSource(ServiceClient):
         if not isinstance(doc, dict) or not isinstance(doc.get("campaigns"), list):
             raise self._service.unavailable("malformed answer", 'GET /campaigns: not {"campaigns": [...]}')
         try:
-            return [Campaign.from_document(item, self._default_region) for item in doc["campaigns"]]
+            return [read_campaign(item, self._default_region) for item in doc["campaigns"]]
         except DocumentError as exc:
             raise self._service.unavailable("malformed answer", f"GET /campaigns: {exc}") from None
 
@@ -76,7 +77,7 @@ class HttpxCampaignSource(ServiceClient):
         if doc is None:
             return None
         try:
-            campaign = Campaign.from_document(doc, self._default_region)
+            campaign = read_campaign(doc, self._default_region)
         except DocumentError as exc:
             raise self._service.unavailable("malformed answer", f"campaign {campaign_id!r}: {exc}") from None
         if campaign.id != campaign_id:

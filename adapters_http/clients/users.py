@@ -6,7 +6,8 @@ import httpx
 
 from adapters_http.clients.breaker import Breaker
 from adapters_http.clients.service import JsonService, ServiceClient, path_segment
-from entrycore.model import DocumentError, UserAccount
+from entrycore.model import UserAccount
+from entrywire.services import DocumentError, read_account
 
 SERVICE = "user-service"
 
@@ -31,7 +32,7 @@ class HttpxUserSource(ServiceClient):
         if doc is None:
             return UserAccount.empty(user_id)
         try:
-            account = UserAccount.from_document(doc)
+            account = read_account(doc)
         except DocumentError as exc:
             raise self._service.unavailable("malformed answer", f"user {user_id!r}: {exc}") from None
         if account.id != user_id:

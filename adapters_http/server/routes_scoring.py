@@ -21,6 +21,7 @@ from entrycore.choices import FlipMode, TagBy
 from entrycore.eligibility import EligibilityCriteria
 from entrycore.errors import BadRequest
 from entrycore.usecases.scoring import tag_problems
+from entrywire.answers import answers
 
 log = logging.getLogger(__name__)
 scoring = Blueprint("scoring", __name__)
@@ -34,7 +35,7 @@ _FILENAME_SAFE = re.compile(r"[^A-Za-z0-9._-]")
 @scoring.post("/<campaign:campaignId>/entries/scoring")
 def upload_scores(campaignId: str) -> Any:
     who, _, records = admin_batch(ScoringBody, "records", MAX_RECORDS)
-    return json_response(services().scoring.upload(who, campaignId, records).to_document())
+    return json_response(answers.unstructure(services().scoring.upload(who, campaignId, records)))
 
 
 @scoring.get("/<campaign:campaignId>/entries/scoring")
@@ -44,7 +45,7 @@ def scoring_list(campaignId: str) -> Any:
         return _scoring_csv(who, campaignId)
     criteria, page = query_of(request.args)
     records, total = services().scoring.page(who, campaignId, criteria, page.limit, page.offset)
-    response = json_response({"list": [r.to_document() for r in records], "counts": {"total": total}})
+    response = json_response({"list": [answers.unstructure(r) for r in records], "counts": {"total": total}})
     response.vary.add("Accept")
     return response
 
@@ -133,7 +134,7 @@ def _streamed(campaign_id: str, first: bytes, rest: Iterator[bytes]) -> Iterator
 def eligibility(campaignId: str) -> Any:
     who = admin_caller()
     criteria = criteria_from(request.args)
-    return json_response(services().scoring.counts(who, campaignId, criteria).to_document())
+    return json_response(answers.unstructure(services().scoring.counts(who, campaignId, criteria)))
 
 
 @scoring.post("/<campaign:campaignId>/scoring/tags")

@@ -15,8 +15,9 @@ from adapters_http.server.views import admin_view
 from entrycore import choices
 from entrycore.choices import Bucket, FilterType
 from entrycore.errors import BadRequest
-from entrycore.selection import BlockItem, CodeAssignment, EntryFilter
+from entrycore.selection import BlockItem, CodeAssignment, EntryFilter, TimelinePoint
 from entrycore.timefmt import parse_iso
+from entrywire.answers import answers
 
 selection = Blueprint("selection", __name__)
 
@@ -52,7 +53,7 @@ def assign_codes(campaignId: str) -> Any:
             assignments.append(CodeAssignment(item.userId, item.code, item.codeConfigId, start, end, reveal))
     if problems:
         raise BadRequest.at(problems)
-    return json_response(services().selection.assign_codes(who, campaignId, assignments).to_document())
+    return json_response(answers.unstructure(services().selection.assign_codes(who, campaignId, assignments)))
 
 
 @selection.post("/<campaign:campaignId>/entries/verdicts")
@@ -67,12 +68,12 @@ def set_verdicts(campaignId: str) -> Any:
         blocks.append(BlockItem(item.userId, item.isBlocked, date))
     if problems:
         raise BadRequest.at(problems)
-    return json_response(services().selection.set_blocks(who, campaignId, blocks).to_document())
+    return json_response(answers.unstructure(services().selection.set_blocks(who, campaignId, blocks)))
 
 
 @selection.get("/<campaign:campaignId>/entries/counts")
 def registration_counts(campaignId: str) -> Any:
-    return json_response(services().selection.counts(caller(), campaignId).to_document())
+    return json_response(answers.unstructure(services().selection.counts(caller(), campaignId)))
 
 
 @selection.get("/<campaign:campaignId>/entries/timeline")
@@ -80,7 +81,7 @@ def registrations_timeline(campaignId: str) -> Any:
     who = admin_caller()
     bucket = choices.read(Bucket, request.args.get("bucket", Bucket.HOUR), "query.bucket")
     points = services().selection.timeline(who, campaignId, bucket)
-    return json_response({"bucket": bucket.value, "points": [p.to_document() for p in points]})
+    return json_response({"bucket": bucket.value, "points": answers.unstructure(points, list[TimelinePoint])})
 
 
 # An unknown filterType is no route (404, API.md §2): the route's words are FilterType's

@@ -1,7 +1,7 @@
 """Domain values: Campaign, Market, Preference, UserAccount, Entry and their parts (attrs, frozen).
 
 One module per thing another service describes or the service keeps: ``campaign`` (campaign-service's campaign),
-``account`` (user-service's fan), ``entry`` (the registration), ``documents`` (how their documents are read).
+``account`` (user-service's fan), ``entry`` (the registration); ``entrywire.services`` reads their documents.
 Everything is importable from here, the library's public face (``from entrycore.model import Entry``).
 """
 
@@ -18,7 +18,6 @@ from entrycore.model.campaign import (
     Market,
     Preference,
 )
-from entrycore.model.documents import DocumentError
 from entrycore.model.entry import (
     REPLICATED,
     AssignedCode,
@@ -37,7 +36,6 @@ __all__ = [
     "AssignedCode",
     "Campaign",
     "Card",
-    "DocumentError",
     "Entry",
     "FraudResult",
     "Gates",

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
 import attrs
 
@@ -18,6 +17,7 @@ from entrycore.events import DELETED, UPDATED, event
 from entrycore.model import Campaign, Entry
 from entrycore.ports import AuditTrail, CampaignSource, Clock, EntryStore, Ids, ScoringStore
 from entrycore.timefmt import utc_ms
+from entrycore.usecases.results import DataExport
 
 # USR-002: the opt-in fields each opt-out turns off (the platform's ids, SPEC §2).
 OPT_OUTS: Mapping[str, Mapping[str, bool]] = {
@@ -45,20 +45,20 @@ class Privacy:
     ids: Ids
     scoring: ScoringStore | None = None  # for the data export
 
-    def export(self, caller: Caller, user_id: str) -> dict[str, Any]:
+    def export(self, caller: Caller, user_id: str) -> DataExport:
         """Everything kept about a fan (a GDPR/CCPA access request): every entry, as stored, and every scoring
         record, newest entry first. Audited without the data itself."""
         caller.require_supreme()
         entries = self.entries.entries_of_user(user_id)
         records = [
-            record.stored()
+            record
             for entry in entries
             if self.scoring is not None
             and (record := self.scoring.scoring_record(entry.campaign_id, entry.user_id)) is not None
         ]
         counts = {"entries": len(entries), "scoring": len(records)}
         self.audit.record(AuditRecord(self.clock.now(), caller.user_id, "users.export", None, {}, counts))
-        return {"userId": user_id, "entries": [e.to_document() for e in entries], "scoring": records}
+        return DataExport(user_id, tuple(entries), tuple(records))
 
     def opt_out(self, caller: Caller, user_id: str, kind: str) -> int:
         """USR-002: turns the opt-out's fields off on every entry of the fan; returns how many entries changed
@@ -130,4 +130,4 @@ class Privacy:
         found = self.campaigns.get(campaign_id, caller.authorization)
         if found is not None:
             return found
-        return Campaign.from_document({"id": campaign_id, "status": "CLOSED", "markets": [], "preferences": []})
+        return Campaign(id=campaign_id, name=campaign_id, status="CLOSED", markets=(), preferences=())

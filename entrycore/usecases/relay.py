@@ -159,7 +159,7 @@ class Relay:
         requests: dict[str, RetryRequest] = {}
         for message in retries:
             try:
-                requests[message.id] = RetryRequest.from_document(message.body)
+                requests[message.id] = RetryRequest.read(message.body)
             except ValueError:  # not a request (only a corrupted row could be): drop it, never block
                 outcome.delivered.append(message.id)
         sendable = [m for m in retries if m.id in requests]

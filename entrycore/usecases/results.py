@@ -4,11 +4,11 @@ and the counts of the selection's batch changes (codes, blocking)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import attrs
 
 from entrycore.model import Campaign, Entry
+from entrycore.scoring import ScoringRecord
 
 
 @attrs.frozen
@@ -50,15 +50,6 @@ class CodesAssigned:
     scoring: int
     unmatched: tuple[str, ...]
 
-    def to_document(self) -> dict[str, Any]:
-        """API.md §4's ``{input, assigned, scoring, unmatched}`` (also what ``codes assign`` adds up and prints)."""
-        return {
-            "input": self.received,
-            "assigned": self.assigned,
-            "scoring": self.scoring,
-            "unmatched": [*self.unmatched],
-        }
-
 
 @attrs.frozen
 class BlocksSaved:
@@ -68,6 +59,11 @@ class BlocksSaved:
     saved: int
     unmatched: tuple[str, ...]
 
-    def to_document(self) -> dict[str, Any]:
-        """API.md §4's ``{input, saved, unmatched}`` (also what ``verdicts apply`` adds up and prints)."""
-        return {"input": self.received, "saved": self.saved, "unmatched": [*self.unmatched]}
+
+@attrs.frozen
+class DataExport:
+    """Everything kept about a fan (USR-003): every entry, newest first, and every scoring record, as stored."""
+
+    user_id: str
+    entries: tuple[Entry, ...]
+    scoring: tuple[ScoringRecord, ...]

@@ -69,7 +69,8 @@ class Selection:
                 changed.append(after.user_id)
         copied = self.scoring.copy_entries(campaign_id, changed) if changed else 0
         answer = CodesAssigned(len(items), assigned, copied, tuple(unmatched))
-        self._audit(caller, "entries.codes", campaign_id, {}, answer.to_document())
+        counts = {"input": answer.received, "assigned": assigned, "scoring": copied, "unmatched": len(unmatched)}
+        self._audit(caller, "entries.codes", campaign_id, {}, counts)
         return answer
 
     def set_blocks(self, caller: Caller, campaign_id: str, items: Sequence[BlockItem]) -> BlocksSaved:
@@ -94,7 +95,8 @@ class Selection:
         if changed:
             self.scoring.copy_entries(campaign_id, changed)
         answer = BlocksSaved(len(items), saved_count, tuple(unmatched))
-        self._audit(caller, "entries.verdicts", campaign_id, {}, answer.to_document())
+        counts = {"input": answer.received, "saved": saved_count, "unmatched": len(unmatched)}
+        self._audit(caller, "entries.verdicts", campaign_id, {}, counts)
         return answer
 
     def _save(
@@ -140,7 +142,6 @@ class Selection:
         return self.selection.timeline(campaign_id, bucket)
 
     def _audit(
-        self, caller: Caller, action: str, campaign_id: str, parameters: dict[str, Any], answer: dict[str, Any]
+        self, caller: Caller, action: str, campaign_id: str, parameters: dict[str, Any], counts: dict[str, int]
     ) -> None:
-        counts = {k: len(v) if isinstance(v, list) else v for k, v in answer.items()}
         self.audit.record(AuditRecord(self.clock.now(), caller.user_id, action, campaign_id, parameters, counts))

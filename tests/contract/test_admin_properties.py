@@ -36,6 +36,7 @@ from entrycore.usecases.privacy import Privacy
 from entrycore.usecases.scoring import Scoring
 from entrycore.usecases.selection import Selection
 from entrycore.usecases.transfers import Transfers
+from entrywire.answers import answers
 from tests.builders import campaign
 from tests.contract.conftest import SelectionStores, open_selection_stores
 from tests.contract.entries import T0, an_entry
@@ -350,9 +351,9 @@ def check(stores: SelectionStores, admin: Admin, model: Model, scenario: Scenari
             assert (record.score, record.verdict, dict(record.tags)) == (score, verdict, tags), f"{when}: {user_id}"
             assert (bool(record.codes), record.blocked) == (model.codes[user_id] > 0, model.blocked[user_id])
     for wanted in (EligibilityCriteria(), *scenario.criteria):
-        counted = admin.scoring.counts(ADMIN, campaign_id, wanted).to_document()
+        counted = answers.unstructure(admin.scoring.counts(ADMIN, campaign_id, wanted))
         assert counted == recount_eligibility(model, wanted, markets), f"{when}: eligibility counts under {wanted}"
-    registrations = admin.selection.counts(ADMIN, campaign_id).to_document()
+    registrations = answers.unstructure(admin.selection.counts(ADMIN, campaign_id))
     assert registrations == recount_registrations(model, scenario.ppc, markets), f"{when}: registration counts"
 
 

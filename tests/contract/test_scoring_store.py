@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from entrycore.eligibility import EligibilityCriteria
 from entrycore.model import AssignedCode, Entry, Review
 from entrycore.scoring import INSERTED, NO_CONFIRMED_ENTRY, UPDATED, ScoreRow
+from entrywire.answers import answers
 from tests.contract.conftest import SelectionStores, open_selection_stores
 from tests.contract.entries import T0, an_entry
 
@@ -60,7 +61,7 @@ def test_rows_match_phone_confirmed_entries_only(stores: Stores) -> None:
     assert stores.scoring.scoring_record("c1", "u2") is None
     record = stores.scoring.scoring_record("c1", "u1")
     assert record is not None
-    assert record.to_document() == {
+    assert answers.unstructure(record) == {
         "userId": "u1",
         "campaignId": "c1",
         "name": {"first": "Fan 1", "last": "Doe"},

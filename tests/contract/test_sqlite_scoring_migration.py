@@ -15,6 +15,7 @@ from adapters_sqlite import SqliteEntryStore, SqliteScoringStore, open_sqlite
 from adapters_sqlite.schema import MIGRATIONS, SCHEMA_VERSION
 from entrycore.eligibility import EligibilityCriteria
 from entrycore.scoring import EntryFacts, ScoringRecord, refreshed
+from entrywire.documents import documents
 from tests.contract.entries import T0
 from tests.contract.test_scoring_store import fan, phone
 from tests.contract.test_sqlite_store import OLD_INSERT, old_row
@@ -41,7 +42,7 @@ def _v10(path: Path) -> None:
             ScoringRecord("c1", f"u{number}", phone(number), score, number / 10, verdict, tags=tags),
             EntryFacts.of(fan(number)),
         )
-        doc = json.dumps(record.stored())
+        doc = json.dumps(documents.unstructure(record))
         raw.execute(_OLD_RECORD, ("c1", f"u{number}", phone(number), score, number / 10, 2 * verdict, doc))
         record_id = raw.execute("SELECT max(id) FROM scoring").fetchone()[0]
         for tag, value in tags.items():

@@ -19,6 +19,7 @@ from entrycore.errors import DependencyUnavailable
 from entrycore.model import Entry
 from entrycore.outbox import EVENT, OutboxMessage, OutboxStatus
 from entrycore.timefmt import iso
+from entrywire.documents import documents
 from tests.contract.entries import T0, an_entry
 from tests.contract.test_outbox import NO_DEAD
 
@@ -154,7 +155,7 @@ def old_row(entry: Entry) -> tuple[object, ...]:
         int(entry.phone_confirmed),
         iso(entry.date_created),
         entry.version,
-        json.dumps(entry.to_document()),
+        json.dumps(documents.unstructure(entry)),
     )
 
 

@@ -19,6 +19,7 @@ import pytest
 
 from adapters_sqlite import open_sqlite
 from adapters_sqlite.schema import SCHEMA_VERSION
+from entrywire.documents import documents
 from tests.e2e.serve import run_cli
 from tests.http_app import write_sources
 
@@ -53,14 +54,14 @@ def queues(path: Path) -> dict[str, Any]:
     try:
         return {
             "pending": sorted(
-                (m.to_document() for m in stores.outbox.claim("reader", 1000, LATER, timedelta(seconds=1))),
+                (documents.unstructure(m) for m in stores.outbox.claim("reader", 1000, LATER, timedelta(seconds=1))),
                 key=lambda d: d["id"],
             ),
             "dead": [
-                {**d.message.to_document(), "heldBack": d.held_back, "error": d.error}
+                {**documents.unstructure(d.message), "heldBack": d.held_back, "error": d.error}
                 for d in stores.outbox.dead_letters(100)
             ],
-            "retries": sorted(r.to_document().items() for _, r in stores.retries.receive(100, 0)),
+            "retries": sorted(documents.unstructure(r).items() for _, r in stores.retries.receive(100, 0)),
         }
     finally:
         stores.close()

@@ -22,6 +22,7 @@ from entrycore.outbox import RETRY, RetryRequest
 from entrycore.system import RandomIds, SystemClock
 from entrycore.usecases.enrichment import Enrichment
 from entrycore.usecases.registrations import Registrations, Submission
+from entrywire.documents import documents
 from tests.builders import VALID_FIELDS, campaign_doc
 from tests.loopback import Answer, LoopbackServer, unused_url
 
@@ -94,7 +95,7 @@ class Wiring:
         pending = open_sqlite(self.entries).outbox.claim(
             "inspector", 10_000, datetime.now(UTC) + timedelta(days=1), timedelta(0)
         )
-        return [RetryRequest.from_document(m.body) for m in pending if m.kind == RETRY]
+        return [documents.structure(m.body, RetryRequest) for m in pending if m.kind == RETRY]
 
 
 def script(loopback: LoopbackServer, nudetect: str, fanscore: str) -> tuple[str, str]:

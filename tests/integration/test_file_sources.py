@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from adapters_files.sources import FileCampaignSource, FileUserSource, SourceFileError
-from entrycore.model import Campaign, UserAccount
+from entrycore.model import UserAccount
+from entrywire.services import read_account, read_campaign
 from tests.builders import EXAMPLES, campaign_doc, example_campaigns
 
 pytestmark = pytest.mark.usefixtures("no_thread_leaks")
@@ -38,7 +39,7 @@ def users_file(tmp_path: Path) -> Path:
 def test_campaigns_are_read_in_file_order(campaigns_file: Path) -> None:
     source = FileCampaignSource(campaigns_file, default_region="GB")
     assert [c.id for c in source.list()] == ["b", "a"]
-    assert source.get("b") == Campaign.from_document(campaign_doc(id="b"))
+    assert source.get("b") == read_campaign(campaign_doc(id="b"))
     campaign = source.get("a", authorization="Bearer ignored")
     assert campaign is not None
     assert campaign.region == "GB"
@@ -163,7 +164,7 @@ def test_every_example_campaign_loads() -> None:
     assert ids
     assert [c.id for c in source.list()] == ids
     for doc in example_campaigns():
-        assert source.get(doc["id"]) == Campaign.from_document(doc)
+        assert source.get(doc["id"]) == read_campaign(doc)
 
 
 def test_every_example_user_loads() -> None:
@@ -171,5 +172,5 @@ def test_every_example_user_loads() -> None:
     source = FileUserSource(EXAMPLES / "users.json")
     assert docs
     for doc in docs:
-        assert source.get(doc["id"]) == UserAccount.from_document(doc)
+        assert source.get(doc["id"]) == read_account(doc)
         assert source.get(doc["id"]) != UserAccount.empty(doc["id"])

@@ -12,6 +12,7 @@ import pytest
 from adapters_http.clients import HttpxUserSource
 from entrycore.errors import DependencyUnavailable
 from entrycore.model import UserAccount
+from entrywire.services import read_account
 from tests.loopback import LoopbackServer, unused_url
 
 pytestmark = pytest.mark.usefixtures("no_thread_leaks")
@@ -52,7 +53,7 @@ def unavailable(source: HttpxUserSource, user_id: str = "u1") -> DependencyUnava
 def test_an_account_is_read(loopback: LoopbackServer, source: HttpxUserSource) -> None:
     loopback.json("/users/u1", ACCOUNT)
     account = source.get("u1")
-    assert account == UserAccount.from_document(ACCOUNT)
+    assert account == read_account(ACCOUNT)
     assert account.phone == "+12125550123"
     assert account.phone_verified
     assert account.fanscore == 0.87

@@ -135,3 +135,20 @@ def test_ARCH_benchmarks_import_the_product_never_the_tests(path: Path) -> None:
 
 def test_ARCH_the_benchmarks_are_found() -> None:
     assert {"relay_throughput.py", "http_entries.py"} <= {p.name for p in BENCHMARK_FILES}
+
+
+WIRE = CORE.parent / "entrywire"
+WIRE_FILES = sorted(WIRE.rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", WIRE_FILES, ids=lambda p: p.name)
+def test_ARCH_entrywire_holds_shapes_only(path: Path) -> None:
+    """The wire shapes read the domain and use cattrs; no adapter, no I/O library (DESIGN.md, issue 23)."""
+    imported = imported_top_levels(path) - {"__future__", "entrycore", "entrywire"}
+    third_party = {name for name in imported if name not in sys.stdlib_module_names}
+    assert third_party <= {"attrs", "cattrs"}, f"entrywire/{path.name} imports {sorted(third_party)}"
+    assert not imported & {"sqlite3", "socket", "os", "threading"}, f"entrywire/{path.name} does I/O"
+
+
+def test_ARCH_entrywire_files_are_found() -> None:
+    assert {"documents.py", "answers.py", "services.py"} <= {p.name for p in WIRE_FILES}

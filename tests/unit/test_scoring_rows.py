@@ -15,6 +15,8 @@ from entrycore.scoring import (
     UploadSummary,
     read_row,
 )
+from entrywire.answers import answers
+from entrywire.documents import documents
 
 
 def test_SCR_001_a_valid_row_is_read_with_its_phone_normalised_and_what_was_given() -> None:
@@ -59,7 +61,7 @@ def test_SCR_002_the_summary_counts_invalid_and_unmatched_rows_and_shows_at_most
     summary = UploadSummary(received=250, matched=100, inserted=60, updated=40)
     for n in range(120):
         summary.reject(Rejected(n, INVALID_PHONE if n % 2 else NO_CONFIRMED_ENTRY))
-    document = summary.to_document()
+    document = answers.unstructure(summary)
     assert (document["invalid"], document["unmatched"], len(document["rejected"])) == (60, 60, 100)
     assert document["rejected"][:2] == [
         {"index": 0, "reason": NO_CONFIRMED_ENTRY},
@@ -68,7 +70,7 @@ def test_SCR_002_the_summary_counts_invalid_and_unmatched_rows_and_shows_at_most
     fields = {"received", "matched", "inserted", "updated", "unmatched", "invalid", "rejected", "rejectedTruncated"}
     assert set(document) == fields
     assert document["rejectedTruncated"] is True  # 120 rejected, 100 listed: the answer says the list is cut
-    assert UploadSummary(received=1).to_document()["rejectedTruncated"] is False
+    assert answers.unstructure(UploadSummary(received=1))["rejectedTruncated"] is False
 
 
 def test_a_scoring_record_has_the_api_shape_and_reads_back_equal() -> None:
@@ -86,7 +88,7 @@ def test_a_scoring_record_has_the_api_shape_and_reads_back_equal() -> None:
         codes=(("CODE-1", "presale"), ("CODE-2", None)),
         tags={"vip": True},
     )
-    document = record.to_document()
+    document = answers.unstructure(record)
     assert document == {
         "userId": "u1",
         "campaignId": "c1",
@@ -101,4 +103,5 @@ def test_a_scoring_record_has_the_api_shape_and_reads_back_equal() -> None:
         "codes": [{"code": "CODE-1", "codeConfigId": "presale"}, {"code": "CODE-2", "codeConfigId": None}],
         "tags": {"vip": True},
     }
-    assert ScoringRecord.from_document(document) == record
+    assert documents.unstructure(record) == {**document, "blocked": False}
+    assert documents.structure(documents.unstructure(record), ScoringRecord) == record

@@ -12,6 +12,7 @@ from entrycore.errors import Forbidden
 from entrycore.selection import BlockItem, CodeAssignment, EntryFilter
 from entrycore.usecases.results import BlocksSaved, CodesAssigned
 from entrycore.usecases.selection import Selection
+from entrywire.answers import answers
 from tests.builders import VALID_FIELDS
 from tests.fakes import FakeAudit, FakeScoring, FakeSelection
 from tests.unit.conftest import World
@@ -37,7 +38,7 @@ def test_codes_answer_a_typed_result_whose_document_is_api_md_s(world: World) ->
     answer = service.assign_codes(ADMIN, "c1", items)
 
     assert answer == CodesAssigned(received=4, assigned=3, scoring=0, unmatched=("nobody",))
-    assert answer.to_document() == {"input": 4, "assigned": 3, "scoring": 0, "unmatched": ["nobody"]}
+    assert answers.unstructure(answer) == {"input": 4, "assigned": 3, "scoring": 0, "unmatched": ["nobody"]}
     assert audit.kept[-1].counts == {"input": 4, "assigned": 3, "scoring": 0, "unmatched": 1}
 
 
@@ -48,7 +49,7 @@ def test_blocks_answer_a_typed_result(world: World) -> None:
     answer = service.set_blocks(ADMIN, "c1", [BlockItem("u1", True), BlockItem("ghost", True)])
 
     assert answer == BlocksSaved(received=2, saved=1, unmatched=("ghost",))
-    assert answer.to_document() == {"input": 2, "saved": 1, "unmatched": ["ghost"]}
+    assert answers.unstructure(answer) == {"input": 2, "saved": 1, "unmatched": ["ghost"]}
     assert audit.kept[-1].counts == {"input": 2, "saved": 1, "unmatched": 1}
 
 
