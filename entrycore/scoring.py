@@ -160,6 +160,17 @@ class UploadSummary:
             self.rejected.sort(key=lambda r: r.index)
             del self.rejected[MAX_REJECTED_SHOWN:]
 
+    def counts(self) -> dict[str, int]:
+        """The upload's counts, without the rejected rows (what the audit keeps, OPS-002; the answer's first keys)."""
+        return {
+            "received": self.received,
+            "matched": self.matched,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unmatched": self.unmatched,
+            "invalid": self.invalid,
+        }
+
 
 @attrs.frozen
 class ScoringRecord:

@@ -24,12 +24,7 @@ from entrywire.names import register_camel
 
 def upload_summary(summary: UploadSummary) -> dict[str, Any]:
     return {
-        "received": summary.received,
-        "matched": summary.matched,
-        "inserted": summary.inserted,
-        "updated": summary.updated,
-        "unmatched": summary.unmatched,
-        "invalid": summary.invalid,
+        **summary.counts(),
         "rejected": [{"index": r.index, "reason": r.reason} for r in summary.rejected],
         # More rows were rejected than the list shows (SCR-002 lists 100): invalid + unmatched says how many.
         "rejectedTruncated": summary.invalid + summary.unmatched > len(summary.rejected),

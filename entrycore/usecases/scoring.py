@@ -80,7 +80,7 @@ class Scoring:
             except Exception:
                 if writing is not None:  # the batch being written when the rows stopped is stored: count it
                     upload.settle(*writing)
-                self._audit(caller, "scoring.upload", campaign_id, {"complete": False}, _counts(upload.summary))
+                self._audit(caller, "scoring.upload", campaign_id, {"complete": False}, upload.summary.counts())
                 raise
             upload.summary.received += 1
             row = read_row(index, raw, campaign.region, defer_phone_check=True)
@@ -98,7 +98,7 @@ class Scoring:
             upload.settle(*writing)
         if batch:
             upload.settle(batch, upload.write(batch))
-        self._audit(caller, "scoring.upload", campaign_id, {}, _counts(upload.summary))
+        self._audit(caller, "scoring.upload", campaign_id, {}, upload.summary.counts())
         return upload.summary
 
     def counts(self, caller: Caller, campaign_id: str, criteria: EligibilityCriteria) -> EligibilityCounts:
@@ -152,18 +152,6 @@ class Scoring:
         self, caller: Caller, action: str, campaign_id: str, parameters: dict[str, Any], counts: dict[str, int]
     ) -> None:
         self.audit.record(AuditRecord(self.clock.now(), caller.user_id, action, campaign_id, parameters, counts))
-
-
-def _counts(summary: UploadSummary) -> dict[str, int]:
-    """What the audit keeps of an upload's answer: its counts, not the rejected rows (OPS-002)."""
-    return {
-        "received": summary.received,
-        "matched": summary.matched,
-        "inserted": summary.inserted,
-        "updated": summary.updated,
-        "unmatched": summary.unmatched,
-        "invalid": summary.invalid,
-    }
 
 
 def tag_problems(tag_name: str, *, signals: bool = False) -> list[tuple[str, str]]:
