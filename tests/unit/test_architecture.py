@@ -28,7 +28,7 @@ FORBIDDEN = {
     "cattrs",
     "entry_service",
 }
-ALLOWED_THIRD_PARTY = {"attrs", "phonenumbers", "email_validator", "jwt"}
+ALLOWED_THIRD_PARTY = {"attrs", "phonenumbers", "email_validator", "jwt", "py_ecc"}
 
 
 def imported_top_levels(path: Path) -> set[str]:
