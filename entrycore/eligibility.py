@@ -255,3 +255,19 @@ def counts_of_ranks(
         for market in campaign_markets
     )
     return EligibilityCounts(total, verified, selected, available, by_market)
+
+
+def public_criteria(chosen: EligibilityCriteria) -> dict[str, Any]:
+    """The criteria that differ from their defaults, JSON-typed under their query names (a draw's ``criteria``,
+    DRW-006): ``{"marketIds": ["nyc"], "minScore": 50}``."""
+    shown: dict[str, Any] = {}
+    for criterion in criteria():
+        value = getattr(chosen, criterion.field)
+        if value == attrs.fields_dict(EligibilityCriteria)[criterion.field].default:
+            continue
+        if isinstance(value, tuple):
+            value = list(value)
+        elif isinstance(value, float) and value.is_integer():
+            value = int(value)
+        shown[criterion.query] = value
+    return shown

@@ -164,6 +164,41 @@ class TransferInProgress(Conflict):
     default_message = "Another transfer of this campaign is running; try again when it has finished."
 
 
+class InvalidDraw(Invalid):
+    code = "INVALID_DRAW"
+    default_message = "The draw cannot be committed as asked."
+
+
+class InvalidBeacon(Invalid):
+    code = "INVALID_BEACON"
+    default_message = "The beacon signature does not verify for the draw's round."
+
+
+class DrawNotFound(NotFound):
+    code = "DRAW_NOT_FOUND"
+    default_message = "No such draw in this campaign."
+
+
+class DrawNotRevealed(Conflict):
+    code = "DRAW_NOT_REVEALED"
+    default_message = "The draw is not revealed yet."
+
+
+class DrawClosed(Conflict):
+    code = "DRAW_CLOSED"
+    default_message = "The draw can no longer be revealed or cancelled."
+
+
+class OfferNotOpen(Conflict):
+    code = "OFFER_NOT_OPEN"
+    default_message = "There is no open offer to accept or decline."
+
+
+class BeaconNotReady(Conflict):
+    code = "BEACON_NOT_READY"
+    default_message = "The beacon round's signature cannot be had yet; reveal with it, or try again later."
+
+
 class DependencyUnavailable(EntryError):
     code = "DEPENDENCY_UNAVAILABLE"
     default_message = "A required dependency is unavailable."
@@ -188,6 +223,10 @@ class PhoneTaken(Exception):
 
 class StaleEntry(Exception):
     """Raised by a store when the entry changed since it was read (optimistic concurrency)."""
+
+
+class StaleDraw(Exception):
+    """Raised by a store when the draw changed since it was read (optimistic concurrency between workers)."""
 
 
 class DeliveryFailed(Exception):

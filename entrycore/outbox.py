@@ -92,6 +92,7 @@ def partition_key(entry: Entry) -> str:
 def receipt(entry: Entry, message_id: str, now: datetime) -> OutboxMessage:
     """The receipt email of an entry; its idempotency key lets the email service drop re-sends (PUB-006)."""
     body = {
+        "kind": "receipt",  # offer notices share the channel with "kind": "offer" (API.md §6)
         "idempotencyKey": f"{entry.campaign_id}:{entry.user_id}:{iso(entry.date_created)}",
         "campaignId": entry.campaign_id,
         "userId": entry.user_id,

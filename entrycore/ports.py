@@ -10,6 +10,8 @@ import attrs
 
 from entrycore.audit import AuditRecord
 from entrycore.choices import Bucket, FlipMode, TagBy
+from entrycore.draws.beacon import Chain
+from entrycore.draws.model import Draw, DrawChange, DrawFile, DrawStatus, StoredFile, Ticket
 from entrycore.eligibility import EligibilityCounts, EligibilityCriteria
 from entrycore.markets import MarketTransfer
 from entrycore.model import Campaign, Entry, FraudResult, UserAccount
@@ -64,6 +66,10 @@ class Ids(Protocol):
 
     def message_id(self) -> str:
         """A new unique id for an outbox message (an event's ``eventId``); sortable by creation time."""
+        ...
+
+    def secret(self, size: int) -> bytes:
+        """``size`` bytes from a cryptographically secure source (a draw's tickets and seed, SPEC DRW-001)."""
         ...
 
 
@@ -380,6 +386,85 @@ class SelectionStore(Protocol):
         ...
 
 
+class DrawStore(Protocol):
+    """Draws and their tickets (SPEC §12). Every change of a draw's offers is one ``DrawChange``, saved whole or not
+    at all and only over the version it was computed from, so workers on several hosts never offer one unit twice."""
+
+    def commit_draw(
+        self, draw: Draw, tickets: Sequence[Ticket], entrants: bytes, outbox: Sequence[OutboxMessage]
+    ) -> None:
+        """Stores a new draw with its tickets and entrants file and its outbox messages: all of it or nothing."""
+        ...
+
+    def draw(self, campaign_id: str, draw_id: str) -> Draw | None: ...
+
+    def draws(self, campaign_id: str) -> list[Draw]:
+        """The campaign's draws, newest first (cancelled ones too)."""
+        ...
+
+    def draw_file(self, campaign_id: str, draw_id: str, name: DrawFile) -> StoredFile | None:
+        """A public file as stored (the rolls log as its lines so far); None before it exists."""
+        ...
+
+    def tickets(self, draw_id: str) -> Iterator[Ticket]:
+        """Every ticket of the draw, by ticket (reveal, export)."""
+        ...
+
+    def ticket(self, draw_id: str, ticket: str) -> Ticket | None: ...
+
+    def ticket_of(self, draw_id: str, user_id: str) -> Ticket | None: ...
+
+    def tickets_of_user(self, campaign_id: str, user_ids: Sequence[str]) -> dict[str, list[tuple[Ticket, DrawStatus]]]:
+        """The fans' tickets in the campaign's committed and revealed draws (the fan view's ``draws``), newest draw
+        first, each with its draw's status (a ticket of a draw not revealed may already hold a half-written place:
+        only the draw's status says whether it counts)."""
+        ...
+
+    def waitlist_position(self, ticket: Ticket) -> int | None:
+        """1-based among the draw's entrants still waitlisted; None when not waitlisted."""
+        ...
+
+    def next_waiting(self, draw_id: str, market: str) -> Ticket | None:
+        """The first waitlisted ticket, in draw order, that ranks ``market``."""
+        ...
+
+    def due_offers(self, now: datetime, limit: int) -> list[Ticket]:
+        """Open offers of revealed draws whose time is up, by expiry time then draw order."""
+        ...
+
+    def save_reveal(
+        self, draw: Draw, tickets: Sequence[Ticket], results: bytes, outbox: Sequence[OutboxMessage]
+    ) -> None:
+        """The reveal: the draw (now revealed), every ticket's place, the results file, the messages; raises
+        ``StaleDraw`` when the draw changed since it was read (another reveal, a cancel)."""
+        ...
+
+    def save_change(self, change: DrawChange) -> None:
+        """One change of the draw's offers (or its cancel); ``StaleDraw`` when the draw's version moved on."""
+        ...
+
+    def awaiting_beacon(self) -> list[Draw]:
+        """Committed draws that name a beacon round (every campaign): those the service may reveal itself."""
+        ...
+
+    def mark_voided(self, draw_id: str, ticket: str, voided: bool) -> None:
+        """Marks (or unmarks) a ticket of a draw not yet revealed to be voided at its reveal."""
+        ...
+
+    def forget_user(self, draw_id: str, ticket: str) -> None:
+        """Erasure (USR-003): the ticket stays in the draw, its link to the fan is gone."""
+        ...
+
+
+class BeaconSource(Protocol):
+    """Where a beacon round's signature comes from (``ENTRY_DRAND_URL``): a drand HTTP relay."""
+
+    def signature(self, chain: Chain, round_number: int) -> bytes | None:
+        """The round's signature, or None while the relay does not have it (not published yet, or none
+        configured). Raises DependencyUnavailable when the relay cannot be reached."""
+        ...
+
+
 class AuditTrail(Protocol):
     """The audit trail in the datastore (SPEC OPS-002)."""
 
@@ -415,6 +500,7 @@ class Stores:
     scoring: ScoringStore
     selection: SelectionStore
     audit: AuditTrail
+    draws: DrawStore
     ping: Callable[[], None]  # returns when the datastore answers; raises DependencyUnavailable otherwise
     prepare: Callable[[], None]
     """Makes the datastore enforce what it promises before anything uses it (SQLite: opens the file, which

@@ -35,6 +35,9 @@ class RandomIds:
         # bytes exactly, which base32 writes as 32 digits (RFC 4648 alphabet); the first 26 are the ULID's.
         return base64.b32encode((value << 30).to_bytes(20, "big"))[:26].decode().translate(_TO_CROCKFORD)
 
+    def secret(self, size: int) -> bytes:
+        return secrets.token_bytes(size)
+
 
 @attrs.frozen
 class NoAccounts:

@@ -15,6 +15,8 @@ from typing import Any
 from cattrs import Converter
 
 from entrycore.audit import AuditRecord
+from entrycore.draws.allocation import Mechanism, Rules
+from entrycore.draws.model import BeaconRound, Cancellation, Draw, DrawStatus, MarketUnits, Reveal
 from entrycore.model import AssignedCode, Entry, FraudResult, Origin, Referrer, Review
 from entrycore.outbox import OutboxMessage, RetryRequest
 from entrycore.scoring import ScoringRecord
@@ -66,6 +68,8 @@ def make_converter() -> Converter:
     converter = Converter(unstruct_collection_overrides={tuple: list}, detailed_validation=False)
     # The optional scalars the hot paths read and write most, without cattrs' general Optional dispatch.
     converter.register_structure_hook(str, lambda text, _: text)
+    for words in (Mechanism, DrawStatus):  # a StrEnum is a str: without its own hook, read as plain text above
+        converter.register_structure_hook(words, lambda value, cls: cls(value))
     converter.register_structure_hook_func(lambda t: t == str | None, lambda text, _: text)
     converter.register_structure_hook_func(lambda t: t == tuple[str, ...], lambda texts, _: tuple(texts))
     converter.register_unstructure_hook_func(lambda t: t in (str | None, float | None), lambda value: value)
@@ -74,6 +78,8 @@ def make_converter() -> Converter:
     converter.register_structure_hook(datetime, lambda text, _: parse_iso(text))
     converter.register_structure_hook_func(lambda t: t == datetime | None, lambda text, _: parse_iso_opt(text))
     register_camel(converter, Referrer, Origin, FraudResult, Review, AssignedCode, Entry, AuditRecord, OutboxMessage)
+    # A draw as the stores keep it (its secret seed too, which only the service reads before the reveal).
+    register_camel(converter, Rules, MarketUnits, BeaconRound, Reveal, Cancellation, Draw)
     converter.register_unstructure_hook(RetryRequest, lambda request: request.body)
     converter.register_structure_hook(RetryRequest, lambda body, _: RetryRequest.read(body))
     converter.register_unstructure_hook(ScoringRecord, lambda r: {**scoring_document(r), "blocked": r.blocked})

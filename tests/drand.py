@@ -2,15 +2,17 @@
 key, its G2 public key, and rounds signed under the quicknet scheme (bls-unchained-g1-rfc9380), so draws can be
 revealed with a beacon round in tests. The signing lives here only: the service never signs."""
 
+# isort: skip_file
 from __future__ import annotations
 
 import hashlib
 
+# First: entrycore.draws.beacon imports py_ecc and puts back the recursion limit py_ecc's import raises.
+from entrycore.draws.beacon import DST, Chain, round_message
+
 from py_ecc.bls.hash_to_curve import hash_to_G1
 from py_ecc.bls.point_compression import compress_G1, compress_G2
 from py_ecc.optimized_bls12_381.optimized_curve import G2, multiply
-
-from entrycore.draws.beacon import DST, Chain, round_message
 
 
 class TestChain:

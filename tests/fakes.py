@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -92,6 +93,11 @@ class FakeIds:
     def message_id(self) -> str:
         self.counter += 1
         return f"MSG{self.counter:08d}"
+
+    def secret(self, size: int) -> bytes:
+        """Deterministic bytes (a hash of a counter): draws in tests are reproducible."""
+        self.counter += 1
+        return hashlib.shake_256(f"secret {self.counter}".encode()).digest(size)
 
 
 @attrs.define

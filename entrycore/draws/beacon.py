@@ -11,13 +11,23 @@ from __future__ import annotations
 
 import hashlib
 import math
+import sys
 
 import attrs
-from py_ecc.bls.hash_to_curve import hash_to_G1
-from py_ecc.bls.point_compression import decompress_G1, decompress_G2
-from py_ecc.fields import optimized_bls12_381_FQ12 as FQ12
-from py_ecc.optimized_bls12_381.optimized_curve import G2, curve_order, is_inf, multiply, neg
-from py_ecc.optimized_bls12_381.optimized_pairing import final_exponentiate, pairing
+
+_RECURSION_LIMIT = sys.getrecursionlimit()
+from py_ecc.bls.hash_to_curve import hash_to_G1  # noqa: E402 - see below
+from py_ecc.bls.point_compression import decompress_G1, decompress_G2  # noqa: E402
+from py_ecc.fields import optimized_bls12_381_FQ12 as FQ12  # noqa: E402
+from py_ecc.optimized_bls12_381.optimized_curve import G2, curve_order, is_inf, multiply, neg  # noqa: E402
+from py_ecc.optimized_bls12_381.optimized_pairing import final_exponentiate, pairing  # noqa: E402
+
+# Importing py_ecc raises the interpreter's recursion limit to 100,000 for all code (py_ecc/__init__.py). Deep
+# recursion then overflows the C stack instead of raising RecursionError: a JSON body nested two million deep would
+# crash the process rather than be answered 400 (tests/integration/test_http_hostile.py). What py_ecc does here
+# recurses about 256 deep (a scalar multiplication by bits), so the limit goes back to what it was.
+if sys.getrecursionlimit() != _RECURSION_LIMIT:
+    sys.setrecursionlimit(_RECURSION_LIMIT)
 
 DST = b"BLS_SIG_BLS12381G1_XMD:SHA-256_SSWU_RO_NUL_"
 SIGNATURE_BYTES = 48

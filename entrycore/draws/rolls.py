@@ -28,6 +28,13 @@ class By(enum.StrEnum):
     SYSTEM = "system"  # an expiry
 
 
+ALLOWED_BY = {
+    Reason.DECLINED: frozenset({By.FAN, By.ADMIN}),  # the fan's own decline, or an admin's batch
+    Reason.EXPIRED: frozenset({By.SYSTEM}),
+    Reason.VOID: frozenset({By.ADMIN}),  # a block or an erasure
+}
+
+
 @attrs.frozen
 class Roll:
     """A line of the public rolls log. ``market`` None: a waitlisted entrant left the waitlist."""
@@ -123,6 +130,8 @@ class Standing:
 
     def release(self, ticket: str, reason: Reason, by: By, at: datetime) -> Roll:
         """The roll of ``ticket``'s unit (or its leaving the waitlist): moves the standing and returns the line."""
+        if by not in ALLOWED_BY[reason]:
+            raise RollError(f"a {reason} roll is not made by {by}")
         if ticket in self.waiting:
             if reason is Reason.EXPIRED:
                 raise RollError(f"ticket {ticket} is waitlisted: nothing of it expires")

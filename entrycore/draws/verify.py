@@ -19,12 +19,10 @@ import attrs
 from entrycore.draws.allocation import MAX_RANKS, TICKET, Entrant, Rules, allocate, draw_seed
 from entrycore.draws.beacon import QUICKNET, randomness, round_message, verify
 from entrycore.draws.canonical import canonical, sha256_hex
-from entrycore.draws.rolls import By, Reason, RollError, Standing
+from entrycore.draws.rolls import ALLOWED_BY, By, Reason, RollError, Standing
 from entrycore.timefmt import iso, parse_iso
 
 COMMIT_LEAD = timedelta(minutes=10)  # DRW-001: a beacon round at least this long after the commit
-
-_BY_FOR = {Reason.DECLINED: {By.FAN, By.ADMIN}, Reason.EXPIRED: {By.SYSTEM}, Reason.VOID: {By.ADMIN}}
 
 
 @attrs.frozen
@@ -208,7 +206,7 @@ def _replay(standing: Standing, data: bytes) -> int:
             at = parse_iso(value["at"])
         except ValueError as exc:
             raise _Failed("roll", f"line {number}: {exc}") from None
-        if by not in _BY_FOR[reason]:
+        if by not in ALLOWED_BY[reason]:
             raise _Failed("roll", f"line {number}: a {reason} roll is not made by {by}")
         released = value["released"]
         held = standing.holding.get(released) if isinstance(released, str) else None

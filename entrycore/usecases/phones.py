@@ -25,6 +25,7 @@ from entrycore.phone_tokens import verify_phone_token
 from entrycore.ports import AttemptStore, CampaignSource, Clock, EntryStore, Ids
 from entrycore.timefmt import utc_ms
 from entrycore.usecases.common import known_campaign
+from entrycore.usecases.draws import Draws, fan_draws
 from entrycore.usecases.results import EntryWithCampaign
 
 MAX_FAILED_ATTEMPTS = 5
@@ -41,6 +42,7 @@ class PhoneConfirmations:
     clock: Clock
     ids: Ids
     token_secret: str = attrs.field(repr=False)
+    draws: Draws | None = None  # the fan's standing in the campaign's draws, in the answer (DRW-004)
 
     def confirm_phone(self, caller: Caller, campaign_id: str, phone_token: str) -> EntryWithCampaign:
         """Confirms the caller's entry phone with a phone token; answers the entry with its campaign. Order (API.md
@@ -68,7 +70,8 @@ class PhoneConfirmations:
         finally:
             if not failed:
                 self._release(campaign_id, caller.user_id, reservation)
-        return EntryWithCampaign(confirmed, campaign, self.clock.now())
+        standing = fan_draws(self.draws, campaign_id, confirmed.user_id)
+        return EntryWithCampaign(confirmed, campaign, self.clock.now(), draws=standing)
 
     def _release(self, campaign_id: str, user_id: str, reservation: str) -> None:
         """Forgets an attempt that did not fail. A datastore failure here must not replace the answer (a saved

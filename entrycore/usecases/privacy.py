@@ -17,6 +17,7 @@ from entrycore.events import DELETED, UPDATED, event
 from entrycore.model import Campaign, Entry
 from entrycore.ports import AuditTrail, CampaignSource, Clock, EntryStore, Ids, ScoringStore
 from entrycore.timefmt import utc_ms
+from entrycore.usecases.draws import Draws
 from entrycore.usecases.results import DataExport
 
 # USR-002: the opt-in fields each opt-out turns off (the platform's ids, SPEC §2).
@@ -44,6 +45,7 @@ class Privacy:
     clock: Clock
     ids: Ids
     scoring: ScoringStore | None = None  # for the data export
+    draws: Draws | None = None  # an erased fan's offers become void, their tickets forget them (DRW-005)
 
     def export(self, caller: Caller, user_id: str) -> DataExport:
         """Everything kept about a fan (a GDPR/CCPA access request): every entry, as stored, and every scoring
@@ -89,6 +91,8 @@ class Privacy:
         """Erases one entry with its ``entry.deleted`` event (1), or nothing when it is gone (0); the caller
         erases the scoring records."""
         campaign = self._campaign(caller, entry.campaign_id) if entry is not None else None
+        if entry is not None and campaign is not None and self.draws is not None:
+            self.draws.void_fan(campaign, entry.user_id, erase=True)  # first: its offer_ended events name the entry
         for _ in range(_RETRIES):
             if entry is None or campaign is None:
                 return 0

@@ -32,6 +32,7 @@ from entrycore.ports import CampaignSource, Clock, EntryStore, Ids, InviteStore,
 from entrycore.referrals import check_update_referral, share_link
 from entrycore.timefmt import utc_ms
 from entrycore.usecases.common import known_campaign
+from entrycore.usecases.draws import Draws, fan_draws
 from entrycore.usecases.enrichment import EDIT, SIGN_UP, Enrichment, Scores
 from entrycore.usecases.results import EntryWithCampaign, Registration
 
@@ -59,6 +60,7 @@ class Registrations:
     clock: Clock
     ids: Ids
     enrichment: Enrichment = attrs.field(factory=Enrichment)
+    draws: Draws | None = None  # the fan's standing in the campaign's draws, in every view of the entry (DRW-004)
 
     def register(self, caller: Caller, campaign_id: str, submission: Submission) -> Registration:
         """Creates or updates the caller's entry (ENT-001…011); answers it with its campaign and ``is_new``."""
@@ -66,7 +68,8 @@ class Registrations:
         if not campaign.is_open:
             raise CampaignNotOpen()
         entry, is_new = self._save(caller, campaign, submission, replica=False)
-        return Registration(entry, campaign, self.clock.now(), is_new)
+        standing = () if is_new else fan_draws(self.draws, campaign_id, entry.user_id)  # a new fan is in no draw
+        return Registration(entry, campaign, self.clock.now(), is_new, draws=standing)
 
     def save_replica(self, admin: Caller, campaign_id: str, user_id: str, submission: Submission) -> tuple[Entry, bool]:
         """USR-004: creates or updates the entry of ``user_id`` as replicated by another service, with the fan
@@ -232,7 +235,9 @@ class Registrations:
         entry = self.entries.get(campaign_id, caller.user_id)
         if entry is None:
             raise EntryNotFound()
-        return EntryWithCampaign(entry, campaign, self.clock.now())
+        return EntryWithCampaign(
+            entry, campaign, self.clock.now(), draws=fan_draws(self.draws, campaign_id, entry.user_id)
+        )
 
     def registration_eligibility(
         self, caller: Caller, campaign_id: str, invite_code: str | None = None
@@ -258,7 +263,10 @@ class Registrations:
         ids = dict.fromkeys(e.campaign_id for e in entries)  # each campaign read once, however many entries
         campaigns = {c: self.campaigns.get(c, caller.authorization) for c in ids}
         now = self.clock.now()
-        return [EntryWithCampaign(e, campaigns[e.campaign_id], now) for e in entries]
+        return [
+            EntryWithCampaign(e, campaigns[e.campaign_id], now, draws=fan_draws(self.draws, e.campaign_id, e.user_id))
+            for e in entries
+        ]
 
 
 def _auto_confirm(campaign: Campaign, account: UserAccount, entry: Entry, now: datetime) -> Entry:

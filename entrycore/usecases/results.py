@@ -3,12 +3,14 @@ and the counts of the selection's batch changes (codes, blocking)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 import attrs
 
 from entrycore.model import Campaign, Entry
 from entrycore.scoring import ScoringRecord
+from entrycore.usecases.draws import FanDraw
 
 
 @attrs.frozen
@@ -19,6 +21,7 @@ class EntryWithCampaign:
     entry: Entry
     campaign: Campaign | None  # None only for a fan's entries across campaigns that the source no longer knows
     as_of: datetime
+    draws: tuple[FanDraw, ...] = attrs.field(default=(), kw_only=True)  # the fan's standing in the draws (DRW-004)
 
 
 @attrs.frozen
@@ -36,8 +39,16 @@ class EntryPage:
     total: int
 
     @classmethod
-    def of(cls, entries: list[Entry], total: int, campaign: Campaign, as_of: datetime) -> EntryPage:
-        return cls(tuple(EntryWithCampaign(e, campaign, as_of) for e in entries), total)
+    def of(
+        cls,
+        entries: list[Entry],
+        total: int,
+        campaign: Campaign,
+        as_of: datetime,
+        draws: Mapping[str, tuple[FanDraw, ...]] | None = None,
+    ) -> EntryPage:
+        found = draws or {}
+        return cls(tuple(EntryWithCampaign(e, campaign, as_of, draws=found.get(e.user_id, ())) for e in entries), total)
 
 
 @attrs.frozen

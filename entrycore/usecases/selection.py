@@ -29,6 +29,7 @@ from entrycore.selection import (
 )
 from entrycore.timefmt import utc_ms
 from entrycore.usecases.common import known_campaign
+from entrycore.usecases.draws import Draws
 from entrycore.usecases.results import BlocksSaved, CodesAssigned, EntryPage
 
 T = TypeVar("T")
@@ -44,6 +45,7 @@ class Selection:
     audit: AuditTrail
     clock: Clock
     ids: Ids
+    draws: Draws | None = None  # a blocked fan's offers become void (DRW-005)
 
     def assign_codes(self, caller: Caller, campaign_id: str, items: Sequence[CodeAssignment]) -> CodesAssigned:
         """SCR-007: each entry gets the codes it lacks (the same code again is a no-op), with one
@@ -92,6 +94,11 @@ class Selection:
             saved_count += 1
             if saved[1] is not None:
                 changed.append(item.user_id)
+                if self.draws is not None:
+                    if item.is_blocked:
+                        self.draws.void_fan(campaign, item.user_id, erase=False)
+                    else:
+                        self.draws.unvoid_fan(campaign, item.user_id)
         if changed:
             self.scoring.copy_entries(campaign_id, changed)
         answer = BlocksSaved(len(items), saved_count, tuple(unmatched))
@@ -126,7 +133,8 @@ class Selection:
         chosen = attrs.evolve(chosen, filter_type=choices.read(FilterType, chosen.filter_type, "filterType"))
         campaign = known_campaign(self.campaigns, caller, campaign_id)
         entries, total = self.selection.entry_page(campaign, chosen, limit, offset)
-        return EntryPage.of(entries, total, campaign, self.clock.now())
+        found = self.draws.fan_draws(campaign_id, [e.user_id for e in entries]) if self.draws and entries else {}
+        return EntryPage.of(entries, total, campaign, self.clock.now(), found)
 
     def counts(self, caller: Caller, campaign_id: str) -> RegistrationCounts:
         """SCR-010."""

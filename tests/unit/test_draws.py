@@ -8,6 +8,8 @@ import doctest
 import hashlib
 import hmac
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -386,3 +388,14 @@ def test_DRW_007_docs_draws_md_worked_example_runs_as_written() -> None:
         str(Path(__file__).resolve().parents[2] / "docs" / "draws.md"), module_relative=False, report=True
     )
     assert tried > 30 and failures == 0
+
+
+def test_DRW_002_importing_the_beacon_check_keeps_the_interpreters_recursion_limit() -> None:
+    """py_ecc's import raises it to 100,000, which turns a deeply nested JSON body into a crash (C stack overflow)
+    instead of a 400; entrycore.draws.beacon puts it back. Checked in a fresh interpreter."""
+    code = (
+        "import sys; before = sys.getrecursionlimit(); import entrycore.draws; print(before, sys.getrecursionlimit())"
+    )
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    before, after = shown.stdout.split()
+    assert before == after

@@ -123,7 +123,8 @@ def test_receipt_shape_has_the_idempotency_key() -> None:
     world.add_campaign()
     entry, _ = world.register()
     message = receipt(entry, "m1", entry.date_created)
-    assert set(message.body) == {"idempotencyKey", "campaignId", "userId", "email", "locale"}
+    assert set(message.body) == {"kind", "idempotencyKey", "campaignId", "userId", "email", "locale"}
+    assert message.body["kind"] == "receipt"  # offer notices share the channel (API.md §6)
     assert message.partition_key == "c1:+12125550123"
     assert timedelta(0) == message.created_at - entry.date_created
 
