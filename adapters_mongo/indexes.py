@@ -128,6 +128,33 @@ AUDIT_INDEXES: dict[str, tuple[list[tuple[str, int]], dict[str, Any]]] = {
     "audit_campaign_at": ([("campaignId", ASCENDING), ("at", DESCENDING)], {}),
 }
 
+# The draws (adapters_mongo/draws.py, SPEC §12): a campaign's draws newest first, those awaiting their beacon; a
+# fan's tickets (the fan view), a draw's in ticket order, the open offers by expiry, the waitlist ranks of those who
+# left; per market the waitlist in draw order; a change's journal by its token.
+DRAW_INDEXES: dict[str, tuple[list[tuple[str, int]], dict[str, Any]]] = {
+    "draws_campaign": ([("campaignId", ASCENDING), ("committedAt", DESCENDING)], {}),
+    "draws_awaiting": ([("status", ASCENDING), ("beaconRound", ASCENDING)], {}),
+}
+TICKET_INDEXES: dict[str, tuple[list[tuple[str, int]], dict[str, Any]]] = {
+    "tickets_draw_user": (
+        [("drawId", ASCENDING), ("userId", ASCENDING)],
+        {"unique": True, "partialFilterExpression": {"userId": {"$type": "string"}}},
+    ),
+    "tickets_fan": ([("campaignId", ASCENDING), ("userId", ASCENDING)], {}),
+    "tickets_order": ([("drawId", ASCENDING), ("ticket", ASCENDING)], {}),
+    "tickets_due": (
+        [("offerExpiresAt", ASCENDING), ("position", ASCENDING)],
+        {"partialFilterExpression": {"status": "offered"}},
+    ),
+    "tickets_waitlist_rank": ([("drawId", ASCENDING), ("waitlistRank", ASCENDING)], {}),
+}
+WAITLIST_INDEXES: dict[str, tuple[list[tuple[str, int]], dict[str, Any]]] = {
+    "waitlist_order": ([("drawId", ASCENDING), ("market", ASCENDING), ("position", ASCENDING)], {}),
+}
+JOURNAL_INDEXES: dict[str, tuple[list[tuple[str, int]], dict[str, Any]]] = {
+    "journal_token": ([("token", ASCENDING)], {}),
+}
+
 IndexSpec = dict[str, tuple[list[tuple[str, int]], dict[str, Any]]]
 _INDEX_CONFLICT = {85, 86}  # IndexOptionsConflict, IndexKeySpecsConflict
 
@@ -196,6 +223,14 @@ def create_audit_indexes(audit: Any) -> None:
     ensure_indexes(audit, AUDIT_INDEXES)
 
 
+def create_draw_indexes(database: Any) -> None:
+    """Ensures the indexes of the draws' collections."""
+    ensure_indexes(database["draws"], DRAW_INDEXES)
+    ensure_indexes(database["draw_tickets"], TICKET_INDEXES)
+    ensure_indexes(database["draw_waitlist"], WAITLIST_INDEXES)
+    ensure_indexes(database["draw_journal"], JOURNAL_INDEXES)
+
+
 def create_retry_indexes(retries: Any) -> None:
     """Ensures the indexes of ``retry_queue``."""
     ensure_indexes(retries, RETRY_INDEXES)
@@ -204,9 +239,10 @@ def create_retry_indexes(retries: Any) -> None:
 # The layout this release writes (SPEC OPS-006): 1 = entries, attempts, retry queue, scoring records and audit in
 # their own collections with the indexes above; 2 = the scoring indexes of the lists' states and of the primary
 # market (scoring_listed_by_score, scoring_listed_by_random, scoring_primary; issue 22), added to a layout-1
-# database by ``ensure_indexes`` at its next start, nothing dropped or rewritten. Kept in ``meta`` as
-# {"_id": "layout", "version": n}.
-LAYOUT_VERSION = 2
+# database by ``ensure_indexes`` at its next start, nothing dropped or rewritten; 3 = the draws' collections
+# (adapters_mongo/draws.py: draws, draw_tickets, draw_waitlist, draw_files, draw_file_sizes, draw_rolls,
+# draw_journal) and their indexes, added the same way. Kept in ``meta`` as {"_id": "layout", "version": n}.
+LAYOUT_VERSION = 3
 
 
 class NewerLayout(Exception):

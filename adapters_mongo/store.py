@@ -20,6 +20,7 @@ from adapters_mongo.indexes import (
     check_layout,
     create_attempt_indexes,
     create_audit_indexes,
+    create_draw_indexes,
     create_entry_indexes,
     create_retry_indexes,
     create_scoring_indexes,
@@ -94,6 +95,7 @@ class MongoEntryStore:
             create_retry_indexes(self._retries)
             create_scoring_indexes(self._db["scoring"])
             create_audit_indexes(self._db["audit"])
+            create_draw_indexes(self._db)
             record_layout(self._db["meta"])
 
     def close(self) -> None:

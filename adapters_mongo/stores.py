@@ -7,6 +7,7 @@ from typing import Any
 from adapters_mongo.attempts import MongoAttemptStore
 from adapters_mongo.audit import MongoAuditTrail
 from adapters_mongo.client import connect
+from adapters_mongo.draws import MongoDrawStore
 from adapters_mongo.indexes import IndexConflict, NewerLayout
 from adapters_mongo.locks import MongoLocks
 from adapters_mongo.outbox import MongoOutbox
@@ -34,6 +35,7 @@ def open_mongo(
     else:
         store = MongoEntryStore(source)
     db = store.database
+    draws = MongoDrawStore(db)
 
     def prepare() -> None:
         try:
@@ -53,6 +55,7 @@ def open_mongo(
         scoring=MongoScoringStore(db),
         selection=MongoSelectionStore(db),
         audit=MongoAuditTrail(db),
+        draws=draws,
         ping=store.ping,
         prepare=prepare,
         close=store.close,

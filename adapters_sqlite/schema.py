@@ -440,6 +440,93 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "DROP INDEX IF EXISTS scored",
         "DROP INDEX IF EXISTS scored_markets",
     ),
+    (
+        # Allocation draws (SPEC §12, adapters_sqlite/draws.py). ``doc`` is the draw's stored document
+        # (entrywire.documents); its columns are copies for the queries. A draw is visible once its row exists:
+        # its tickets and files are written before it, in short transactions, so fans' writes go between them.
+        """
+        CREATE TABLE IF NOT EXISTS draws (
+            draw_id      TEXT    PRIMARY KEY,
+            campaign_id  TEXT    NOT NULL,
+            status       TEXT    NOT NULL,
+            committed_at TEXT    NOT NULL,
+            beacon_round INTEGER,
+            version      INTEGER NOT NULL,
+            doc          TEXT    NOT NULL
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS draws_campaign ON draws (campaign_id, committed_at)",
+        # One row per entrant: the ticket's link to its fan (private) and its standing in the draw.
+        """
+        CREATE TABLE IF NOT EXISTS draw_tickets (
+            draw_id          TEXT    NOT NULL,
+            ticket           TEXT    NOT NULL,
+            campaign_id      TEXT    NOT NULL,
+            user_id          TEXT,
+            markets          TEXT    NOT NULL,
+            status           TEXT    NOT NULL,
+            position         INTEGER,
+            lottery          TEXT,
+            market           TEXT,
+            rank             INTEGER,
+            offer_expires_at TEXT,
+            waitlist_rank    INTEGER,
+            voided           INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (draw_id, ticket)
+        ) WITHOUT ROWID
+        """,
+        "CREATE UNIQUE INDEX IF NOT EXISTS draw_tickets_user ON draw_tickets (draw_id, user_id)"
+        " WHERE user_id IS NOT NULL",
+        "CREATE INDEX IF NOT EXISTS draw_tickets_fan ON draw_tickets (campaign_id, user_id) WHERE user_id IS NOT NULL",
+        "CREATE INDEX IF NOT EXISTS draw_tickets_due ON draw_tickets (offer_expires_at, position)"
+        " WHERE status = 'offered'",
+        # Those who left the waitlist, by their rank on it at the reveal: a fan's waitlist position is their rank
+        # minus how many before them left (an index of the few who left, not a count of everyone waiting).
+        """
+        CREATE INDEX IF NOT EXISTS draw_tickets_left ON draw_tickets (draw_id, waitlist_rank)
+            WHERE waitlist_rank IS NOT NULL AND status != 'waitlisted'
+        """,
+        # Per market, the waitlisted entrants that rank it, in draw order: a released unit's taker is the first row.
+        """
+        CREATE TABLE IF NOT EXISTS draw_waitlist (
+            draw_id  TEXT    NOT NULL,
+            market   TEXT    NOT NULL,
+            position INTEGER NOT NULL,
+            ticket   TEXT    NOT NULL,
+            PRIMARY KEY (draw_id, market, position)
+        ) WITHOUT ROWID
+        """,
+        # The public files written once (entrants, results), in parts, as they are and gzip-compressed.
+        """
+        CREATE TABLE IF NOT EXISTS draw_files (
+            draw_id TEXT    NOT NULL,
+            name    TEXT    NOT NULL,
+            gzip    INTEGER NOT NULL,
+            part    INTEGER NOT NULL,
+            data    BLOB    NOT NULL,
+            UNIQUE (draw_id, name, gzip, part)
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS draw_file_sizes (
+            draw_id   TEXT    NOT NULL,
+            name      TEXT    NOT NULL,
+            size      INTEGER NOT NULL,
+            gzip_size INTEGER NOT NULL,
+            etag      TEXT    NOT NULL,
+            PRIMARY KEY (draw_id, name)
+        ) WITHOUT ROWID
+        """,
+        # The rolls log, a line per roll in the order they happened (``seq`` from 1).
+        """
+        CREATE TABLE IF NOT EXISTS draw_rolls (
+            draw_id TEXT    NOT NULL,
+            seq     INTEGER NOT NULL,
+            line    BLOB    NOT NULL,
+            PRIMARY KEY (draw_id, seq)
+        ) WITHOUT ROWID
+        """,
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -6,6 +6,7 @@ import os
 
 from adapters_sqlite.audit import SqliteAuditTrail
 from adapters_sqlite.database import DEFAULT_BUSY_TIMEOUT, NewerDatabase
+from adapters_sqlite.draws import SqliteDrawStore
 from adapters_sqlite.locks import SqliteLocks
 from adapters_sqlite.outbox import SqliteOutbox
 from adapters_sqlite.retries import SqliteRetryQueue
@@ -49,6 +50,7 @@ def open_sqlite(
         scoring=SqliteScoringStore(database),
         selection=SqliteSelectionStore(database),
         audit=SqliteAuditTrail(database),
+        draws=SqliteDrawStore(database),
         ping=store.ping,
         prepare=prepare,
         close=store.close,

@@ -27,7 +27,7 @@ def keys(database: Any, name: str) -> list[tuple[str, int]]:
 
 
 def test_OPS_006_a_layout_1_database_gets_the_scoring_indexes_of_layout_2_losing_nothing_idempotently() -> None:
-    assert LAYOUT_VERSION == 2
+    assert LAYOUT_VERSION == 3  # layout 3 adds the draws' collections, nothing of layout 2's
     reference: Any = mongomock.MongoClient()["entry_service"]
     MongoEntryStore(reference).ensure_indexes()
     database: Any = mongomock.MongoClient()["entry_service"]
@@ -43,7 +43,7 @@ def test_OPS_006_a_layout_1_database_gets_the_scoring_indexes_of_layout_2_losing
     assert not set(LAYOUT_2_SCORING) & set(layout_1["scoring"])
 
     store.ensure_indexes()
-    assert list(database["meta"].find()) == [{"_id": "layout", "version": 2}]
+    assert list(database["meta"].find()) == [{"_id": "layout", "version": LAYOUT_VERSION}]
     layout = indexes(database)
     assert layout == indexes(reference)
     assert layout["scoring"] == sorted([*layout_1["scoring"], *LAYOUT_2_SCORING])  # added, nothing dropped
@@ -59,7 +59,7 @@ def test_OPS_006_a_layout_1_database_gets_the_scoring_indexes_of_layout_2_losing
     assert [r.user_id for r in scoring.eligible_page("c1", single, 10, 0)[0]] == ["u1"]
 
     store.ensure_indexes()  # a second start: nothing changes
-    assert list(database["meta"].find()) == [{"_id": "layout", "version": 2}]
+    assert list(database["meta"].find()) == [{"_id": "layout", "version": LAYOUT_VERSION}]
     assert indexes(database) == layout
     assert contents(database) == before
 

@@ -263,7 +263,7 @@ def test_a_file_of_schema_6_gains_waiting_and_its_attempts_start_over(tmp_path: 
         stores.outbox.retry_later("relay", ["m1"], T0 + timedelta(hours=1), error="down", counted=False)
         assert stores.outbox.release_waiting("event", T0) == 1
         assert [m.id for m in stores.outbox.claim("relay", 10, T0, timedelta(seconds=5))] == ["m1"]
-        assert _rows(store.path, "PRAGMA user_version") == [(SCHEMA_VERSION,)] == [(14,)]
+        assert _rows(store.path, "PRAGMA user_version") == [(SCHEMA_VERSION,)] == [(15,)]
     finally:
         store.close()
 
