@@ -41,6 +41,11 @@ REQUESTS = Histogram(
 REGISTRATIONS = Counter(
     "entry_registrations_total", "Fan registrations by outcome: created, updated, confirmed (phone)", ["outcome"]
 )
+DRAWS = Counter(
+    "entry_draws_total",
+    "Draws and their offers by event: committed, revealed, cancelled (draws); accepted, declined (offers answered)",
+    ["event"],
+)
 DEPENDENCY_CALLS = Histogram(
     "entry_dependency_call_seconds",
     "Calls to other services by dependency and outcome (success, failure, skipped: circuit open)",
@@ -61,6 +66,11 @@ _failed: set[str] = set()  # the kinds of failure logged already (once each per 
 
 def count_registration(outcome: str) -> None:
     _safely(lambda: REGISTRATIONS.labels(outcome).inc())
+
+
+def count_draw(event: str, count: int = 1) -> None:
+    if count:
+        _safely(lambda: DRAWS.labels(event).inc(count))
 
 
 def observe_request(route: str, method: str, status: str, seconds: float) -> None:

@@ -15,6 +15,7 @@ from entry_service.background import ThreadHeartbeats, ThreadRunner
 from entry_service.settings import ConfigError, MongoUri, Settings, SqliteFile, ensure_private_dir
 from entrycore.ports import (
     AuditTrail,
+    BeaconSource,
     CampaignSource,
     DatastoreRefused,
     EventSink,
@@ -27,6 +28,7 @@ from entrycore.ports import (
 )
 from entrycore.system import NoAccounts, RandomIds, SystemClock
 from entrycore.usecases.batch import Replication
+from entrycore.usecases.draws import Draws
 from entrycore.usecases.enrichment import AccountFanscore, Enrichment
 from entrycore.usecases.invites import Invites
 from entrycore.usecases.overview import Overview
@@ -66,6 +68,7 @@ class Services:
     relay: Relay
     refresher: ScoreRefresher
     overview: Overview
+    draws: Draws
     verifier: TokenVerifier
     clock: SystemClock
     stores: Stores
@@ -257,6 +260,20 @@ def build_enrichment(settings: Settings, users: UserSource) -> Enrichment:
     return Enrichment(fraud=fraud, fanscore=fanscore, wait=timeout + 0.5, runner=RUNNER)
 
 
+def build_beacon(settings: Settings) -> BeaconSource | None:
+    """``ENTRY_DRAND_URL``: a drand HTTP relay the draws' reveals fetch signatures from, or none (SPEC DRW-002)."""
+    if settings.drand_url is None:
+        return None
+    from adapters_http.clients import drand  # noqa: PLC0415
+
+    try:
+        return drand.HttpxDrandRelay(
+            settings.drand_url, timeout=settings.http_timeout, breaker=breaker(settings, drand.SERVICE)
+        )
+    except ValueError as exc:
+        raise ConfigError(f"ENTRY_DRAND_URL: {exc}") from None
+
+
 def build_verifier(settings: Settings) -> TokenVerifier:
     if settings.auth_public_key:
         try:
@@ -284,6 +301,19 @@ def build(settings: Settings, *, stores: Stores | None = None) -> Services:
     clock = SystemClock()
     ids = RandomIds()
     enrichment = build_enrichment(settings, users)
+    beacon = build_beacon(settings)
+    draws = Draws(
+        campaigns=campaigns,
+        scoring=stores.scoring,
+        draws=stores.draws,
+        entries=stores.entries,
+        locks=stores.locks,
+        audit=stores.audit,
+        clock=clock,
+        ids=ids,
+        beacon=beacon,
+        chain=settings.drand_chain,
+    )
     registrations = Registrations(
         campaigns=campaigns,
         users=users,
@@ -292,6 +322,7 @@ def build(settings: Settings, *, stores: Stores | None = None) -> Services:
         clock=clock,
         ids=ids,
         enrichment=enrichment,
+        draws=draws,
     )
     phones = PhoneConfirmations(
         campaigns=campaigns,
@@ -300,6 +331,7 @@ def build(settings: Settings, *, stores: Stores | None = None) -> Services:
         clock=clock,
         ids=ids,
         token_secret=settings.phone_token_secret or "",
+        draws=draws,
     )
     audit = stores.audit
     events, receipts = build_event_sink(settings), build_receipts(settings)
@@ -316,10 +348,16 @@ def build(settings: Settings, *, stores: Stores | None = None) -> Services:
         campaigns=campaigns, entries=stores.entries, queue=retries, enrichment=enrichment, clock=clock, ids=ids
     )
     privacy = Privacy(
-        campaigns=campaigns, entries=stores.entries, audit=audit, clock=clock, ids=ids, scoring=stores.scoring
+        campaigns=campaigns,
+        entries=stores.entries,
+        audit=audit,
+        clock=clock,
+        ids=ids,
+        scoring=stores.scoring,
+        draws=draws,
     )
     own_retries = None if retries is stores.retries else retries  # the datastore's own queue closes with it
-    parts = (campaigns, users, events, receipts, own_retries, enrichment.fraud, enrichment.fanscore)
+    parts = (campaigns, users, events, receipts, own_retries, enrichment.fraud, enrichment.fanscore, beacon)
     closers = (stores.close, *(part.close for part in parts if part is not None and hasattr(part, "close")))
     return Services(
         settings=settings,
@@ -338,8 +376,10 @@ def build(settings: Settings, *, stores: Stores | None = None) -> Services:
             audit=audit,
             clock=clock,
             ids=ids,
+            draws=draws,
         ),
         privacy=privacy,
+        draws=draws,
         transfers=Transfers(
             campaigns=campaigns,
             selection=stores.selection,

@@ -15,6 +15,8 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 import attrs
 import phonenumbers
 
+from entrycore.draws.beacon import QUICKNET, Chain
+
 log = logging.getLogger("entry_service.settings")
 
 
@@ -77,6 +79,8 @@ class Settings:
     aws_region: str | None = None  # AWS_REGION (boto3 itself reads only AWS_DEFAULT_REGION and its files)
     breaker_failures: int = 5  # ENTRY_BREAKER_FAILURES: consecutive failures that open a dependency's circuit
     breaker_cool_down: float = 10.0  # ENTRY_BREAKER_COOLDOWN: seconds it stays open before a probe
+    drand_chain: Chain = QUICKNET  # ENTRY_DRAND_CHAIN: the beacon of the draws (SPEC §12)
+    drand_url: str | None = None  # ENTRY_DRAND_URL: a drand HTTP relay; None: the admin gives the signature
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -147,6 +151,8 @@ class Settings:
             aws_region=environ.get("AWS_REGION") or None,
             breaker_failures=breaker_failures,
             breaker_cool_down=breaker_cool_down,
+            drand_chain=_chain(get("ENTRY_DRAND_CHAIN", "quicknet")),
+            drand_url=_drand_url(get("ENTRY_DRAND_URL", "none")),
         )
 
     def shown(self) -> list[tuple[str, str]]:
@@ -175,6 +181,8 @@ class Settings:
             ("ENTRY_CORS_ORIGINS", ",".join(self.cors_origins) or "none"),
             ("ENTRY_BREAKER_FAILURES", str(self.breaker_failures)),
             ("ENTRY_BREAKER_COOLDOWN", f"{self.breaker_cool_down:g}"),
+            ("ENTRY_DRAND_CHAIN", "quicknet" if self.drand_chain.is_quicknet else _chain_text(self.drand_chain)),
+            ("ENTRY_DRAND_URL", _masked(self.drand_url) if self.drand_url else "none"),
             ("AWS_REGION", self.aws_region or "unset (boto3's own configuration)"),
         ]
 
@@ -191,6 +199,31 @@ class Settings:
 
 
 N = TypeVar("N", int, float)
+
+
+def _chain(text: str) -> Chain:
+    """``ENTRY_DRAND_CHAIN``: ``quicknet``, or ``PUBLIC_KEY_HEX:GENESIS_UNIX:PERIOD_S`` of another chain."""
+    if text.strip().lower() == "quicknet":
+        return QUICKNET
+    parts = text.strip().split(":")
+    try:
+        if len(parts) != 3:
+            raise ValueError("three parts")
+        return Chain.named(parts[0], int(parts[1]), int(parts[2]))
+    except ValueError:
+        raise ConfigError(
+            "ENTRY_DRAND_CHAIN: quicknet, or PUBLIC_KEY_HEX:GENESIS_UNIX:PERIOD_S (a 96-byte G2 key in hex)"
+        ) from None
+
+
+def _drand_url(text: str) -> str | None:
+    """``ENTRY_DRAND_URL``: ``none``, or a drand HTTP relay's base URL."""
+    value = _scheme("ENTRY_DRAND_URL", text, ("http://", "https://"), ("none",))
+    return None if value == "none" else value.rstrip("/")
+
+
+def _chain_text(chain: Chain) -> str:
+    return f"{chain.public_key.hex()}:{chain.genesis}:{chain.period}"
 
 
 def _store(text: str) -> StoreLocation:

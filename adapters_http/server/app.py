@@ -18,6 +18,7 @@ from adapters_http.metrics import observe_request
 from adapters_http.server.context import CORRELATION_KEY, AppServices, HttpConfig, json_response
 from adapters_http.server.errors import code_of_status, envelope, status_of
 from adapters_http.server.routes_admin import admin
+from adapters_http.server.routes_draws import draws
 from adapters_http.server.routes_fan import fan
 from adapters_http.server.routes_ops import ops
 from adapters_http.server.routes_page import page
@@ -107,6 +108,7 @@ def create_app(services: AppServices, config: HttpConfig) -> Flask:
     app.register_blueprint(admin)
     app.register_blueprint(scoring)
     app.register_blueprint(selection)
+    app.register_blueprint(draws)
     app.register_blueprint(fan)
     app.register_blueprint(page)
 
@@ -137,6 +139,10 @@ def create_app(services: AppServices, config: HttpConfig) -> Flask:
     return app
 
 
+def _public_read(environ: dict[str, Any]) -> bool:
+    return environ.get("REQUEST_METHOD") in ("GET", "HEAD", "OPTIONS") and "/draws" in environ.get("PATH_INFO", "")
+
+
 class _Headers:
     """WSGI middleware: the correlation id (the caller's ``X-Correlation-Id`` when well formed, else a new
     one) in the environ for the logs and in every response; CORS headers for the configured origins.
@@ -154,7 +160,9 @@ class _Headers:
         environ[CORRELATION_KEY] = correlation
         extra = [("X-Correlation-Id", correlation)]
         origin = environ.get("HTTP_ORIGIN")
-        if origin and origin in self._cors:
+        if _public_read(environ):  # SPEC DRW-006: a draw's public routes, to every origin, errors included
+            extra.append(("Access-Control-Allow-Origin", "*"))
+        elif origin and origin in self._cors:
             extra += [
                 ("Access-Control-Allow-Origin", origin),
                 ("Vary", "Origin"),

@@ -285,3 +285,41 @@ def _problems(exc: BaseException, path: str) -> list[tuple[str, str]]:
     if isinstance(exc, KeyError):
         return [(path, "is required")]
     return [(path, str(exc) or "is invalid")]
+
+
+@attrs.frozen
+class DrawBody:
+    """``POST /{campaignId}/draws`` (API.md §4 Draws). ``capacities``, ``mechanism``, ``offerHours`` and
+    ``beaconRound`` are taken as sent: their rules are the use case's (INVALID_DRAW), not the body's shape."""
+
+    name: str
+    criteria: dict[str, Any]
+    capacities: dict[str, Any]
+    mechanism: Any = None
+    offerHours: Any = None
+    beaconRound: Any = None
+
+
+@attrs.frozen
+class BeaconBody:
+    round: int
+    signature: str
+
+
+@attrs.frozen
+class RevealBody:
+    """``POST …/reveal``: the beacon round's signature, or nothing (no round, or fetched from ENTRY_DRAND_URL)."""
+
+    beacon: BeaconBody | None = None
+
+
+@attrs.frozen
+class CancelBody:
+    reason: str
+
+
+@attrs.frozen
+class RespondBody:
+    """``POST …/accept`` and ``…/decline``: a fan's ``{}`` (their own offer), an admin's ``{"tickets": […]}``."""
+
+    tickets: list[str] | None = None

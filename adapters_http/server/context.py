@@ -12,6 +12,7 @@ from flask import Response, current_app
 from adapters_http.server.auth import TokenVerifier
 from entrycore.ports import Clock
 from entrycore.usecases.batch import Replication
+from entrycore.usecases.draws import Draws
 from entrycore.usecases.invites import Invites
 from entrycore.usecases.overview import Overview
 from entrycore.usecases.phones import PhoneConfirmations
@@ -51,6 +52,8 @@ class AppServices(Protocol):
     def replication(self) -> Replication: ...
     @property
     def overview(self) -> Overview: ...
+    @property
+    def draws(self) -> Draws: ...
     @property
     def verifier(self) -> TokenVerifier: ...
     @property

@@ -121,3 +121,42 @@ def page_from(query: Mapping[str, str]) -> Page:
     if problems:
         raise BadRequest.at(problems)
     return Page(**values)
+
+
+def criteria_of_json(given: Mapping[str, Any], path: str = "$.criteria") -> EligibilityCriteria:
+    """The criteria of a JSON body (a draw's, API.md §4): the query's names and rules, JSON-typed — a list of market
+    ids (or their comma list), numbers, ``true``/``false``, tag names. An unknown name is refused here: a draw's
+    criteria never change, so a misspelt one must not be ignored as a query's would."""
+    kinds = {criterion.query: criterion.kind for criterion in criteria()}
+    problems: list[tuple[str, str]] = [(f"{path}.{name}", "unknown criterion") for name in given if name not in kinds]
+    text: dict[str, str] = {}
+    for name, value in given.items():
+        kind = kinds.get(name)
+        if kind is None:
+            continue
+        if kind == "markets" and isinstance(value, list) and all(isinstance(v, str) for v in value):
+            text[name] = ",".join(value)
+        elif kind == "markets" and isinstance(value, str):
+            text[name] = value
+        elif kind == "number" and isinstance(value, int | float) and not isinstance(value, bool):
+            text[name] = repr(float(value))
+        elif kind == "flag" and isinstance(value, bool):
+            text[name] = "true" if value else "false"
+        elif kind == "tag" and isinstance(value, str):
+            text[name] = value
+        else:
+            expected = {
+                "markets": "a list of market ids",
+                "number": "a number",
+                "flag": "true or false",
+                "tag": "a string",
+            }
+            problems.append((f"{path}.{name}", f"must be {expected[kind]}"))
+    try:
+        chosen = criteria_from(text)
+    except BadRequest as exc:
+        problems += [(p["path"].replace("query.", f"{path}.", 1), p["message"]) for p in exc.payload["errors"]]
+        chosen = None
+    if problems or chosen is None:
+        raise BadRequest.at(sorted(problems))
+    return chosen

@@ -62,3 +62,8 @@ def code_of_status(status: int) -> str:
 
 def envelope(status: int, code: str, message: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"status": status, "code": code, "message": message, "payload": payload or {}}
+
+
+def item_error(error: e.EntryError | None) -> dict[str, Any] | None:
+    """A batch item's ``error`` (API.md §4): ``{"code", "message", "payload"}``, or None when the item was done."""
+    return None if error is None else {"code": error.code, "message": error.message, "payload": error.payload}

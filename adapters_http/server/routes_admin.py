@@ -19,6 +19,7 @@ from adapters_http.server.bodies import (
     structure_item,
 )
 from adapters_http.server.context import json_response, services
+from adapters_http.server.errors import item_error
 from adapters_http.server.requests import admin_batch, admin_body, caller
 from entrycore.errors import BadRequest, EntryError, PayloadTooLarge
 from entrycore.outbox import RetryRequest
@@ -85,7 +86,7 @@ def batch_entries() -> Any:
     saves = [_save(item, f"$.entries[{i}]") for i, item in enumerate(body.entries)]
     deletions = [_deletion(item, f"$.deletions[{i}]") for i, item in enumerate(body.deletions)]
     results = services().replication.apply(who, saves, deletions)
-    return json_response({"results": [{"index": r.index, "ok": r.ok, "error": _error(r.error)} for r in results]})
+    return json_response({"results": [{"index": r.index, "ok": r.ok, "error": item_error(r.error)} for r in results]})
 
 
 def _save(value: Any, path: str) -> ReplicaSave | EntryError:
@@ -111,7 +112,3 @@ def _deletion(value: Any, path: str) -> ReplicaDeletion | EntryError:
 def _empty_ids(path: str, **ids: str) -> BadRequest | None:
     problems = [(f"{path}.{name}", "must not be empty") for name, value in ids.items() if not value.strip()]
     return BadRequest.at(problems) if problems else None
-
-
-def _error(error: EntryError | None) -> dict[str, Any] | None:
-    return None if error is None else {"code": error.code, "message": error.message, "payload": error.payload}

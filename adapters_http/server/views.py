@@ -25,7 +25,9 @@ def fan_view(viewed: EntryWithCampaign) -> dict[str, Any]:
     """What a fan sees of their entry: never fraud, fanscore, origin, review, attributes."""
     entry, campaign, now = viewed.entry, viewed.campaign, viewed.as_of
     codes = sorted((c for c in entry.codes if c.revealed(now)), key=lambda c: (c.start, c.assigned_at))
-    return _base(entry, campaign, [_code(c, admin=False) for c in codes])
+    view = _base(entry, campaign, [_code(c, admin=False) for c in codes])
+    view["draws"] = [d.item() for d in viewed.draws]
+    return view
 
 
 def admin_view(viewed: EntryWithCampaign) -> dict[str, Any]:
@@ -33,6 +35,7 @@ def admin_view(viewed: EntryWithCampaign) -> dict[str, Any]:
     entry, campaign, now = viewed.entry, viewed.campaign, viewed.as_of
     codes = sorted(entry.codes, key=lambda c: (c.start, c.assigned_at))
     view = _base(entry, campaign, [_code(c, admin=True) for c in codes])
+    view["draws"] = [d.item() for d in viewed.draws]
     revealed = [c for c in codes if c.revealed(now)]
     view["presaleCode"] = revealed[0].code if revealed else None
     if entry.referrer:

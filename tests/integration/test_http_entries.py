@@ -26,6 +26,7 @@ FAN_VIEW_KEYS = {
     "dateReceipt",
     "presaleCode",
     "codes",
+    "draws",  # SPEC DRW-004: the fan's draws, [] when none
 }
 
 

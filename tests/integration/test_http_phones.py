@@ -191,7 +191,8 @@ def test_PUB_006_receipt_counts(api: Api) -> None:
     api.register({**VALID_FIELDS, "phone": "+12125550124"}, campaign="c1", user="u3")
     lines = receipt_lines(api)
     assert [r["userId"] for r in lines] == ["u2", "u3"]
-    assert set(lines[0]) == {"idempotencyKey", "campaignId", "userId", "email", "locale", "sentAt"}
+    assert set(lines[0]) == {"kind", "idempotencyKey", "campaignId", "userId", "email", "locale", "sentAt"}
+    assert lines[0]["kind"] == "receipt"
     created = api.call("GET", "/c1/entries", user="u2").get_json()["dateCreated"]
     assert lines[0]["idempotencyKey"] == f"c1:u2:{created}"
     api.register({**VALID_FIELDS, "phone": "+12125550125"}, campaign="ppc", user="u4")

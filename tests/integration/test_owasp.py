@@ -24,7 +24,7 @@ from tests.builders import VALID_FIELDS
 from tests.http_app import Api, make_api, make_token
 from tests.integration.test_http_entries import assert_error
 
-VALUES = {"campaignId": "c1", "userId": "u1", "filterType": "winners"}
+VALUES = {"campaignId": "c1", "userId": "u1", "filterType": "winners", "drawId": "01JDRAW0000000000000000000"}
 INTERNAL = ("Traceback", 'File "/', "sqlite3.", "pymongo", "werkzeug", "KeyError", "attrs")
 
 
@@ -182,4 +182,7 @@ def test_API8_no_answer_reveals_internals(api: Api, raw: bytes) -> None:
         assert not any(marker in text for marker in INTERNAL), (method, path, text[:300])
         if answer.status_code >= 400:
             assert set(answer.get_json()) == {"status", "code", "message", "payload"}
-        assert "Access-Control-Allow-Origin" not in answer.headers  # no CORS unless configured
+        if "/draws" in path and method == "GET":  # SPEC DRW-006: the draws' public reads, to every origin
+            assert answer.headers["Access-Control-Allow-Origin"] == "*"
+        else:
+            assert "Access-Control-Allow-Origin" not in answer.headers  # no CORS unless configured

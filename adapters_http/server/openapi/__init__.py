@@ -14,8 +14,6 @@ from typing import Any
 
 from adapters_http.server.openapi.operations import OPERATIONS, Operation
 from adapters_http.server.openapi.schemas import CRITERIA, SCHEMAS, Schema, ref, schema_of
-from entrycore import choices
-from entrycore.choices import FilterType
 
 __all__ = ["CRITERIA", "OPERATIONS", "Operation", "document", "schema_of"]
 
@@ -34,8 +32,9 @@ def _path(rule: str) -> tuple[str, list[Schema]]:
     parameters = []
     for match in _PARAMETER.finditer(rule):
         schema: Schema = {"type": "string"}
-        if (match["converter"] or "").startswith("any("):
-            schema["enum"] = choices.words(FilterType)
+        converter = match["converter"] or ""
+        if converter.startswith("any("):  # the words the rule takes, e.g. any(a, b)
+            schema["enum"] = [word.strip() for word in converter[4:-1].split(",")]
         parameters.append({"name": match["name"], "in": "path", "required": True, "schema": schema})
     return _PARAMETER.sub(lambda m: "{" + m["name"] + "}", rule), parameters
 

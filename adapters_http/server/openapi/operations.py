@@ -48,6 +48,22 @@ class Operation:
     errors: tuple[int, ...] = ()  # error answers of its own, beyond those of its kind (_ERRORS)
 
 
+NDJSON = "application/x-ndjson"
+BATCH_TICKETS = object_of(
+    ["results"],
+    results={
+        "type": "array",
+        "items": object_of(
+            ["ticket", "ok", "error"],
+            ["error"],
+            ticket=STRING,
+            ok=BOOLEAN,
+            error=object_of(["code", "message", "payload"], code=STRING, message=STRING, payload={"type": "object"}),
+        ),
+    },
+)
+
+
 def answer(schema: Schema) -> dict[int, Schema]:
     return {200: schema}
 
@@ -311,5 +327,80 @@ OPERATIONS: dict[str, Operation] = {
         "supreme",
         answers=answer(LIST_OF["entries"]),
         query=(query("market", STRING, "Only this primary market."), query("codeConfigId", STRING), *PAGING),
+    ),
+    "draws.commit_draw": Operation(
+        "Commit a draw (DRW-001): snapshot the eligible fans with random tickets; publish entrants, rules, commitment",
+        "supreme",
+        bodies.DrawBody,
+        {201: ref("Draw")},
+        refine={
+            "criteria": {"description": "The criteria of the query (SCR-003), JSON-typed: marketIds a list"},
+            "capacities": {"additionalProperties": COUNT},
+            "mechanism": {"enum": ["serial-dictatorship", "rank-rounds"], "default": "serial-dictatorship"},
+            "offerHours": {"type": "integer", "minimum": 1, "maximum": 720, "default": 48},
+            "beaconRound": {"type": "integer", "minimum": 1, "description": "At least 10 minutes ahead"},
+        },
+        errors=(409,),  # TRANSFER_IN_PROGRESS
+        notes="400 INVALID_DRAW: no entrant, an unknown market, a bad capacity, mechanism or offer hours, a beacon "
+        "round less than 10 minutes ahead; nothing is stored.",
+    ),
+    "draws.list_draws": Operation(
+        "A campaign's draws, newest first (public; [] for a campaign without draws, known or not)",
+        "public",
+        answers=answer(object_of(["draws"], draws={"type": "array", "items": ref("Draw")})),
+    ),
+    "draws.show_draw": Operation("A draw's document (public)", "public", answers=answer(ref("Draw")), errors=(404,)),
+    "draws.entrants_file": Operation(
+        "The entrants file, byte for byte (public; ETag, gzip)",
+        "public",
+        answers={200: STRING, 304: STRING},
+        media=NDJSON,
+        errors=(404,),
+    ),
+    "draws.results_file": Operation(
+        "The results file (public; ETag, gzip); 409 DRAW_NOT_REVEALED before the reveal",
+        "public",
+        answers={200: STRING, 304: STRING},
+        media=NDJSON,
+        errors=(404, 409),
+    ),
+    "draws.rolls_log": Operation(
+        "The rolls log, empty before any roll (public)",
+        "public",
+        answers={200: STRING, 304: STRING},
+        media=NDJSON,
+        errors=(404,),
+    ),
+    "draws.reveal_draw": Operation(
+        "Reveal a draw (DRW-002) with its beacon round's signature, or the one fetched from ENTRY_DRAND_URL",
+        "supreme",
+        bodies.RevealBody,
+        answer(ref("Draw")),
+        errors=(409,),
+        notes="400 INVALID_BEACON: the signature does not verify for the draw's round; 409 BEACON_NOT_READY: none "
+        "given and none can be fetched yet; 409 DRAW_CLOSED: already revealed or cancelled.",
+    ),
+    "draws.cancel_draw": Operation(
+        "Cancel a committed draw with a reason (until a minute before its beacon round)",
+        "supreme",
+        bodies.CancelBody,
+        answer(ref("Draw")),
+        errors=(409,),
+    ),
+    "draws.accept_offer": Operation(
+        "Accept an offer: the fan's own (body {}), or an admin's tickets (1..1,000), in any campaign status",
+        "fan",
+        bodies.RespondBody,
+        {200: {"oneOf": [ref("FanDraw"), BATCH_TICKETS]}},
+        refine={"tickets": {"minItems": 1, "maxItems": 1_000, "items": {"type": "string"}}},
+        notes="409 OFFER_NOT_OPEN: the offer is not open (declined, expired, void, none).",
+    ),
+    "draws.decline_offer": Operation(
+        "Decline an offer (its unit rolls to the waitlist) or leave the waitlist: the fan's own, or an admin's tickets",
+        "fan",
+        bodies.RespondBody,
+        {200: {"oneOf": [ref("FanDraw"), BATCH_TICKETS]}},
+        refine={"tickets": {"minItems": 1, "maxItems": 1_000, "items": {"type": "string"}}},
+        notes="409 OFFER_NOT_OPEN: the offer is not open (declined, expired, void, none).",
     ),
 }
