@@ -270,7 +270,7 @@ class MongoDrawStore:
                 self._tickets.bulk_write([ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in docs], ordered=False)
 
     def _write_file(self, draw_id: str, name: DrawFile, data: bytes) -> None:
-        packed = gzip.compress(data, compresslevel=6, mtime=0)
+        packed = gzip.compress(data, compresslevel=1, mtime=0)  # 3x faster than level 6, ~15 % larger
         with unavailable(admin=True):
             for flag, content in ((0, data), (1, packed)):
                 parts = [content[i : i + _PART] for i in range(0, len(content), _PART)] or [b""]
@@ -298,12 +298,14 @@ class MongoDrawStore:
             )
         return [_draw(self._heal(d["_id"]) or d) if "pending" in d else _draw(d) for d in docs]
 
-    def awaiting_beacon(self) -> list[Draw]:
+    def draws_in(self, status: DrawStatus) -> list[Draw]:
         with unavailable():
-            docs = list(
-                self._draws.find({"status": "committed", "beaconRound": {"$ne": None}}).sort("committedAt", ASCENDING)
-            )
-        return [_draw(d) for d in docs]
+            ids = [
+                d["_id"]
+                for d in self._draws.find({"status": str(status)}, {"_id": True}).sort("committedAt", ASCENDING)
+            ]
+        found = (self._heal(draw_id) for draw_id in ids)
+        return [_draw(doc) for doc in found if doc is not None and doc.get("status") == str(status)]
 
     def draw_file(self, campaign_id: str, draw_id: str, name: DrawFile) -> StoredFile | None:
         if self.draw(campaign_id, draw_id) is None:

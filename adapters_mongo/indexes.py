@@ -133,7 +133,7 @@ AUDIT_INDEXES: dict[str, tuple[list[tuple[str, int]], dict[str, Any]]] = {
 # left; per market the waitlist in draw order; a change's journal by its token.
 DRAW_INDEXES: dict[str, tuple[list[tuple[str, int]], dict[str, Any]]] = {
     "draws_campaign": ([("campaignId", ASCENDING), ("committedAt", DESCENDING)], {}),
-    "draws_awaiting": ([("status", ASCENDING), ("beaconRound", ASCENDING)], {}),
+    "draws_status": ([("status", ASCENDING), ("committedAt", ASCENDING)], {}),
 }
 TICKET_INDEXES: dict[str, tuple[list[tuple[str, int]], dict[str, Any]]] = {
     "tickets_draw_user": (

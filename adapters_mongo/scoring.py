@@ -321,6 +321,22 @@ class MongoScoringStore:
                 total += count
         return page, total
 
+    def entrants(self, campaign_id: str, criteria: EligibilityCriteria) -> Iterator[tuple[str, tuple[str, ...]]]:
+        """The list's fans as ``(user id, ranked markets)`` (a draw's snapshot), read with a projection."""
+        for query, _order in _parts(campaign_id, criteria):
+            with unavailable(admin=True):
+                cursor = self._scoring.find(query, {"_id": False, "userId": True, "markets": True})
+                cursor = cursor.batch_size(_STREAM_BATCH)
+            try:
+                while True:
+                    with unavailable(admin=True):
+                        doc = next(cursor, None)
+                    if doc is None:
+                        break
+                    yield doc["userId"], tuple(doc.get("markets") or ())
+            finally:
+                cursor.close()
+
     def eligible(self, campaign_id: str, criteria: EligibilityCriteria) -> Iterator[ScoringRecord]:
         for query, order in _parts(campaign_id, criteria):
             with unavailable(admin=True):

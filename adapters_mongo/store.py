@@ -31,7 +31,7 @@ from adapters_mongo.scoring import follow_entry
 from entrycore.batches import batched
 from entrycore.errors import EntryExists, PhoneTaken, ReferralCodeTaken, StaleEntry
 from entrycore.model import Entry
-from entrycore.outbox import OutboxMessage, RetryRequest
+from entrycore.outbox import Contact, OutboxMessage, RetryRequest
 from entrycore.timefmt import iso
 from entrycore.writes import one_by_one
 from entrywire.documents import documents
@@ -113,6 +113,19 @@ class MongoEntryStore:
         with _unavailable():
             doc = self._entries.find_one({"campaignId": campaign_id, "userId": user_id, **LIVE}, ENTRY_ONLY)
         return None if doc is None else documents.structure(doc, Entry)
+
+    def contacts(self, campaign_id: str, user_ids: Sequence[str]) -> dict[str, Contact]:
+        wanted = list(dict.fromkeys(user_ids))
+        fields = {"_id": False, "userId": True, "phone": True, "email": True, "locale": True}
+        found: dict[str, Contact] = {}
+        with _unavailable():
+            for start in range(0, len(wanted), 1_000):
+                query = {"campaignId": campaign_id, "userId": {"$in": wanted[start : start + 1_000]}, **LIVE}
+                for doc in self._entries.find(query, fields):
+                    found[doc["userId"]] = Contact(
+                        campaign_id, doc["userId"], doc.get("phone"), doc.get("email"), doc.get("locale")
+                    )
+        return found
 
     def create(self, entry: Entry, outbox: Sequence[OutboxMessage] = ()) -> None:
         with _unavailable():

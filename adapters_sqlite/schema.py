@@ -475,9 +475,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (draw_id, ticket)
         ) WITHOUT ROWID
         """,
-        "CREATE UNIQUE INDEX IF NOT EXISTS draw_tickets_user ON draw_tickets (draw_id, user_id)"
-        " WHERE user_id IS NOT NULL",
-        "CREATE INDEX IF NOT EXISTS draw_tickets_fan ON draw_tickets (campaign_id, user_id) WHERE user_id IS NOT NULL",
+        # A fan's tickets (the fan view, their answer to an offer): few per fan, so one index serves both.
+        "CREATE INDEX IF NOT EXISTS draw_tickets_fan ON draw_tickets (user_id, campaign_id) WHERE user_id IS NOT NULL",
         "CREATE INDEX IF NOT EXISTS draw_tickets_due ON draw_tickets (offer_expires_at, position)"
         " WHERE status = 'offered'",
         # Those who left the waitlist, by their rank on it at the reveal: a fan's waitlist position is their rank

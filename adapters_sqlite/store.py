@@ -12,10 +12,11 @@ from typing import Any
 
 from adapters_sqlite.database import DEFAULT_BUSY_TIMEOUT, Database, T
 from adapters_sqlite.outbox import insert_messages
+from entrycore.batches import batched
 from entrycore.eligibility import MAX_RANKS
 from entrycore.errors import EntryExists, Internal, PhoneTaken, ReferralCodeTaken, StaleEntry
 from entrycore.model import Entry
-from entrycore.outbox import OutboxMessage
+from entrycore.outbox import Contact, OutboxMessage
 from entrycore.timefmt import iso
 from entrywire.documents import documents
 
@@ -23,6 +24,11 @@ from entrywire.documents import documents
 # ranked markets are its columns m0…m3 (the document holds no ``markets``): every read takes them with the document.
 _ENTRY = "m0, m1, m2, m3, doc"
 _GET = f"SELECT {_ENTRY} FROM entries WHERE campaign_id = ? AND user_id = ?"  # noqa: S608 - constant
+_CONTACTS_CHUNK = 500  # values per IN (…): under SQLite's limit of bound parameters
+_CONTACTS = (
+    "SELECT user_id, phone, json_extract(doc, '$.email'), json_extract(doc, '$.locale') FROM entries"
+    " WHERE campaign_id = ? AND user_id IN ({})"
+)
 _EXISTS = "SELECT 1 FROM entries WHERE campaign_id = ? AND user_id = ?"
 _BY_CODE = f"SELECT {_ENTRY} FROM entries WHERE campaign_id = ? AND code = ?"  # noqa: S608 - constant
 _HOLDER = "SELECT user_id FROM entries WHERE campaign_id = ? AND phone = ? AND phone_confirmed = 1"
@@ -114,6 +120,15 @@ class SqliteEntryStore:
     def get(self, campaign_id: str, user_id: str) -> Entry | None:
         row = self._db.one(_GET, (campaign_id, user_id))
         return None if row is None else load_entry(row)
+
+    def contacts(self, campaign_id: str, user_ids: Sequence[str]) -> dict[str, Contact]:
+        found: dict[str, Contact] = {}
+        with self._db.reading() as conn:
+            for chunk in batched(list(dict.fromkeys(user_ids)), _CONTACTS_CHUNK):
+                sql = _CONTACTS.format(", ".join("?" * len(chunk)))
+                for user_id, phone, email, locale in conn.execute(sql, (campaign_id, *chunk)):
+                    found[user_id] = Contact(campaign_id, user_id, phone, email, locale)
+        return found
 
     def create(self, entry: Entry, outbox: Sequence[OutboxMessage] = ()) -> None:
         columns = (*_columns(entry), entry.campaign_id, entry.user_id)

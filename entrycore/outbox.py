@@ -84,6 +84,27 @@ class OutboxStatus:
     oldest_dead_letter_at: datetime | None
 
 
+@attrs.frozen
+class Contact:
+    """What a message to or about a fan needs of their entry (draw offers, DRW-008): read in batches, without the
+    whole entry (``EntryStore.contacts``)."""
+
+    campaign_id: str
+    user_id: str
+    phone: str | None
+    email: str | None
+    locale: str | None
+
+    @classmethod
+    def of(cls, entry: Entry) -> Contact:
+        return cls(entry.campaign_id, entry.user_id, entry.phone, entry.email, entry.locale)
+
+    @property
+    def partition_key(self) -> str:
+        """The entry's own partition key (``partition_key``), so its draw events keep its order."""
+        return f"{self.campaign_id}:{self.phone or self.user_id}"
+
+
 def partition_key(entry: Entry) -> str:
     """``campaignId:phone``, or ``campaignId:userId`` without a phone (SPEC PUB-001)."""
     return f"{entry.campaign_id}:{entry.phone or entry.user_id}"

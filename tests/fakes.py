@@ -32,7 +32,7 @@ from entrycore.errors import (
 from entrycore.events import TRANSFERRED, event
 from entrycore.markets import MarketTransfer, transfer, transferred
 from entrycore.model import Campaign, Entry, UserAccount
-from entrycore.outbox import NEVER, DeadLetter, OutboxMessage, OutboxStatus, RetryRequest
+from entrycore.outbox import NEVER, Contact, DeadLetter, OutboxMessage, OutboxStatus, RetryRequest
 from entrycore.ports import Progress
 from entrycore.scoring import (
     INSERTED,
@@ -163,6 +163,10 @@ class FakeEntryStore:
     def get(self, campaign_id: str, user_id: str) -> Entry | None:
         doc = self.docs.get((campaign_id, user_id))
         return documents.structure(doc, Entry) if doc else None
+
+    def contacts(self, campaign_id: str, user_ids: Sequence[str]) -> dict[str, Contact]:
+        found = (self.get(campaign_id, user_id) for user_id in dict.fromkeys(user_ids))
+        return {entry.user_id: Contact.of(entry) for entry in found if entry is not None}
 
     def _check_unique(self, entry: Entry) -> None:
         for (cid, uid), doc in self.docs.items():
@@ -508,6 +512,9 @@ class FakeScoring:
     def eligible(self, campaign_id: str, criteria: EligibilityCriteria) -> Iterator[ScoringRecord]:
         chosen = [r for r in self._of(campaign_id) if listed(r.candidate(), criteria)]
         yield from sorted(chosen, key=lambda r: sort_key(r.candidate(), criteria))
+
+    def entrants(self, campaign_id: str, criteria: EligibilityCriteria) -> Iterator[tuple[str, tuple[str, ...]]]:
+        return ((r.user_id, tuple(r.markets)) for r in self.eligible(campaign_id, criteria))
 
     def copy_entries(self, campaign_id: str, user_ids: Sequence[str]) -> int:
         copied = 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -15,6 +16,7 @@ import attrs
 
 from entrycore.draws.canonical import canonical, lines, sha256_hex
 
+_string = json.JSONEncoder(ensure_ascii=False).encode  # a string as RFC 8785 writes it (canonical.py)
 TICKET = re.compile(r"[0-9a-f]{32}")
 HEX64 = re.compile(r"[0-9a-f]{64}")
 MAX_RANKS = 4
@@ -42,7 +44,14 @@ class Entrant:
 
 def entrants_file(entrants: Iterable[Entrant]) -> bytes:
     """The entrants file: one canonical line per entrant, sorted by ticket."""
-    return lines(entrant.line() for entrant in sorted(entrants, key=lambda e: e.ticket))
+    ordered = sorted(entrants, key=lambda e: e.ticket)
+    if not all(TICKET.fullmatch(e.ticket) for e in ordered):
+        return lines(entrant.line() for entrant in ordered)  # not the service's tickets: the general encoder
+    # The same bytes as canonical(), written directly (a million lines: ~1 s instead of ~20): keys in their sorted
+    # order, each market id encoded as RFC 8785 writes a string, the ticket hex (no escaping possible).
+    return "".join(
+        f'{{"markets":[{",".join(map(_string, e.markets))}],"ticket":"{e.ticket}"}}\n' for e in ordered
+    ).encode("utf-8")
 
 
 @attrs.frozen
@@ -176,7 +185,16 @@ def _take(markets: Sequence[str], left: dict[str, int]) -> tuple[str, int] | Non
 
 
 def results_file(placements: Iterable[Placement]) -> bytes:
-    return lines(placement.line() for placement in placements)
+    """The results file; the bytes of ``canonical(placement.line())`` per line, written directly (see
+    ``entrants_file``)."""
+    placed = list(placements)
+    if not all(TICKET.fullmatch(p.ticket) for p in placed):
+        return lines(p.line() for p in placed)
+    return "".join(
+        f'{{"lottery":"{p.lottery:064x}","marketId":{"null" if p.market is None else _string(p.market)},'
+        f'"position":{p.position},"rank":{"null" if p.rank is None else p.rank},"ticket":"{p.ticket}"}}\n'
+        for p in placed
+    ).encode("utf-8")
 
 
 def _count(value: object) -> bool:

@@ -89,6 +89,7 @@ class Draw:
     cancelled: Cancellation | None = None
     secret_seed: str | None = None  # hex; never public before the reveal, and only for a draw without a beacon
     rolls: int = 0  # lines of the rolls log
+    offers_published: int = 0  # positions in draw order whose first offers have their events and notices written
     version: int = 0  # each change of the draw's units bumps it (optimistic concurrency between workers)
 
     def units(self, market_id: str) -> MarketUnits:

@@ -9,8 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from entrycore.draws.model import Draw, Ticket
-from entrycore.model import Campaign, Entry
-from entrycore.outbox import EVENT, RECEIPT, OutboxMessage, partition_key
+from entrycore.model import Campaign
+from entrycore.outbox import EVENT, RECEIPT, Contact, OutboxMessage
 from entrycore.timefmt import iso
 
 COMMITTED = "draw.committed"
@@ -91,11 +91,11 @@ def draw_event(event_id: str, event_type: str, campaign: Campaign, draw: Draw, n
 
 
 def offer_event(
-    event_id: str, event_type: str, campaign: Campaign, entry: Entry, *, item: dict[str, Any], now: datetime
+    event_id: str, event_type: str, campaign: Campaign, entry: Contact, *, item: dict[str, Any], now: datetime
 ) -> OutboxMessage:
     """``entry.offered`` / ``entry.offer_ended``: the ids and the fan's ``draws`` item, in the entry's own order
     (its partition key and outbox order, like its other events)."""
-    key = partition_key(entry)
+    key = entry.partition_key
     body = {
         "eventId": event_id,
         "type": event_type,
@@ -107,7 +107,7 @@ def offer_event(
     return OutboxMessage(event_id, EVENT, entry.campaign_id, entry.user_id, key, body, now)
 
 
-def offer_notice(message_id: str, entry: Entry, ticket: Ticket, now: datetime) -> OutboxMessage:
+def offer_notice(message_id: str, entry: Contact, ticket: Ticket, now: datetime) -> OutboxMessage:
     """The offer's notice to the fan through the receipts channel (DRW-008, API.md §6), with its own idempotency
     key: one notice per offer, however often it is sent."""
     expires = iso(ticket.offer_expires_at)
@@ -122,4 +122,4 @@ def offer_notice(message_id: str, entry: Entry, ticket: Ticket, now: datetime) -
         "marketId": ticket.market,
         "offerExpiresAt": expires,
     }
-    return OutboxMessage(message_id, RECEIPT, entry.campaign_id, entry.user_id, partition_key(entry), body, now)
+    return OutboxMessage(message_id, RECEIPT, entry.campaign_id, entry.user_id, entry.partition_key, body, now)

@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 
 from entrycore.audit import AuditRecord
+from entrycore.batches import batched
 from entrycore.caller import Caller
 from entrycore.draws.allocation import (
     DEFAULT_OFFER_HOURS,
@@ -96,6 +97,7 @@ CANCEL_LEAD = timedelta(minutes=1)  # DRW-006: no cancel within this of the beac
 MAX_BATCH_TICKETS = 1_000  # API.md: an admin's accept/decline batch
 MAX_NAME = 200
 MAX_REASON = 1_000
+_PUBLISH_CHUNK = 5_000  # positions of the draw order whose offers' messages are written in one change
 _RETRIES = 64  # a change computed over a version another worker moved on: read again and compute again
 _STATUS_OF = {Reason.DECLINED: OfferStatus.DECLINED, Reason.EXPIRED: OfferStatus.EXPIRED, Reason.VOID: OfferStatus.VOID}
 
@@ -236,12 +238,12 @@ class Draws:
         """A ticket for each record of the list: 128 random bits, unique in the draw (a repeat is drawn again)."""
         tickets: list[Ticket] = []
         seen: set[str] = set()
-        for record in self.scoring.eligible(campaign_id, criteria):
+        for user_id, markets in self.scoring.entrants(campaign_id, criteria):
             ticket = self.ids.secret(16).hex()
             while ticket in seen:
                 ticket = self.ids.secret(16).hex()
             seen.add(ticket)
-            tickets.append(Ticket(draw_id, campaign_id, ticket, record.user_id, tuple(record.markets[:4])))
+            tickets.append(Ticket(draw_id, campaign_id, ticket, user_id, markets[:4]))
         return tickets
 
     # --- reveal (DRW-002, DRW-003) --------------------------------------------------------------------------------
@@ -282,47 +284,73 @@ class Draws:
         waitlist_rank = 0
         offered: dict[str, int] = {}
         for placement in placements:
-            ticket = by_ticket[placement.ticket]
-            position, lottery = placement.position, f"{placement.lottery:064x}"
-            if placement.market is None:
+            t = by_ticket[placement.ticket]
+            market = placement.market
+            waiting = market is None
+            if market is None:
                 waitlist_rank += 1
-                placed.append(
-                    attrs.evolve(
-                        ticket,
-                        status=OfferStatus.WAITLISTED,
-                        waitlist_rank=waitlist_rank,
-                        position=position,
-                        lottery=lottery,
-                    )
-                )
             else:
-                offered[placement.market] = offered.get(placement.market, 0) + 1
-                placed.append(
-                    attrs.evolve(
-                        ticket,
-                        status=OfferStatus.OFFERED,
-                        market=placement.market,
-                        rank=placement.rank,
-                        offer_expires_at=expires,
-                        position=position,
-                        lottery=lottery,
-                    )
+                offered[market] = offered.get(market, 0) + 1
+            placed.append(  # built, not attrs.evolve'd: 2 µs instead of 8, a million times
+                Ticket(
+                    t.draw_id,
+                    t.campaign_id,
+                    t.ticket,
+                    t.user_id,
+                    t.markets,
+                    OfferStatus.WAITLISTED if waiting else OfferStatus.OFFERED,
+                    placement.position,
+                    f"{placement.lottery:064x}",
+                    placement.market,
+                    placement.rank,
+                    None if waiting else expires,
+                    waitlist_rank if waiting else None,
+                    t.voided,
                 )
+            )
         revealed = attrs.evolve(
             draw.moved(**{m: {"offered": n, "free": -n} for m, n in offered.items()}),
             status=DrawStatus.REVEALED,
             reveal=Reveal(now, draw.secret_seed if round_number is None else None, shown_beacon, seed.hex()),
             version=draw.version + 1,
         )
-        outbox: list[OutboxMessage] = [draw_event(self.ids.message_id(), REVEALED, campaign, revealed, now)]
-        outbox += self._offer_messages(campaign, [t for t in placed if t.status is OfferStatus.OFFERED], now)
+        # The flip carries the draw's own event; the offers' events and notices follow in chunks (_publish): a
+        # hundred thousand of them in the flip's one transaction would hold the fans' writes for seconds.
+        outbox = [draw_event(self.ids.message_id(), REVEALED, campaign, revealed, now)]
         try:
             self.draws.save_reveal(revealed, placed, results_file(placements), outbox)
         except StaleDraw:
             raise DrawClosed("The draw was revealed or cancelled meanwhile.") from None
+        self._publish(campaign, revealed.draw_id, placed)
         for ticket in [t for t in placed if t.voided]:  # fans blocked or erased since the commit, in draw order
             self._release_now(campaign, revealed.draw_id, ticket.ticket, reason=Reason.VOID, by=By.ADMIN, at=now)
         return self._draw(draw.campaign_id, draw.draw_id)
+
+    def _publish(self, campaign: Campaign, draw_id: str, placed: Sequence[Ticket] | None = None) -> None:
+        """The first offers' ``entry.offered`` events and notices, ``_PUBLISH_CHUNK`` positions of the draw order a
+        change, each chunk saved with the draw's ``offers_published`` moving past it — so a reveal that stopped
+        half-way resumes where it was (``reveal_due``), and no offer gets two. An offer answered or void before its
+        chunk gets none (its fan had it already: ``entry.offer_ended`` says how it ended)."""
+        while True:
+            draw = self._draw(campaign.id, draw_id)
+            done, total = draw.offers_published, draw.rules.entrants_count
+            if draw.status is not DrawStatus.REVEALED or done >= total or draw.reveal is None:
+                return
+            if placed is None:  # resuming: the draw order from the store
+                placed = sorted(self.draws.tickets(draw_id), key=lambda t: t.position or 0)
+            first_expiry = draw.reveal.revealed_at + timedelta(hours=draw.rules.offer_hours)
+            chunk = [t for t in placed[done : done + _PUBLISH_CHUNK] if t.status is OfferStatus.OFFERED]
+            if draw.rolls or any(u.accepted for u in draw.markets):  # some offer changed since the flip: read again
+                current = (self.draws.ticket(draw_id, t.ticket) for t in chunk)
+                chunk = [
+                    t for t in current if t and t.status is OfferStatus.OFFERED and t.offer_expires_at == first_expiry
+                ]
+            messages = self._offer_messages(campaign, chunk, utc_ms(self.clock.now()))
+            moved = attrs.evolve(draw, offers_published=min(done + _PUBLISH_CHUNK, total), version=draw.version + 1)
+            try:
+                self.draws.save_change(DrawChange(moved, draw.version, outbox=tuple(messages)))
+            except StaleDraw:
+                continue
 
     def _chain_of(self, draw: Draw) -> Chain:
         if draw.rules.beacon_chain is None:
@@ -363,12 +391,18 @@ class Draws:
 
     def reveal_due(self) -> int:
         """The service's own reveals (DRW-002): every committed draw whose beacon round has come, where the relay has
-        its signature. Returns how many were revealed; a draw that cannot be revealed yet is left for later."""
+        its signature. Returns how many were revealed; a draw that cannot be revealed yet is left for later. First,
+        the offer messages of any reveal that stopped before writing them all."""
+        for revealed in self.draws.draws_in(DrawStatus.REVEALED):  # a reveal that stopped before its messages
+            if revealed.offers_published < revealed.rules.entrants_count:
+                known = self.campaigns.get(revealed.campaign_id)
+                if known is not None:
+                    self._publish(known, revealed.draw_id)
         if self.beacon is None:
             return 0
         now = self.clock.now().timestamp()
         done = 0
-        for draw in self.draws.awaiting_beacon():
+        for draw in self.draws.draws_in(DrawStatus.COMMITTED):
             round_number = draw.rules.beacon_round
             if round_number is None or self._chain_time(draw, round_number) > now:
                 continue
@@ -666,21 +700,24 @@ class Draws:
     def _offer_messages(self, campaign: Campaign, offers: Sequence[Ticket], now: datetime) -> list[OutboxMessage]:
         """``entry.offered`` and the offer notice of each offer (a fan whose entry is gone gets neither)."""
         messages: list[OutboxMessage] = []
-        for ticket in offers:
-            entry = self.entries.get(campaign.id, ticket.user_id) if ticket.user_id else None
-            if entry is None:
-                continue
-            item = fan_item(ticket, None)
-            messages.append(offer_event(self.ids.message_id(), OFFERED, campaign, entry, item=item, now=now))
-            messages.append(offer_notice(self.ids.message_id(), entry, ticket, now))
+        for chunk in batched(offers, 1_000):
+            contacts = self.entries.contacts(campaign.id, [t.user_id for t in chunk if t.user_id])
+            for ticket in chunk:
+                contact = contacts.get(ticket.user_id or "")
+                if contact is None:
+                    continue
+                item = fan_item(ticket, None)
+                messages.append(offer_event(self.ids.message_id(), OFFERED, campaign, contact, item=item, now=now))
+                messages.append(offer_notice(self.ids.message_id(), contact, ticket, now))
         return messages
 
     def _ended_messages(self, campaign: Campaign, ticket: Ticket, now: datetime) -> list[OutboxMessage]:
         """``entry.offer_ended``: the fan's offer (or waitlist place) ended, accepted, declined, expired or void."""
-        entry = self.entries.get(campaign.id, ticket.user_id) if ticket.user_id else None
-        if entry is None:
+        contact = self.entries.contacts(campaign.id, [ticket.user_id]).get(ticket.user_id) if ticket.user_id else None
+        if contact is None:
             return []
-        return [offer_event(self.ids.message_id(), OFFER_ENDED, campaign, entry, item=fan_item(ticket, None), now=now)]
+        item = fan_item(ticket, None)
+        return [offer_event(self.ids.message_id(), OFFER_ENDED, campaign, contact, item=item, now=now)]
 
     def _audit(
         self,

@@ -379,3 +379,24 @@ def test_DRW_quicknet_draws_carry_no_chain_key(world: World, tmp_path: Path) -> 
     round_number = QUICKNET.first_round_at_or_after(world.clock.now().timestamp() + 700)
     draw = quick.commit(ADMIN, "c1", DrawRequest("q", EligibilityCriteria(), {"nyc": 1}, beacon_round=round_number))
     assert draw.rules.beacon_chain is None and "beaconChain" not in draw.rules.document()
+
+
+def test_DRW_008_offer_messages_follow_the_reveal_in_chunks_and_resume_once_after_a_stop(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reveal's flip carries only draw.revealed; the offers' events and notices are written after it, the draw's
+    offers_published moving with them. A reveal stopped before them (a crash) is finished by reveal_due, once."""
+    seed_fans(world, 10)
+    draw = commit(world)
+    with monkeypatch.context() as patched:
+        patched.setattr(Draws, "_publish", lambda *args, **kwargs: None)  # the process stops after the flip
+        reveal_at_round(world, draw)
+    stopped = world.draws.show("c1", draw.draw_id)
+    assert stopped.status is DrawStatus.REVEALED and stopped.offers_published == 0
+    assert [m.body.get("type") for m in world.outbox()].count("entry.offered") == 0
+    world.draws.reveal_due()
+    assert world.draws.show("c1", draw.draw_id).offers_published == 10
+    world.draws.reveal_due()  # nothing more to write
+    kinds = [m.body.get("type") or m.body.get("kind") for m in world.outbox()]
+    assert kinds.count("entry.offered") == 3 and kinds.count("offer") == 3
+    assert verified(world, draw.draw_id).ok

@@ -11,6 +11,7 @@ import pytest
 from adapters_mongo import MongoEntryStore
 from adapters_sqlite import SqliteEntryStore
 from entrycore.errors import DependencyUnavailable, EntryExists, PhoneTaken, ReferralCodeTaken, StaleEntry
+from entrycore.outbox import Contact
 from tests.contract.conftest import Stores
 from tests.contract.entries import T0, a_full_entry, an_entry
 from tests.contract.test_retry_queue import _BrokenDatabase
@@ -160,3 +161,18 @@ def test_entries_of_user_are_newest_first(stores: Stores) -> None:
     assert [e.campaign_id for e in found] == ["b", "d", "a", "c"]
     assert found[0] == an_entry("b", "u1", created=T0 + timedelta(milliseconds=1))
     assert stores.entries.entries_of_user("nobody") == []
+
+
+def test_contacts_are_the_entries_phone_email_and_locale_in_one_batch(stores: Stores) -> None:
+    """DRW-008's offer messages read their fans' contacts in batches: the same facts as the entries, none for a fan
+    without an entry, none of another campaign, none of a deleted entry."""
+    one = attrs.evolve(an_entry("c1", "u1", phone="+12125550101"), email="one@example.com", locale="es-MX")
+    two = an_entry("c1", "u2", phone=None)
+    other = an_entry("c2", "u3", phone="+12125550103")
+    for entry in (one, two, other):
+        stores.entries.create(entry)
+    found = stores.entries.contacts("c1", ["u1", "u2", "u3", "nobody", "u1"])
+    assert found == {"u1": Contact.of(one), "u2": Contact.of(two)}
+    assert found["u1"].partition_key == "c1:+12125550101" and found["u2"].partition_key == "c1:u2"
+    stores.entries.delete("c1", "u1", one.version)
+    assert set(stores.entries.contacts("c1", ["u1", "u2"])) == {"u2"}

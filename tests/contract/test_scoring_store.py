@@ -280,6 +280,8 @@ def test_every_store_answers_as_the_reference(
             )
             expected = [r.user_id for r in reference.scoring.eligible(campaign_id, wanted)]
             assert [r.user_id for r in real.scoring.eligible(campaign_id, wanted)] == expected
+            entrants = {(r.user_id, tuple(r.markets)) for r in reference.scoring.eligible(campaign_id, wanted)}
+            assert sorted(real.scoring.entrants(campaign_id, wanted)) == sorted(entrants)  # a draw's snapshot
             for offset in range(0, len(expected) + 1, limit):
                 page, total = real.scoring.eligible_page(campaign_id, wanted, limit, offset)
                 assert total == len(expected)
