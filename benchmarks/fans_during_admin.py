@@ -17,6 +17,8 @@ threads, each on its own keep-alive connection. While that load runs, one phase 
             rotating: none, two markets, a score range, a tag) for ``--counts-seconds`` (30)
   export    a full selection export: ``entry-service selection export --campaign C`` to a file (a subprocess),
             or ``GET /{c}/entries/scoring`` with ``Accept: text/csv`` with ``--http-export``
+  commit    ``POST /{c}/draws`` of every scored fan (SPEC DRW-001), ``--offers`` (100,000) units over the markets
+  reveal    ``POST /{c}/draws/{d}/reveal`` of that draw: allocation, results file, the offers' events and notices
   replicate batch replication: ``--admin-clients`` (4) clients saving ``--replicas`` (40,000) new fans through
             ``POST /v2/entries``, 1,000 items a request (USR-004, as ``batch_replication.py`` does)
 
@@ -28,7 +30,8 @@ seconds of load separate the phases (not counted). ``--phases`` runs a subset, i
 ``upload`` the scoring records are preloaded through the store before serve starts.
 
     .nox/tests/bin/python benchmarks/fans_during_admin.py [--fans 1000000] [--spread worst] [--rate 50]
-        [--cli-transfer] [--http-export] [--phases idle,upload,transfer,counts,export,replicate] [--keep]
+        [--cli-transfer] [--http-export] [--phases idle,upload,transfer,counts,export,commit,reveal,replicate]
+        [--offers N] [--keep]
 """
 
 from __future__ import annotations
@@ -60,7 +63,7 @@ from spreads import MARKETS, SPREADS, Tally
 from adapters_sqlite import SqliteEntryStore, SqliteScoringStore
 from entrycore.scoring import ScoreRow
 
-PHASES = ("idle", "upload", "transfer", "counts", "export", "replicate")
+PHASES = ("idle", "upload", "transfer", "counts", "export", "commit", "reveal", "replicate")
 TARGET_P99_MS = 500
 TIMEOUT = 30.0  # seconds a fan request may take before it counts as an error
 # serve closes a kept-alive connection idle for its --header-timeout (10 s); a client's pool keeps them for less
@@ -85,6 +88,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--gap", type=float, default=3.0, help="seconds of load between phases, not counted")
     parser.add_argument("--cli-transfer", action="store_true", help="the transfer as `entry-service transfer`")
     parser.add_argument("--http-export", action="store_true", help="the export as GET …/scoring (text/csv)")
+    parser.add_argument("--offers", type=int, default=100_000, help="units of the draw phases (default 100000)")
     parser.add_argument("--phases", default=",".join(PHASES), help=f"a comma list of {', '.join(PHASES)}")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (printed)")
     args = parser.parse_args(argv)
@@ -304,6 +308,31 @@ def phase_transfer(port: int, token: str, env: dict[str, str], move: tuple[str, 
     return f"HTTP transfer {source} → {target}: {json.loads(answer)['modified']:,} entries in {seconds:.1f} s"
 
 
+def phase_commit(port: int, token: str, drawn: dict[str, str], args: argparse.Namespace) -> str:
+    """A draw of every eligible fan (SPEC DRW-001), ``--offers`` units over the 40 markets, no beacon round."""
+    share, extra = divmod(args.offers, len(MARKETS))
+    capacities = {m: share + (1 if i < extra else 0) for i, m in enumerate(MARKETS)}
+    body = {"name": "bench", "criteria": {}, "capacities": capacities}
+    started = time.perf_counter()
+    status, answer = http_call(port, "POST", f"/{CAMPAIGN_ID}/draws", token, body)
+    seconds = time.perf_counter() - started
+    if status != 201:
+        raise SystemExit(f"POST /{CAMPAIGN_ID}/draws: {status} {answer[:300]!r}")
+    draw = json.loads(answer)
+    drawn["id"] = draw["drawId"]
+    return f"HTTP draw commit: {draw['rules']['entrantsCount']:,} entrants in {seconds:.1f} s"
+
+
+def phase_reveal(port: int, token: str, drawn: dict[str, str]) -> str:
+    started = time.perf_counter()
+    status, answer = http_call(port, "POST", f"/{CAMPAIGN_ID}/draws/{drawn['id']}/reveal", token, {})
+    seconds = time.perf_counter() - started
+    if status != 200:
+        raise SystemExit(f"POST …/reveal: {status} {answer[:300]!r}")
+    offered = sum(m["offered"] for m in json.loads(answer)["markets"])
+    return f"HTTP draw reveal: {offered:,} offers in {seconds:.1f} s"
+
+
 def phase_counts(port: int, token: str, args: argparse.Namespace) -> str:
     queries = [
         f"{PATH}/eligibility",
@@ -415,7 +444,7 @@ def prepare(work: Path, args: argparse.Namespace) -> tuple[bytearray, Tally]:
     seconds = preload(work / "entries.db", args.fans, entries(), tally)
     print(f"  preloaded {args.fans:,} confirmed entries in {seconds:.0f} s: {tally.describe()}", file=sys.stderr)
     write_scores(work / "scores.csv", args.fans)
-    if "upload" not in args.phases and {"counts", "export", "transfer"} & set(args.phases):
+    if "upload" not in args.phases and {"counts", "export", "transfer", "commit"} & set(args.phases):
         store = SqliteEntryStore(work / "entries.db")
         records = SqliteScoringStore(store.database)
         for lo in range(0, args.fans, 5_000):
@@ -442,6 +471,7 @@ def main(argv: list[str] | None = None) -> int:
         command = [entry_service_command(), "serve", "--port", str(port)]
         command += ["--workers", str(args.workers), "--threads", str(args.threads)]
         token = admin_token(secret)
+        drawn: dict[str, str] = {}  # the draw the commit phase made, for the reveal phase
         report.append(
             f"serve {args.workers} workers x {args.threads} threads; {args.fans:,} confirmed entries, spread "
             f"{args.spread} ({tally.describe()}); fans {args.rate:g}/s open loop ({args.updates:.0%} updates), "
@@ -453,6 +483,8 @@ def main(argv: list[str] | None = None) -> int:
             "transfer": lambda: phase_transfer(port, token, cli_env, move, args),
             "counts": lambda: phase_counts(port, token, args),
             "export": lambda: phase_export(work, port, token, cli_env, args),
+            "commit": lambda: phase_commit(port, token, drawn, args),
+            "reveal": lambda: phase_reveal(port, token, drawn),
             "replicate": lambda: phase_replicate(port, token, args),
         }
         names = {
@@ -461,6 +493,8 @@ def main(argv: list[str] | None = None) -> int:
             "transfer": f"{'CLI' if args.cli_transfer else 'HTTP'} transfer of {source}",
             "counts": f"{args.admin_clients} admin clients, counts",
             "export": f"{'HTTP' if args.http_export else 'CLI'} selection export",
+            "commit": "HTTP draw commit",
+            "reveal": "HTTP draw reveal",
             "replicate": f"{args.admin_clients} clients replicating",
         }
         with Server("entry-service", command, env, work / "serve.log", port) as server:

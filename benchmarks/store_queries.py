@@ -55,6 +55,33 @@ def timed(label: str, call: Callable[[], object], repeat: int) -> None:
     print(f"  {label:<44} {median:8.0f} ms{verdict}", flush=True)
 
 
+def prepared(path: Path, count: int, spread: str) -> SqliteEntryStore:
+    """The SQLite file at ``path`` with ``count`` scored, phone-confirmed fans of one campaign (built once: a file
+    that exists is reused as it is)."""
+    fresh = not path.exists()
+    store = SqliteEntryStore(path)
+    print(f"spread {spread}, {count:,} fans, {path}")
+    started = time.perf_counter()
+    store.ping()  # opens the file: migrates one written by an older release (OPS-006)
+    print(f"  open (and migrate, if older)                {time.perf_counter() - started:8.1f} s")
+    if fresh:
+        started = time.perf_counter()
+        load_entries(store.database, fans(count, spread=spread))
+        print(f"  load (bulk, no fsync per row)               {time.perf_counter() - started:8.1f} s")
+        started = time.perf_counter()
+        scoring = SqliteScoringStore(store.database)
+        rng = random.Random(11)
+        for first in range(0, count, 5_000):
+            chunk = range(first, min(count, first + 5_000))
+            rows = [
+                ScoreRow(i, phone(k), rng.uniform(0, 100), tags={"vip": True} if k % 50 == 0 else {})
+                for i, k in enumerate(chunk)
+            ]
+            scoring.upsert_scores(C, rows, [rng.random() for _ in rows])
+        print(f"  scoring upsert of every fan (store calls)   {time.perf_counter() - started:8.1f} s")
+    return store
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--spread", choices=("near", "free", "worst"), default="free")
@@ -64,27 +91,8 @@ def main() -> None:
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="store-queries-"))
     path = folder / f"{args.spread}-{args.fans}.db"
-    fresh = not path.exists()
-    store = SqliteEntryStore(path)
+    store = prepared(path, args.fans, args.spread)
     scoring, views = SqliteScoringStore(store.database), SqliteSelectionStore(store.database)
-    print(f"spread {args.spread}, {args.fans:,} fans, {path}")
-    started = time.perf_counter()
-    store.ping()  # opens the file: migrates one written by an older release (OPS-006)
-    print(f"  open (and migrate, if older)                {time.perf_counter() - started:8.1f} s")
-    if fresh:
-        started = time.perf_counter()
-        load_entries(store.database, fans(args.fans, spread=args.spread))
-        print(f"  load (bulk, no fsync per row)               {time.perf_counter() - started:8.1f} s")
-        started = time.perf_counter()
-        rng = random.Random(11)
-        for first in range(0, args.fans, 5_000):
-            chunk = range(first, min(args.fans, first + 5_000))
-            rows = [
-                ScoreRow(i, phone(k), rng.uniform(0, 100), tags={"vip": True} if k % 50 == 0 else {})
-                for i, k in enumerate(chunk)
-            ]
-            scoring.upsert_scores(C, rows, [rng.random() for _ in rows])
-        print(f"  scoring upsert of every fan (store calls)   {time.perf_counter() - started:8.1f} s")
     started = time.perf_counter()
     tally = views.registration_tally(C)  # the first admin question of the process reads the columnar copy
     print(f"  first question: the columnar copy read      {time.perf_counter() - started:8.1f} s")

@@ -81,6 +81,7 @@ class Settings:
     breaker_cool_down: float = 10.0  # ENTRY_BREAKER_COOLDOWN: seconds it stays open before a probe
     drand_chain: Chain = QUICKNET  # ENTRY_DRAND_CHAIN: the beacon of the draws (SPEC §12)
     drand_url: str | None = None  # ENTRY_DRAND_URL: a drand HTTP relay; None: the admin gives the signature
+    draws_interval: float = 15.0  # ENTRY_DRAWS_INTERVAL: seconds between a serve worker's rounds of draw work
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -153,6 +154,9 @@ class Settings:
             breaker_cool_down=breaker_cool_down,
             drand_chain=_chain(get("ENTRY_DRAND_CHAIN", "quicknet")),
             drand_url=_drand_url(get("ENTRY_DRAND_URL", "none")),
+            draws_interval=_number(
+                "ENTRY_DRAWS_INTERVAL", get("ENTRY_DRAWS_INTERVAL", "15"), float, low=0.05, high=60, unit="seconds"
+            ),
         )
 
     def shown(self) -> list[tuple[str, str]]:
@@ -183,6 +187,7 @@ class Settings:
             ("ENTRY_BREAKER_COOLDOWN", f"{self.breaker_cool_down:g}"),
             ("ENTRY_DRAND_CHAIN", "quicknet" if self.drand_chain.is_quicknet else _chain_text(self.drand_chain)),
             ("ENTRY_DRAND_URL", _masked(self.drand_url) if self.drand_url else "none"),
+            ("ENTRY_DRAWS_INTERVAL", f"{self.draws_interval:g}"),
             ("AWS_REGION", self.aws_region or "unset (boto3's own configuration)"),
         ]
 

@@ -12,7 +12,7 @@ from adapters_http.server import HttpConfig, create_app
 from adapters_http.server.rsgi import ADMIN_THREADS, RsgiBridge
 from entry_service import __version__
 from entry_service.bootstrap import Services, build
-from entry_service.draws_thread import INTERVAL, DrawsThread
+from entry_service.draws_thread import DrawsThread
 from entry_service.logs import configure_logging
 from entry_service.relay_thread import RelayThread
 from entry_service.settings import Settings
@@ -40,14 +40,6 @@ def create_rsgi(
     return RsgiBridge(app, threads, body_timeout=body_timeout, admin_threads=admin_threads, on_stop=stop)
 
 
-def _draws_interval() -> float:
-    """Seconds between the draws' rounds of work; ``ENTRY_DRAWS_INTERVAL`` shortens it for tests (not in API.md)."""
-    try:
-        return max(0.05, float(os.environ.get("ENTRY_DRAWS_INTERVAL", INTERVAL)))
-    except ValueError:
-        return INTERVAL
-
-
 def create() -> Flask:
     """Builds the app from the process environment (one per worker process), with its outbox relay thread."""
     return _worker()[0]
@@ -59,7 +51,7 @@ def _worker() -> tuple[Flask, Callable[[], None]]:
     configure_logging()
     services = build(Settings.from_env(os.environ))
     relay = RelayThread(services.relay).start()
-    keeper = DrawsThread(services.draws, interval=_draws_interval()).start()
+    keeper = DrawsThread(services.draws, interval=services.settings.draws_interval).start()
 
     def stop() -> None:
         keeper.stop()

@@ -37,6 +37,10 @@ BAD_VALUES = [
     ("ENTRY_CORS_ORIGINS", "example.com"),
     ("ENTRY_BREAKER_FAILURES", "0"),
     ("ENTRY_BREAKER_COOLDOWN", "-1"),
+    ("ENTRY_DRAND_CHAIN", "mainnet"),
+    ("ENTRY_DRAND_CHAIN", "abcd:1:3"),
+    ("ENTRY_DRAND_URL", "api.drand.sh"),
+    ("ENTRY_DRAWS_INTERVAL", "0"),
 ]
 # Free text with no wrong value: ENTRY_AUTH_SECRET, ENTRY_PHONE_TOKEN_SECRET, ENTRY_AUTH_AUDIENCE, ENTRY_AUTH_ISSUER.
 SHOWN = [
@@ -62,6 +66,7 @@ SHOWN = [
     "ENTRY_BREAKER_COOLDOWN",
     "ENTRY_DRAND_CHAIN",
     "ENTRY_DRAND_URL",
+    "ENTRY_DRAWS_INTERVAL",
     "AWS_REGION",
 ]
 
