@@ -4,6 +4,7 @@ outbox relay thread; ``create_rsgi()`` serves it to granian, each request read w
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 
 from flask import Flask
@@ -40,6 +41,9 @@ def create_rsgi(
     return RsgiBridge(app, threads, body_timeout=body_timeout, admin_threads=admin_threads, on_stop=stop)
 
 
+SWITCH_INTERVAL = 0.001  # seconds (Python's default: 0.005)
+
+
 def create() -> Flask:
     """Builds the app from the process environment (one per worker process), with its outbox relay thread."""
     return _worker()[0]
@@ -49,6 +53,10 @@ def _worker() -> tuple[Flask, Callable[[], None]]:
     """A worker's app and what stops it cleanly: its relay thread (the batch in hand finished or released,
     API.md §6), then its connections."""
     configure_logging()
+    # A thread waiting for the GIL asks for it after the switch interval (default 5 ms): while an admin job computes in
+    # this worker (a draw of a million entrants), each of a fan request's GIL re-acquisitions (every SQLite call
+    # releases it) could wait that long. 1 ms bounds the wait five times lower (benchmarks/fans_during_admin.py).
+    sys.setswitchinterval(SWITCH_INTERVAL)
     services = build(Settings.from_env(os.environ))
     relay = RelayThread(services.relay).start()
     keeper = DrawsThread(services.draws, interval=services.settings.draws_interval).start()

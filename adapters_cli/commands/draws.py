@@ -195,30 +195,29 @@ def _respond(ctx: click.Context, campaign_id: str, draw_id: str, tickets: list[s
     click.echo(json.dumps({"input": len(tickets), "done": done, "refused": refused}))
 
 
-@draws.command("accept")
-@click.option("--campaign", "campaign_id", required=True)
-@click.option("--draw", "draw_id", required=True)
-@click.option("--file", type=click.File("r", encoding="utf-8"), default=None, help="Tickets, one per line.")
-@click.argument("tickets", nargs=-1)
-@click.pass_context
-def draws_accept(
-    ctx: click.Context, campaign_id: str, draw_id: str, file: IO[str] | None, tickets: tuple[str, ...]
-) -> None:
-    """Accept the offers of these tickets (e.g. from the purchase system), 1,000 a request; each on its own."""
-    _respond(ctx, campaign_id, draw_id, _tickets(tickets, file), accept=True)
+def _respond_command(name: str, accept: bool, summary: str) -> None:
+    @draws.command(name, help=summary)
+    @click.option("--campaign", "campaign_id", required=True)
+    @click.option("--draw", "draw_id", required=True)
+    @click.option("--file", type=click.File("r", encoding="utf-8"), default=None, help="Tickets, one per line.")
+    @click.argument("tickets", nargs=-1)
+    @click.pass_context
+    def command(
+        ctx: click.Context, campaign_id: str, draw_id: str, file: IO[str] | None, tickets: tuple[str, ...]
+    ) -> None:
+        _respond(ctx, campaign_id, draw_id, _tickets(tickets, file), accept=accept)
 
 
-@draws.command("decline")
-@click.option("--campaign", "campaign_id", required=True)
-@click.option("--draw", "draw_id", required=True)
-@click.option("--file", type=click.File("r", encoding="utf-8"), default=None, help="Tickets, one per line.")
-@click.argument("tickets", nargs=-1)
-@click.pass_context
-def draws_decline(
-    ctx: click.Context, campaign_id: str, draw_id: str, file: IO[str] | None, tickets: tuple[str, ...]
-) -> None:
-    """Decline the offers of these tickets (their units roll to the waitlist); a waitlisted ticket leaves it."""
-    _respond(ctx, campaign_id, draw_id, _tickets(tickets, file), accept=False)
+_respond_command(
+    "accept",
+    True,
+    "Accept the offers of these tickets (e.g. from the purchase system), 1,000 a request; each on its own.",
+)
+_respond_command(
+    "decline",
+    False,
+    "Decline the offers of these tickets (their units roll to the waitlist); a waitlisted ticket leaves it.",
+)
 
 
 @draws.command("verify")

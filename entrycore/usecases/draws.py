@@ -97,7 +97,7 @@ CANCEL_LEAD = timedelta(minutes=1)  # DRW-006: no cancel within this of the beac
 MAX_BATCH_TICKETS = 1_000  # API.md: an admin's accept/decline batch
 MAX_NAME = 200
 MAX_REASON = 1_000
-_PUBLISH_CHUNK = 5_000  # positions of the draw order whose offers' messages are written in one change
+_PUBLISH_CHUNK = 1_000  # positions of the draw order whose offers' messages are written in one change
 _RETRIES = 64  # a change computed over a version another worker moved on: read again and compute again
 _STATUS_OF = {Reason.DECLINED: OfferStatus.DECLINED, Reason.EXPIRED: OfferStatus.EXPIRED, Reason.VOID: OfferStatus.VOID}
 
@@ -275,7 +275,7 @@ class Draws:
             source = randomness(signature)
             shown_beacon = BeaconRound(round_number, signature.hex(), source.hex())
         seed = draw_seed(source, draw.commitment)
-        tickets = sorted(self.draws.tickets(draw.draw_id), key=lambda t: t.ticket)
+        tickets = list(self.draws.tickets(draw.draw_id))  # by ticket
         entrants = [Entrant(t.ticket, t.markets) for t in tickets]
         placements = allocate(entrants, draw.rules.capacities, draw.rules.mechanism, seed)
         by_ticket = {t.ticket: t for t in tickets}
@@ -318,7 +318,7 @@ class Draws:
         # hundred thousand of them in the flip's one transaction would hold the fans' writes for seconds.
         outbox = [draw_event(self.ids.message_id(), REVEALED, campaign, revealed, now)]
         try:
-            self.draws.save_reveal(revealed, placed, results_file(placements), outbox)
+            self.draws.save_reveal(revealed, placed, results_file(placements), outbox)  # placed: in draw order
         except StaleDraw:
             raise DrawClosed("The draw was revealed or cancelled meanwhile.") from None
         self._publish(campaign, revealed.draw_id, placed)

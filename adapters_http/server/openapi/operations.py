@@ -64,6 +64,23 @@ BATCH_TICKETS = object_of(
 )
 
 
+def public_file(summary: str, errors: tuple[int, ...]) -> Operation:
+    """A draw's public file (DRW-006): NDJSON as stored, 304 on a matching If-None-Match."""
+    return Operation(summary, "public", answers={200: STRING, 304: STRING}, media=NDJSON, errors=errors)
+
+
+def respond_operation(summary: str) -> Operation:
+    """``…/accept`` and ``…/decline``: the fan's own offer, or an admin's batch of tickets (DRW-004)."""
+    return Operation(
+        summary,
+        "fan",
+        bodies.RespondBody,
+        {200: {"oneOf": [ref("FanDraw"), BATCH_TICKETS]}},
+        refine={"tickets": {"minItems": 1, "maxItems": 1_000, "items": {"type": "string"}}},
+        notes="409 OFFER_NOT_OPEN: the offer is not open (declined, expired, void, none).",
+    )
+
+
 def answer(schema: Schema) -> dict[int, Schema]:
     return {200: schema}
 
@@ -350,27 +367,11 @@ OPERATIONS: dict[str, Operation] = {
         answers=answer(object_of(["draws"], draws={"type": "array", "items": ref("Draw")})),
     ),
     "draws.show_draw": Operation("A draw's document (public)", "public", answers=answer(ref("Draw")), errors=(404,)),
-    "draws.entrants_file": Operation(
-        "The entrants file, byte for byte (public; ETag, gzip)",
-        "public",
-        answers={200: STRING, 304: STRING},
-        media=NDJSON,
-        errors=(404,),
+    "draws.entrants_file": public_file("The entrants file, byte for byte (public; ETag, gzip)", errors=(404,)),
+    "draws.results_file": public_file(
+        "The results file (public; ETag, gzip); 409 DRAW_NOT_REVEALED before the reveal", errors=(404, 409)
     ),
-    "draws.results_file": Operation(
-        "The results file (public; ETag, gzip); 409 DRAW_NOT_REVEALED before the reveal",
-        "public",
-        answers={200: STRING, 304: STRING},
-        media=NDJSON,
-        errors=(404, 409),
-    ),
-    "draws.rolls_log": Operation(
-        "The rolls log, empty before any roll (public)",
-        "public",
-        answers={200: STRING, 304: STRING},
-        media=NDJSON,
-        errors=(404,),
-    ),
+    "draws.rolls_log": public_file("The rolls log, empty before any roll (public)", errors=(404,)),
     "draws.reveal_draw": Operation(
         "Reveal a draw (DRW-002) with its beacon round's signature, or the one fetched from ENTRY_DRAND_URL",
         "supreme",
@@ -387,20 +388,10 @@ OPERATIONS: dict[str, Operation] = {
         answer(ref("Draw")),
         errors=(409,),
     ),
-    "draws.accept_offer": Operation(
-        "Accept an offer: the fan's own (body {}), or an admin's tickets (1..1,000), in any campaign status",
-        "fan",
-        bodies.RespondBody,
-        {200: {"oneOf": [ref("FanDraw"), BATCH_TICKETS]}},
-        refine={"tickets": {"minItems": 1, "maxItems": 1_000, "items": {"type": "string"}}},
-        notes="409 OFFER_NOT_OPEN: the offer is not open (declined, expired, void, none).",
+    "draws.accept_offer": respond_operation(
+        "Accept an offer: the fan's own (body {}), or an admin's tickets (1..1,000), in any campaign status"
     ),
-    "draws.decline_offer": Operation(
-        "Decline an offer (its unit rolls to the waitlist) or leave the waitlist: the fan's own, or an admin's tickets",
-        "fan",
-        bodies.RespondBody,
-        {200: {"oneOf": [ref("FanDraw"), BATCH_TICKETS]}},
-        refine={"tickets": {"minItems": 1, "maxItems": 1_000, "items": {"type": "string"}}},
-        notes="409 OFFER_NOT_OPEN: the offer is not open (declined, expired, void, none).",
+    "draws.decline_offer": respond_operation(
+        "Decline an offer (its unit rolls to the waitlist) or leave the waitlist: the fan's own, or an admin's tickets"
     ),
 }
