@@ -6,6 +6,7 @@ reveals it with a beacon round of the tests' own chain, and drives offers throug
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ import mongomock
 import pytest
 
 from adapters_mongo import open_mongo
+from adapters_mongo.draws import MongoDrawStore
 from adapters_sqlite import open_sqlite
 from entrycore.caller import Caller
 from entrycore.draws import QUICKNET, verify_draw
@@ -400,3 +402,40 @@ def test_DRW_008_offer_messages_follow_the_reveal_in_chunks_and_resume_once_afte
     kinds = [m.body.get("type") or m.body.get("kind") for m in world.outbox()]
     assert kinds.count("entry.offered") == 3 and kinds.count("offer") == 3
     assert verified(world, draw.draw_id).ok
+
+
+def test_DRW_005_concurrent_answers_never_give_one_unit_twice(world: World) -> None:
+    """Eight threads decline and accept at once on the real store: every change is saved over the version it read
+    (StaleDraw: read again), so the units, the waitlist and the rolls log stay what a replay of the log gives.
+    Not on mongomock: it is not thread-safe itself (its dictionaries change size under concurrent writers)."""
+    if isinstance(world.stores.draws, MongoDrawStore):
+        pytest.skip("mongomock cannot be written from several threads; a real MongoDB's conditional writes can")
+    draw, by_status = revealed_world(world, fans=40, capacities={"nyc": 6, "bos": 4, "phl": 2})
+    holders = [user for user, _ in by_status[OfferStatus.OFFERED]]
+    waiting = [user for user, _ in by_status[OfferStatus.WAITLISTED]]
+    errors: list[BaseException] = []
+
+    def answer(users: list[str], accept: bool) -> None:
+        for user in users:
+            try:
+                world.draws.respond(world.fan(user), "c1", draw.draw_id, accept=accept)
+            except OfferNotOpen:
+                pass  # a unit rolled to this fan meanwhile, or it was answered already: both fine
+            except BaseException as exc:
+                errors.append(exc)
+
+    jobs = [(holders[i::4], i % 2 == 0) for i in range(4)] + [(waiting[i::4], False) for i in range(4)]
+    threads = [threading.Thread(target=answer, args=job) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    verdict = verified(world, draw.draw_id)
+    assert verdict.ok, verdict.text()
+    standing = world.draws.fan_draws("c1", [f"u{k}" for k in range(40)])
+    held = [s[0].ticket for s in standing.values() if s[0].ticket.holds_unit()]
+    units = {u.market_id: u for u in world.draws.show("c1", draw.draw_id).markets}
+    for market, unit in units.items():
+        holding = sum(1 for t in held if t.market == market)
+        assert holding == unit.offered + unit.accepted <= unit.capacity
