@@ -308,8 +308,6 @@ class MongoDrawStore:
         return [_draw(doc) for doc in found if doc is not None and doc.get("status") == str(status)]
 
     def draw_file(self, campaign_id: str, draw_id: str, name: DrawFile) -> StoredFile | None:
-        if self.draw(campaign_id, draw_id) is None:
-            return None
         if name is DrawFile.ROLLS:
             with unavailable():
                 lines = [bytes(d["line"]) + b"\n" for d in self._rolls.find({"drawId": draw_id}).sort("seq", ASCENDING)]

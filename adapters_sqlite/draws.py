@@ -277,8 +277,6 @@ class SqliteDrawStore:
         return [documents.structure(json.loads(doc), Draw) for (doc,) in rows]
 
     def draw_file(self, campaign_id: str, draw_id: str, name: DrawFile) -> StoredFile | None:
-        if self._db.one("SELECT 1 FROM draws WHERE campaign_id = ? AND draw_id = ?", (campaign_id, draw_id)) is None:
-            return None
         if name is DrawFile.ROLLS:
             with self._db.reading() as conn:
                 lines = [

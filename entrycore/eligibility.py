@@ -261,9 +261,10 @@ def public_criteria(chosen: EligibilityCriteria) -> dict[str, Any]:
     """The criteria that differ from their defaults, JSON-typed under their query names (a draw's ``criteria``,
     DRW-006): ``{"marketIds": ["nyc"], "minScore": 50}``."""
     shown: dict[str, Any] = {}
+    defaults = attrs.fields_dict(EligibilityCriteria)
     for criterion in criteria():
         value = getattr(chosen, criterion.field)
-        if value == attrs.fields_dict(EligibilityCriteria)[criterion.field].default:
+        if value == defaults[criterion.field].default:
             continue
         if isinstance(value, tuple):
             value = list(value)

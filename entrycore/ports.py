@@ -411,7 +411,8 @@ class DrawStore(Protocol):
         ...
 
     def draw_file(self, campaign_id: str, draw_id: str, name: DrawFile) -> StoredFile | None:
-        """A public file as stored (the rolls log as its lines so far); None before it exists."""
+        """A public file of a draw of the campaign (the caller has read the draw) as stored, the rolls log as its
+        lines so far; None before it exists."""
         ...
 
     def tickets(self, draw_id: str) -> Iterator[Ticket]:

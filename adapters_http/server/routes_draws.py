@@ -17,8 +17,8 @@ from adapters_http.server.errors import item_error
 from adapters_http.server.requests import admin_body, body_as, caller, raw_body
 from entrycore.draws.model import DrawFile, StoredFile
 from entrycore.draws.public import draw_document
-from entrycore.errors import BadRequest, PayloadTooLarge
-from entrycore.usecases.draws import MAX_BATCH_TICKETS, DrawRequest
+from entrycore.errors import BadRequest
+from entrycore.usecases.draws import DrawRequest
 
 draws = Blueprint("draws", __name__)
 NDJSON = "application/x-ndjson"
@@ -98,8 +98,6 @@ def _respond(campaign_id: str, draw_id: str, *, accept: bool) -> Any:
         return json_response(standing.item())
     if not body.tickets:
         raise BadRequest.at([("$.tickets", "an administrator names 1 to 1,000 tickets")])
-    if len(body.tickets) > MAX_BATCH_TICKETS:
-        raise PayloadTooLarge(f"At most {MAX_BATCH_TICKETS:,} tickets per request.")
     outcomes = services().draws.respond_batch(who, campaign_id, draw_id, body.tickets, accept)
     results = [{"ticket": o.ticket, "ok": o.error is None, "error": item_error(o.error)} for o in outcomes]
     count_draw("accepted" if accept else "declined", sum(1 for o in outcomes if o.error is None))

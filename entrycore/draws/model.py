@@ -92,9 +92,6 @@ class Draw:
     offers_published: int = 0  # positions in draw order whose first offers have their events and notices written
     version: int = 0  # each change of the draw's units bumps it (optimistic concurrency between workers)
 
-    def units(self, market_id: str) -> MarketUnits:
-        return next(units for units in self.markets if units.market_id == market_id)
-
     def moved(self, **deltas: dict[str, int]) -> Draw:
         """The draw with each named market's counts changed by the given deltas (``nyc={"offered": -1}``)."""
         changed = tuple(
@@ -123,10 +120,6 @@ class Ticket:
     offer_expires_at: datetime | None = None
     waitlist_rank: int | None = None  # 1-based among the waitlisted at the reveal; never changes
     voided: bool = False  # the fan was blocked or erased before the reveal: void at the reveal (DRW-005)
-
-    @property
-    def is_open(self) -> bool:
-        return self.status is OfferStatus.OFFERED
 
     def holds_unit(self) -> bool:
         return self.status in (OfferStatus.OFFERED, OfferStatus.ACCEPTED)

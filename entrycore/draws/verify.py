@@ -231,9 +231,12 @@ def _compare_counts(document: Mapping[str, Any], standing: Standing) -> None:
     of the held units were accepted is not in the public files)."""
     rows = document.get("markets")
     counts = standing.counts()
-    if not isinstance(rows, list) or not all(isinstance(r, dict) and r.get("marketId") in counts for r in rows):
-        raise _Failed("market counts", "the document's markets are not the capacities' markets")
-    if len(rows) != len(counts) or len({r["marketId"] for r in rows}) != len(rows):
+    if (
+        not isinstance(rows, list)
+        or not all(isinstance(r, dict) and r.get("marketId") in counts for r in rows)
+        or len(rows) != len(counts)
+        or len({r["marketId"] for r in rows}) != len(rows)
+    ):
         raise _Failed("market counts", "the document's markets are not the capacities' markets")
     for row in rows:
         want = counts[row["marketId"]]

@@ -353,13 +353,15 @@ class Draws:
                 continue
 
     def _chain_of(self, draw: Draw) -> Chain:
-        if draw.rules.beacon_chain is None:
-            return QUICKNET
-        if draw.rules.beacon_chain != self.chain.public_key.hex():
+        """The chain whose signature reveals the draw: quicknet, or the configured one when the draw names it."""
+        if draw.rules.beacon_chain is not None and draw.rules.beacon_chain != self.chain.public_key.hex():
             raise BeaconNotReady(
                 "The draw names a beacon chain this service is not configured for (ENTRY_DRAND_CHAIN)."
             )
-        return self.chain
+        return self._known_chain(draw)
+
+    def _known_chain(self, draw: Draw) -> Chain:
+        return QUICKNET if draw.rules.beacon_chain is None else self.chain
 
     def _signature(self, chain: Chain, round_number: int, given: tuple[int, str] | None) -> bytes:
         if given is not None:
@@ -427,8 +429,8 @@ class Draws:
         return done
 
     def _chain_time(self, draw: Draw, round_number: int) -> float:
-        chain = QUICKNET if draw.rules.beacon_chain is None else self.chain
-        return float(chain.round_time(round_number))
+        """When the draw's beacon round is published, as this service knows its chain (quicknet otherwise)."""
+        return float(self._known_chain(draw).round_time(round_number))
 
     # --- cancel (DRW-006) -----------------------------------------------------------------------------------------
 

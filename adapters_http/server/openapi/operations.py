@@ -49,19 +49,17 @@ class Operation:
 
 
 NDJSON = "application/x-ndjson"
-BATCH_TICKETS = object_of(
-    ["results"],
-    results={
-        "type": "array",
-        "items": object_of(
-            ["ticket", "ok", "error"],
-            ["error"],
-            ticket=STRING,
-            ok=BOOLEAN,
-            error=object_of(["code", "message", "payload"], code=STRING, message=STRING, payload={"type": "object"}),
-        ),
-    },
-)
+
+
+def batch_results(key: str, key_schema: Schema) -> Schema:
+    """A batch's answer (API.md §4): ``{"results": [{key, "ok", "error"}]}``, error the ``{code, message, payload}``
+    of a refused item."""
+    error = object_of(["code", "message", "payload"], code=STRING, message=STRING, payload={"type": "object"})
+    item = object_of([key, "ok", "error"], ["error"], **{key: key_schema}, ok=BOOLEAN, error=error)
+    return object_of(["results"], results={"type": "array", "items": item})
+
+
+BATCH_TICKETS = batch_results("ticket", STRING)
 
 
 def public_file(summary: str, errors: tuple[int, ...]) -> Operation:
@@ -193,23 +191,7 @@ OPERATIONS: dict[str, Operation] = {
         "Save and delete entries in a batch (USR-004): at most 1,000 items in all, each applied on its own",
         "supreme",
         bodies.BatchBody,
-        answer(
-            object_of(
-                ["results"],
-                results={
-                    "type": "array",
-                    "items": object_of(
-                        ["index", "ok", "error"],
-                        ["error"],
-                        index=COUNT,
-                        ok=BOOLEAN,
-                        error=object_of(
-                            ["code", "message", "payload"], code=STRING, message=STRING, payload={"type": "object"}
-                        ),
-                    ),
-                },
-            )
-        ),
+        answer(batch_results("index", COUNT)),
         refine={
             "entries": {"maxItems": bodies.MAX_BATCH, "items": item_read_alone(bodies.BatchEntry)},
             "deletions": {"maxItems": bodies.MAX_BATCH, "items": item_read_alone(bodies.EntryKey)},
