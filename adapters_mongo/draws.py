@@ -159,9 +159,9 @@ class MongoDrawStore:
         with unavailable():
             self._tickets.update_one({"_id": f"{draw_id}:{ticket}"}, {"$set": {"voided": voided}})
 
-    def forget_user(self, draw_id: str, ticket: str) -> None:
+    def forget_user(self, campaign_id: str, user_id: str) -> None:
         with unavailable():
-            self._tickets.update_one({"_id": f"{draw_id}:{ticket}"}, {"$set": {"userId": None}})
+            self._tickets.update_many({"campaignId": campaign_id, "userId": user_id}, {"$set": {"userId": None}})
 
     def _switch(
         self,

@@ -228,10 +228,10 @@ class SqliteDrawStore:
             )
         )
 
-    def forget_user(self, draw_id: str, ticket: str) -> None:
+    def forget_user(self, campaign_id: str, user_id: str) -> None:
         self._db.write(
             lambda conn: conn.execute(
-                "UPDATE draw_tickets SET user_id = NULL WHERE draw_id = ? AND ticket = ?", (draw_id, ticket)
+                "UPDATE draw_tickets SET user_id = NULL WHERE user_id = ? AND campaign_id = ?", (user_id, campaign_id)
             )
         )
 

@@ -460,8 +460,9 @@ class DrawStore(Protocol):
         """Marks (or unmarks) a ticket of a draw not yet revealed to be voided at its reveal."""
         ...
 
-    def forget_user(self, draw_id: str, ticket: str) -> None:
-        """Erasure (USR-003): the ticket stays in the draw, its link to the fan is gone."""
+    def forget_user(self, campaign_id: str, user_id: str) -> None:
+        """Erasure (USR-003): the fan's tickets in every draw of the campaign (cancelled ones too) stay in their
+        draws, their link to the fan is gone."""
         ...
 
 

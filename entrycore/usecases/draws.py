@@ -637,7 +637,8 @@ class Draws:
     def void_fan(self, campaign: Campaign, user_id: str, *, erase: bool) -> int:
         """A fan blocked (SCR-008) or erased (USR-003): their offers become void and roll, they leave the waitlists
         (``by: admin``); in draws not yet revealed their tickets are marked, to be voided at the reveal. Erasure
-        also forgets the link between ticket and fan. Returns how many tickets it changed."""
+        also forgets the link between ticket and fan, in every draw of the campaign. Returns how many tickets it
+        changed."""
         changed = 0
         now = utc_ms(self.clock.now())
         for found in self.draws.tickets_of_user(campaign.id, [user_id]).values():
@@ -649,8 +650,8 @@ class Draws:
                 elif not ticket.voided:
                     self.draws.mark_voided(ticket.draw_id, ticket.ticket, True)
                     changed += 1
-                if erase:
-                    self.draws.forget_user(ticket.draw_id, ticket.ticket)
+        if erase:  # after the voids, whose offer_ended events name the fan; cancelled draws' tickets too
+            self.draws.forget_user(campaign.id, user_id)
         return changed
 
     def unvoid_fan(self, campaign: Campaign, user_id: str) -> None:

@@ -439,3 +439,22 @@ def test_DRW_005_concurrent_answers_never_give_one_unit_twice(world: World) -> N
     for market, unit in units.items():
         holding = sum(1 for t in held if t.market == market)
         assert holding == unit.offered + unit.accepted <= unit.capacity
+
+
+def test_DRW_005_erasure_forgets_the_fan_in_every_draw_cancelled_ones_too(world: World) -> None:
+    """USR-003: the tickets stay in the published files, the service's stores forget whose they were — in a cancelled
+    draw (no longer listed for the fan) as in a live one."""
+    seed_fans(world, 3)
+    cancelled = commit(world)
+    world.draws.cancel(ADMIN, "c1", cancelled.draw_id, "redo")
+    live = commit(world)
+    tickets = {
+        d.draw_id: [t for t in world.stores.draws.tickets(d.draw_id) if t.user_id == "u1"] for d in (cancelled, live)
+    }
+    assert all(len(found) == 1 for found in tickets.values())
+    world.draws.void_fan(campaign(), "u1", erase=True)
+    for draw_id, (ticket,) in tickets.items():
+        assert world.stores.draws.ticket(draw_id, ticket.ticket).user_id is None
+        assert world.stores.draws.ticket_of(draw_id, "u1") is None
+    assert world.draws.fan_draws("c1", ["u1"]) == {}
+    assert {t.user_id for t in world.stores.draws.tickets(live.draw_id)} == {None, "u0", "u2"}
